@@ -1,0 +1,53 @@
+# GeraOS — the README's two commands are `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+RUN_ENV := DEBUG=true
+
+.PHONY: run test lint worker bench venv dev-deps migrate seed format
+
+$(BIN)/python:
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
+		|| { echo "GeraOS needs Python >= 3.11 (set PYTHON=python3.x)"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.runtime: requirements.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements.txt
+	@touch $@
+
+$(VENV)/.dev: requirements-dev.txt requirements.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	@touch $@ $(VENV)/.runtime
+
+venv: $(VENV)/.runtime
+dev-deps: $(VENV)/.dev
+
+migrate: venv
+	$(RUN_ENV) $(BIN)/python manage.py migrate --noinput
+
+seed: migrate
+	@$(RUN_ENV) $(BIN)/python manage.py seed_demo
+
+run: seed
+	@echo ""
+	@echo "  GeraOS is starting on http://127.0.0.1:8000/"
+	@echo "  Operator admin: http://127.0.0.1:8000/admin/   API docs: http://127.0.0.1:8000/api/docs/"
+	@echo "  Emails (verification, password reset) are printed in this terminal."
+	@echo ""
+	$(RUN_ENV) $(BIN)/python manage.py runserver 127.0.0.1:8000
+
+test: dev-deps
+	scripts/with-test-services $(BIN)/pytest $(PYTEST_ARGS)
+
+worker: venv
+	@test -n "$$REDIS_URL" || { echo "make worker needs REDIS_URL (e.g. redis://127.0.0.1:6379/0)"; exit 1; }
+	$(RUN_ENV) $(BIN)/celery -A geraos worker --loglevel=INFO
+
+lint: dev-deps
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: dev-deps
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .

@@ -1,0 +1,23 @@
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+from django.views.defaults import page_not_found as html_page_not_found
+
+from apps.core.health import run_health_checks
+
+
+@never_cache
+@require_GET
+def healthz(request: HttpRequest) -> JsonResponse:
+    healthy, checks = run_health_checks()
+    failed = [name for name, result in checks.items() if result.startswith("failed")]
+    body = {"status": "ok" if healthy else "unavailable", "checks": checks, "failed": failed}
+    return JsonResponse(body, status=200 if healthy else 503)
+
+
+def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """Unknown URLs under /api/ answer in the API's error format, not an HTML page."""
+    if request.path.startswith("/api/"):
+        error = {"code": "not_found", "message": "No API endpoint at this URL.", "fields": {}}
+        return JsonResponse({"error": error}, status=404)
+    return html_page_not_found(request, exception)

@@ -1,0 +1,24 @@
+from allauth.account.decorators import secure_admin_login
+from django.contrib import admin
+from django.urls import include, path
+from django.views.generic import RedirectView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from apps.core import views as core_views
+
+# The admin has no login of its own: operators sign in through allauth, so its rate
+# limits and MFA apply to them too.
+admin.site.login = secure_admin_login(admin.site.login)
+
+urlpatterns = [
+    path("", RedirectView.as_view(pattern_name="identity:me", permanent=False), name="home"),
+    path("healthz", core_views.healthz, name="healthz"),
+    path("admin/", admin.site.urls),
+    path("accounts/", include("allauth.urls")),
+    path("me/", include("apps.identity.urls")),
+    path("api/v1/", include("geraos.api")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+]
+
+handler404 = "apps.core.views.page_not_found"

@@ -1,0 +1,57 @@
+"""The operator admin: allauth guards its door; operators get the unfold dashboard."""
+
+import pytest
+from django.urls import reverse
+
+from apps.identity.models import User
+from tests.factories import PASSWORD, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_admin_sends_anonymous_visitors_to_allauth_login(client):
+    response = client.get(reverse("admin:index"))
+
+    assert response.status_code == 302
+    login = client.get(response["Location"])
+    assert login["Location"].startswith(reverse("account_login"))
+
+
+def test_operator_signs_in_through_allauth_and_sees_dashboard(client):
+    operator = UserFactory(is_staff=True, is_superuser=True)
+    client.post(
+        reverse("account_login") + "?next=/admin/",
+        {"login": operator.email, "password": PASSWORD},
+    )
+
+    response = client.get(reverse("admin:index"))
+
+    assert response.status_code == 200
+    kpis = {kpi["title"]: kpi["value"] for kpi in response.context["kpis"]}
+    assert kpis["Accounts"] == 1
+    assert kpis["Operators"] == 1
+
+
+def test_non_operator_is_refused(user_client):
+    response = user_client.get(reverse("admin:index"), follow=True)
+
+    assert response.status_code == 403
+
+
+def test_user_changelist_and_change_form_render(operator_client, user):
+    changelist = operator_client.get(reverse("admin:identity_user_changelist") + "?q=" + user.email)
+    change = operator_client.get(reverse("admin:identity_user_change", args=[user.pk]))
+
+    assert changelist.status_code == 200
+    assert user.email in changelist.content.decode()
+    assert change.status_code == 200
+
+
+def test_operator_creates_user_with_lowercased_email(operator_client):
+    response = operator_client.post(
+        reverse("admin:identity_user_add"),
+        {"email": "New.Operator@Gera.Example", "password1": PASSWORD, "password2": PASSWORD},
+    )
+
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    assert User.objects.filter(email="new.operator@gera.example").exists()

@@ -1,0 +1,131 @@
+"""Every API error has one shape: {"error": {"code", "message", "fields"}}."""
+
+import pytest
+from django.test import override_settings
+from django.urls import path
+from rest_framework.authentication import BaseAuthentication
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from apps.core.errors import ApplicationError
+
+pytestmark = pytest.mark.django_db
+
+
+def assert_error(response, status: int, code: str) -> dict:
+    assert response.status_code == status
+    assert response["Content-Type"] == "application/json"
+    error = response.json()["error"]
+    assert error["code"] == code
+    assert error["message"]
+    assert isinstance(error["fields"], dict)
+    return error
+
+
+def test_400_names_each_invalid_field(user_client, user):
+    response = user_client.patch(
+        "/api/v1/me",
+        {"country": "XX", "preferred_currency": "NOPE"},
+        content_type="application/json",
+    )
+
+    error = assert_error(response, 400, "validation_error")
+    assert error["fields"]["country"][0]["code"] == "invalid_choice"
+    assert error["fields"]["preferred_currency"][0]["code"] == "invalid_choice"
+    user.refresh_from_db()
+    assert user.country.code == "GB"
+
+
+def test_400_for_malformed_json(user_client):
+    response = user_client.patch("/api/v1/me", "{not json", content_type="application/json")
+
+    assert_error(response, 400, "parse_error")
+
+
+def test_403_for_anonymous_session_caller(client):
+    assert_error(client.get("/api/v1/me"), 403, "not_authenticated")
+
+
+def test_404_for_unknown_api_url(user_client):
+    assert_error(user_client.get("/api/v1/no-such-thing"), 404, "not_found")
+
+
+def test_405_for_unsupported_method(user_client):
+    assert_error(user_client.delete("/api/v1/me"), 405, "method_not_allowed")
+
+
+def test_415_for_form_encoded_body(user_client):
+    assert_error(user_client.patch("/api/v1/me", "name=x"), 415, "unsupported_media_type")
+
+
+# --- views that exist only to drive the handler through the remaining paths ------------
+
+
+class BearerOnly(BaseAuthentication):
+    def authenticate(self, request):
+        return None
+
+    def authenticate_header(self, request) -> str:
+        return 'Bearer realm="api"'
+
+
+class NeedsBearer(APIView):
+    authentication_classes = [BearerOnly]
+
+
+class RefusesByRule(APIView):
+    permission_classes = []
+
+    def get(self, request):
+        raise ApplicationError(
+            "GeraHome may not read Health.",
+            code="consent_required",
+            status=403,
+            extra={"product": "gerahome", "scope": "health"},
+        )
+
+
+class Crashes(APIView):
+    permission_classes = []
+
+    def get(self, request):
+        raise RuntimeError("secret internal detail")
+
+
+class Fine(APIView):
+    permission_classes = []
+
+    def get(self, request):
+        return Response({"ok": True})
+
+
+urlpatterns = [
+    path("api/v1/bearer", NeedsBearer.as_view()),
+    path("api/v1/rule", RefusesByRule.as_view()),
+    path("api/v1/crash", Crashes.as_view()),
+    path("api/v1/fine", Fine.as_view()),
+]
+
+
+@override_settings(ROOT_URLCONF=__name__)
+def test_401_carries_the_challenge(client):
+    response = client.get("/api/v1/bearer")
+
+    assert_error(response, 401, "not_authenticated")
+    assert response["WWW-Authenticate"] == 'Bearer realm="api"'
+
+
+@override_settings(ROOT_URLCONF=__name__)
+def test_application_error_keeps_its_code_and_details(client):
+    error = assert_error(client.get("/api/v1/rule"), 403, "consent_required")
+
+    assert error["details"] == {"product": "gerahome", "scope": "health"}
+
+
+@override_settings(ROOT_URLCONF=__name__)
+def test_500_hides_internals(client):
+    client.raise_request_exception = False
+
+    error = assert_error(client.get("/api/v1/crash"), 500, "error")
+
+    assert "secret" not in error["message"]

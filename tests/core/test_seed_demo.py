@@ -1,0 +1,43 @@
+from io import StringIO
+
+import pytest
+from allauth.account.models import EmailAddress
+from django.core.management import call_command
+
+from apps.identity.models import User
+
+pytestmark = pytest.mark.django_db
+
+
+def snapshot() -> tuple:
+    users = list(User.objects.order_by("email").values())
+    emails = list(EmailAddress.objects.order_by("email").values())
+    return users, emails
+
+
+def seed() -> str:
+    out = StringIO()
+    call_command("seed_demo", stdout=out)
+    return out.getvalue()
+
+
+def test_seed_demo_creates_verified_operator_and_demo_user():
+    output = seed()
+
+    operator = User.objects.get(email="operator@gera.example")
+    demo = User.objects.get(email="demo@gera.example")
+    assert operator.is_staff
+    assert operator.is_superuser
+    assert not demo.is_staff
+    assert demo.check_password("gera-demo-2026")
+    assert EmailAddress.objects.filter(verified=True, primary=True).count() == 2
+    assert "demo@gera.example / gera-demo-2026" in output
+
+
+def test_second_seed_changes_nothing():
+    seed()
+    first = snapshot()
+
+    seed()
+
+    assert snapshot() == first

@@ -1,0 +1,28 @@
+"""Test settings: the production settings, with a throw-away secret and plain HTTP.
+
+`make test` points DATABASE_URL and REDIS_URL at throw-away PostgreSQL and Redis servers;
+without them the suite runs on SQLite and local memory, skipping what needs Redis.
+"""
+
+import os
+
+os.environ.setdefault("SECRET_KEY", "test-only-secret-key-not-for-production-use-0123456789")
+
+from geraos.settings import *  # noqa: F403
+
+# Tests reach the site over plain HTTP on the test client's host.
+ALLOWED_HOSTS = ["testserver", "localhost", "127.0.0.1"]
+SECURE_SSL_REDIRECT = False
+SESSION_COOKIE_SECURE = False
+CSRF_COOKIE_SECURE = False
+
+# Serve static files from the finders; tests never run collectstatic.
+STORAGES = {
+    **STORAGES,  # noqa: F405
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+WHITENOISE_AUTOREFRESH = True
+WHITENOISE_USE_FINDERS = True
+
+# Tasks run in-process unless a test starts a real worker (see tests/core/test_worker.py).
+CELERY_TASK_ALWAYS_EAGER = True

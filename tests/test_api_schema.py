@@ -1,0 +1,41 @@
+"""Schemathesis over /api/schema/, in-process against the WSGI app: for generated
+requests, signed in and anonymous, no 5xx and no response that breaks the schema."""
+
+import pytest
+import schemathesis
+from django.conf import settings as django_settings
+from django.middleware.csrf import CSRF_ALLOWED_CHARS, CSRF_SECRET_LENGTH
+from django.test import Client
+from django.utils.crypto import get_random_string
+from hypothesis import HealthCheck, settings
+from schemathesis.checks import not_a_server_error, response_schema_conformance
+
+from geraos.wsgi import application
+from tests.factories import UserFactory
+
+CHECKS = [not_a_server_error, response_schema_conformance]
+
+schema = schemathesis.openapi.from_wsgi("/api/schema/", application)
+
+
+def signed_in_browser() -> tuple[dict[str, str], dict[str, str]]:
+    """Cookies and headers of a signed-in browser session, CSRF token included."""
+    client = Client()
+    client.force_login(UserFactory())
+    csrf = get_random_string(CSRF_SECRET_LENGTH, CSRF_ALLOWED_CHARS)
+    cookies = {
+        django_settings.SESSION_COOKIE_NAME: client.cookies[
+            django_settings.SESSION_COOKIE_NAME
+        ].value,
+        django_settings.CSRF_COOKIE_NAME: csrf,
+    }
+    return cookies, {"X-CSRFToken": csrf}
+
+
+@pytest.mark.django_db
+@schema.parametrize()
+@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+def test_api_conforms_to_its_schema(case):
+    for cookies, headers in (({}, {}), signed_in_browser()):
+        response = case.call(cookies=cookies, headers=headers)
+        case.validate_response(response, checks=CHECKS)
