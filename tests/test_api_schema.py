@@ -4,6 +4,8 @@ requests, signed in and anonymous, no 5xx and no response that breaks the schema
 import pytest
 import schemathesis
 from django.conf import settings as django_settings
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
 from django.middleware.csrf import CSRF_ALLOWED_CHARS, CSRF_SECRET_LENGTH
 from django.test import Client
 from django.utils.crypto import get_random_string
@@ -18,8 +20,10 @@ CHECKS = [not_a_server_error, response_schema_conformance]
 schema = schemathesis.openapi.from_wsgi("/api/schema/", application)
 
 
-def signed_in_browser() -> tuple[dict[str, str], dict[str, str]]:
-    """Cookies and headers of a signed-in browser session, CSRF token included."""
+@pytest.fixture
+def signed_in_browser(db) -> tuple[dict[str, str], dict[str, str]]:
+    """Cookies and headers of a signed-in browser session, CSRF token included; one
+    account serves every example of an operation."""
     client = Client()
     client.force_login(UserFactory())
     csrf = get_random_string(CSRF_SECRET_LENGTH, CSRF_ALLOWED_CHARS)
@@ -32,10 +36,21 @@ def signed_in_browser() -> tuple[dict[str, str], dict[str, str]]:
     return cookies, {"X-CSRFToken": csrf}
 
 
-@pytest.mark.django_db
+@pytest.fixture
+def keep_test_connection():
+    """Raw WSGI calls close the connection at request end, which would end the test's
+    transaction; Django's test client disconnects the same handlers for the same reason."""
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
+
+
+@pytest.mark.usefixtures("keep_test_connection")
 @schema.parametrize()
 @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
-def test_api_conforms_to_its_schema(case):
-    for cookies, headers in (({}, {}), signed_in_browser()):
+def test_api_conforms_to_its_schema(case, signed_in_browser):
+    for cookies, headers in (({}, {}), signed_in_browser):
         response = case.call(cookies=cookies, headers=headers)
         case.validate_response(response, checks=CHECKS)
