@@ -11,7 +11,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def run_manage(*args: str, **env: str) -> subprocess.CompletedProcess:
     # A production-like process: only what a deployment would set, nothing from the suite.
-    base = {"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/tmp")}
+    base = {"PATH": os.environ["PATH"]}
     return subprocess.run(  # noqa: S603 - fixed argv, our own manage.py
         [sys.executable, "manage.py", *args],
         cwd=ROOT,
@@ -23,7 +23,7 @@ def run_manage(*args: str, **env: str) -> subprocess.CompletedProcess:
     )
 
 
-def test_check_deploy_is_clean_with_production_environment():
+def test_check_deploy_is_clean_with_production_environment(tmp_path):
     result = run_manage(
         "check",
         "--deploy",
@@ -32,7 +32,7 @@ def test_check_deploy_is_clean_with_production_environment():
         DEBUG="false",
         SECRET_KEY=secrets.token_urlsafe(50),
         ALLOWED_HOSTS="geraos.example",
-        DATABASE_URL="sqlite:////tmp/geraos-deploy-check.sqlite3",
+        DATABASE_URL=f"sqlite:///{tmp_path / 'deploy-check.sqlite3'}",
     )
 
     assert result.returncode == 0, result.stdout + result.stderr
