@@ -29,6 +29,10 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 GERAOS_HOME_CURRENCY = env.str("GERAOS_HOME_CURRENCY", default="GBP")
 
+# Studio billing. Without a secret key the upgrade button explains billing is off.
+STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
+STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
+
 INSTALLED_APPS = [
     "unfold",
     "unfold.contrib.filters",
@@ -195,6 +199,7 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # ---------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        "apps.identity.authentication.AgentTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -252,6 +257,31 @@ UNFOLD = {
                         "link": "/admin/account/emailaddress/",
                         "permission": "apps.core.admin_dashboard.can_view_users",
                     },
+                    {
+                        "title": "Agent grants",
+                        "icon": "smart_toy",
+                        "link": "/admin/identity/agentgrant/",
+                    },
+                ],
+            },
+            {
+                "title": "Billing",
+                "items": [
+                    {
+                        "title": "Plans",
+                        "icon": "workspace_premium",
+                        "link": "/admin/identity/plan/",
+                    },
+                    {
+                        "title": "Subscriptions",
+                        "icon": "autorenew",
+                        "link": "/admin/identity/subscription/",
+                    },
+                    {
+                        "title": "Stripe events",
+                        "icon": "webhook",
+                        "link": "/admin/identity/stripeevent/",
+                    },
                 ],
             },
         ],
@@ -264,6 +294,9 @@ GERAOS_DEMO_SEEDERS = [
     "apps.identity.demo.seed",
 ]
 GERAOS_DEMO_PASSWORD = env.str("GERAOS_DEMO_PASSWORD", default="gera-demo-2026")
+GERAOS_DEMO_AGENT_TOKEN = env.str(
+    "GERAOS_DEMO_AGENT_TOKEN", default="gera_demo2026_DemoAgentTokenForLocalRunsOnly0000000"
+)
 
 # ---------------------------------------------------------------------------
 # Internationalisation, static files

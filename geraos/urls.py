@@ -5,6 +5,7 @@ from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from apps.core import views as core_views
+from apps.identity.webhooks import StripeWebhookView
 
 # The admin has no login of its own: operators sign in through allauth, so its rate
 # limits and MFA apply to them too.
@@ -16,6 +17,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
     path("me/", include("apps.identity.urls")),
+    path("webhooks/stripe/", StripeWebhookView.as_view(), name="stripe-webhook"),
     path("api/v1/", include("geraos.api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),

@@ -4,6 +4,8 @@ import pytest
 from django.core.cache import cache
 from django.test import Client
 
+from apps.identity.models import Plan, PlanEntitlement
+from apps.identity.plans import ensure_default_plans
 from tests.factories import UserFactory
 
 requires_redis = pytest.mark.skipif(
@@ -17,6 +19,19 @@ def _fresh_cache():
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _reference_data(request):
+    """Transactional tests flush every table afterwards, the migrations' rows included;
+    put the default plans back before each one."""
+    marker = request.node.get_closest_marker("django_db")
+    transactional = "transactional_db" in request.fixturenames or (
+        marker is not None and marker.kwargs.get("transaction")
+    )
+    if transactional:
+        request.getfixturevalue("transactional_db")
+        ensure_default_plans(Plan, PlanEntitlement)
 
 
 @pytest.fixture

@@ -1,8 +1,13 @@
+import datetime as dt
+
 import factory
 from allauth.account.models import EmailAddress
 from django.contrib.auth.hashers import make_password
+from django.utils import timezone
+from djmoney.money import Money
 
-from apps.identity.models import User
+from apps.identity import services
+from apps.identity.models import Plan, Subscription, User
 
 PASSWORD = "correct-horse-battery-staple"
 # Hashing with Argon2 is deliberately slow; hash the shared test password once.
@@ -24,3 +29,26 @@ class UserFactory(factory.django.DjangoModelFactory):
     def verified_email(self, create: bool, extracted: bool | None, **kwargs) -> None:
         if create and extracted is not False:
             EmailAddress.objects.create(user=self, email=self.email, verified=True, primary=True)
+
+
+def make_grant(user, **overrides):
+    """Issue a grant through the service; returns (grant, token)."""
+    kwargs = {
+        "user": user,
+        "name": "Trip planner",
+        "client_id": "agent-123",
+        "scopes": ["dispatch:create", "dispatch:read"],
+        "per_action_limit": Money("50.00", "GBP"),
+        "daily_limit": Money("50.00", "GBP"),
+        "expires_at": timezone.now() + dt.timedelta(days=30),
+    }
+    return services.agent_grant_issue(**{**kwargs, **overrides})
+
+
+def put_on_plan(user, code: str):
+    return services.subscription_apply(
+        user=user,
+        plan=Plan.objects.get(code=code),
+        status=Subscription.Status.ACTIVE,
+        event_created=timezone.now(),
+    )

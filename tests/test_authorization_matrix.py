@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from tests.factories import UserFactory
+from tests.factories import UserFactory, make_grant
 
 PROTECTED_PREFIXES = ("api/v1/", "me/")
 
@@ -24,9 +24,20 @@ class Route:
     owned_by: Callable | None = None  # user A -> URL kwargs of an object A owns
 
 
+def grant_of(user) -> dict:
+    grant, _ = make_grant(user)
+    return {"grant_id": grant.pk}
+
+
 MATRIX: dict[str, Route] = {
     "api:me": Route(methods=("GET", "PATCH"), page=False),
     "identity:me": Route(methods=("GET", "POST"), page=True),
+    "identity:plan": Route(methods=("GET",), page=True),
+    "identity:plan-upgrade": Route(methods=("POST",), page=True),
+    "identity:plan-billing": Route(methods=("POST",), page=True),
+    "identity:agents": Route(methods=("GET", "POST"), page=True),
+    "identity:agent-detail": Route(methods=("GET",), page=True, owned_by=grant_of),
+    "identity:agent-revoke": Route(methods=("POST",), page=True, owned_by=grant_of),
 }
 
 
@@ -82,11 +93,10 @@ def test_other_user_never_sees_owner_data(client, name):
     url = url_for(name, owner)
     client.force_login(intruder)
 
-    response = client.get(url)
-
-    if MATRIX[name].owned_by:
-        assert response.status_code == 404
-    else:
-        assert response.status_code == 200
-        assert owner.email not in response.content.decode()
-        assert intruder.email in response.content.decode()
+    for method in MATRIX[name].methods:
+        response = client.generic(method, url)
+        if MATRIX[name].owned_by:
+            assert response.status_code == 404, method
+        elif method == "GET":
+            assert response.status_code == 200
+            assert owner.email not in response.content.decode()

@@ -1,11 +1,20 @@
 from allauth.account.models import EmailAddress
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.models import Group
-from unfold.admin import ModelAdmin, TabularInline
+from unfold.admin import ModelAdmin, StackedInline, TabularInline
+from unfold.decorators import action, display
 from unfold.forms import AdminPasswordChangeForm, UserChangeForm, UserCreationForm
 
-from apps.identity.models import User
+from apps.identity import services
+from apps.identity.models import (
+    AgentGrant,
+    Plan,
+    PlanEntitlement,
+    StripeEvent,
+    Subscription,
+    User,
+)
 
 # allauth registers EmailAddress and Django registers Group on the stock admin; re-register
 # both on unfold's ModelAdmin so every operator screen looks and behaves the same.
@@ -31,12 +40,32 @@ class EmailAddressInline(TabularInline):
     fields = ["email", "primary", "verified"]
 
 
+class SubscriptionInline(StackedInline):
+    model = Subscription
+    extra = 0
+    can_delete = False
+    fields = ["plan", "status", "current_period_end", "stripe_customer_id"]
+    readonly_fields = fields
+
+
+class AgentGrantInline(TabularInline):
+    model = AgentGrant
+    extra = 0
+    can_delete = False
+    show_change_link = True
+    fields = ["name", "client_id", "token_prefix", "expires_at", "revoked_at", "last_used_at"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False  # grants are issued by the user, whose token only they see
+
+
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin, ModelAdmin):
     form = OperatorUserChangeForm
     add_form = OperatorUserCreationForm
     change_password_form = AdminPasswordChangeForm
-    inlines = [EmailAddressInline]
+    inlines = [EmailAddressInline, SubscriptionInline, AgentGrantInline]
     ordering = ["-date_joined"]
     list_display = ["email", "name", "country", "preferred_currency", "is_staff", "date_joined"]
     list_filter = ["is_staff", "is_active", "country", "date_joined"]
@@ -71,3 +100,90 @@ class EmailAddressAdmin(ModelAdmin):
 class GroupAdmin(ModelAdmin):
     search_fields = ["name"]
     filter_horizontal = ["permissions"]
+
+
+class PlanEntitlementInline(TabularInline):
+    model = PlanEntitlement
+    extra = 0
+    fields = ["feature", "quota"]
+
+
+@admin.register(Plan)
+class PlanAdmin(ModelAdmin):
+    list_display = ["name", "code", "price", "is_default", "stripe_price_id"]
+    search_fields = ["code", "name"]
+    inlines = [PlanEntitlementInline]
+
+
+@admin.register(Subscription)
+class SubscriptionAdmin(ModelAdmin):
+    list_display = ["user", "plan", "status_badge", "current_period_end", "stripe_customer_id"]
+    list_filter = ["status", "plan"]
+    search_fields = ["user__email", "stripe_customer_id", "stripe_subscription_id"]
+    list_select_related = ["user", "plan"]
+    readonly_fields = ["stripe_state_at", "created_at", "updated_at"]
+    raw_id_fields = ["user"]
+
+    @display(
+        description="Status",
+        label={"active": "success", "past_due": "warning", "canceled": "danger"},
+    )
+    def status_badge(self, obj: Subscription) -> str:
+        return obj.status
+
+
+@admin.register(AgentGrant)
+class AgentGrantAdmin(ModelAdmin):
+    list_display = [
+        "name",
+        "user",
+        "client_id",
+        "token_prefix",
+        "state",
+        "expires_at",
+        "last_used_at",
+    ]
+    list_filter = ["revoked_at", "expires_at"]
+    search_fields = ["name", "client_id", "token_prefix", "user__email"]
+    list_select_related = ["user"]
+    readonly_fields = [
+        "id",
+        "user",
+        "token_prefix",
+        "last_used_at",
+        "revoked_at",
+        "revoked_reason",
+        "created_at",
+    ]
+    exclude = ["token_hash"]
+    actions = ["revoke"]
+
+    def has_add_permission(self, request) -> bool:
+        return False  # only the user issues grants: the token is theirs alone
+
+    @display(
+        description="State", label={"active": "success", "revoked": "danger", "expired": "warning"}
+    )
+    def state(self, grant: AgentGrant) -> str:
+        if grant.is_revoked:
+            return "revoked"
+        return "expired" if grant.is_expired else "active"
+
+    @action(description="Revoke selected grants now")
+    def revoke(self, request, queryset) -> None:
+        for grant in queryset:
+            services.agent_grant_revoke(grant=grant, reason=f"revoked by operator {request.user}")
+        self.message_user(request, f"Revoked {queryset.count()} grant(s).", messages.SUCCESS)
+
+
+@admin.register(StripeEvent)
+class StripeEventAdmin(ModelAdmin):
+    list_display = ["event_id", "type", "created", "received_at"]
+    list_filter = ["type"]
+    search_fields = ["event_id"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False

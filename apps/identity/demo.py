@@ -1,10 +1,16 @@
-"""Demo accounts for `manage.py seed_demo`. Safe to run again: existing rows are kept."""
+"""Demo accounts, plan and agent for `manage.py seed_demo`. Safe to run again: rows that
+exist are kept as they are."""
 
+import datetime as dt
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.utils import timezone
+from djmoney.money import Money
 
 from apps.identity import selectors, services
+from apps.identity.models import AgentGrant, Plan, Subscription, User
+from apps.identity.tokens import adopt_token
 
 
 @dataclass(frozen=True)
@@ -18,22 +24,59 @@ class DemoAccount:
 
 OPERATOR = DemoAccount("operator@gera.example", "Gera Operator", "GB", "GBP", is_operator=True)
 DEMO_USER = DemoAccount("demo@gera.example", "Ada Demo", "GB", "GBP", is_operator=False)
+DEMO_AGENT_SCOPES = ["dispatch:create", "dispatch:read", "receipts:read", "memory:read:preferences"]
 
 
 def seed() -> list[str]:
-    """Create the operator and the demo user; return the login lines `make run` prints."""
+    """Create the operator, the demo user on Studio and the demo agent; return the lines
+    `make run` prints."""
     password = settings.GERAOS_DEMO_PASSWORD
     lines = []
     for account in (OPERATOR, DEMO_USER):
-        if selectors.user_get_by_email(email=account.email) is None:
-            services.user_create_verified(
-                email=account.email,
-                password=password,
-                name=account.name,
-                is_operator=account.is_operator,
-                country=account.country,
-                preferred_currency=account.preferred_currency,
-            )
-        role = "operator (admin)" if account.is_operator else "demo user"
-        lines.append(f"{role:18} {account.email} / {password}")
+        _ensure_account(account, password)
+        role = "operator (admin)" if account.is_operator else "demo user (Studio)"
+        lines.append(f"{role:20} {account.email} / {password}")
+    demo = selectors.user_get_by_email(email=DEMO_USER.email)
+    _ensure_studio(demo)
+    token = _ensure_demo_agent(demo)
+    lines.append(f"{'demo agent token':20} {token}")
     return lines
+
+
+def _ensure_account(account: DemoAccount, password: str) -> None:
+    if selectors.user_get_by_email(email=account.email) is None:
+        services.user_create_verified(
+            email=account.email,
+            password=password,
+            name=account.name,
+            is_operator=account.is_operator,
+            country=account.country,
+            preferred_currency=account.preferred_currency,
+        )
+
+
+def _ensure_studio(user: User) -> None:
+    if not Subscription.objects.filter(user=user).exists():
+        services.subscription_apply(
+            user=user,
+            plan=Plan.objects.get(code="studio"),
+            status=Subscription.Status.ACTIVE,
+            event_created=timezone.now(),
+        )
+
+
+def _ensure_demo_agent(user: User) -> str:
+    token = adopt_token(settings.GERAOS_DEMO_AGENT_TOKEN)
+    if not AgentGrant.objects.filter(token_prefix=token.prefix).exists():
+        home = selectors.home_currency()
+        services.agent_grant_issue(
+            user=user,
+            name="Demo assistant",
+            client_id="demo-agent",
+            scopes=DEMO_AGENT_SCOPES,
+            per_action_limit=Money("50.00", home),
+            daily_limit=Money("100.00", home),
+            expires_at=timezone.now() + dt.timedelta(days=365),
+            token=token,
+        )
+    return token.token

@@ -1,9 +1,14 @@
+import uuid
+
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
 from django_countries.fields import CountryField
+from djmoney.models.fields import MoneyField
 from djmoney.settings import CURRENCY_CHOICES
+
+from apps.core.models import BaseModel
 
 
 class UserManager(BaseUserManager):
@@ -76,3 +81,173 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def get_short_name(self) -> str:
         return self.name or self.email.split("@", 1)[0]
+
+
+# ---------------------------------------------------------------------------
+# Plans and entitlements
+# ---------------------------------------------------------------------------
+
+
+class Feature(models.TextChoices):
+    """What a plan can grant. Quotas count per calendar month or in total (capacity)."""
+
+    DISPATCHES = "dispatches", "Dispatches per month"
+    MEMORY_ITEMS = "memory_items", "Memory items stored"
+    AGENT_GRANTS = "agent_grants", "Active agent grants"
+    CROSS_PRODUCT_MEMORY = "cross_product_memory", "Cross-product memory sharing"
+    PREMIUM_SKILLS = "premium_skills", "Premium-tier skills"
+
+
+MONTHLY_FEATURES = frozenset({Feature.DISPATCHES})
+CAPACITY_FEATURES = frozenset({Feature.MEMORY_ITEMS, Feature.AGENT_GRANTS})
+
+
+class Plan(BaseModel):
+    code = models.SlugField(max_length=32, unique=True)
+    name = models.CharField(max_length=64)
+    description = models.TextField(blank=True)
+    price = MoneyField(max_digits=12, decimal_places=2, default_currency="GBP")
+    is_default = models.BooleanField(
+        default=False, help_text="The plan of every account without an active subscription."
+    )
+    stripe_price_id = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        ordering = ["price"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["is_default"],
+                condition=models.Q(is_default=True),
+                name="identity_plan_one_default",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class PlanEntitlement(models.Model):
+    """A feature a plan includes; `quota` empty means unlimited (or a plain on/off)."""
+
+    plan = models.ForeignKey(Plan, on_delete=models.CASCADE, related_name="entitlements")
+    feature = models.CharField(max_length=32, choices=Feature.choices)
+    quota = models.PositiveIntegerField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["plan", "feature"], name="identity_plan_feature_unique")
+        ]
+
+    def __str__(self) -> str:
+        limit = "unlimited" if self.quota is None else self.quota
+        return f"{self.plan.code}: {self.feature} ({limit})"
+
+
+class Subscription(BaseModel):
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        PAST_DUE = "past_due", "Past due"
+        CANCELED = "canceled", "Canceled"
+
+    user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="subscription")
+    plan = models.ForeignKey(Plan, on_delete=models.PROTECT, related_name="subscriptions")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
+    current_period_end = models.DateTimeField(null=True, blank=True)
+    stripe_customer_id = models.CharField(max_length=64, blank=True, db_index=True)
+    stripe_subscription_id = models.CharField(max_length=64, blank=True, db_index=True)
+    # Creation time of the newest Stripe event applied; older events never regress state.
+    stripe_state_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.user} on {self.plan} ({self.status})"
+
+
+class EntitlementUsage(models.Model):
+    """How much of a quota a user consumed in a period (capacity quotas use one period)."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="entitlement_usage")
+    feature = models.CharField(max_length=32, choices=Feature.choices)
+    period_start = models.DateField()
+    used = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "feature", "period_start"], name="identity_usage_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user}: {self.used} {self.feature} from {self.period_start}"
+
+
+class StripeEvent(models.Model):
+    """Every Stripe webhook event applied, by id: a replay is recognised and skipped."""
+
+    event_id = models.CharField(max_length=255, unique=True)
+    type = models.CharField(max_length=128)
+    created = models.DateTimeField()
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.event_id}"
+
+
+# ---------------------------------------------------------------------------
+# Agent grants: a user lets an agent act for them, within scopes and spend limits
+# ---------------------------------------------------------------------------
+
+
+class AgentGrant(BaseModel):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="agent_grants")
+    name = models.CharField(max_length=100)
+    client_id = models.CharField(max_length=100, help_text="The agent's own identifier.")
+    scopes = models.JSONField(default=list)
+    allowed_capabilities = models.JSONField(
+        default=list, blank=True, help_text="Skill capability codes; empty allows all."
+    )
+    per_action_limit = MoneyField(max_digits=12, decimal_places=2, default_currency="GBP")
+    daily_limit = MoneyField(max_digits=12, decimal_places=2, default_currency="GBP")
+    expires_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_reason = models.CharField(max_length=200, blank=True)
+    token_prefix = models.CharField(max_length=16, unique=True)
+    token_hash = models.CharField(max_length=64, unique=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["user", "revoked_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.name} for {self.user}"
+
+    @property
+    def is_revoked(self) -> bool:
+        return self.revoked_at is not None
+
+    @property
+    def is_expired(self) -> bool:
+        return self.expires_at <= timezone.now()
+
+    @property
+    def is_usable(self) -> bool:
+        return not self.is_revoked and not self.is_expired
+
+
+class AgentSpend(models.Model):
+    """Money an agent committed under a grant: the ledger its spend limits are checked on."""
+
+    grant = models.ForeignKey(AgentGrant, on_delete=models.PROTECT, related_name="spends")
+    amount = MoneyField(max_digits=12, decimal_places=2, default_currency="GBP")
+    reference = models.CharField(max_length=100)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["grant", "reference"], name="identity_spend_ref_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.amount} by {self.grant.name} ({self.reference})"

@@ -1,9 +1,38 @@
-"""Identity writes: the only code that creates or changes accounts outside allauth's flows."""
+"""Identity writes: accounts, the entitlement policy, subscriptions, agent grants and
+their spend limits. Every other app enforces plans and grants through these functions."""
+
+import datetime as dt
+from decimal import Decimal
 
 from allauth.account.models import EmailAddress
 from django.db import transaction
+from django.db.models import F, Q, Sum
+from django.utils import timezone
+from djmoney.money import Money
 
-from apps.identity.models import User
+from apps.core.errors import ApplicationError
+from apps.identity import selectors
+from apps.identity.errors import (
+    EntitlementRequired,
+    QuotaExceeded,
+    ScopeRequired,
+    SpendLimitExceeded,
+)
+from apps.identity.models import (
+    AgentGrant,
+    AgentSpend,
+    EntitlementUsage,
+    Feature,
+    Plan,
+    Subscription,
+    User,
+)
+from apps.identity.scopes import invalid_scopes
+from apps.identity.tokens import IssuedToken, issue_token
+
+# ---------------------------------------------------------------------------
+# Accounts
+# ---------------------------------------------------------------------------
 
 
 @transaction.atomic
@@ -25,3 +54,226 @@ def user_update_profile(*, user: User, name: str, country: str, preferred_curren
     user.full_clean(exclude=["password"])
     user.save(update_fields=["name", "country", "preferred_currency"])
     return user
+
+
+# ---------------------------------------------------------------------------
+# Entitlements: the one rule every API view, page and task goes through
+# ---------------------------------------------------------------------------
+
+
+def require_entitlement(*, user: User, feature: Feature, amount: int = 1) -> None:
+    """Allow `amount` of `feature` for `user`, consuming it if the feature is a quota.
+
+    Raises EntitlementRequired (naming a plan that has the feature) or QuotaExceeded.
+    Consumption is one conditional UPDATE, so concurrent callers can never overrun the
+    quota; inside a transaction that rolls back, nothing stays consumed.
+    """
+    plan = selectors.plan_for_user(user=user)
+    entitlement = selectors.plan_entitlement(plan=plan, feature=feature)
+    if entitlement is None:
+        raise _entitlement_required(plan=plan, feature=feature)
+    if not selectors.feature_is_quota(feature):
+        return
+    period = selectors.usage_period_start(feature=feature)
+    with transaction.atomic():
+        EntitlementUsage.objects.bulk_create(
+            [EntitlementUsage(user=user, feature=feature, period_start=period)],
+            ignore_conflicts=True,
+        )
+        usage = EntitlementUsage.objects.filter(user=user, feature=feature, period_start=period)
+        if entitlement.quota is not None:
+            usage = usage.filter(used__lte=entitlement.quota - amount)
+        if not usage.update(used=F("used") + amount):
+            raise QuotaExceeded(
+                f"{plan.name} includes {entitlement.quota} of "
+                f"{Feature(feature).label.lower()}; all are used.",
+                extra={"feature": feature, "plan": plan.code, "quota": entitlement.quota},
+            )
+
+
+def release_entitlement(*, user: User, feature: Feature, amount: int = 1) -> None:
+    """Give back capacity (a deleted memory item, a revoked grant)."""
+    EntitlementUsage.objects.filter(
+        user=user,
+        feature=feature,
+        period_start=selectors.usage_period_start(feature=feature),
+        used__gte=amount,
+    ).update(used=F("used") - amount)
+
+
+def _entitlement_required(*, plan: Plan, feature: Feature) -> EntitlementRequired:
+    offering = selectors.plans_with_feature(feature=feature).first()
+    needed = offering.name if offering else "no current plan"
+    return EntitlementRequired(
+        f"{Feature(feature).label} is not part of {plan.name}; it needs {needed}.",
+        extra={
+            "feature": feature,
+            "plan": plan.code,
+            "required_plan": offering.code if offering else None,
+        },
+    )
+
+
+# ---------------------------------------------------------------------------
+# Subscriptions (changed by Stripe webhooks, see billing.py)
+# ---------------------------------------------------------------------------
+
+
+@transaction.atomic
+def subscription_apply(
+    *,
+    user: User,
+    plan: Plan,
+    status: Subscription.Status,
+    event_created: dt.datetime,
+    current_period_end: dt.datetime | None = None,
+    stripe_customer_id: str = "",
+    stripe_subscription_id: str = "",
+) -> Subscription:
+    """Record the subscription state an event reports, unless a newer event already did.
+
+    Stripe delivers events out of order; the Stripe ids are always kept, but status,
+    plan and period only move forward in event time.
+    """
+    subscription, _ = Subscription.objects.select_for_update().get_or_create(
+        user=user, defaults={"plan": plan, "status": status}
+    )
+    subscription.stripe_customer_id = stripe_customer_id or subscription.stripe_customer_id
+    subscription.stripe_subscription_id = (
+        stripe_subscription_id or subscription.stripe_subscription_id
+    )
+    if subscription.stripe_state_at is None or event_created >= subscription.stripe_state_at:
+        subscription.plan = plan
+        subscription.status = status
+        subscription.current_period_end = current_period_end or subscription.current_period_end
+        subscription.stripe_state_at = event_created
+    subscription.save()
+    return subscription
+
+
+# ---------------------------------------------------------------------------
+# Agent grants
+# ---------------------------------------------------------------------------
+
+
+@transaction.atomic
+def agent_grant_issue(
+    *,
+    user: User,
+    name: str,
+    client_id: str,
+    scopes: list[str],
+    per_action_limit: Money,
+    daily_limit: Money,
+    expires_at: dt.datetime,
+    allowed_capabilities: list[str] | None = None,
+    token: IssuedToken | None = None,
+) -> tuple[AgentGrant, str]:
+    """Issue a grant and its API token. The token is returned once and never stored.
+
+    `token` is for a token chosen elsewhere (the demo's); normally a fresh one is made.
+    """
+    _validate_grant(scopes, per_action_limit, daily_limit, expires_at)
+    require_entitlement(user=user, feature=Feature.AGENT_GRANTS)
+    issued = token or issue_token()
+    grant = AgentGrant.objects.create(
+        user=user,
+        name=name,
+        client_id=client_id,
+        scopes=sorted(set(scopes)),
+        allowed_capabilities=sorted(set(allowed_capabilities or [])),
+        per_action_limit=per_action_limit,
+        daily_limit=daily_limit,
+        expires_at=expires_at,
+        token_prefix=issued.prefix,
+        token_hash=issued.hash,
+    )
+    return grant, issued.token
+
+
+def _validate_grant(
+    scopes: list[str], per_action_limit: Money, daily_limit: Money, expires_at: dt.datetime
+) -> None:
+    fields: dict[str, list[dict[str, str]]] = {}
+    if not scopes or invalid_scopes(scopes):
+        bad = ", ".join(invalid_scopes(scopes)) or "none given"
+        fields["scopes"] = [{"code": "invalid", "message": f"Unknown scopes: {bad}."}]
+    for field, limit in (("per_action_limit", per_action_limit), ("daily_limit", daily_limit)):
+        if str(limit.currency) != selectors.home_currency() or limit.amount < 0:
+            message = f"A non-negative amount in {selectors.home_currency()}."
+            fields[field] = [{"code": "invalid", "message": message}]
+    limits_valid = not {"per_action_limit", "daily_limit"} & fields.keys()
+    if limits_valid and per_action_limit > daily_limit:
+        message = "The per-action limit cannot exceed the daily limit."
+        fields["per_action_limit"] = [{"code": "invalid", "message": message}]
+    if expires_at <= timezone.now():
+        fields["expires_at"] = [{"code": "invalid", "message": "Must be in the future."}]
+    if fields:
+        raise ApplicationError("The grant is invalid.", code="validation_error", fields=fields)
+
+
+@transaction.atomic
+def agent_grant_revoke(*, grant: AgentGrant, reason: str = "") -> AgentGrant:
+    """Revoke at once: the next request with its token is refused."""
+    grant = AgentGrant.objects.select_for_update().get(pk=grant.pk)
+    if grant.revoked_at is None:
+        grant.revoked_at = timezone.now()
+        grant.revoked_reason = reason[:200]
+        grant.save(update_fields=["revoked_at", "revoked_reason", "updated_at"])
+        release_entitlement(user=grant.user, feature=Feature.AGENT_GRANTS)
+    return grant
+
+
+def agent_grant_require_scope(*, grant: AgentGrant, scope: str) -> None:
+    if scope not in grant.scopes:
+        raise ScopeRequired(
+            f"This agent grant does not include the scope {scope}.", extra={"scope": scope}
+        )
+
+
+@transaction.atomic
+def agent_grant_reserve_spend(*, grant: AgentGrant, amount: Money, reference: str) -> AgentSpend:
+    """Commit `amount` against the grant's limits before money moves, or refuse.
+
+    The grant row is locked, so two simultaneous actions are checked one after the other
+    against the same ledger. Reserving the same reference again returns the first spend.
+    """
+    grant = AgentGrant.objects.select_for_update().get(pk=grant.pk)
+    existing = AgentSpend.objects.filter(grant=grant, reference=reference).first()
+    if existing:
+        return existing
+    if amount.currency != grant.daily_limit.currency or amount.amount <= 0:
+        raise SpendLimitExceeded(
+            f"Spend must be a positive amount in {grant.daily_limit.currency}.",
+            code="invalid_amount",
+            status=400,
+        )
+    if amount > grant.per_action_limit:
+        raise _over_limit("per-action", grant.per_action_limit, amount)
+    spent_today = _spent_since(grant, timezone.now() - dt.timedelta(days=1))
+    if spent_today + amount > grant.daily_limit:
+        raise _over_limit("daily", grant.daily_limit, amount, spent=spent_today)
+    return AgentSpend.objects.create(grant=grant, amount=amount, reference=reference)
+
+
+def _spent_since(grant: AgentGrant, since: dt.datetime) -> Money:
+    total = grant.spends.filter(created_at__gte=since).aggregate(total=Sum("amount"))["total"]
+    return Money(total or Decimal("0"), grant.daily_limit.currency)
+
+
+def _over_limit(kind: str, limit: Money, amount: Money, spent: Money | None = None):
+    already = f" ({spent} already spent in the last 24 hours)" if spent is not None else ""
+    return SpendLimitExceeded(
+        f"{amount} exceeds the grant's {kind} limit of {limit}{already}.",
+        extra={"limit": kind, "limit_amount": str(limit.amount), "currency": str(limit.currency)},
+    )
+
+
+LAST_USED_RESOLUTION = dt.timedelta(minutes=1)
+
+
+def agent_grant_touch(*, grant: AgentGrant) -> None:
+    """Record use, at most once a minute per grant, so busy agents cost no write per call."""
+    now = timezone.now()
+    stale = Q(last_used_at__isnull=True) | Q(last_used_at__lt=now - LAST_USED_RESOLUTION)
+    AgentGrant.objects.filter(stale, pk=grant.pk).update(last_used_at=now)

@@ -8,7 +8,10 @@ from playwright.sync_api import expect
 
 from apps.identity.models import User
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True),
+]
 
 PASSWORD = "a-long-and-unusual-passphrase-42"
 

@@ -42,8 +42,11 @@ def test_400_for_malformed_json(user_client):
     assert_error(response, 400, "parse_error")
 
 
-def test_403_for_anonymous_session_caller(client):
-    assert_error(client.get("/api/v1/me"), 403, "not_authenticated")
+def test_401_for_anonymous_caller_with_the_bearer_challenge(client):
+    response = client.get("/api/v1/me")
+
+    assert_error(response, 401, "not_authenticated")
+    assert response["WWW-Authenticate"] == 'Bearer realm="geraos"'
 
 
 def test_404_for_unknown_api_url(user_client):

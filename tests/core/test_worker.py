@@ -32,7 +32,8 @@ def queued_email(settings):
 @pytest.fixture
 def real_worker(transactional_db):
     # The worker runs in a thread with its own database connection, so the test's data
-    # must be committed (transactional_db), and tasks must really go through the broker.
+    # must be committed (transactional_db; the migrations' rows are restored afterwards),
+    # and tasks must really go through the broker.
     celery_app.conf.task_always_eager = False
     try:
         with start_worker(celery_app, pool="solo", perform_ping_check=False, shutdown_timeout=10):

@@ -2,7 +2,12 @@ from django_countries import countries
 from djmoney.settings import CURRENCY_CHOICES
 from rest_framework import serializers
 
-from apps.identity.models import User
+from apps.identity.models import AgentGrant, Plan, User
+
+
+class MoneySerializer(serializers.Serializer):
+    amount = serializers.DecimalField(max_digits=12, decimal_places=2)
+    currency = serializers.CharField(source="currency.code")
 
 
 class UserSerializer(serializers.ModelSerializer):
@@ -17,6 +22,51 @@ class UserSerializer(serializers.ModelSerializer):
         model = User
         fields = ["id", "email", "name", "country", "preferred_currency", "date_joined"]
         read_only_fields = fields
+
+
+class PlanSerializer(serializers.ModelSerializer):
+    price = MoneySerializer()
+
+    class Meta:
+        model = Plan
+        fields = ["code", "name", "price"]
+
+
+class EntitlementSerializer(serializers.Serializer):
+    feature = serializers.CharField()
+    label = serializers.CharField()
+    included = serializers.BooleanField()
+    quota = serializers.IntegerField(allow_null=True, help_text="Null: unlimited or on/off.")
+    used = serializers.IntegerField(allow_null=True, help_text="This period; null if no quota.")
+    remaining = serializers.IntegerField(allow_null=True)
+
+
+class GrantSerializer(serializers.ModelSerializer):
+    per_action_limit = MoneySerializer()
+    daily_limit = MoneySerializer()
+
+    class Meta:
+        model = AgentGrant
+        fields = [
+            "id",
+            "name",
+            "client_id",
+            "scopes",
+            "allowed_capabilities",
+            "per_action_limit",
+            "daily_limit",
+            "expires_at",
+            "token_prefix",
+        ]
+
+
+class MeSerializer(serializers.Serializer):
+    user = UserSerializer()
+    plan = PlanSerializer()
+    entitlements = EntitlementSerializer(many=True)
+    grant = GrantSerializer(
+        allow_null=True, help_text="The agent grant this request uses; null for a person."
+    )
 
 
 class ProfileUpdateSerializer(serializers.Serializer):

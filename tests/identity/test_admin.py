@@ -1,0 +1,67 @@
+import pytest
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from apps.identity.models import AgentGrant, Plan
+from tests.factories import UserFactory, make_grant, put_on_plan
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.mark.parametrize("model", ["plan", "subscription", "agentgrant", "stripeevent", "user"])
+def test_changelists_render(operator_client, user, model):
+    put_on_plan(user, "studio")
+    make_grant(user)
+    url = f"/admin/identity/{model}/"
+
+    response = operator_client.get(url)
+
+    assert response.status_code == 200
+
+
+def test_operator_revokes_a_grant_and_the_reason_names_them(operator_client, operator, user):
+    grant, _ = make_grant(user)
+
+    operator_client.post(
+        reverse("admin:identity_agentgrant_changelist"),
+        {"action": "revoke", ACTION_CHECKBOX_NAME: [str(grant.pk)]},
+    )
+
+    grant.refresh_from_db()
+    assert grant.is_revoked
+    assert operator.email in grant.revoked_reason
+
+
+def test_user_page_shows_plan_and_grants(operator_client, user):
+    put_on_plan(user, "studio")
+    grant, _ = make_grant(user)
+
+    page = operator_client.get(reverse("admin:identity_user_change", args=[user.pk]))
+
+    content = page.content.decode()
+    assert grant.token_prefix in content
+    assert "Studio" in content
+
+
+def test_plan_entitlements_are_editable_inline(operator_client):
+    studio = Plan.objects.get(code="studio")
+
+    page = operator_client.get(reverse("admin:identity_plan_change", args=[studio.pk]))
+
+    assert "entitlements-TOTAL_FORMS" in page.content.decode()
+
+
+def test_grant_changelist_queries_do_not_grow_with_rows(operator_client):
+    url = reverse("admin:identity_agentgrant_changelist")
+    make_grant(UserFactory())
+    with CaptureQueriesContext(connection) as few:
+        operator_client.get(url)
+    for _ in range(5):
+        make_grant(UserFactory())
+    with CaptureQueriesContext(connection) as many:
+        operator_client.get(url)
+
+    assert len(many) == len(few)
+    assert AgentGrant.objects.count() == 6

@@ -1,0 +1,254 @@
+"""Agent grants: tokens shown once, Bearer authentication, scopes, spend limits."""
+
+import datetime as dt
+import threading
+
+import pytest
+from django.db import connection
+from django.test import Client, override_settings
+from django.urls import path
+from django.utils import timezone
+from djmoney.money import Money
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from apps.core.errors import ApplicationError
+from apps.identity import services
+from apps.identity.errors import QuotaExceeded, SpendLimitExceeded
+from apps.identity.models import AgentGrant, AgentSpend
+from apps.identity.permissions import HasScope
+from apps.identity.tokens import hash_token
+from tests.factories import UserFactory, make_grant
+
+pytestmark = pytest.mark.django_db
+
+
+def bearer(token: str) -> Client:
+    return Client(HTTP_AUTHORIZATION=f"Bearer {token}")
+
+
+def gbp(amount: str) -> Money:
+    return Money(amount, "GBP")
+
+
+# --- issuing and tokens ------------------------------------------------------------------
+
+
+def test_only_a_hash_of_the_token_is_stored(user):
+    grant, token = make_grant(user)
+
+    stored = AgentGrant.objects.filter(pk=grant.pk).values().get()
+    assert token not in str(stored)
+    assert stored["token_hash"] == hash_token(token)
+    assert token.startswith(f"gera_{grant.token_prefix}_")
+
+
+def test_agent_sees_the_user_it_acts_for_and_its_grant(user):
+    grant, token = make_grant(user)
+
+    body = bearer(token).get("/api/v1/me").json()
+
+    assert body["user"]["email"] == user.email
+    assert body["grant"]["id"] == str(grant.pk)
+    assert body["grant"]["scopes"] == ["dispatch:create", "dispatch:read"]
+    assert body["grant"]["daily_limit"] == {"amount": "50.00", "currency": "GBP"}
+    grant.refresh_from_db()
+    assert grant.last_used_at is not None
+
+
+def test_unknown_token_is_401_token_invalid():
+    response = bearer("gera_00000000_" + "x" * 43).get("/api/v1/me")
+
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "token_invalid"
+    assert response["WWW-Authenticate"] == 'Bearer realm="geraos"'
+
+
+def test_expired_token_is_401_token_expired(user):
+    grant, token = make_grant(user)
+    AgentGrant.objects.filter(pk=grant.pk).update(expires_at=timezone.now() - dt.timedelta(1))
+
+    response = bearer(token).get("/api/v1/me")
+
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "token_expired"
+
+
+def test_revocation_refuses_the_very_next_request(user):
+    grant, token = make_grant(user)
+    agent = bearer(token)
+    assert agent.get("/api/v1/me").status_code == 200
+
+    services.agent_grant_revoke(grant=grant, reason="lost laptop")
+
+    response = agent.get("/api/v1/me")
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "token_revoked"
+
+
+def test_agent_cannot_change_the_profile_that_decides_payment(user):
+    _, token = make_grant(user)
+
+    response = bearer(token).patch("/api/v1/me", {"country": "KE"}, content_type="application/json")
+
+    assert response.status_code == 403
+    assert response.json()["error"]["code"] == "person_required"
+    user.refresh_from_db()
+    assert user.country.code == "GB"
+
+
+def test_invalid_grants_are_refused_with_field_errors(user):
+    with pytest.raises(ApplicationError) as refused:
+        make_grant(
+            user,
+            scopes=["root:everything"],
+            per_action_limit=gbp("80.00"),
+            daily_limit=Money("50.00", "EUR"),
+            expires_at=timezone.now() - dt.timedelta(days=1),
+        )
+
+    assert set(refused.value.fields) == {"scopes", "daily_limit", "expires_at"}
+    assert not AgentGrant.objects.exists()
+
+
+def test_free_plan_caps_active_grants_and_revoking_frees_a_place(user):
+    first, _ = make_grant(user)
+    make_grant(user)
+    with pytest.raises(QuotaExceeded):
+        make_grant(user)
+
+    services.agent_grant_revoke(grant=first)
+
+    make_grant(user)
+    assert AgentGrant.objects.filter(user=user, revoked_at__isnull=True).count() == 2
+
+
+# --- scopes --------------------------------------------------------------------------------
+
+
+class ReadsDispatches(APIView):
+    permission_classes = [HasScope("dispatch:read")]
+
+    def get(self, request):
+        return Response({"ok": True})
+
+
+class ReadsReceipts(APIView):
+    permission_classes = [HasScope("receipts:read")]
+
+    def get(self, request):
+        return Response({"ok": True})
+
+
+urlpatterns = [
+    path("api/v1/dispatch-probe", ReadsDispatches.as_view()),
+    path("api/v1/receipts-probe", ReadsReceipts.as_view()),
+]
+
+
+@override_settings(ROOT_URLCONF=__name__)
+def test_scope_in_grant_is_allowed_and_missing_scope_is_named(user):
+    _, token = make_grant(user)
+    agent = bearer(token)
+
+    assert agent.get("/api/v1/dispatch-probe").status_code == 200
+    response = agent.get("/api/v1/receipts-probe")
+    assert response.status_code == 403
+    assert response.json()["error"]["code"] == "scope_required"
+    assert response.json()["error"]["details"] == {"scope": "receipts:read"}
+
+
+@override_settings(ROOT_URLCONF=__name__)
+def test_signed_in_person_holds_every_scope(user_client):
+    assert user_client.get("/api/v1/receipts-probe").status_code == 200
+
+
+# --- spend limits ----------------------------------------------------------------------------
+
+
+def test_spend_within_limits_is_recorded(user):
+    grant, _ = make_grant(user)
+
+    services.agent_grant_reserve_spend(grant=grant, amount=gbp("30.00"), reference="order-1")
+
+    assert AgentSpend.objects.get().amount == gbp("30.00")
+
+
+def test_over_per_action_limit_is_refused_and_nothing_consumed(user):
+    grant, _ = make_grant(user, per_action_limit=gbp("20.00"))
+
+    with pytest.raises(SpendLimitExceeded) as refused:
+        services.agent_grant_reserve_spend(grant=grant, amount=gbp("20.01"), reference="o-1")
+
+    assert refused.value.code == "spend_limit_exceeded"
+    assert refused.value.extra["limit"] == "per-action"
+    assert not AgentSpend.objects.exists()
+
+
+def test_over_daily_limit_is_refused_and_nothing_consumed(user):
+    grant, _ = make_grant(user)
+    services.agent_grant_reserve_spend(grant=grant, amount=gbp("30.00"), reference="o-1")
+
+    with pytest.raises(SpendLimitExceeded) as refused:
+        services.agent_grant_reserve_spend(grant=grant, amount=gbp("30.00"), reference="o-2")
+
+    assert refused.value.extra["limit"] == "daily"
+    assert AgentSpend.objects.count() == 1
+
+
+def test_spending_from_yesterday_no_longer_counts(user):
+    grant, _ = make_grant(user)
+    services.agent_grant_reserve_spend(grant=grant, amount=gbp("40.00"), reference="o-1")
+    AgentSpend.objects.update(created_at=timezone.now() - dt.timedelta(hours=25))
+
+    services.agent_grant_reserve_spend(grant=grant, amount=gbp("40.00"), reference="o-2")
+
+
+def test_same_reference_is_reserved_once(user):
+    grant, _ = make_grant(user)
+
+    first = services.agent_grant_reserve_spend(grant=grant, amount=gbp("30.00"), reference="o-1")
+    again = services.agent_grant_reserve_spend(grant=grant, amount=gbp("30.00"), reference="o-1")
+
+    assert first.pk == again.pk
+    assert AgentSpend.objects.count() == 1
+
+
+def test_spend_in_another_currency_is_refused(user):
+    grant, _ = make_grant(user)
+
+    with pytest.raises(SpendLimitExceeded) as refused:
+        services.agent_grant_reserve_spend(
+            grant=grant, amount=Money("10.00", "EUR"), reference="o-1"
+        )
+
+    assert refused.value.code == "invalid_amount"
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="row locking needs PostgreSQL")
+def test_two_simultaneous_thirty_pound_actions_under_fifty_one_passes():
+    grant, _ = make_grant(UserFactory())
+    outcomes: list[str] = []
+    start = threading.Barrier(2)
+
+    def spend(reference: str) -> None:
+        start.wait()
+        try:
+            services.agent_grant_reserve_spend(
+                grant=grant, amount=gbp("30.00"), reference=reference
+            )
+            outcomes.append("passed")
+        except SpendLimitExceeded:
+            outcomes.append("refused")
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=spend, args=(f"o-{n}",)) for n in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert sorted(outcomes) == ["passed", "refused"]
+    assert AgentSpend.objects.count() == 1
