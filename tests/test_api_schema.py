@@ -1,5 +1,6 @@
 """Schemathesis over /api/schema/, in-process against the WSGI app: for generated
-requests, signed in and anonymous, no 5xx and no response that breaks the schema."""
+requests — anonymous, from a signed-in browser and from an agent token — no 5xx and no
+response that breaks the schema."""
 
 import pytest
 import schemathesis
@@ -13,7 +14,7 @@ from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error, response_schema_conformance
 
 from geraos.wsgi import application
-from tests.factories import UserFactory
+from tests.factories import UserFactory, make_grant
 
 CHECKS = [not_a_server_error, response_schema_conformance]
 
@@ -37,6 +38,12 @@ def signed_in_browser(db) -> tuple[dict[str, str], dict[str, str]]:
 
 
 @pytest.fixture
+def agent_token(db) -> tuple[dict[str, str], dict[str, str]]:
+    _, token = make_grant(UserFactory())
+    return {}, {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture
 def keep_test_connection():
     """Raw WSGI calls close the connection at request end, which would end the test's
     transaction; Django's test client disconnects the same handlers for the same reason."""
@@ -50,7 +57,7 @@ def keep_test_connection():
 @pytest.mark.usefixtures("keep_test_connection")
 @schema.parametrize()
 @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
-def test_api_conforms_to_its_schema(case, signed_in_browser):
-    for cookies, headers in (({}, {}), signed_in_browser):
+def test_api_conforms_to_its_schema(case, signed_in_browser, agent_token):
+    for cookies, headers in (({}, {}), signed_in_browser, agent_token):
         response = case.call(cookies=cookies, headers=headers)
         case.validate_response(response, checks=CHECKS)
