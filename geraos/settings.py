@@ -288,6 +288,11 @@ UNFOLD = {
     },
 }
 
+# Each app contributes headline numbers to the operator dashboard.
+GERAOS_DASHBOARD_KPIS = [
+    "apps.identity.selectors.operator_kpis",
+]
+
 # Each app contributes demo rows through a `seed` function; `manage.py seed_demo` runs
 # them in this order.
 GERAOS_DEMO_SEEDERS = [

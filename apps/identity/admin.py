@@ -1,4 +1,5 @@
 from allauth.account.models import EmailAddress
+from allauth.mfa.models import Authenticator
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.models import Group
@@ -16,9 +17,11 @@ from apps.identity.models import (
     User,
 )
 
-# allauth registers EmailAddress and Django registers Group on the stock admin; re-register
-# both on unfold's ModelAdmin so every operator screen looks and behaves the same.
+# allauth registers EmailAddress and Authenticator, and Django registers Group, on the
+# stock admin; re-register them on unfold's ModelAdmin so every operator screen looks and
+# behaves the same (and so no operator screen shows a TOTP secret).
 admin.site.unregister(EmailAddress)
+admin.site.unregister(Authenticator)
 admin.site.unregister(Group)
 
 
@@ -186,4 +189,19 @@ class StripeEventAdmin(ModelAdmin):
         return False
 
     def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(Authenticator)
+class AuthenticatorAdmin(ModelAdmin):
+    """Operators may see that a user has MFA and remove a lost device; never its secret."""
+
+    list_display = ["user", "type", "created_at", "last_used_at"]
+    list_filter = ["type"]
+    search_fields = ["user__email"]
+    list_select_related = ["user"]
+    fields = ["user", "type", "created_at", "last_used_at"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request) -> bool:
         return False

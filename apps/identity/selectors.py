@@ -142,3 +142,23 @@ def agent_grant_get(*, user: User, grant_id) -> AgentGrant | None:
 
 def agent_grant_by_token(*, token: str) -> AgentGrant | None:
     return AgentGrant.objects.select_related("user").filter(token_hash=hash_token(token)).first()
+
+
+def operator_kpis() -> list[dict]:
+    """Headline numbers for the operator dashboard."""
+    week_ago = timezone.now() - dt.timedelta(days=7)
+    now = timezone.now()
+    return [
+        {"title": "Accounts", "value": User.objects.count()},
+        {"title": "New this week", "value": User.objects.filter(date_joined__gte=week_ago).count()},
+        {
+            "title": "Studio subscribers",
+            "value": Subscription.objects.filter(
+                status__in=PLAN_GIVING_STATUSES, plan__is_default=False
+            ).count(),
+        },
+        {
+            "title": "Active agent grants",
+            "value": AgentGrant.objects.filter(revoked_at__isnull=True, expires_at__gt=now).count(),
+        },
+    ]

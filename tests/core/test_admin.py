@@ -29,7 +29,7 @@ def test_operator_signs_in_through_allauth_and_sees_dashboard(client):
     assert response.status_code == 200
     kpis = {kpi["title"]: kpi["value"] for kpi in response.context["kpis"]}
     assert kpis["Accounts"] == 1
-    assert kpis["Operators"] == 1
+    assert kpis["Studio subscribers"] == 0
 
 
 def test_non_operator_is_refused(user_client):

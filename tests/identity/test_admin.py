@@ -1,4 +1,5 @@
 import pytest
+from allauth.mfa.models import Authenticator
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -65,3 +66,16 @@ def test_grant_changelist_queries_do_not_grow_with_rows(operator_client):
 
     assert len(many) == len(few)
     assert AgentGrant.objects.count() == 6
+
+
+def test_mfa_authenticators_never_show_their_secret(operator_client, user):
+    authenticator = Authenticator.objects.create(
+        user=user, type=Authenticator.Type.TOTP, data={"secret": "JBSWY3DPEHPK3PXPSECRETVALUE"}
+    )
+
+    page = operator_client.get(
+        reverse("admin:mfa_authenticator_change", args=[authenticator.pk])
+    ).content.decode()
+
+    assert user.email in page
+    assert "JBSWY3DPEHPK3PXPSECRETVALUE" not in page
