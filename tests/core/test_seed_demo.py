@@ -4,15 +4,17 @@ import pytest
 from allauth.account.models import EmailAddress
 from django.core.management import call_command
 
-from apps.identity.models import User
+from apps.identity import selectors
+from apps.identity.models import AgentGrant, EntitlementUsage, Subscription, User
 
 pytestmark = pytest.mark.django_db
 
 
 def snapshot() -> tuple:
-    users = list(User.objects.order_by("email").values())
-    emails = list(EmailAddress.objects.order_by("email").values())
-    return users, emails
+    return tuple(
+        list(model.objects.order_by("pk").values())
+        for model in (User, EmailAddress, Subscription, AgentGrant, EntitlementUsage)
+    )
 
 
 def seed() -> str:
@@ -32,6 +34,9 @@ def test_seed_demo_creates_verified_operator_and_demo_user():
     assert demo.check_password("gera-demo-2026")
     assert EmailAddress.objects.filter(verified=True, primary=True).count() == 2
     assert "demo@gera.example / gera-demo-2026" in output
+    assert selectors.plan_for_user(user=demo).code == "studio"
+    grant = AgentGrant.objects.get(user=demo)
+    assert f"gera_{grant.token_prefix}_" in output
 
 
 def test_second_seed_changes_nothing():
