@@ -29,6 +29,13 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 GERAOS_HOME_CURRENCY = env.str("GERAOS_HOME_CURRENCY", default="GBP")
 
+# Memory values are encrypted with these keys (see apps/memory/crypto.py). Like the
+# secret key, a development default exists only in DEBUG.
+_DEV_MEMORY_KEY = "dev:ZGV2ZWxvcG1lbnQtb25seS1tZW1vcnkta2V5LTMyYnk"
+GERAOS_MEMORY_KEYS = env.str("GERAOS_MEMORY_KEYS", default=_DEV_MEMORY_KEY if DEBUG else "")
+if not GERAOS_MEMORY_KEYS:
+    raise ImproperlyConfigured("GERAOS_MEMORY_KEYS must be set when DEBUG is off.")
+
 # Studio billing. Without a secret key the upgrade button explains billing is off.
 STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
 STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
@@ -228,9 +235,14 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
 }
 
+
 # ---------------------------------------------------------------------------
 # Operator admin (django-unfold)
 # ---------------------------------------------------------------------------
+def _nav(title: str, icon: str, link: str) -> dict:
+    return {"title": title, "icon": icon, "link": link}
+
+
 UNFOLD = {
     "SITE_TITLE": "GeraOS operator",
     "SITE_HEADER": "GeraOS",
@@ -262,6 +274,16 @@ UNFOLD = {
                         "icon": "smart_toy",
                         "link": "/admin/identity/agentgrant/",
                     },
+                ],
+            },
+            {
+                "title": "Memory and consent",
+                "items": [
+                    _nav("Scopes", "category", "/admin/memory/memoryscope/"),
+                    _nav("Consents", "verified_user", "/admin/memory/consentgrant/"),
+                    _nav("Access log", "history", "/admin/memory/accesslogentry/"),
+                    _nav("Items (masked)", "lock", "/admin/memory/memoryitem/"),
+                    _nav("Products", "storefront", "/admin/catalog/product/"),
                 ],
             },
             {
@@ -297,6 +319,8 @@ GERAOS_DASHBOARD_KPIS = [
 # them in this order.
 GERAOS_DEMO_SEEDERS = [
     "apps.identity.demo.seed",
+    "apps.catalog.demo.seed",
+    "apps.memory.demo.seed",
 ]
 GERAOS_DEMO_PASSWORD = env.str("GERAOS_DEMO_PASSWORD", default="gera-demo-2026")
 GERAOS_DEMO_AGENT_TOKEN = env.str(

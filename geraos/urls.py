@@ -16,6 +16,7 @@ urlpatterns = [
     path("healthz", core_views.healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
+    path("me/memory/", include("apps.memory.urls")),
     path("me/", include("apps.identity.urls")),
     path("webhooks/stripe/", StripeWebhookView.as_view(), name="stripe-webhook"),
     path("api/v1/", include("geraos.api")),

@@ -6,6 +6,8 @@ from django.test import Client
 
 from apps.identity.models import Plan, PlanEntitlement
 from apps.identity.plans import ensure_default_plans
+from apps.memory.models import MemoryScope
+from apps.memory.scopes import ensure_default_scopes
 from tests.factories import UserFactory
 
 requires_redis = pytest.mark.skipif(
@@ -24,7 +26,7 @@ def _fresh_cache():
 @pytest.fixture(autouse=True)
 def _reference_data(request):
     """Transactional tests flush every table afterwards, the migrations' rows included;
-    put the default plans back before each one."""
+    put the default plans and scopes back before each one."""
     marker = request.node.get_closest_marker("django_db")
     transactional = "transactional_db" in request.fixturenames or (
         marker is not None and marker.kwargs.get("transaction")
@@ -32,6 +34,7 @@ def _reference_data(request):
     if transactional:
         request.getfixturevalue("transactional_db")
         ensure_default_plans(Plan, PlanEntitlement)
+        ensure_default_scopes(MemoryScope)
 
 
 @pytest.fixture

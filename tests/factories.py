@@ -6,6 +6,7 @@ from django.contrib.auth.hashers import make_password
 from django.utils import timezone
 from djmoney.money import Money
 
+from apps.catalog.models import Product
 from apps.identity import services
 from apps.identity.models import Plan, Subscription, User
 
@@ -52,3 +53,8 @@ def put_on_plan(user, code: str):
         status=Subscription.Status.ACTIVE,
         event_created=timezone.now(),
     )
+
+
+def product(code: str = "gerahome") -> Product:
+    names = {"gerahome": "GeraHome", "geraclinic": "GeraClinic"}
+    return Product.objects.get_or_create(code=code, defaults={"name": names.get(code, code)})[0]

@@ -2,8 +2,10 @@
 and never shows one user's objects to another (OWASP API1, broken object-level auth).
 
 A new route fails `test_every_route_is_in_the_matrix` until it is added below with
-how to build an object owned by user A (`owned_by`), or `None` when the route is scoped
-to the caller (then user B must not see A's data in the response).
+how to build an object owned by user A (`owned_by`: B must get 404), or, for a route
+scoped to the caller, how to give A some data (`owner_data`: it returns a marker that
+must not appear in what B gets). User B calls pages signed in and the API as an agent
+holding every scope.
 """
 
 from collections.abc import Callable
@@ -12,7 +14,9 @@ from dataclasses import dataclass
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from tests.factories import UserFactory, make_grant
+from apps.memory import services as memory_services
+from apps.memory.models import MemoryScope
+from tests.factories import UserFactory, make_grant, product
 
 PROTECTED_PREFIXES = ("api/v1/", "me/")
 
@@ -22,6 +26,8 @@ class Route:
     methods: tuple[str, ...]
     page: bool  # a user web page (redirects to login) rather than an API endpoint
     owned_by: Callable | None = None  # user A -> URL kwargs of an object A owns
+    owner_data: Callable | None = None  # user A -> a marker of A's data
+    query: dict | None = None  # GET parameters a caller sends
 
 
 def grant_of(user) -> dict:
@@ -29,15 +35,65 @@ def grant_of(user) -> dict:
     return {"grant_id": grant.pk}
 
 
+def grant_prefix_of(user) -> str:
+    grant, _ = make_grant(user)
+    return grant.token_prefix
+
+
+def _home_memory(user):
+    return memory_services.memory_write(
+        user=user,
+        product=product("gerahome"),
+        scope=MemoryScope.objects.get(code="home"),
+        kind="preference",
+        key="owner-marker-key",
+        value={"marker": "owner-marker-value"},
+    )
+
+
+def memory_item_of(user) -> dict:
+    return {"item_id": _home_memory(user).pk}
+
+
+def memory_of(user) -> str:
+    return _home_memory(user).value["marker"]
+
+
+def email_of(user) -> str:
+    return user.email
+
+
+ALL_SCOPES = ["dispatch:create", "dispatch:read", "receipts:read"] + [
+    f"memory:{right}:{scope}"
+    for right in ("read", "write")
+    for scope in ("preferences", "home", "health", "payments", "conversations")
+]
+MEMORY_QUERY = {"product": "gerahome", "scope": "home"}
+
+
 MATRIX: dict[str, Route] = {
-    "api:me": Route(methods=("GET", "PATCH"), page=False),
-    "identity:me": Route(methods=("GET", "POST"), page=True),
+    "api:me": Route(methods=("GET", "PATCH"), page=False, owner_data=email_of),
+    "identity:me": Route(methods=("GET", "POST"), page=True, owner_data=email_of),
     "identity:plan": Route(methods=("GET",), page=True),
     "identity:plan-upgrade": Route(methods=("POST",), page=True),
     "identity:plan-billing": Route(methods=("POST",), page=True),
-    "identity:agents": Route(methods=("GET", "POST"), page=True),
+    "identity:agents": Route(
+        methods=("GET", "POST"),
+        page=True,
+        owner_data=grant_prefix_of,
+    ),
     "identity:agent-detail": Route(methods=("GET",), page=True, owned_by=grant_of),
     "identity:agent-revoke": Route(methods=("POST",), page=True, owned_by=grant_of),
+    "api:memory": Route(
+        methods=("GET", "POST"), page=False, owner_data=memory_of, query=MEMORY_QUERY
+    ),
+    "api:memory-conversations": Route(methods=("POST",), page=False),
+    "memory:home": Route(methods=("GET",), page=True, owner_data=memory_of),
+    "memory:consent": Route(methods=("POST",), page=True),
+    "memory:item-edit": Route(methods=("POST",), page=True, owned_by=memory_item_of),
+    "memory:item-delete": Route(methods=("POST",), page=True, owned_by=memory_item_of),
+    "memory:export": Route(methods=("GET",), page=True, owner_data=memory_of),
+    "memory:erase": Route(methods=("GET", "POST"), page=True),
 }
 
 
@@ -89,14 +145,24 @@ def test_anonymous_caller_is_refused(client, name):
 @pytest.mark.django_db
 @pytest.mark.parametrize("name", sorted(MATRIX))
 def test_other_user_never_sees_owner_data(client, name):
+    spec = MATRIX[name]
     owner, intruder = UserFactory(), UserFactory()
     url = url_for(name, owner)
-    client.force_login(intruder)
+    marker = spec.owner_data(owner) if spec.owner_data else None
+    if spec.page:
+        client.force_login(intruder)
+    else:
+        _, token = make_grant(intruder, scopes=ALL_SCOPES)
+        client.defaults["HTTP_AUTHORIZATION"] = f"Bearer {token}"
 
-    for method in MATRIX[name].methods:
-        response = client.generic(method, url)
-        if MATRIX[name].owned_by:
+    for method in spec.methods:
+        if method == "GET":
+            response = client.get(url, spec.query or {})
+        else:
+            response = client.generic(method, url)
+        if spec.owned_by:
             assert response.status_code == 404, method
         elif method == "GET":
-            assert response.status_code == 200
-            assert owner.email not in response.content.decode()
+            assert response.status_code == 200, response.content
+        if marker:
+            assert marker not in response.content.decode(), method

@@ -24,7 +24,14 @@ class DemoAccount:
 
 OPERATOR = DemoAccount("operator@gera.example", "Gera Operator", "GB", "GBP", is_operator=True)
 DEMO_USER = DemoAccount("demo@gera.example", "Ada Demo", "GB", "GBP", is_operator=False)
-DEMO_AGENT_SCOPES = ["dispatch:create", "dispatch:read", "receipts:read", "memory:read:preferences"]
+DEMO_AGENT_SCOPES = [
+    "dispatch:create",
+    "dispatch:read",
+    "receipts:read",
+    "memory:read:preferences",
+    "memory:read:home",
+    "memory:write:conversations",
+]
 
 
 def seed() -> list[str]:

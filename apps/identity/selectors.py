@@ -65,6 +65,11 @@ def plan_entitlement(*, plan: Plan, feature: Feature) -> PlanEntitlement | None:
     return PlanEntitlement.objects.filter(plan=plan, feature=feature).first()
 
 
+def has_feature(*, user: User, feature: Feature) -> bool:
+    """Whether the user's plan includes `feature` (without consuming any quota)."""
+    return plan_entitlement(plan=plan_for_user(user=user), feature=feature) is not None
+
+
 def plans_with_feature(*, feature: Feature) -> QuerySet[Plan]:
     return Plan.objects.filter(entitlements__feature=feature).order_by("price")
 

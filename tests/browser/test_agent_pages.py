@@ -4,20 +4,13 @@ import pytest
 from playwright.sync_api import expect
 
 from apps.identity.models import AgentGrant
-from tests.factories import PASSWORD, UserFactory
+from tests.browser.helpers import sign_in
+from tests.factories import UserFactory
 
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.django_db(transaction=True),
 ]
-
-
-def sign_in(page, email: str) -> None:
-    page.goto("/accounts/login/")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password:", exact=True).fill(PASSWORD)
-    page.get_by_role("button", name="Sign In").click()
-    expect(page.get_by_role("heading", name="My account")).to_be_visible()
 
 
 def test_grant_an_agent_copy_its_token_and_revoke_it(page):

@@ -31,12 +31,22 @@ def test_check_deploy_is_clean_with_production_environment(tmp_path):
         "WARNING",
         DEBUG="false",
         SECRET_KEY=secrets.token_urlsafe(50),
+        GERAOS_MEMORY_KEYS="prod1:" + secrets.token_urlsafe(32),
         ALLOWED_HOSTS="geraos.example",
         DATABASE_URL=f"sqlite:///{tmp_path / 'deploy-check.sqlite3'}",
     )
 
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+def test_production_refuses_to_start_without_a_memory_key():
+    result = run_manage(
+        "check", DEBUG="false", ALLOWED_HOSTS="geraos.example", SECRET_KEY=secrets.token_urlsafe(50)
+    )
+
+    assert result.returncode != 0
+    assert "GERAOS_MEMORY_KEYS must be set when DEBUG is off" in result.stderr
 
 
 def test_production_refuses_to_start_without_a_secret_key():

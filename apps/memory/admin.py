@@ -1,0 +1,113 @@
+"""Operator screens for memory. Operators never see memory values: that is the privacy
+boundary. Items show only where they are and who wrote them."""
+
+from django.contrib import admin, messages
+from unfold.admin import ModelAdmin
+from unfold.decorators import action, display
+
+from apps.memory import services
+from apps.memory.models import AccessLogEntry, ConsentGrant, MemoryItem, MemoryScope
+
+
+@admin.register(MemoryScope)
+class MemoryScopeAdmin(ModelAdmin):
+    list_display = ["name", "code", "sensitivity_badge", "description"]
+    list_filter = ["sensitivity"]
+    search_fields = ["code", "name"]
+
+    @display(description="Sensitivity", label={"normal": "info", "sensitive": "danger"})
+    def sensitivity_badge(self, scope: MemoryScope) -> str:
+        return scope.sensitivity
+
+
+@admin.register(MemoryItem)
+class MemoryItemAdmin(ModelAdmin):
+    list_display = ["user", "scope", "kind", "key", "product", "masked_value", "updated_at"]
+    list_filter = ["scope", "kind", "product"]
+    search_fields = ["user__email", "key"]
+    list_select_related = ["user", "scope", "product"]
+    fields = [
+        "user",
+        "scope",
+        "kind",
+        "key",
+        "product",
+        "masked_value",
+        "expires_at",
+        "created_at",
+        "updated_at",
+    ]
+    readonly_fields = fields
+
+    @display(description="Value")
+    def masked_value(self, item: MemoryItem) -> str:
+        return "•••••• (encrypted; only the user can see it)"
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(ConsentGrant)
+class ConsentGrantAdmin(ModelAdmin):
+    list_display = [
+        "user",
+        "product",
+        "scope",
+        "can_read",
+        "can_write",
+        "granted_at",
+        "revoked_at",
+        "revoked_by",
+    ]
+    list_filter = ["product", "scope", "can_read", "revoked_at"]
+    search_fields = ["user__email", "product__code", "scope__code"]
+    list_select_related = ["user", "product", "scope", "revoked_by"]
+    readonly_fields = [
+        "user",
+        "product",
+        "scope",
+        "can_read",
+        "can_write",
+        "granted_at",
+        "revoked_at",
+        "revoked_by",
+        "revoke_reason",
+    ]
+    actions = ["revoke_on_user_request"]
+
+    def has_add_permission(self, request) -> bool:
+        return False  # consent is the user's to give
+
+    @action(description="Revoke on the user's request")
+    def revoke_on_user_request(self, request, queryset) -> None:
+        for consent in queryset.select_related("user", "product", "scope"):
+            services.consent_set(
+                user=consent.user,
+                product=consent.product,
+                scope=consent.scope,
+                allow=False,
+                operator=request.user,
+                reason="revoked by an operator at the user's request",
+            )
+        self.message_user(request, f"Revoked {queryset.count()} consent(s).", messages.SUCCESS)
+
+
+@admin.register(AccessLogEntry)
+class AccessLogEntryAdmin(ModelAdmin):
+    list_display = ["at", "user", "product", "action", "scope", "allowed", "purpose", "agent_grant"]
+    list_filter = ["allowed", "action", "product", "scope"]
+    search_fields = ["user__email", "purpose", "product__code", "scope__code"]
+    list_select_related = ["user", "product", "scope", "agent_grant"]
+    date_hierarchy = "at"
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

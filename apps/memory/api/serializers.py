@@ -1,0 +1,66 @@
+from rest_framework import serializers
+
+from apps.catalog.selectors import product_get_active
+from apps.memory.models import MemoryItem
+from apps.memory.selectors import memory_scope_get
+
+
+class ProductField(serializers.SlugField):
+    def to_internal_value(self, data):
+        product = product_get_active(code=super().to_internal_value(data))
+        if product is None:
+            raise serializers.ValidationError("No active product with this code.", "unknown")
+        return product
+
+
+class ScopeField(serializers.SlugField):
+    def to_internal_value(self, data):
+        scope = memory_scope_get(code=super().to_internal_value(data))
+        if scope is None:
+            raise serializers.ValidationError("No memory scope with this code.", "unknown")
+        return scope
+
+
+class MemoryQuerySerializer(serializers.Serializer):
+    product = ProductField(help_text="The product the agent acts for, e.g. gerahome.")
+    scope = ScopeField(help_text="A memory scope code, e.g. preferences.")
+    purpose = serializers.CharField(max_length=200, required=False, default="")
+
+
+class MemoryWriteSerializer(MemoryQuerySerializer):
+    kind = serializers.ChoiceField(choices=MemoryItem.Kind.choices)
+    key = serializers.CharField(max_length=120)
+    value = serializers.JSONField()
+    expires_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
+
+
+class SummaryAppendSerializer(serializers.Serializer):
+    product = ProductField()
+    summary = serializers.CharField(max_length=4000)
+    purpose = serializers.CharField(max_length=200, required=False, default="")
+
+
+class MemoryItemSerializer(serializers.ModelSerializer):
+    scope = serializers.CharField(source="scope.code")
+    written_by = serializers.CharField(source="product.code")
+    value = serializers.JSONField()
+
+    class Meta:
+        model = MemoryItem
+        fields = [
+            "id",
+            "scope",
+            "kind",
+            "key",
+            "value",
+            "written_by",
+            "created_at",
+            "updated_at",
+            "expires_at",
+        ]
+
+
+class MemoryReadSerializer(serializers.Serializer):
+    product = serializers.CharField()
+    scope = serializers.CharField()
+    items = MemoryItemSerializer(many=True)

@@ -1,0 +1,8 @@
+from http import HTTPStatus
+
+from apps.core.errors import ApplicationError
+
+
+class ConsentRequired(ApplicationError):
+    code = "consent_required"
+    status = HTTPStatus.FORBIDDEN

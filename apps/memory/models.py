@@ -1,0 +1,134 @@
+from django.conf import settings
+from django.db import models
+
+from apps.core.models import BaseModel
+
+
+class MemoryScope(BaseModel):
+    """A kind of context (preferences, home, health…): the unit of consent."""
+
+    class Sensitivity(models.TextChoices):
+        NORMAL = "normal", "Normal"
+        SENSITIVE = "sensitive", "Sensitive"
+
+    code = models.SlugField(max_length=40, unique=True)
+    name = models.CharField(max_length=80)
+    description = models.TextField(blank=True)
+    sensitivity = models.CharField(
+        max_length=16, choices=Sensitivity.choices, default=Sensitivity.NORMAL
+    )
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_sensitive(self) -> bool:
+        return self.sensitivity == self.Sensitivity.SENSITIVE
+
+
+class MemoryItem(BaseModel):
+    """One remembered thing. `value_encrypted` holds the JSON value, AES-GCM sealed."""
+
+    class Kind(models.TextChoices):
+        PREFERENCE = "preference", "Preference"
+        PRIOR_ACTION = "prior_action", "Prior action"
+        CONVERSATION_SUMMARY = "conversation_summary", "Conversation summary"
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memory_items"
+    )
+    scope = models.ForeignKey(MemoryScope, on_delete=models.PROTECT, related_name="items")
+    kind = models.CharField(max_length=32, choices=Kind.choices)
+    key = models.CharField(max_length=120)
+    value_encrypted = models.TextField()
+    product = models.ForeignKey(
+        "catalog.Product",
+        on_delete=models.PROTECT,
+        related_name="memory_items",
+        help_text="The product that wrote it.",
+    )
+    expires_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["scope__name", "key"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "scope", "product", "key"], name="memory_item_key_unique"
+            )
+        ]
+        indexes = [models.Index(fields=["user", "scope"])]
+
+    def __str__(self) -> str:
+        return f"{self.scope.code}/{self.key}"
+
+    @property
+    def encryption_context(self) -> str:
+        return f"memory:{self.user_id}:{self.scope_id}:{self.product_id}:{self.key}"
+
+
+class ConsentGrant(BaseModel):
+    """What the user lets one product do with one scope. One row per cell of the grid."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memory_consents"
+    )
+    product = models.ForeignKey("catalog.Product", on_delete=models.CASCADE)
+    scope = models.ForeignKey(MemoryScope, on_delete=models.CASCADE)
+    can_read = models.BooleanField(default=False)
+    can_write = models.BooleanField(default=False)
+    granted_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The operator who revoked it, for user requests.",
+    )
+    revoke_reason = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "product", "scope"], name="memory_consent_cell_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        rights = "+".join(r for r, on in (("read", self.can_read), ("write", self.can_write)) if on)
+        return f"{self.user} → {self.product.code}/{self.scope.code}: {rights or 'none'}"
+
+
+class AccessLogEntry(models.Model):
+    """Who touched which memory, when, why, and whether it was allowed."""
+
+    class Action(models.TextChoices):
+        READ = "read", "read"
+        WRITE = "write", "wrote"
+        ERASE = "erase", "erased"
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memory_access_log"
+    )
+    product = models.ForeignKey("catalog.Product", null=True, on_delete=models.SET_NULL)
+    agent_grant = models.ForeignKey("identity.AgentGrant", null=True, on_delete=models.SET_NULL)
+    scope = models.ForeignKey(MemoryScope, null=True, on_delete=models.SET_NULL)
+    action = models.CharField(max_length=16, choices=Action.choices)
+    item_ids = models.JSONField(default=list)
+    purpose = models.CharField(max_length=200, blank=True)
+    allowed = models.BooleanField()
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-at"]
+        indexes = [models.Index(fields=["user", "-at"])]
+        verbose_name_plural = "access log entries"
+
+    def __str__(self) -> str:
+        return (
+            f"{self.product} {self.action} {self.scope} ({'allowed' if self.allowed else 'denied'})"
+        )

@@ -1,0 +1,253 @@
+"""Memory writes: items (encrypted), consent, the access log, export and erasure.
+Every read by a product goes through `memory_read`, which applies the policy and logs."""
+
+import datetime as dt
+
+from django.db import transaction
+from django.utils import timezone
+
+from apps.catalog.models import Product
+from apps.core.errors import ApplicationError
+from apps.identity import services as identity_services
+from apps.identity.models import AgentGrant, Feature, User
+from apps.memory import crypto, policy, selectors
+from apps.memory.errors import ConsentRequired
+from apps.memory.models import AccessLogEntry, ConsentGrant, MemoryItem, MemoryScope
+
+CONVERSATIONS_SCOPE = "conversations"
+
+
+def _log(*, user, product=None, grant=None, scope=None, action, items=(), purpose="", allowed):
+    AccessLogEntry.objects.create(
+        user=user,
+        product=product,
+        agent_grant=grant,
+        scope=scope,
+        action=action,
+        item_ids=[item.pk for item in items],
+        purpose=purpose[:200],
+        allowed=allowed,
+    )
+
+
+# ---------------------------------------------------------------------------
+# Products reading and writing
+# ---------------------------------------------------------------------------
+
+
+def memory_read(
+    *,
+    user: User,
+    product: Product,
+    scope: MemoryScope,
+    grant: AgentGrant | None = None,
+    purpose: str = "",
+) -> list[MemoryItem]:
+    """The items `product` may see in `scope`, decrypted (`item.value`); logged either way."""
+    try:
+        access = policy.read_access(user=user, product=product, scope=scope)
+    except ConsentRequired:
+        _log(
+            user=user,
+            product=product,
+            grant=grant,
+            scope=scope,
+            action="read",
+            purpose=purpose,
+            allowed=False,
+        )
+        raise
+    items = selectors.memory_items_readable(user=user, scope=scope, writer_ids=access.writer_ids)
+    _log(
+        user=user,
+        product=product,
+        grant=grant,
+        scope=scope,
+        action="read",
+        items=items,
+        purpose=purpose,
+        allowed=True,
+    )
+    return items
+
+
+def memory_write(
+    *,
+    user: User,
+    product: Product,
+    scope: MemoryScope,
+    kind: str,
+    key: str,
+    value,
+    grant: AgentGrant | None = None,
+    expires_at: dt.datetime | None = None,
+    purpose: str = "",
+) -> MemoryItem:
+    """Create or replace the item `product` keeps under `key` in `scope`."""
+    try:
+        policy.check_write(user=user, product=product, scope=scope)
+    except ConsentRequired:
+        _log(
+            user=user,
+            product=product,
+            grant=grant,
+            scope=scope,
+            action="write",
+            purpose=purpose,
+            allowed=False,
+        )
+        raise
+    with transaction.atomic():
+        item = MemoryItem.objects.filter(user=user, scope=scope, product=product, key=key).first()
+        if item is None:
+            identity_services.require_entitlement(user=user, feature=Feature.MEMORY_ITEMS)
+            item = MemoryItem(user=user, scope=scope, product=product, key=key)
+        item.kind = kind
+        item.expires_at = expires_at
+        _seal(item, value)
+        item.save()
+        _log(
+            user=user,
+            product=product,
+            grant=grant,
+            scope=scope,
+            action="write",
+            items=[item],
+            purpose=purpose,
+            allowed=True,
+        )
+    return item
+
+
+def memory_append_summary(
+    *,
+    user: User,
+    product: Product,
+    summary: str,
+    grant: AgentGrant | None = None,
+    purpose: str = "",
+) -> MemoryItem:
+    """Add a conversation summary; each one is its own item, keyed by when it was made."""
+    scope = MemoryScope.objects.get(code=CONVERSATIONS_SCOPE)
+    return memory_write(
+        user=user,
+        product=product,
+        scope=scope,
+        kind=MemoryItem.Kind.CONVERSATION_SUMMARY,
+        key=f"summary-{timezone.now():%Y%m%dT%H%M%S.%f}",
+        value={"summary": summary},
+        grant=grant,
+        purpose=purpose or "conversation summary",
+    )
+
+
+def _seal(item: MemoryItem, value) -> None:
+    item.value_encrypted = crypto.encrypt_value(value, context=item.encryption_context)
+    item.value = value
+
+
+# ---------------------------------------------------------------------------
+# The user managing their own memory (pages)
+# ---------------------------------------------------------------------------
+
+
+@transaction.atomic
+def memory_item_update_value(*, user: User, item: MemoryItem, value) -> MemoryItem:
+    if item.user_id != user.pk:
+        raise ApplicationError("No such memory item.", code="not_found", status=404)
+    _seal(item, value)
+    item.save(update_fields=["value_encrypted", "updated_at"])
+    return item
+
+
+@transaction.atomic
+def memory_item_delete(*, user: User, item: MemoryItem) -> None:
+    if item.user_id != user.pk:
+        raise ApplicationError("No such memory item.", code="not_found", status=404)
+    item.delete()
+    identity_services.release_entitlement(user=user, feature=Feature.MEMORY_ITEMS)
+
+
+@transaction.atomic
+def consent_set(
+    *,
+    user: User,
+    product: Product,
+    scope: MemoryScope,
+    allow: bool,
+    operator: User | None = None,
+    reason: str = "",
+) -> ConsentGrant:
+    """Switch a product's access to a scope on or off; takes effect on the next read."""
+    consent, _ = ConsentGrant.objects.select_for_update().get_or_create(
+        user=user, product=product, scope=scope
+    )
+    now = timezone.now()
+    consent.can_read = consent.can_write = allow
+    if allow:
+        consent.granted_at, consent.revoked_at = now, None
+        consent.revoked_by, consent.revoke_reason = None, ""
+    else:
+        consent.revoked_at, consent.revoked_by, consent.revoke_reason = now, operator, reason[:200]
+    consent.save()
+    return consent
+
+
+def memory_export(*, user: User) -> dict:
+    """Everything GeraOS remembers for the user, decrypted, plus who read it."""
+    items = selectors.memory_items_for_user(user=user)
+    return {
+        "user": user.email,
+        "exported_at": timezone.now().isoformat(),
+        "items": [
+            {
+                "id": item.pk,
+                "scope": item.scope.code,
+                "kind": item.kind,
+                "key": item.key,
+                "value": item.value,
+                "written_by": item.product.code,
+                "created_at": item.created_at.isoformat(),
+                "updated_at": item.updated_at.isoformat(),
+                "expires_at": item.expires_at.isoformat() if item.expires_at else None,
+            }
+            for item in items
+        ],
+        "consents": [
+            {
+                "product": c.product.code,
+                "scope": c.scope.code,
+                "read": c.can_read,
+                "write": c.can_write,
+            }
+            for c in ConsentGrant.objects.filter(user=user).select_related("product", "scope")
+        ],
+    }
+
+
+@transaction.atomic
+def memory_erase(*, user: User) -> int:
+    """Delete every item and the history of access to them, keeping only that an erasure
+    happened. Returns how many items were deleted."""
+    count, _ = MemoryItem.objects.filter(user=user).delete()
+    AccessLogEntry.objects.filter(user=user).delete()
+    identity_services.release_entitlement(user=user, feature=Feature.MEMORY_ITEMS, amount=count)
+    _log(user=user, action="erase", purpose="erased at the user's request", allowed=True)
+    return count
+
+
+def memory_reencrypt_all(*, batch_size: int = 500) -> int:
+    """Move every value not sealed with the primary key onto it; returns how many moved."""
+    primary = crypto.keyring().primary_kid
+    moved = 0
+    stale = MemoryItem.objects.exclude(value_encrypted__startswith=f"{crypto.VERSION}.{primary}.")
+    while batch := list(stale.order_by("pk")[:batch_size]):
+        with transaction.atomic():
+            for item in MemoryItem.objects.select_for_update().filter(pk__in=[i.pk for i in batch]):
+                _seal(
+                    item,
+                    crypto.decrypt_value(item.value_encrypted, context=item.encryption_context),
+                )
+                item.save(update_fields=["value_encrypted"])
+                moved += 1
+    return moved

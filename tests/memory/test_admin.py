@@ -1,0 +1,59 @@
+import pytest
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.urls import reverse
+
+from apps.memory import services
+from apps.memory.models import ConsentGrant
+
+pytestmark = pytest.mark.django_db
+
+SECRET = "Takes warfarin daily"
+
+
+@pytest.fixture
+def health_item(user, geraclinic, scope):
+    services.consent_set(user=user, product=geraclinic, scope=scope("health"), allow=True)
+    return services.memory_write(
+        user=user,
+        product=geraclinic,
+        scope=scope("health"),
+        kind="preference",
+        key="medication",
+        value={"note": SECRET},
+    )
+
+
+def test_operators_never_see_memory_values(operator_client, health_item):
+    changelist = operator_client.get(reverse("admin:memory_memoryitem_changelist")).content.decode()
+    change = operator_client.get(
+        reverse("admin:memory_memoryitem_change", args=[health_item.pk])
+    ).content.decode()
+
+    for page in (changelist, change):
+        assert "medication" in page
+        assert SECRET not in page
+        assert health_item.value_encrypted not in page
+        assert "encrypted; only the user can see it" in page
+
+
+def test_operator_revokes_consent_recording_who_and_why(
+    operator_client, operator, user, health_item
+):
+    consent = ConsentGrant.objects.get(user=user)
+
+    operator_client.post(
+        reverse("admin:memory_consentgrant_changelist"),
+        {"action": "revoke_on_user_request", ACTION_CHECKBOX_NAME: [str(consent.pk)]},
+    )
+
+    consent.refresh_from_db()
+    assert not consent.can_read
+    assert consent.revoked_by == operator
+    assert "user's request" in consent.revoke_reason
+
+
+@pytest.mark.parametrize("model", ["memoryscope", "consentgrant", "accesslogentry", "memoryitem"])
+def test_memory_changelists_render_and_search(operator_client, user, health_item, model):
+    response = operator_client.get(f"/admin/memory/{model}/?q={user.email}")
+
+    assert response.status_code == 200

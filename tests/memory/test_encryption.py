@@ -1,0 +1,74 @@
+"""Memory values are AES-GCM sealed at rest; keys rotate without losing an item."""
+
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.db import connection
+
+from apps.memory import crypto, selectors, services
+from apps.memory.models import MemoryItem
+
+pytestmark = pytest.mark.django_db
+
+SECRET = "Allergic to penicillin; prefers Dr Okafor"
+
+
+def store(user, product, scope, key="note", value=None):
+    return services.memory_write(
+        user=user,
+        product=product,
+        scope=scope,
+        kind="preference",
+        key=key,
+        value=value or {"note": SECRET},
+    )
+
+
+def raw_column(item_id: int) -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT value_encrypted FROM memory_memoryitem WHERE id = %s", [item_id])
+        return cursor.fetchone()[0]
+
+
+def test_database_holds_no_plaintext(user, gerahome, scope):
+    item = store(user, gerahome, scope("home"))
+
+    raw = raw_column(item.pk)
+
+    assert SECRET not in raw
+    assert "Allergic" not in raw
+    assert raw.startswith("v1.test1.")
+    assert selectors.memory_item_get(user=user, item_id=item.pk).value == {"note": SECRET}
+
+
+def test_a_value_moved_to_another_row_does_not_decrypt(user, gerahome, scope):
+    first = store(user, gerahome, scope("home"), key="a")
+    second = store(user, gerahome, scope("home"), key="b", value={"other": 1})
+    MemoryItem.objects.filter(pk=second.pk).update(value_encrypted=raw_column(first.pk))
+
+    with pytest.raises(crypto.UndecryptableValue):
+        selectors.memory_item_get(user=user, item_id=second.pk)
+
+
+def test_rotation_reencrypts_every_item_and_keeps_it_readable(settings, user, gerahome, scope):
+    items = [store(user, gerahome, scope("home"), key=f"k{n}", value={"n": n}) for n in range(3)]
+    new_key = crypto.generate_key_entry("test2")
+    settings.GERAOS_MEMORY_KEYS = f"{new_key},{settings.GERAOS_MEMORY_KEYS}"
+
+    call_command("rotate_memory_key", stdout=StringIO())
+
+    for item in items:
+        assert raw_column(item.pk).startswith("v1.test2.")
+    settings.GERAOS_MEMORY_KEYS = new_key  # the old key is gone
+    assert [selectors.memory_item_get(user=user, item_id=i.pk).value for i in items] == [
+        {"n": n} for n in range(3)
+    ]
+
+
+def test_value_under_an_unknown_key_is_refused(settings, user, gerahome, scope):
+    item = store(user, gerahome, scope("home"))
+    settings.GERAOS_MEMORY_KEYS = crypto.generate_key_entry("other")
+
+    with pytest.raises(crypto.UndecryptableValue):
+        selectors.memory_item_get(user=user, item_id=item.pk)

@@ -1,0 +1,144 @@
+"""/me/memory/: the consent grid, items with edit and delete, the access log, export
+and erasure."""
+
+import json
+
+import pytest
+from django.urls import reverse
+
+from apps.memory import selectors, services
+from apps.memory.models import AccessLogEntry, ConsentGrant, MemoryItem
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def home_item(user, gerahome, scope):
+    return services.memory_write(
+        user=user,
+        product=gerahome,
+        scope=scope("home"),
+        kind="preference",
+        key="boiler",
+        value={"make": "Ideal"},
+    )
+
+
+def test_page_shows_grid_items_and_plain_language_log(
+    user_client, user, gerahome, home_item, scope
+):
+    services.memory_read(
+        user=user, product=gerahome, scope=scope("home"), purpose="booking a plumber"
+    )
+
+    page = user_client.get(reverse("memory:home")).content.decode()
+
+    assert "Let GeraHome use Health" in page
+    assert "boiler" in page
+    assert "Ideal" in page
+    assert "GeraHome read Home on" in page
+    assert "booking a plumber" in page
+
+
+def test_toggle_without_javascript_sets_consent(user_client, user, geraclinic, scope):
+    response = user_client.post(
+        reverse("memory:consent"), {"product": "geraclinic", "scope": "health", "allow": "1"}
+    )
+
+    assert response.status_code == 302
+    consent = ConsentGrant.objects.get(user=user, product=geraclinic, scope=scope("health"))
+    assert consent.can_read
+    assert consent.can_write
+
+
+def test_toggle_with_javascript_answers_json(user_client, geraclinic):
+    response = user_client.post(
+        reverse("memory:consent"),
+        {"product": "geraclinic", "scope": "health", "allow": "0"},
+        HTTP_ACCEPT="application/json",
+    )
+
+    assert response.json() == {"product": "geraclinic", "scope": "health", "state": "off"}
+
+
+def test_unknown_cell_changes_nothing(user_client):
+    response = user_client.post(
+        reverse("memory:consent"),
+        {"product": "nope", "scope": "health", "allow": "1"},
+        HTTP_ACCEPT="application/json",
+    )
+
+    assert response.status_code == 400
+    assert not ConsentGrant.objects.exists()
+
+
+def test_edit_and_delete_an_item(user_client, user, home_item):
+    user_client.post(
+        reverse("memory:item-edit", args=[home_item.pk]), {"value": '{"make": "Baxi"}'}
+    )
+    assert selectors.memory_item_get(user=user, item_id=home_item.pk).value == {"make": "Baxi"}
+
+    user_client.post(reverse("memory:item-delete", args=[home_item.pk]))
+    assert not MemoryItem.objects.exists()
+
+
+def test_invalid_json_edit_changes_nothing(user_client, user, home_item):
+    response = user_client.post(
+        reverse("memory:item-edit", args=[home_item.pk]), {"value": "{broken"}, follow=True
+    )
+
+    assert "Not valid JSON" in response.content.decode()
+    assert selectors.memory_item_get(user=user, item_id=home_item.pk).value == {"make": "Ideal"}
+
+
+def test_another_users_item_is_not_found(user_client, other_user, gerahome, scope):
+    theirs = services.memory_write(
+        user=other_user,
+        product=gerahome,
+        scope=scope("home"),
+        kind="preference",
+        key="x",
+        value={"x": 1},
+    )
+
+    assert (
+        user_client.post(reverse("memory:item-edit", args=[theirs.pk]), {"value": "{}"}).status_code
+        == 404
+    )
+    assert user_client.post(reverse("memory:item-delete", args=[theirs.pk])).status_code == 404
+    assert MemoryItem.objects.filter(pk=theirs.pk).exists()
+
+
+def test_export_contains_exactly_the_users_items(
+    user_client, user, other_user, gerahome, scope, home_item
+):
+    services.memory_write(
+        user=other_user,
+        product=gerahome,
+        scope=scope("home"),
+        kind="preference",
+        key="not-mine",
+        value={"x": 1},
+    )
+
+    response = user_client.get(reverse("memory:export"))
+
+    assert "attachment" in response["Content-Disposition"]
+    exported = json.loads(response.content)
+    assert [(i["key"], i["value"]) for i in exported["items"]] == [("boiler", {"make": "Ideal"})]
+
+
+def test_erase_needs_confirmation_then_deletes_everything(
+    user_client, user, gerahome, home_item, scope
+):
+    services.memory_read(user=user, product=gerahome, scope=scope("home"))
+
+    unconfirmed = user_client.post(reverse("memory:erase"), {})
+    assert unconfirmed.status_code == 200
+    assert MemoryItem.objects.filter(user=user).exists()
+
+    user_client.post(reverse("memory:erase"), {"confirm": "on"})
+
+    assert not MemoryItem.objects.filter(user=user).exists()
+    (entry,) = AccessLogEntry.objects.filter(user=user)
+    assert entry.action == "erase"

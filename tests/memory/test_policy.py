@@ -1,0 +1,98 @@
+"""The consent policy, as a matrix: scope sensitivity x writer x consent x plan."""
+
+import pytest
+
+from apps.identity.errors import QuotaExceeded
+from apps.identity.models import Feature, PlanEntitlement
+from apps.memory import services
+from apps.memory.errors import ConsentRequired
+from apps.memory.models import AccessLogEntry
+from tests.factories import put_on_plan
+
+pytestmark = pytest.mark.django_db
+
+
+def write(user, product, scope, key="k"):
+    return services.memory_write(
+        user=user, product=product, scope=scope, kind="preference", key=key, value={"v": key}
+    )
+
+
+def readable_keys(user, product, scope) -> set[str] | str:
+    try:
+        return {item.key for item in services.memory_read(user=user, product=product, scope=scope)}
+    except ConsentRequired:
+        return "refused"
+
+
+@pytest.mark.parametrize(
+    ("scope_code", "consent", "plan", "expected"),
+    [
+        # normal scope: own items by default; others' only with consent AND Studio
+        ("preferences", None, "free", {"home-key"}),
+        ("preferences", True, "free", {"home-key"}),
+        ("preferences", True, "studio", {"home-key", "clinic-key"}),
+        ("preferences", False, "studio", "refused"),
+        # sensitive scope: nothing without consent, whatever the plan
+        ("health", None, "studio", "refused"),
+        ("health", True, "free", {"home-key"}),
+        ("health", True, "studio", {"home-key", "clinic-key"}),
+        ("health", False, "free", "refused"),
+    ],
+)
+def test_policy_matrix(user, gerahome, geraclinic, scope, scope_code, consent, plan, expected):
+    target = scope(scope_code)
+    for product in (gerahome, geraclinic):
+        services.consent_set(user=user, product=product, scope=target, allow=True)
+    write(user, gerahome, target, "home-key")
+    write(user, geraclinic, target, "clinic-key")
+    for product in (gerahome, geraclinic):  # back to "the user said nothing"
+        product.consentgrant_set.filter(user=user).delete()
+    if consent is not None:
+        services.consent_set(user=user, product=gerahome, scope=target, allow=consent)
+    if plan == "studio":
+        put_on_plan(user, "studio")
+
+    assert readable_keys(user, gerahome, target) == expected
+
+
+def test_sensitive_scope_refuses_writes_without_consent(user, gerahome, scope):
+    with pytest.raises(ConsentRequired) as refused:
+        write(user, gerahome, scope("health"))
+
+    assert refused.value.extra == {"product": "gerahome", "scope": "health", "action": "write"}
+    assert AccessLogEntry.objects.get().allowed is False
+
+
+def test_every_read_is_logged_with_items_and_purpose(user, gerahome, scope):
+    item = write(user, gerahome, scope("home"))
+
+    services.memory_read(user=user, product=gerahome, scope=scope("home"), purpose="booking")
+
+    entry = AccessLogEntry.objects.filter(action="read").get()
+    assert (entry.allowed, entry.item_ids, entry.purpose) == (True, [item.pk], "booking")
+
+
+def test_refused_read_is_logged(user, geraclinic, scope):
+    with pytest.raises(ConsentRequired):
+        services.memory_read(user=user, product=geraclinic, scope=scope("health"))
+
+    entry = AccessLogEntry.objects.get()
+    assert (entry.action, entry.allowed, entry.product) == ("read", False, geraclinic)
+
+
+def test_one_user_never_reads_another_users_memory(user, other_user, gerahome, scope):
+    write(other_user, gerahome, scope("home"), "theirs")
+    put_on_plan(user, "studio")
+    services.consent_set(user=user, product=gerahome, scope=scope("home"), allow=True)
+
+    assert readable_keys(user, gerahome, scope("home")) == set()
+
+
+def test_memory_items_count_against_the_plan(user, gerahome, scope):
+    PlanEntitlement.objects.filter(plan__code="free", feature=Feature.MEMORY_ITEMS).update(quota=1)
+    write(user, gerahome, scope("home"), "first")
+    write(user, gerahome, scope("home"), "first")  # replacing an item is not a new one
+
+    with pytest.raises(QuotaExceeded):
+        write(user, gerahome, scope("home"), "second")
