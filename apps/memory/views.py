@@ -24,7 +24,7 @@ def memory_home(request: HttpRequest) -> HttpResponse:
     products, grid = selectors.consent_grid(user=user)
     items = selectors.memory_items_for_user(user=user)
     for item in items:
-        item.value_json = json.dumps(item.value, indent=1, ensure_ascii=False)
+        item.value_json = json.dumps(item.value, ensure_ascii=False)
     log = [selectors.access_log_sentence(entry) for entry in selectors.access_log(user=user)]
     context = {"products": products, "grid": grid, "items": items, "log": log}
     return render(request, "memory/home.html", context)
