@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 RUN_ENV := DEBUG=true
 
-.PHONY: run test lint worker bench venv dev-deps migrate seed format
+.PHONY: run test lint worker beat bench venv dev-deps migrate seed format
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
@@ -40,9 +40,17 @@ run: seed
 test: dev-deps
 	scripts/with-test-services $(BIN)/pytest $(PYTEST_ARGS)
 
+bench: dev-deps
+	scripts/with-test-services $(BIN)/python bench/run.py
+
 worker: venv
 	@test -n "$$REDIS_URL" || { echo "make worker needs REDIS_URL (e.g. redis://127.0.0.1:6379/0)"; exit 1; }
 	$(RUN_ENV) $(BIN)/celery -A geraos worker --loglevel=INFO
+
+beat: venv
+	@test -n "$$REDIS_URL" || { echo "make beat needs REDIS_URL"; exit 1; }
+	@mkdir -p var
+	$(RUN_ENV) $(BIN)/celery -A geraos beat --loglevel=INFO --schedule=var/celerybeat-schedule
 
 lint: dev-deps
 	$(BIN)/ruff check .

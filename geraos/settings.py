@@ -151,6 +151,9 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
+CELERY_BEAT_SCHEDULE = {
+    "memory-purge-expired": {"task": "memory.purge_expired", "schedule": 3600.0},
+}
 
 # ---------------------------------------------------------------------------
 # Accounts: custom user, allauth, MFA, passwords

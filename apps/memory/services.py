@@ -251,3 +251,17 @@ def memory_reencrypt_all(*, batch_size: int = 500) -> int:
                 item.save(update_fields=["value_encrypted"])
                 moved += 1
     return moved
+
+
+def memory_purge_expired() -> int:
+    """Delete expired items, giving their capacity back to each owner's plan."""
+    purged = 0
+    expired = MemoryItem.objects.filter(expires_at__lte=timezone.now())
+    for owner_id in expired.values_list("user_id", flat=True).distinct():
+        with transaction.atomic():
+            count, _ = expired.filter(user_id=owner_id).delete()
+            identity_services.release_entitlement(
+                user=User(pk=owner_id), feature=Feature.MEMORY_ITEMS, amount=count
+            )
+            purged += count
+    return purged

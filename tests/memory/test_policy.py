@@ -1,12 +1,16 @@
 """The consent policy, as a matrix: scope sensitivity x writer x consent x plan."""
 
+import datetime as dt
+
 import pytest
+from django.utils import timezone
 
 from apps.identity.errors import QuotaExceeded
 from apps.identity.models import Feature, PlanEntitlement
 from apps.memory import services
 from apps.memory.errors import ConsentRequired
-from apps.memory.models import AccessLogEntry
+from apps.memory.models import AccessLogEntry, MemoryItem
+from apps.memory.tasks import purge_expired
 from tests.factories import put_on_plan
 
 pytestmark = pytest.mark.django_db
@@ -96,3 +100,13 @@ def test_memory_items_count_against_the_plan(user, gerahome, scope):
 
     with pytest.raises(QuotaExceeded):
         write(user, gerahome, scope("home"), "second")
+
+
+def test_expired_items_are_not_read_and_are_purged(user, gerahome, scope):
+    write(user, gerahome, scope("home"), "stays")
+    gone = write(user, gerahome, scope("home"), "expires")
+    MemoryItem.objects.filter(pk=gone.pk).update(expires_at=timezone.now() - dt.timedelta(1))
+
+    assert readable_keys(user, gerahome, scope("home")) == {"stays"}
+    assert purge_expired.delay().get() == 1
+    assert list(MemoryItem.objects.values_list("key", flat=True)) == ["stays"]
