@@ -7,4 +7,5 @@ app_name = "api"
 urlpatterns = [
     path("", include("apps.identity.api.urls")),
     path("", include("apps.memory.api.urls")),
+    path("", include("apps.trust.api.urls")),
 ]

@@ -36,6 +36,16 @@ GERAOS_MEMORY_KEYS = env.str("GERAOS_MEMORY_KEYS", default=_DEV_MEMORY_KEY if DE
 if not GERAOS_MEMORY_KEYS:
     raise ImproperlyConfigured("GERAOS_MEMORY_KEYS must be set when DEBUG is off.")
 
+# Seals the trust layer's Ed25519 private keys at rest (32 bytes, base64); the origin
+# names this GeraOS's transparency log in its checkpoints.
+_DEV_TRUST_KEY_SECRET = "ZGV2ZWxvcG1lbnQtb25seS10cnVzdC1rZXktMzJieXQ"  # noqa: S105
+GERAOS_TRUST_KEY_SECRET = env.str(
+    "GERAOS_TRUST_KEY_SECRET", default=_DEV_TRUST_KEY_SECRET if DEBUG else ""
+)
+if not GERAOS_TRUST_KEY_SECRET:
+    raise ImproperlyConfigured("GERAOS_TRUST_KEY_SECRET must be set when DEBUG is off.")
+GERAOS_LOG_ORIGIN = env.str("GERAOS_LOG_ORIGIN", default="geraos.example/receipts")
+
 # Studio billing. Without a secret key the upgrade button explains billing is off.
 STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
 STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")

@@ -6,6 +6,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from apps.core import views as core_views
 from apps.identity.webhooks import StripeWebhookView
+from apps.trust.views import jwks
 
 # The admin has no login of its own: operators sign in through allauth, so its rate
 # limits and MFA apply to them too.
@@ -14,6 +15,7 @@ admin.site.login = secure_admin_login(admin.site.login)
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="identity:me", permanent=False), name="home"),
     path("healthz", core_views.healthz, name="healthz"),
+    path(".well-known/jwks.json", jwks, name="jwks"),
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
     path("me/memory/", include("apps.memory.urls")),

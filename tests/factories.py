@@ -1,4 +1,5 @@
 import datetime as dt
+from decimal import Decimal
 
 import factory
 from allauth.account.models import EmailAddress
@@ -9,6 +10,7 @@ from djmoney.money import Money
 from apps.catalog.models import Product
 from apps.identity import services
 from apps.identity.models import Plan, Subscription, User
+from apps.trust import services as trust_services
 
 PASSWORD = "correct-horse-battery-staple"
 # Hashing with Argon2 is deliberately slow; hash the shared test password once.
@@ -58,3 +60,19 @@ def put_on_plan(user, code: str):
 def product(code: str = "gerahome") -> Product:
     names = {"gerahome": "GeraHome", "geraclinic": "GeraClinic"}
     return Product.objects.get_or_create(code=code, defaults={"name": names.get(code, code)})[0]
+
+
+def make_receipt(user, **overrides):
+    """Issue a receipt through the trust service, as dispatch will."""
+    kwargs = {
+        "user": user,
+        "source": {"product": "gerahome", "provider": "Ade Plumbing", "skill": "home.plumbing"},
+        "amount_local": Money("45000.00", "NGN"),
+        "amount_settled": Money("22.50", "GBP"),
+        "fx_rate": Decimal("0.0005"),
+        "rail": "stripe",
+        "payment_ref": "pi_3Qrecorded",
+        "resolution": "completed",
+        "agent": "planner-7",
+    }
+    return trust_services.issue_receipt(**{**kwargs, **overrides})

@@ -16,7 +16,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from apps.memory import services as memory_services
 from apps.memory.models import MemoryScope
-from tests.factories import UserFactory, make_grant, product
+from tests.factories import UserFactory, make_grant, make_receipt, product
 
 PROTECTED_PREFIXES = ("api/v1/", "me/")
 
@@ -28,11 +28,16 @@ class Route:
     owned_by: Callable | None = None  # user A -> URL kwargs of an object A owns
     owner_data: Callable | None = None  # user A -> a marker of A's data
     query: dict | None = None  # GET parameters a caller sends
+    public: bool = False  # deliberately open to anyone (verification, the public log)
 
 
 def grant_of(user) -> dict:
     grant, _ = make_grant(user)
     return {"grant_id": grant.pk}
+
+
+def receipt_of(user) -> dict:
+    return {"receipt_id": make_receipt(user).pk}
 
 
 def grant_prefix_of(user) -> str:
@@ -93,6 +98,12 @@ MATRIX: dict[str, Route] = {
     "memory:item-edit": Route(methods=("POST",), page=True, owned_by=memory_item_of),
     "memory:item-delete": Route(methods=("POST",), page=True, owned_by=memory_item_of),
     "memory:export": Route(methods=("GET",), page=True, owner_data=memory_of),
+    "api:receipt": Route(methods=("GET",), page=False, owned_by=receipt_of),
+    "api:receipt-bundle": Route(methods=("GET",), page=False, owned_by=receipt_of),
+    "api:receipt-verify": Route(methods=("POST",), page=False, public=True),
+    "api:log-head": Route(methods=("GET",), page=False, public=True),
+    "api:log-inclusion": Route(methods=("GET",), page=False, public=True),
+    "api:log-consistency": Route(methods=("GET",), page=False, public=True),
     "memory:erase": Route(methods=("GET", "POST"), page=True),
 }
 
@@ -124,8 +135,11 @@ def test_every_route_is_in_the_matrix():
     assert set(protected_routes()) == set(MATRIX)
 
 
+PRIVATE = sorted(name for name, route in MATRIX.items() if not route.public)
+
+
 @pytest.mark.django_db
-@pytest.mark.parametrize("name", sorted(MATRIX))
+@pytest.mark.parametrize("name", PRIVATE)
 def test_anonymous_caller_is_refused(client, name):
     url = url_for(name, UserFactory())
 
@@ -143,7 +157,7 @@ def test_anonymous_caller_is_refused(client, name):
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("name", sorted(MATRIX))
+@pytest.mark.parametrize("name", PRIVATE)
 def test_other_user_never_sees_owner_data(client, name):
     spec = MATRIX[name]
     owner, intruder = UserFactory(), UserFactory()

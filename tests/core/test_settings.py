@@ -32,6 +32,7 @@ def test_check_deploy_is_clean_with_production_environment(tmp_path):
         DEBUG="false",
         SECRET_KEY=secrets.token_urlsafe(50),
         GERAOS_MEMORY_KEYS="prod1:" + secrets.token_urlsafe(32),
+        GERAOS_TRUST_KEY_SECRET=secrets.token_urlsafe(32),
         ALLOWED_HOSTS="geraos.example",
         DATABASE_URL=f"sqlite:///{tmp_path / 'deploy-check.sqlite3'}",
     )
@@ -42,7 +43,11 @@ def test_check_deploy_is_clean_with_production_environment(tmp_path):
 
 def test_production_refuses_to_start_without_a_memory_key():
     result = run_manage(
-        "check", DEBUG="false", ALLOWED_HOSTS="geraos.example", SECRET_KEY=secrets.token_urlsafe(50)
+        "check",
+        DEBUG="false",
+        ALLOWED_HOSTS="geraos.example",
+        SECRET_KEY=secrets.token_urlsafe(50),
+        GERAOS_TRUST_KEY_SECRET=secrets.token_urlsafe(32),
     )
 
     assert result.returncode != 0

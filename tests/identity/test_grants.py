@@ -12,11 +12,11 @@ from djmoney.money import Money
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.core.api.permissions import HasScope
 from apps.core.errors import ApplicationError
 from apps.identity import services
 from apps.identity.errors import QuotaExceeded, SpendLimitExceeded
 from apps.identity.models import AgentGrant, AgentSpend
-from apps.identity.permissions import HasScope
 from apps.identity.tokens import hash_token
 from tests.factories import UserFactory, make_grant
 

@@ -1,0 +1,28 @@
+"""Scope checks for any authentication whose `request.auth` carries `scopes` (agent
+grants). A signed-in person (session, `request.auth` None) holds every scope."""
+
+from rest_framework.permissions import BasePermission
+from rest_framework.request import Request
+
+from apps.core.errors import PermissionDeniedError
+
+
+def HasScope(scope: str) -> type[BasePermission]:
+    """`permission_classes = [HasScope("receipts:read")]`; a missing scope is a 403
+    `scope_required` naming it."""
+
+    class ScopePermission(BasePermission):
+        def has_permission(self, request: Request, view) -> bool:
+            if not (request.user and request.user.is_authenticated):
+                return False
+            granted = getattr(request.auth, "scopes", None)
+            if granted is not None and scope not in granted:
+                raise PermissionDeniedError(
+                    f"This agent grant does not include the scope {scope}.",
+                    code="scope_required",
+                    extra={"scope": scope},
+                )
+            return True
+
+    ScopePermission.__name__ = f"HasScope[{scope}]"
+    return ScopePermission

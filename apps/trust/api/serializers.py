@@ -1,0 +1,48 @@
+from rest_framework import serializers
+
+
+class ProofSerializer(serializers.Serializer):
+    log_index = serializers.IntegerField()
+    tree_size = serializers.IntegerField()
+    hashes = serializers.ListField(child=serializers.CharField(), help_text="base64 SHA-256")
+
+
+class TreeHeadSerializer(serializers.Serializer):
+    size = serializers.IntegerField()
+    root_hash = serializers.CharField(help_text="base64")
+    checkpoint = serializers.CharField(help_text="C2SP signed note")
+    kid = serializers.CharField()
+
+
+class ReceiptSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    receipt = serializers.JSONField(help_text="The signed payload.")
+    jws = serializers.CharField(help_text="Compact JWS (EdDSA) over its RFC 8785 form.")
+    inclusion_proof = ProofSerializer()
+    tree_head = TreeHeadSerializer()
+
+
+class VerifyRequestSerializer(serializers.Serializer):
+    jws = serializers.CharField(help_text="A receipt's compact JWS.")
+
+
+class VerifyResultSerializer(serializers.Serializer):
+    valid = serializers.BooleanField()
+    reason = serializers.CharField()
+    receipt = serializers.JSONField(allow_null=True)
+
+
+class ConsistencyQuerySerializer(serializers.Serializer):
+    first = serializers.IntegerField(min_value=1)
+    second = serializers.IntegerField(min_value=1)
+
+
+class InclusionQuerySerializer(serializers.Serializer):
+    index = serializers.IntegerField(min_value=0)
+    size = serializers.IntegerField(min_value=1)
+
+
+class ConsistencyProofSerializer(serializers.Serializer):
+    first = serializers.IntegerField()
+    second = serializers.IntegerField()
+    hashes = serializers.ListField(child=serializers.CharField())

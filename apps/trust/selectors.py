@@ -1,0 +1,114 @@
+"""Trust reads: published keys, receipts visible to a caller, the log and its proofs."""
+
+import base64
+
+from django.db.models import Q, QuerySet
+
+from apps.core.errors import ApplicationError
+from apps.trust import jose, keys, merkle
+from apps.trust.models import LogNode, Receipt, SigningKey, TreeHead
+
+
+def jwks() -> dict:
+    """Every key that ever signed, active and retired: old receipts must stay verifiable."""
+    return {
+        "keys": [
+            keys.jwk_for(kid=key.kid, public_key=bytes(key.public_key))
+            for key in SigningKey.objects.order_by("created_at")
+        ]
+    }
+
+
+def jwk(*, kid: str) -> dict | None:
+    key = SigningKey.objects.filter(kid=kid).first()
+    return keys.jwk_for(kid=key.kid, public_key=bytes(key.public_key)) if key else None
+
+
+def receipts_visible_to(*, user, agent_grant_id=None) -> QuerySet[Receipt]:
+    """Operators see all; a user their own and those naming them; an agent its user's."""
+    if user.is_staff and agent_grant_id is None:
+        return Receipt.objects.all()
+    return Receipt.objects.filter(Q(user=user) | Q(counterparties=user)).distinct()
+
+
+def receipt_get(*, user, receipt_id, agent_grant_id=None) -> Receipt | None:
+    return (
+        receipts_visible_to(user=user, agent_grant_id=agent_grant_id).filter(pk=receipt_id).first()
+    )
+
+
+def node_getter() -> merkle.NodeGetter:
+    """Reads stored subtree hashes, each at most once per getter."""
+    seen: dict[tuple[int, int], bytes] = {}
+
+    def get(level: int, index: int) -> bytes:
+        if (level, index) not in seen:
+            seen[(level, index)] = bytes(LogNode.objects.get(level=level, index=index).hash)
+        return seen[(level, index)]
+
+    return get
+
+
+def tree_head_latest() -> TreeHead | None:
+    return TreeHead.objects.order_by("-size").first()
+
+
+def tree_head_at(*, size: int) -> TreeHead | None:
+    return TreeHead.objects.filter(size=size).first()
+
+
+class ProofError(ApplicationError):
+    code = "invalid_proof_request"
+
+
+def inclusion_proof(*, index: int, size: int) -> list[bytes]:
+    if not 0 <= index < size or tree_head_at(size=size) is None:
+        raise ProofError("Need 0 <= index < size, for a size the log has had.")
+    return merkle.inclusion_proof(node_getter(), index, size)
+
+
+def consistency_proof(*, first: int, second: int) -> list[bytes]:
+    if not 0 < first <= second or tree_head_at(size=second) is None:
+        raise ProofError("Need 0 < first <= second, for sizes the log has had.")
+    return merkle.consistency_proof(node_getter(), first, second)
+
+
+def receipt_proof(*, receipt: Receipt) -> tuple[TreeHead, list[bytes]]:
+    """The receipt's inclusion proof against the latest tree head."""
+    head = tree_head_latest()
+    return head, merkle.inclusion_proof(node_getter(), receipt.log_index, head.size)
+
+
+def receipt_bundle(*, receipt: Receipt, origin: str) -> dict:
+    """Everything a third party needs to verify the receipt offline (see verify.py)."""
+    head, proof = receipt_proof(receipt=receipt)
+    return {
+        "format": "geraos-receipt-bundle/1",
+        "receipt": receipt.jws,
+        "inclusion_proof": {
+            "log_index": receipt.log_index,
+            "tree_size": head.size,
+            "hashes": [base64.b64encode(h).decode() for h in proof],
+        },
+        "log_origin": origin,
+        "checkpoint": head.checkpoint,
+        "checkpoint_kid": head.kid,
+        "jwk": jwk(kid=receipt.kid),
+        "checkpoint_jwk": jwk(kid=head.kid),
+    }
+
+
+def receipt_verify_online(*, token: str) -> tuple[bool, str, dict | None]:
+    """Is this JWS a receipt signed by one of our keys and present in our log?"""
+    try:
+        payload = jose.jws_verify(token, jwks=jwks())
+    except (jose.VerificationError, ValueError) as exc:
+        return False, str(exc), None
+    logged = Receipt.objects.filter(log_index=payload.get("log_index"), jws=token).first()
+    if logged is None:
+        return False, "signed by GeraOS, but not the receipt at that log index", payload
+    head, proof = receipt_proof(receipt=logged)
+    leaf = merkle.leaf_hash(token.encode())
+    if not merkle.verify_inclusion(leaf, logged.log_index, head.size, proof, bytes(head.root_hash)):
+        return False, "receipt is not included in the log", payload
+    return True, f"signed by {payload['kid']} and entry {logged.log_index} of the log", payload

@@ -1,0 +1,166 @@
+"""Trust writes: signing keys, receipts and the transparency log, disputes.
+
+`issue_receipt` is the only way a receipt comes to exist. It signs the receipt, appends
+its JWS as the next leaf of the log and signs a new checkpoint, all under the log's row
+lock, so concurrent issuance can never fork the tree or skip or reuse an index.
+"""
+
+import hashlib
+import hmac
+import uuid
+from decimal import Decimal
+
+import rfc8785
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from djmoney.money import Money
+
+from apps.trust import jose, keys, merkle, selectors
+from apps.trust.models import LogNode, Receipt, SigningKey, TransparencyLog, TreeHead
+
+# ---------------------------------------------------------------------------
+# Signing keys
+# ---------------------------------------------------------------------------
+
+
+@transaction.atomic
+def signing_key_rotate() -> SigningKey:
+    """Retire the active key (it stays published) and make a new one active."""
+    now = timezone.now()
+    SigningKey.objects.select_for_update().filter(status=SigningKey.Status.ACTIVE).update(
+        status=SigningKey.Status.RETIRED, retired_at=now
+    )
+    private, public = keys.new_keypair()
+    kid = f"gera-{now:%Y%m%d}-{uuid.uuid4().hex[:8]}"
+    return SigningKey.objects.create(
+        kid=kid, public_key=public, private_key_sealed=keys.seal_private_key(private, kid=kid)
+    )
+
+
+def signing_key_active() -> SigningKey:
+    """The active key; the first call on a fresh installation generates one."""
+    key = SigningKey.objects.filter(status=SigningKey.Status.ACTIVE).first()
+    return key or signing_key_rotate()
+
+
+# ---------------------------------------------------------------------------
+# Receipts
+# ---------------------------------------------------------------------------
+
+
+def _money(amount) -> dict:
+    return {"amount": str(Decimal(amount.amount)), "currency": str(amount.currency)}
+
+
+def user_pseudonym(user_id: int) -> str:
+    """A stable pseudonym: third parties can match receipts of one subject, not name them."""
+    digest = hmac.new(
+        settings.SECRET_KEY.encode(), f"receipt-subject:{user_id}".encode(), hashlib.sha256
+    )
+    return f"sub_{digest.hexdigest()[:24]}"
+
+
+def issue_receipt(
+    *,
+    user,
+    source: dict,
+    amount_local,
+    amount_settled,
+    fx_rate: Decimal,
+    rail: str,
+    payment_ref: str,
+    resolution: str,
+    agent_grant_id: uuid.UUID | None = None,
+    agent: str | None = None,
+    previous: Receipt | None = None,
+    counterparties=(),
+) -> Receipt:
+    """Sign a receipt and append it to the transparency log."""
+    with transaction.atomic():
+        log = _locked_log()
+        key = signing_key_active()
+        receipt_id = uuid.uuid4()
+        issued_at = timezone.now()
+        payload = {
+            "id": str(receipt_id),
+            "kid": key.kid,
+            "issued_at": issued_at.isoformat().replace("+00:00", "Z"),
+            "source": source,
+            "subject": {"user": user_pseudonym(user.pk), "agent": agent},
+            "amount": {
+                "local": _money(amount_local),
+                "settled": _money(amount_settled),
+                "fx_rate": str(fx_rate),
+            },
+            "rail": rail,
+            "payment_ref": payment_ref,
+            "resolution": resolution,
+            "previous": str(previous.pk) if previous else None,
+            "log_index": log.size,
+        }
+        private = keys.open_private_key(key.private_key_sealed, kid=key.kid)
+        token = jose.jws_sign(rfc8785.dumps(payload), kid=key.kid, key=private)
+        receipt = Receipt.objects.create(
+            id=receipt_id,
+            log_index=log.size,
+            kid=key.kid,
+            issued_at=issued_at,
+            resolution=resolution,
+            payload=payload,
+            jws=token,
+            previous=previous,
+            user=user,
+            agent_grant_id=agent_grant_id,
+        )
+        receipt.counterparties.set(counterparties)
+        _append_leaf(log, token.encode(), key=key, private=private)
+    return receipt
+
+
+def _locked_log() -> TransparencyLog:
+    TransparencyLog.objects.get_or_create(pk=1)
+    return TransparencyLog.objects.select_for_update().get(pk=1)
+
+
+def _append_leaf(log: TransparencyLog, leaf: bytes, *, key: SigningKey, private) -> None:
+    """Store the leaf hash and every complete subtree it closes: O(log n) writes."""
+    index = log.size
+    level, position, current = 0, index, merkle.leaf_hash(leaf)
+    new_nodes = [LogNode(level=0, index=index, hash=current)]
+    while position & 1:
+        left = bytes(LogNode.objects.get(level=level, index=position - 1).hash)
+        current = merkle.node_hash(left, current)
+        level, position = level + 1, position // 2
+        new_nodes.append(LogNode(level=level, index=position, hash=current))
+    LogNode.objects.bulk_create(new_nodes)
+    log.size = index + 1
+    log.save(update_fields=["size"])
+    root = merkle.subtree_root(selectors.node_getter(), 0, log.size)
+    origin = settings.GERAOS_LOG_ORIGIN
+    body = jose.checkpoint_body(origin, log.size, root)
+    note = jose.checkpoint_sign(body, name=origin, key=private, public_key=bytes(key.public_key))
+    TreeHead.objects.create(size=log.size, root_hash=root, kid=key.kid, checkpoint=note)
+
+
+def receipt_amend(*, receipt: Receipt, resolution: str, payment_ref: str = "") -> Receipt:
+    """A new receipt that amends `receipt` (refund, dispute outcome); the original stays."""
+    original = receipt.payload
+    return issue_receipt(
+        user=receipt.user,
+        source=original["source"],
+        amount_local=_as_money(original["amount"]["local"]),
+        amount_settled=_as_money(original["amount"]["settled"]),
+        fx_rate=Decimal(original["amount"]["fx_rate"]),
+        rail=original["rail"],
+        payment_ref=payment_ref or original["payment_ref"],
+        resolution=resolution,
+        agent_grant_id=receipt.agent_grant_id,
+        agent=original["subject"]["agent"],
+        previous=receipt,
+        counterparties=receipt.counterparties.all(),
+    )
+
+
+def _as_money(value: dict) -> Money:
+    return Money(value["amount"], value["currency"])

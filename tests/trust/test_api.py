@@ -1,0 +1,131 @@
+"""The trust API: who may read a receipt, public verification and proofs, and the
+offline verifier agreeing with the API."""
+
+import base64
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.test import Client
+
+from apps.trust import jose, merkle
+from apps.trust.models import TreeHead
+from tests.factories import UserFactory, make_grant, make_receipt
+
+pytestmark = pytest.mark.django_db
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def bearer(token: str) -> Client:
+    return Client(HTTP_AUTHORIZATION=f"Bearer {token}")
+
+
+def offline_verify(tmp_path, bundle: dict, jwks: dict | None = None) -> subprocess.CompletedProcess:
+    bundle_file = tmp_path / "bundle.json"
+    bundle_file.write_text(json.dumps(bundle))
+    args = [sys.executable, "-m", "apps.trust.verify", str(bundle_file)]
+    if jwks is not None:
+        jwks_file = tmp_path / "jwks.json"
+        jwks_file.write_text(json.dumps(jwks))
+        args += ["--jwks", str(jwks_file)]
+    return subprocess.run(args, cwd=ROOT, capture_output=True, text=True, timeout=30, check=False)  # noqa: S603
+
+
+def test_owner_reads_receipt_with_a_proof_that_verifies(user_client, user):
+    receipt = make_receipt(user)
+    make_receipt(user)
+
+    body = user_client.get(f"/api/v1/receipts/{receipt.pk}").json()
+
+    proof = body["inclusion_proof"]
+    hashes = [base64.b64decode(h) for h in proof["hashes"]]
+    root = base64.b64decode(body["tree_head"]["root_hash"])
+    assert body["receipt"]["log_index"] == 0
+    assert merkle.verify_inclusion(merkle.leaf_hash(body["jws"].encode()), 0, 2, hashes, root)
+
+
+def test_agent_needs_receipts_read(user):
+    receipt = make_receipt(user)
+    _, without = make_grant(user, scopes=["dispatch:read"])
+    _, with_scope = make_grant(user, scopes=["receipts:read"])
+
+    assert bearer(without).get(f"/api/v1/receipts/{receipt.pk}").status_code == 403
+    assert bearer(with_scope).get(f"/api/v1/receipts/{receipt.pk}").status_code == 200
+
+
+def test_named_counterparty_and_operator_read_it_others_do_not(user, other_user, operator_client):
+    receipt = make_receipt(user, counterparties=[other_user])
+    seller = Client()
+    seller.force_login(other_user)
+    stranger = Client()
+    stranger.force_login(UserFactory())
+
+    assert seller.get(f"/api/v1/receipts/{receipt.pk}").status_code == 200
+    assert operator_client.get(f"/api/v1/receipts/{receipt.pk}").status_code == 200
+    assert stranger.get(f"/api/v1/receipts/{receipt.pk}").status_code == 404
+
+
+def test_anyone_can_verify_online(client, user):
+    receipt = make_receipt(user)
+    header, _, signature = receipt.jws.split(".")
+    forged = f"{header}.{jose.b64url(b'{}')}.{signature}"
+
+    valid = client.post(
+        "/api/v1/receipts/verify", {"jws": receipt.jws}, content_type="application/json"
+    ).json()
+    invalid = client.post(
+        "/api/v1/receipts/verify", {"jws": forged}, content_type="application/json"
+    ).json()
+
+    assert valid["valid"] is True
+    assert valid["receipt"]["id"] == str(receipt.pk)
+    assert invalid == {"valid": False, "reason": "signature does not match", "receipt": None}
+
+
+def test_public_log_head_and_consistency_proof(client, user):
+    for _ in range(5):
+        make_receipt(user)
+
+    head = client.get("/api/v1/log/head").json()
+    proof = client.get("/api/v1/log/proof/consistency", {"first": 3, "second": 5}).json()
+    first_root = bytes(TreeHead.objects.get(size=3).root_hash)
+
+    assert head["size"] == 5
+    assert merkle.verify_consistency(
+        3,
+        5,
+        first_root,
+        base64.b64decode(head["root_hash"]),
+        [base64.b64decode(h) for h in proof["hashes"]],
+    )
+    bad = client.get("/api/v1/log/proof/consistency", {"first": 6, "second": 5})
+    assert bad.status_code == 400
+    assert bad.json()["error"]["code"] == "invalid_proof_request"
+
+
+def test_offline_verifier_agrees_with_the_api(tmp_path, user_client, user, client):
+    receipt = make_receipt(user)
+    make_receipt(user)
+    bundle = user_client.get(f"/api/v1/receipts/{receipt.pk}/bundle").json()
+    jwks = client.get("/.well-known/jwks.json").json()
+
+    valid = offline_verify(tmp_path, bundle, jwks)
+    assert valid.returncode == 0, valid.stdout
+    assert valid.stdout.startswith(f"valid: receipt {receipt.pk}")
+
+    tampered = {**bundle, "receipt": bundle["receipt"][:-4] + "AAAA"}
+    invalid = offline_verify(tmp_path, tampered)
+    api = client.post(
+        "/api/v1/receipts/verify", {"jws": tampered["receipt"]}, content_type="application/json"
+    ).json()
+    assert invalid.returncode == 1
+    assert invalid.stdout.strip() == "invalid: signature does not match"
+    assert api["valid"] is False
+
+    wrong_proof = json.loads(json.dumps(bundle))
+    wrong_proof["inclusion_proof"]["hashes"][0] = base64.b64encode(bytes(32)).decode()
+    assert offline_verify(tmp_path, wrong_proof).stdout.strip() == (
+        "invalid: receipt is not in the log at the checkpoint"
+    )
