@@ -1,39 +1,18 @@
 """GeraOS benchmarks: ratios between comparable operations, from one run.
 
-    make bench          # against throw-away PostgreSQL and Redis (like make test)
+    make bench          # python -m bench.run and bench.trust, against throw-away
+                        # PostgreSQL and Redis (like make test)
 
 Absolute times depend on the machine; the ratios are what to compare between commits.
 """
 
-import os
-import statistics
-import sys
-import time
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")
-
-import django
-
-django.setup()
-
-from django.db import connection  # noqa: E402
-from django.test import Client  # noqa: E402
-from django.test.utils import setup_test_environment  # noqa: E402
+from bench.common import median_seconds, test_database
 
 REPEAT = 200
 
 
-def best_of(fn, repeat: int = REPEAT) -> float:
-    """Median seconds per call over `repeat` calls (after a warm-up call)."""
-    fn()
-    samples = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        samples.append(time.perf_counter() - start)
-    return statistics.median(samples)
+def best_of(fn) -> float:
+    return median_seconds(fn, REPEAT)
 
 
 def bench_memory_read() -> tuple[str, float]:
@@ -63,6 +42,8 @@ def bench_memory_read() -> tuple[str, float]:
 
 
 def bench_agent_auth() -> tuple[str, float]:
+    from django.test import Client
+
     from tests.factories import UserFactory, make_grant
 
     user = UserFactory()
@@ -90,15 +71,11 @@ def bench_quota() -> tuple[str, float]:
 
 
 def main() -> None:
-    setup_test_environment()
-    old_name = connection.creation.create_test_db(verbosity=0, serialize=False)
-    try:
-        print(f"GeraOS benchmarks on {connection.vendor}, median of {REPEAT} calls each")
+    with test_database() as vendor:
+        print(f"GeraOS benchmarks on {vendor}, median of {REPEAT} calls each")
         for bench in (bench_memory_read, bench_agent_auth, bench_quota):
             label, ratio = bench()
             print(f"  {ratio:6.2f}x  {label}")
-    finally:
-        connection.creation.destroy_test_db(old_name, verbosity=0)
 
 
 if __name__ == "__main__":

@@ -300,6 +300,15 @@ UNFOLD = {
                 ],
             },
             {
+                "title": "Trust",
+                "items": [
+                    _nav("Disputes", "gavel", "/admin/trust/dispute/"),
+                    _nav("Receipts", "receipt_long", "/admin/trust/receipt/"),
+                    _nav("Log checkpoints", "account_tree", "/admin/trust/treehead/"),
+                    _nav("Signing keys", "key", "/admin/trust/signingkey/"),
+                ],
+            },
+            {
                 "title": "Billing",
                 "items": [
                     {
@@ -334,6 +343,7 @@ GERAOS_DEMO_SEEDERS = [
     "apps.identity.demo.seed",
     "apps.catalog.demo.seed",
     "apps.memory.demo.seed",
+    "apps.trust.demo.seed",
 ]
 GERAOS_DEMO_PASSWORD = env.str("GERAOS_DEMO_PASSWORD", default="gera-demo-2026")
 GERAOS_DEMO_AGENT_TOKEN = env.str(
@@ -351,6 +361,8 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# Uploaded files (dispute evidence) are private: stored here, never served as static media.
+MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / "media")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {

@@ -16,6 +16,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from apps.memory import services as memory_services
 from apps.memory.models import MemoryScope
+from apps.trust import services as trust_services
 from tests.factories import UserFactory, make_grant, make_receipt, product
 
 PROTECTED_PREFIXES = ("api/v1/", "me/")
@@ -38,6 +39,13 @@ def grant_of(user) -> dict:
 
 def receipt_of(user) -> dict:
     return {"receipt_id": make_receipt(user).pk}
+
+
+def dispute_of(user) -> dict:
+    dispute = trust_services.dispute_open(
+        receipt=make_receipt(user), opened_by="buyer", reason="not_delivered", user=user
+    )
+    return {"dispute_id": dispute.pk}
 
 
 def grant_prefix_of(user) -> str:
@@ -68,7 +76,7 @@ def email_of(user) -> str:
     return user.email
 
 
-ALL_SCOPES = ["dispatch:create", "dispatch:read", "receipts:read"] + [
+ALL_SCOPES = ["dispatch:create", "dispatch:read", "receipts:read", "disputes:create"] + [
     f"memory:{right}:{scope}"
     for right in ("read", "write")
     for scope in ("preferences", "home", "health", "payments", "conversations")
@@ -100,6 +108,8 @@ MATRIX: dict[str, Route] = {
     "memory:export": Route(methods=("GET",), page=True, owner_data=memory_of),
     "api:receipt": Route(methods=("GET",), page=False, owned_by=receipt_of),
     "api:receipt-bundle": Route(methods=("GET",), page=False, owned_by=receipt_of),
+    "api:receipt-disputes": Route(methods=("POST",), page=False, owned_by=receipt_of),
+    "api:dispute": Route(methods=("GET",), page=False, owned_by=dispute_of),
     "api:receipt-verify": Route(methods=("POST",), page=False, public=True),
     "api:log-head": Route(methods=("GET",), page=False, public=True),
     "api:log-inclusion": Route(methods=("GET",), page=False, public=True),

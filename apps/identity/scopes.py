@@ -6,6 +6,7 @@ FIXED_SCOPES = {
     "dispatch:create": "Dispatch actions (book, buy) for me",
     "dispatch:read": "See my dispatches and their status",
     "receipts:read": "Read my receipts",
+    "disputes:create": "Dispute a receipt for me",
 }
 MEMORY_SCOPE = re.compile(r"^memory:(read|write):[a-z][a-z0-9_]{0,39}$")
 

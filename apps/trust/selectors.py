@@ -6,7 +6,7 @@ from django.db.models import Q, QuerySet
 
 from apps.core.errors import ApplicationError
 from apps.trust import jose, keys, merkle
-from apps.trust.models import LogNode, Receipt, SigningKey, TreeHead
+from apps.trust.models import Dispute, LogNode, Receipt, SigningKey, TreeHead
 
 
 def jwks() -> dict:
@@ -112,3 +112,11 @@ def receipt_verify_online(*, token: str) -> tuple[bool, str, dict | None]:
     if not merkle.verify_inclusion(leaf, logged.log_index, head.size, proof, bytes(head.root_hash)):
         return False, "receipt is not included in the log", payload
     return True, f"signed by {payload['kid']} and entry {logged.log_index} of the log", payload
+
+
+def dispute_get(*, user, dispute_id) -> Dispute | None:
+    """A dispute on a receipt of the user's (operators: any)."""
+    disputes = Dispute.objects.select_related("receipt")
+    if not user.is_staff:
+        disputes = disputes.filter(receipt__user=user)
+    return disputes.filter(pk=dispute_id).first()

@@ -5,6 +5,7 @@ its JWS as the next leaf of the log and signs a new checkpoint, all under the lo
 lock, so concurrent issuance can never fork the tree or skip or reuse an index.
 """
 
+import datetime as dt
 import hashlib
 import hmac
 import uuid
@@ -16,8 +17,11 @@ from django.db import transaction
 from django.utils import timezone
 from djmoney.money import Money
 
-from apps.trust import jose, keys, merkle, selectors
-from apps.trust.models import LogNode, Receipt, SigningKey, TransparencyLog, TreeHead
+from apps.core.errors import ApplicationError, ConflictError
+from apps.trust import jose, keys, merkle, refunds, selectors
+from apps.trust.models import Dispute, LogNode, Receipt, SigningKey, TransparencyLog, TreeHead
+
+OPEN_DISPUTE_STATUSES = (Dispute.Status.OPEN, Dispute.Status.UNDER_REVIEW)
 
 # ---------------------------------------------------------------------------
 # Signing keys
@@ -164,3 +168,94 @@ def receipt_amend(*, receipt: Receipt, resolution: str, payment_ref: str = "") -
 
 def _as_money(value: dict) -> Money:
     return Money(value["amount"], value["currency"])
+
+
+# ---------------------------------------------------------------------------
+# Disputes
+# ---------------------------------------------------------------------------
+
+RESPONSE_WINDOW = dt.timedelta(days=14)
+DISPUTE_OUTCOMES = {
+    Dispute.Status.RESOLVED_REFUNDED: "refunded",
+    Dispute.Status.RESOLVED_UPHELD: "dispute_upheld",
+}
+
+
+def _locked_dispute(dispute: Dispute) -> Dispute:
+    return Dispute.objects.select_for_update().get(pk=dispute.pk)
+
+
+@transaction.atomic
+def dispute_open(
+    *,
+    receipt: Receipt,
+    opened_by: str,
+    reason: str,
+    evidence: str = "",
+    user=None,
+    evidence_file=None,
+) -> Dispute:
+    if receipt.previous_id is not None:
+        raise ApplicationError(
+            "Dispute the original receipt, not an amendment.", code="not_disputable"
+        )
+    if receipt.disputes.filter(status__in=OPEN_DISPUTE_STATUSES).exists():
+        raise ConflictError("This receipt already has an open dispute.", code="dispute_open")
+    return Dispute.objects.create(
+        receipt=receipt,
+        opened_by=opened_by,
+        opened_by_user=user,
+        reason=reason,
+        evidence=evidence,
+        evidence_file=evidence_file or "",
+        respond_by=timezone.now() + RESPONSE_WINDOW,
+    )
+
+
+@transaction.atomic
+def dispute_start_review(*, dispute: Dispute) -> Dispute:
+    dispute = _locked_dispute(dispute)
+    _require_status(dispute, Dispute.Status.OPEN)
+    dispute.status = Dispute.Status.UNDER_REVIEW
+    dispute.save(update_fields=["status", "updated_at"])
+    return dispute
+
+
+@transaction.atomic
+def dispute_withdraw(*, dispute: Dispute) -> Dispute:
+    dispute = _locked_dispute(dispute)
+    _require_status(dispute, *OPEN_DISPUTE_STATUSES)
+    dispute.status = Dispute.Status.WITHDRAWN
+    dispute.save(update_fields=["status", "updated_at"])
+    return dispute
+
+
+def dispute_resolve(*, dispute: Dispute, outcome: str, note: str = "") -> Dispute:
+    """Close a dispute with a new signed receipt amending the original. A refund is asked
+    of the payments service first, outside any transaction (it may call a provider)."""
+    _require_status(dispute, *OPEN_DISPUTE_STATUSES)
+    if outcome not in DISPUTE_OUTCOMES:
+        raise ApplicationError(f"Unknown outcome {outcome!r}.", code="invalid_outcome")
+    refund_ref = ""
+    if outcome == Dispute.Status.RESOLVED_REFUNDED:
+        refund_ref = refunds.request_refund(receipt=dispute.receipt, reason=note or "dispute")
+    with transaction.atomic():
+        dispute = _locked_dispute(dispute)
+        _require_status(dispute, *OPEN_DISPUTE_STATUSES)
+        dispute.resolution_receipt = receipt_amend(
+            receipt=dispute.receipt, resolution=DISPUTE_OUTCOMES[outcome], payment_ref=refund_ref
+        )
+        dispute.status = outcome
+        dispute.resolution_note = note
+        dispute.save(
+            update_fields=["resolution_receipt", "status", "resolution_note", "updated_at"]
+        )
+    return dispute
+
+
+def _require_status(dispute: Dispute, *allowed: str) -> None:
+    if dispute.status not in allowed:
+        raise ConflictError(
+            f"The dispute is {dispute.get_status_display().lower()}; that is not possible now.",
+            code="illegal_transition",
+        )

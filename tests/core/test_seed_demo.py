@@ -4,8 +4,11 @@ import pytest
 from allauth.account.models import EmailAddress
 from django.core.management import call_command
 
+from apps.catalog.models import Product
 from apps.identity import selectors
 from apps.identity.models import AgentGrant, EntitlementUsage, Subscription, User
+from apps.memory.models import ConsentGrant, MemoryItem
+from apps.trust.models import Receipt, TreeHead
 
 pytestmark = pytest.mark.django_db
 
@@ -13,7 +16,18 @@ pytestmark = pytest.mark.django_db
 def snapshot() -> tuple:
     return tuple(
         list(model.objects.order_by("pk").values())
-        for model in (User, EmailAddress, Subscription, AgentGrant, EntitlementUsage)
+        for model in (
+            User,
+            EmailAddress,
+            Subscription,
+            AgentGrant,
+            EntitlementUsage,
+            Product,
+            MemoryItem,
+            ConsentGrant,
+            Receipt,
+            TreeHead,
+        )
     )
 
 

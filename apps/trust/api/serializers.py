@@ -1,5 +1,7 @@
 from rest_framework import serializers
 
+from apps.trust.models import Dispute
+
 
 class ProofSerializer(serializers.Serializer):
     log_index = serializers.IntegerField()
@@ -46,3 +48,27 @@ class ConsistencyProofSerializer(serializers.Serializer):
     first = serializers.IntegerField()
     second = serializers.IntegerField()
     hashes = serializers.ListField(child=serializers.CharField())
+
+
+class DisputeOpenSerializer(serializers.Serializer):
+    reason = serializers.ChoiceField(choices=Dispute.Reason.choices)
+    evidence = serializers.CharField(max_length=10000, allow_blank=True, default="")
+
+
+class DisputeSerializer(serializers.ModelSerializer):
+    receipt = serializers.UUIDField(source="receipt_id")
+    resolution_receipt = serializers.UUIDField(source="resolution_receipt_id", allow_null=True)
+
+    class Meta:
+        model = Dispute
+        fields = [
+            "id",
+            "receipt",
+            "opened_by",
+            "reason",
+            "evidence",
+            "status",
+            "respond_by",
+            "resolution_receipt",
+            "created_at",
+        ]

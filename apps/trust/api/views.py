@@ -3,16 +3,19 @@ import base64
 from django.conf import settings
 from django.http import Http404
 from drf_spectacular.utils import extend_schema
+from rest_framework import status
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.core.api.permissions import HasScope
-from apps.trust import selectors
+from apps.trust import selectors, services
 from apps.trust.api.serializers import (
     ConsistencyProofSerializer,
     ConsistencyQuerySerializer,
+    DisputeOpenSerializer,
+    DisputeSerializer,
     InclusionQuerySerializer,
     ProofSerializer,
     ReceiptSerializer,
@@ -20,7 +23,7 @@ from apps.trust.api.serializers import (
     VerifyRequestSerializer,
     VerifyResultSerializer,
 )
-from apps.trust.models import Receipt, TreeHead
+from apps.trust.models import Dispute, Receipt, TreeHead
 
 
 def _b64(hashes: list[bytes]) -> list[str]:
@@ -141,3 +144,36 @@ class ConsistencyProofView(APIView):
         first, second = query.validated_data["first"], query.validated_data["second"]
         proof = selectors.consistency_proof(first=first, second=second)
         return Response({"first": first, "second": second, "hashes": _b64(proof)})
+
+
+class ReceiptDisputesView(APIView):
+    """The receipt's user (or their agent, with `disputes:create`) opens a dispute."""
+
+    permission_classes = [HasScope("disputes:create")]
+
+    @extend_schema(
+        request=DisputeOpenSerializer,
+        responses={201: DisputeSerializer},
+        operation_id="receipt_dispute_open",
+    )
+    def post(self, request: Request, receipt_id) -> Response:
+        receipt = _visible_receipt(request, receipt_id)
+        if receipt.user_id != request.user.pk:
+            raise Http404  # counterparties read receipts; only the buyer disputes via the API
+        body = DisputeOpenSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        dispute = services.dispute_open(
+            receipt=receipt, opened_by=Dispute.Party.BUYER, user=request.user, **body.validated_data
+        )
+        return Response(DisputeSerializer(dispute).data, status=status.HTTP_201_CREATED)
+
+
+class DisputeView(APIView):
+    permission_classes = [HasScope("receipts:read")]
+
+    @extend_schema(responses=DisputeSerializer, operation_id="dispute_retrieve")
+    def get(self, request: Request, dispute_id) -> Response:
+        dispute = selectors.dispute_get(user=request.user, dispute_id=dispute_id)
+        if dispute is None:
+            raise Http404
+        return Response(DisputeSerializer(dispute).data)

@@ -1,0 +1,193 @@
+"""Operator screens for trust: receipts and log heads are read-only; keys rotate by
+action; disputes are a work queue resolved through services."""
+
+import json
+
+from django.contrib import admin, messages
+from django.shortcuts import redirect
+from django.urls import reverse_lazy
+from django.utils import timezone
+from django.utils.html import format_html
+from unfold.admin import ModelAdmin
+from unfold.decorators import action, display
+
+from apps.core.errors import ApplicationError
+from apps.trust import selectors, services
+from apps.trust.models import Dispute, Receipt, SigningKey, TreeHead
+
+
+class ReadOnlyAdmin(ModelAdmin):
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(Receipt)
+class ReceiptAdmin(ReadOnlyAdmin):
+    list_display = ["log_index", "resolution", "user", "kid", "issued_at", "previous"]
+    list_filter = ["resolution", "kid"]
+    search_fields = ["id", "user__email", "payload__payment_ref"]
+    list_select_related = ["user", "previous"]
+    fields = [
+        "id",
+        "log_index",
+        "resolution",
+        "issued_at",
+        "kid",
+        "user",
+        "previous",
+        "pretty_payload",
+        "jws",
+    ]
+    readonly_fields = fields
+    actions = ["verify"]
+
+    @display(description="Payload")
+    def pretty_payload(self, receipt: Receipt) -> str:
+        return format_html("<pre>{}</pre>", json.dumps(receipt.payload, indent=2))
+
+    @action(description="Verify signature and log inclusion")
+    def verify(self, request, queryset) -> None:
+        for receipt in queryset:
+            valid, reason, _ = selectors.receipt_verify_online(token=receipt.jws)
+            level = messages.SUCCESS if valid else messages.ERROR
+            verdict = "valid" if valid else "INVALID"
+            self.message_user(request, f"Receipt #{receipt.log_index}: {verdict} — {reason}", level)
+
+
+@admin.register(TreeHead)
+class TreeHeadAdmin(ReadOnlyAdmin):
+    list_display = ["size", "kid", "created_at"]
+    fields = ["size", "kid", "created_at", "checkpoint_text"]
+    readonly_fields = fields
+
+    @display(description="Checkpoint")
+    def checkpoint_text(self, head: TreeHead) -> str:
+        return format_html("<pre>{}</pre>", head.checkpoint)
+
+
+@admin.register(SigningKey)
+class SigningKeyAdmin(ReadOnlyAdmin):
+    list_display = ["kid", "status_badge", "created_at", "retired_at"]
+    fields = ["kid", "status", "created_at", "retired_at"]
+    readonly_fields = fields
+    actions_list = ["rotate"]
+
+    @display(description="Status", label={"active": "success", "retired": "info"})
+    def status_badge(self, key: SigningKey) -> str:
+        return key.status
+
+    @action(description="Rotate signing key", url_path="rotate")
+    def rotate(self, request):
+        key = services.signing_key_rotate()
+        self.message_user(request, f"{key.kid} now signs; the old key stays published.")
+        return redirect(reverse_lazy("admin:trust_signingkey_changelist"))
+
+
+@admin.register(Dispute)
+class DisputeAdmin(ModelAdmin):
+    list_display = ["receipt", "opened_by", "reason", "status_badge", "deadline", "created_at"]
+    list_filter = ["status", "reason", "opened_by", "respond_by"]
+    search_fields = ["id", "receipt__id", "receipt__user__email", "evidence"]
+    list_select_related = ["receipt"]
+    raw_id_fields = ["receipt"]
+    ordering = ["respond_by"]
+    actions = ["start_review", "resolve_upheld", "resolve_refunded"]
+
+    def get_fields(self, request, obj=None):
+        if obj is None:  # opening a dispute from the admin
+            return ["receipt", "opened_by", "reason", "evidence", "evidence_file"]
+        return [
+            "receipt",
+            "opened_by",
+            "opened_by_user",
+            "reason",
+            "evidence",
+            "evidence_file",
+            "status",
+            "respond_by",
+            "resolution_receipt",
+            "resolution_note",
+        ]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [] if obj is None else self.get_fields(request, obj)
+
+    def save_model(self, request, obj: Dispute, form, change) -> None:
+        if change:
+            return
+        services.dispute_open(
+            receipt=obj.receipt,
+            opened_by=obj.opened_by,
+            reason=obj.reason,
+            evidence=obj.evidence,
+            evidence_file=obj.evidence_file,
+            user=request.user,
+        )
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False  # state moves only through the actions below
+
+    @display(
+        description="Status",
+        label={
+            "open": "warning",
+            "under_review": "info",
+            "resolved_refunded": "success",
+            "resolved_upheld": "success",
+            "withdrawn": "info",
+        },
+    )
+    def status_badge(self, dispute: Dispute) -> str:
+        return dispute.status
+
+    @display(description="Respond by")
+    def deadline(self, dispute: Dispute) -> str:
+        overdue = (
+            dispute.status in services.OPEN_DISPUTE_STATUSES and dispute.respond_by < timezone.now()
+        )
+        return f"{dispute.respond_by:%d %b %Y}{' — overdue' if overdue else ''}"
+
+    def _each(self, request, queryset, verb: str, change) -> None:
+        for dispute in queryset:
+            try:
+                change(dispute)
+            except ApplicationError as error:
+                self.message_user(request, f"{dispute}: {error.message}", messages.ERROR)
+            else:
+                self.message_user(request, f"{dispute}: {verb}.", messages.SUCCESS)
+
+    @action(description="Start review")
+    def start_review(self, request, queryset) -> None:
+        self._each(
+            request, queryset, "under review", lambda d: services.dispute_start_review(dispute=d)
+        )
+
+    @action(description="Resolve: uphold the charge (signed receipt)")
+    def resolve_upheld(self, request, queryset) -> None:
+        note = f"upheld by {request.user}"
+        self._each(
+            request,
+            queryset,
+            "upheld",
+            lambda d: services.dispute_resolve(
+                dispute=d, outcome=Dispute.Status.RESOLVED_UPHELD, note=note
+            ),
+        )
+
+    @action(description="Resolve: refund the buyer (signed receipt)")
+    def resolve_refunded(self, request, queryset) -> None:
+        note = f"refunded by {request.user}"
+        self._each(
+            request,
+            queryset,
+            "refunded",
+            lambda d: services.dispute_resolve(
+                dispute=d, outcome=Dispute.Status.RESOLVED_REFUNDED, note=note
+            ),
+        )

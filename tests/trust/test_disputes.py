@@ -1,0 +1,161 @@
+"""Disputes: opened by the buyer (or their agent), worked by operators, resolved with a
+new signed receipt; a refund goes through the registered payments service."""
+
+import pytest
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.test import Client
+from django.urls import reverse
+
+from apps.core.errors import ConflictError
+from apps.trust import refunds, selectors, services
+from apps.trust.models import Dispute, Receipt
+from tests.factories import make_grant, make_receipt
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def refund_service():
+    calls = []
+
+    def refund(*, receipt, reason):
+        calls.append((receipt.pk, reason))
+        return "re_recorded_123"
+
+    refunds.register_refund_handler(refund)
+    yield calls
+    refunds.register_refund_handler(None)
+
+
+def open_dispute(client, receipt, **body):
+    return client.post(
+        f"/api/v1/receipts/{receipt.pk}/disputes",
+        {"reason": "not_delivered", "evidence": "The plumber never came.", **body},
+        content_type="application/json",
+    )
+
+
+def test_buyers_agent_opens_a_dispute_with_the_scope(user):
+    receipt = make_receipt(user)
+    _, token = make_grant(user, scopes=["receipts:read", "disputes:create"])
+
+    response = open_dispute(Client(HTTP_AUTHORIZATION=f"Bearer {token}"), receipt)
+
+    assert response.status_code == 201
+    body = response.json()
+    assert (body["status"], body["opened_by"], body["receipt"]) == (
+        "open",
+        "buyer",
+        str(receipt.pk),
+    )
+
+
+def test_agent_without_the_scope_cannot(user):
+    _, token = make_grant(user, scopes=["receipts:read"])
+
+    response = open_dispute(Client(HTTP_AUTHORIZATION=f"Bearer {token}"), make_receipt(user))
+
+    assert response.status_code == 403
+    assert not Dispute.objects.exists()
+
+
+def test_second_open_dispute_is_refused(user_client, user):
+    receipt = make_receipt(user)
+    open_dispute(user_client, receipt)
+
+    response = open_dispute(user_client, receipt)
+
+    assert response.status_code == 409
+    assert response.json()["error"]["code"] == "dispute_open"
+
+
+def test_upheld_dispute_adds_a_signed_receipt_and_keeps_the_original(user):
+    receipt = make_receipt(user)
+    dispute = services.dispute_open(receipt=receipt, opened_by="insurer", reason="other")
+
+    dispute = services.dispute_resolve(dispute=dispute, outcome=Dispute.Status.RESOLVED_UPHELD)
+
+    outcome = dispute.resolution_receipt
+    assert outcome.payload["resolution"] == "dispute_upheld"
+    assert outcome.payload["previous"] == str(receipt.pk)
+    assert selectors.receipt_verify_online(token=outcome.jws)[0]
+    assert Receipt.objects.get(pk=receipt.pk).resolution == "completed"
+
+
+def test_refund_outcome_calls_payments_and_records_the_refund(user, refund_service):
+    receipt = make_receipt(user)
+    dispute = services.dispute_open(receipt=receipt, opened_by="buyer", reason="not_delivered")
+
+    dispute = services.dispute_resolve(
+        dispute=dispute, outcome=Dispute.Status.RESOLVED_REFUNDED, note="no show"
+    )
+
+    assert refund_service == [(receipt.pk, "no show")]
+    assert dispute.resolution_receipt.payload["payment_ref"] == "re_recorded_123"
+    assert dispute.resolution_receipt.payload["resolution"] == "refunded"
+
+
+def test_refund_without_a_payments_service_changes_nothing(user):
+    dispute = services.dispute_open(receipt=make_receipt(user), opened_by="buyer", reason="other")
+
+    with pytest.raises(refunds.RefundUnavailable):
+        services.dispute_resolve(dispute=dispute, outcome=Dispute.Status.RESOLVED_REFUNDED)
+
+    dispute.refresh_from_db()
+    assert dispute.status == Dispute.Status.OPEN
+    assert Receipt.objects.count() == 1
+
+
+def test_illegal_transitions_raise(user):
+    dispute = services.dispute_open(receipt=make_receipt(user), opened_by="buyer", reason="other")
+    services.dispute_withdraw(dispute=dispute)
+
+    with pytest.raises(ConflictError):
+        services.dispute_start_review(dispute=dispute)
+    with pytest.raises(ConflictError):
+        services.dispute_resolve(dispute=dispute, outcome=Dispute.Status.RESOLVED_UPHELD)
+
+
+def test_operator_works_the_queue_in_admin(operator_client, user):
+    receipt = make_receipt(user)
+    operator_client.post(
+        reverse("admin:trust_dispute_add"),
+        {
+            "receipt": str(receipt.pk),
+            "opened_by": "operator",
+            "reason": "duplicate",
+            "evidence": "Charged twice",
+        },
+    )
+    dispute = Dispute.objects.get()
+    changelist = reverse("admin:trust_dispute_changelist")
+
+    operator_client.post(changelist, {"action": "start_review", ACTION_CHECKBOX_NAME: [dispute.pk]})
+    operator_client.post(
+        changelist, {"action": "resolve_upheld", ACTION_CHECKBOX_NAME: [dispute.pk]}
+    )
+
+    dispute.refresh_from_db()
+    assert dispute.status == Dispute.Status.RESOLVED_UPHELD
+    assert dispute.resolution_receipt.previous == receipt
+    assert operator_client.get(changelist + "?status__exact=resolved_upheld").status_code == 200
+
+
+def test_trust_admin_screens(operator_client, user):
+    receipt = make_receipt(user)
+
+    verify = operator_client.post(
+        reverse("admin:trust_receipt_changelist"),
+        {"action": "verify", ACTION_CHECKBOX_NAME: [str(receipt.pk)]},
+        follow=True,
+    )
+    rotate = operator_client.get(reverse("admin:trust_signingkey_rotate"), follow=True)
+
+    assert "valid — signed by" in verify.content.decode()
+    assert "now signs" in rotate.content.decode()
+    for name in ("receipt", "treehead", "signingkey", "dispute"):
+        assert operator_client.get(f"/admin/trust/{name}/").status_code == 200
+    assert (
+        operator_client.get(reverse("admin:trust_receipt_change", args=[receipt.pk])).status_code
+        == 200
+    )
