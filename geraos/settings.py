@@ -163,6 +163,7 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE = {
     "memory-purge-expired": {"task": "memory.purge_expired", "schedule": 3600.0},
+    "core-purge-idempotency": {"task": "core.purge_idempotency_records", "schedule": 3600.0},
 }
 
 # ---------------------------------------------------------------------------

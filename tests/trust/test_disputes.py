@@ -1,6 +1,8 @@
 """Disputes: opened by the buyer (or their agent), worked by operators, resolved with a
 new signed receipt; a refund goes through the registered payments service."""
 
+import uuid
+
 import pytest
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.test import Client
@@ -27,11 +29,12 @@ def refund_service():
     refunds.register_refund_handler(None)
 
 
-def open_dispute(client, receipt, **body):
+def open_dispute(client, receipt, key: str | None = None, **body):
     return client.post(
         f"/api/v1/receipts/{receipt.pk}/disputes",
         {"reason": "not_delivered", "evidence": "The plumber never came.", **body},
         content_type="application/json",
+        HTTP_IDEMPOTENCY_KEY=key or str(uuid.uuid4()),
     )
 
 
@@ -57,6 +60,28 @@ def test_agent_without_the_scope_cannot(user):
 
     assert response.status_code == 403
     assert not Dispute.objects.exists()
+
+
+def test_a_retried_open_returns_the_same_dispute(user_client, user):
+    receipt = make_receipt(user)
+
+    first = open_dispute(user_client, receipt, key="open-1")
+    again = open_dispute(user_client, receipt, key="open-1")
+
+    assert again.json() == first.json()
+    assert again["Idempotent-Replayed"] == "true"
+    assert Dispute.objects.count() == 1
+
+
+def test_opening_needs_an_idempotency_key(user_client, user):
+    response = user_client.post(
+        f"/api/v1/receipts/{make_receipt(user).pk}/disputes",
+        {"reason": "other"},
+        content_type="application/json",
+    )
+
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "idempotency_key_required"
 
 
 def test_second_open_dispute_is_refused(user_client, user):

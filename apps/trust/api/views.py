@@ -9,7 +9,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.core.api.openapi import IDEMPOTENCY_KEY_PARAMETER
 from apps.core.api.permissions import HasScope
+from apps.core.idempotency import idempotent
 from apps.trust import selectors, services
 from apps.trust.api.serializers import (
     ConsistencyProofSerializer,
@@ -155,7 +157,9 @@ class ReceiptDisputesView(APIView):
         request=DisputeOpenSerializer,
         responses={201: DisputeSerializer},
         operation_id="receipt_dispute_open",
+        parameters=[IDEMPOTENCY_KEY_PARAMETER],
     )
+    @idempotent
     def post(self, request: Request, receipt_id) -> Response:
         receipt = _visible_receipt(request, receipt_id)
         if receipt.user_id != request.user.pk:

@@ -1,0 +1,129 @@
+"""Idempotency-Key for every money-moving POST in the API.
+
+    class PaymentCreate(APIView):
+        @idempotent
+        def post(self, request): ...
+
+The key is scoped to the caller (user and the grant or session in use) and the path. The
+first request claims the key; a replay with the same body gets the stored response with
+`Idempotent-Replayed: true`; the same key with another body is a 422
+`idempotency_key_reuse`; a request arriving while the first is in flight waits briefly for
+its outcome, then answers 409 `idempotency_in_progress`. 5xx outcomes are not stored, so
+the client may retry. Records are kept at least KEEP_FOR (purged by a beat task).
+"""
+
+import datetime as dt
+import functools
+import hashlib
+import time
+
+import rfc8785
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from apps.core.errors import ApplicationError, ConflictError
+from apps.core.models import IdempotencyRecord
+
+HEADER = "Idempotency-Key"
+KEEP_FOR = dt.timedelta(hours=24)
+WAIT_FOR_IN_FLIGHT_SECONDS = 10.0
+POLL_SECONDS = 0.05
+
+
+class IdempotencyKeyRequired(ApplicationError):
+    code = "idempotency_key_required"
+
+
+class IdempotencyKeyReuse(ApplicationError):
+    code = "idempotency_key_reuse"
+    status = 422
+
+
+def idempotent(view_method):
+    @functools.wraps(view_method)
+    def wrapper(view, request: Request, *args, **kwargs) -> Response:
+        key = request.headers.get(HEADER, "").strip()
+        if not key or len(key) > 255:
+            raise IdempotencyKeyRequired(f"Send an {HEADER} header (1 to 255 characters).")
+        caller = _caller(request)
+        digest = _body_digest(request.data)
+        record = _claim(caller=caller, path=request.path, key=key, digest=digest)
+        if record is not None:
+            return _replay(record, digest)
+        try:
+            response = view_method(view, request, *args, **kwargs)
+        except Exception as exc:  # noqa: BLE001 - render it exactly as DRF would, then decide
+            response = view.handle_exception(exc)
+        _settle(caller=caller, path=request.path, key=key, response=response)
+        return response
+
+    return wrapper
+
+
+def _body_digest(data) -> str:
+    try:
+        return hashlib.sha256(rfc8785.dumps(data)).hexdigest()
+    except rfc8785.CanonicalizationError as exc:
+        # RFC 8785 (I-JSON) numbers are IEEE doubles; anything else cannot be compared.
+        raise ApplicationError(
+            f"The body cannot be canonicalized: {exc}.", code="invalid_body"
+        ) from exc
+
+
+def _caller(request: Request) -> str:
+    via = getattr(request.auth, "pk", None) or "session"
+    return f"user:{request.user.pk}/{via}"
+
+
+def _claim(*, caller: str, path: str, key: str, digest: str) -> IdempotencyRecord | None:
+    """Claim the key for this request (None), or return the record of an earlier one,
+    waiting a little for an earlier request still in flight."""
+    deadline = time.monotonic() + WAIT_FOR_IN_FLIGHT_SECONDS
+    while True:
+        try:
+            with transaction.atomic():
+                IdempotencyRecord.objects.create(
+                    caller=caller, path=path, key=key, request_hash=digest
+                )
+            return None
+        except IntegrityError:
+            record = IdempotencyRecord.objects.filter(caller=caller, path=path, key=key).first()
+        if record is None:
+            continue  # the earlier request failed with a 5xx and gave the key back
+        if record.status == IdempotencyRecord.Status.COMPLETED or time.monotonic() > deadline:
+            return record
+        time.sleep(POLL_SECONDS)
+
+
+def _replay(record: IdempotencyRecord, digest: str) -> Response:
+    if record.request_hash != digest:
+        raise IdempotencyKeyReuse(
+            "This Idempotency-Key was used with a different request body.",
+        )
+    if record.status != IdempotencyRecord.Status.COMPLETED:
+        raise ConflictError(
+            "A request with this Idempotency-Key is still being processed.",
+            code="idempotency_in_progress",
+        )
+    return Response(
+        record.response_body, status=record.response_status, headers={"Idempotent-Replayed": "true"}
+    )
+
+
+def _settle(*, caller: str, path: str, key: str, response: Response) -> None:
+    records = IdempotencyRecord.objects.filter(caller=caller, path=path, key=key)
+    if response.status_code >= 500:
+        records.delete()
+        return
+    records.update(
+        status=IdempotencyRecord.Status.COMPLETED,
+        response_status=response.status_code,
+        response_body=response.data,
+    )
+
+
+def purge_expired_records() -> int:
+    count, _ = IdempotencyRecord.objects.filter(created_at__lt=timezone.now() - KEEP_FOR).delete()
+    return count

@@ -1,0 +1,175 @@
+"""Idempotency-Key semantics, on a small view that counts the work it does."""
+
+import hashlib
+import json
+import threading
+import uuid
+
+import pytest
+import rfc8785
+from django.db import connection
+from django.test import Client, override_settings
+from django.urls import path
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from apps.core.errors import ApplicationError
+from apps.core.idempotency import idempotent
+from apps.core.models import IdempotencyRecord
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+CHARGES: list[dict] = []
+
+
+class Charge(APIView):
+    @idempotent
+    def post(self, request):
+        if request.data.get("amount") == "crash":
+            raise RuntimeError("provider down")
+        if request.data.get("amount") == "refused":
+            raise ApplicationError("Below the rail's minimum.", code="amount_too_small")
+        CHARGES.append(request.data)
+        return Response({"charge": len(CHARGES), "amount": request.data["amount"]}, status=201)
+
+
+urlpatterns = [path("api/v1/charges", Charge.as_view())]
+
+
+@pytest.fixture(autouse=True)
+def _fresh_charges():
+    CHARGES.clear()
+
+
+def charge(client, body, key="key-1"):
+    return client.post(
+        "/api/v1/charges", body, content_type="application/json", HTTP_IDEMPOTENCY_KEY=key
+    )
+
+
+@override_settings(ROOT_URLCONF=__name__)
+def test_replay_returns_the_stored_response(user_client):
+    first = charge(user_client, {"amount": "10.00"})
+    again = charge(user_client, {"amount": "10.00"})
+
+    assert (first.status_code, again.status_code) == (201, 201)
+    assert again.json() == first.json()
+    assert again["Idempotent-Replayed"] == "true"
+    assert len(CHARGES) == 1
+
+
+@override_settings(ROOT_URLCONF=__name__)
+def test_same_key_other_body_is_422(user_client):
+    charge(user_client, {"amount": "10.00"})
+
+    response = charge(user_client, {"amount": "99.00"})
+
+    assert response.status_code == 422
+    assert response.json()["error"]["code"] == "idempotency_key_reuse"
+    assert len(CHARGES) == 1
+
+
+@override_settings(ROOT_URLCONF=__name__)
+def test_body_is_compared_in_canonical_form(user_client):
+    charge(user_client, {"amount": "10.00", "note": "a"})
+
+    again = user_client.post(
+        "/api/v1/charges",
+        '{"note":"a",  "amount":"10.00"}',
+        content_type="application/json",
+        HTTP_IDEMPOTENCY_KEY="key-1",
+    )
+
+    assert again["Idempotent-Replayed"] == "true"
+
+
+@override_settings(ROOT_URLCONF=__name__)
+def test_keys_are_scoped_to_the_caller(user_client, client):
+    client.force_login(UserFactory())
+    charge(user_client, {"amount": "10.00"})
+
+    other = charge(client, {"amount": "10.00"})
+
+    assert "Idempotent-Replayed" not in other
+    assert len(CHARGES) == 2
+
+
+@override_settings(ROOT_URLCONF=__name__)
+def test_4xx_is_stored_and_5xx_is_not(user_client):
+    user_client.raise_request_exception = False
+    refused = charge(user_client, {"amount": "refused"}, key="k-4xx")
+    crashed = charge(user_client, {"amount": "crash"}, key="k-5xx")
+
+    assert charge(user_client, {"amount": "refused"}, key="k-4xx")["Idempotent-Replayed"] == "true"
+    assert refused.json()["error"]["code"] == "amount_too_small"
+    assert crashed.status_code == 500
+    assert not IdempotencyRecord.objects.filter(key="k-5xx").exists()
+
+
+@override_settings(ROOT_URLCONF=__name__)
+def test_a_request_still_in_flight_is_409(user_client, user, monkeypatch):
+    monkeypatch.setattr("apps.core.idempotency.WAIT_FOR_IN_FLIGHT_SECONDS", 0)
+    IdempotencyRecord.objects.create(
+        caller=f"user:{user.pk}/session",
+        path="/api/v1/charges",
+        key="busy",
+        request_hash=hashlib.sha256(rfc8785.dumps({"amount": "10.00"})).hexdigest(),
+    )
+
+    response = charge(user_client, {"amount": "10.00"}, key="busy")
+
+    assert response.status_code == 409
+    assert response.json()["error"]["code"] == "idempotency_in_progress"
+    assert CHARGES == []
+
+
+@override_settings(ROOT_URLCONF=__name__)
+def test_missing_key_is_400(user_client):
+    response = user_client.post("/api/v1/charges", {"amount": "1"}, content_type="application/json")
+
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "idempotency_key_required"
+
+
+@override_settings(ROOT_URLCONF=__name__)
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="needs PostgreSQL")
+def test_fifty_concurrent_requests_with_one_key_do_the_work_once():
+    user = UserFactory()
+    key = str(uuid.uuid4())
+    responses = []
+    start = threading.Barrier(50)
+
+    def attempt() -> None:
+        client = Client()
+        client.force_login(user)
+        start.wait()
+        try:
+            responses.append(charge(client, {"amount": "30.00"}, key=key))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=attempt) for _ in range(50)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert len(CHARGES) == 1
+    assert {r.status_code for r in responses} == {201}
+    assert {json.dumps(r.json(), sort_keys=True) for r in responses} == {
+        json.dumps(responses[0].json(), sort_keys=True)
+    }
+
+
+@override_settings(ROOT_URLCONF=__name__)
+def test_numbers_outside_i_json_are_a_400_not_a_crash(user_client):
+    response = user_client.post(
+        "/api/v1/charges",
+        '{"amount": 1e400, "n": 99999999999999999999999}',
+        content_type="application/json",
+        HTTP_IDEMPOTENCY_KEY="big",
+    )
+
+    assert response.status_code == 400
+    assert CHARGES == []
