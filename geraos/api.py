@@ -8,4 +8,5 @@ urlpatterns = [
     path("", include("apps.identity.api.urls")),
     path("", include("apps.memory.api.urls")),
     path("", include("apps.trust.api.urls")),
+    path("", include("apps.payments.api.urls")),
 ]

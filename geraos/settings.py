@@ -46,6 +46,14 @@ if not GERAOS_TRUST_KEY_SECRET:
     raise ImproperlyConfigured("GERAOS_TRUST_KEY_SECRET must be set when DEBUG is off.")
 GERAOS_LOG_ORIGIN = env.str("GERAOS_LOG_ORIGIN", default="geraos.example/receipts")
 
+# FX: django-money's exchange tables, filled from a rates file or URL (JSON: base, rates).
+BASE_CURRENCY = GERAOS_HOME_CURRENCY
+EXCHANGE_BACKEND = "apps.payments.fx.RatesSourceBackend"
+GERAOS_FX_SOURCE = env.str(
+    "GERAOS_FX_SOURCE", default=str(BASE_DIR / "apps/payments/demo_rates.json")
+)
+GERAOS_QUOTE_TTL_SECONDS = env.int("GERAOS_QUOTE_TTL_SECONDS", default=900)
+
 # Studio billing. Without a secret key the upgrade button explains billing is off.
 STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
 STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
@@ -66,6 +74,7 @@ INSTALLED_APPS = [
     "drf_standardized_errors",
     "django_countries",
     "djmoney",
+    "djmoney.contrib.exchange",
     "allauth",
     "allauth.account",
     "allauth.mfa",
@@ -164,6 +173,7 @@ CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE = {
     "memory-purge-expired": {"task": "memory.purge_expired", "schedule": 3600.0},
     "core-purge-idempotency": {"task": "core.purge_idempotency_records", "schedule": 3600.0},
+    "payments-import-fx-rates": {"task": "payments.import_fx_rates", "schedule": 3600.0},
 }
 
 # ---------------------------------------------------------------------------
@@ -247,6 +257,7 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {"CurrencyEnum": "djmoney.settings.CURRENCY_CHOICES"},
 }
 
 
@@ -345,6 +356,7 @@ GERAOS_DEMO_SEEDERS = [
     "apps.catalog.demo.seed",
     "apps.memory.demo.seed",
     "apps.trust.demo.seed",
+    "apps.payments.demo.seed",
 ]
 GERAOS_DEMO_PASSWORD = env.str("GERAOS_DEMO_PASSWORD", default="gera-demo-2026")
 GERAOS_DEMO_AGENT_TOKEN = env.str(

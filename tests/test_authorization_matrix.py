@@ -111,6 +111,7 @@ MATRIX: dict[str, Route] = {
     "api:receipt-disputes": Route(methods=("POST",), page=False, owned_by=receipt_of),
     "api:dispute": Route(methods=("GET",), page=False, owned_by=dispute_of),
     "api:receipt-verify": Route(methods=("POST",), page=False, public=True),
+    "api:quotes": Route(methods=("POST",), page=False),
     "api:log-head": Route(methods=("GET",), page=False, public=True),
     "api:log-inclusion": Route(methods=("GET",), page=False, public=True),
     "api:log-consistency": Route(methods=("GET",), page=False, public=True),

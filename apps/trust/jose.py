@@ -29,8 +29,8 @@ class VerificationError(Exception):
 # --- JWS ---------------------------------------------------------------------------------
 
 
-def jws_sign(payload: bytes, *, kid: str, key: Ed25519PrivateKey) -> str:
-    header = json.dumps({"alg": "EdDSA", "kid": kid, "typ": RECEIPT_TYPE}, separators=(",", ":"))
+def jws_sign(payload: bytes, *, kid: str, key: Ed25519PrivateKey, typ: str = RECEIPT_TYPE) -> str:
+    header = json.dumps({"alg": "EdDSA", "kid": kid, "typ": typ}, separators=(",", ":"))
     signing_input = f"{b64url(header.encode())}.{b64url(payload)}"
     return f"{signing_input}.{b64url(key.sign(signing_input.encode()))}"
 

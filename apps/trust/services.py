@@ -48,6 +48,16 @@ def signing_key_active() -> SigningKey:
     return key or signing_key_rotate()
 
 
+def sign_document(*, payload: dict, typ: str) -> str:
+    """Sign any JSON document (e.g. a payment quote) as a JWS with the active key, so it
+    verifies against the same JWKS as receipts."""
+    key = signing_key_active()
+    private = keys.open_private_key(key.private_key_sealed, kid=key.kid)
+    return jose.jws_sign(
+        rfc8785.dumps({**payload, "kid": key.kid}), kid=key.kid, key=private, typ=typ
+    )
+
+
 # ---------------------------------------------------------------------------
 # Receipts
 # ---------------------------------------------------------------------------

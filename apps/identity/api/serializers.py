@@ -2,12 +2,8 @@ from django_countries import countries
 from djmoney.settings import CURRENCY_CHOICES
 from rest_framework import serializers
 
+from apps.core.api.serializers import MoneySerializer
 from apps.identity.models import AgentGrant, Plan, User
-
-
-class MoneySerializer(serializers.Serializer):
-    amount = serializers.DecimalField(max_digits=12, decimal_places=2)
-    currency = serializers.CharField(source="currency.code")
 
 
 class UserSerializer(serializers.ModelSerializer):

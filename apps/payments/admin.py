@@ -1,0 +1,119 @@
+from decimal import Decimal, InvalidOperation
+
+from django.contrib import admin, messages
+from django.shortcuts import redirect
+from django.utils import timezone
+from djmoney.contrib.exchange.models import Rate
+from djmoney.money import Money
+from unfold.admin import ModelAdmin
+from unfold.decorators import action, display
+
+from apps.core.errors import ApplicationError
+from apps.payments import routing
+from apps.payments.models import Quote, Rail, RoutingRule
+
+
+@admin.register(Rail)
+class RailAdmin(ModelAdmin):
+    list_display = [
+        "name",
+        "code",
+        "enabled_badge",
+        "sandbox",
+        "countries",
+        "currencies",
+        "min_amount",
+        "max_amount",
+        "fee_percent",
+        "fee_fixed",
+    ]
+    list_filter = ["enabled", "sandbox"]
+    search_fields = ["code", "name"]
+    actions = ["enable", "disable"]
+
+    @display(description="Enabled", label={"on": "success", "off": "danger"})
+    def enabled_badge(self, rail: Rail) -> str:
+        return "on" if rail.enabled else "off"
+
+    @action(description="Enable selected rails")
+    def enable(self, request, queryset) -> None:
+        queryset.update(enabled=True)
+        self.message_user(request, "Enabled; routing uses them at once.", messages.SUCCESS)
+
+    @action(description="Disable selected rails (routing falls back at once)")
+    def disable(self, request, queryset) -> None:
+        queryset.update(enabled=False)
+        self.message_user(request, "Disabled; routing falls back at once.", messages.WARNING)
+
+
+@admin.register(RoutingRule)
+class RoutingRuleAdmin(ModelAdmin):
+    list_display = [
+        "__str__",
+        "country",
+        "currency",
+        "min_amount",
+        "max_amount",
+        "priority",
+        "rail",
+        "fallback_rail",
+    ]
+    list_filter = ["rail", "country"]
+    search_fields = ["country", "rail__code"]
+    list_select_related = ["rail", "fallback_rail"]
+    actions_list = ["simulate"]
+
+    @action(description="Simulate routing (?country=KE&amount=50)", url_path="simulate")
+    def simulate(self, request):
+        country = request.GET.get("country", "").upper()[:2]
+        try:
+            amount = Money(Decimal(request.GET.get("amount", "50")), "GBP")
+            decision = routing.choose_rail(country=country, amount=amount)
+            routing.check_rail_limits(decision.rail, amount)
+            self.message_user(request, f"{country} {amount}: {decision.reason}", messages.SUCCESS)
+        except (ApplicationError, InvalidOperation) as error:
+            self.message_user(
+                request, f"{country}: {getattr(error, 'message', error)}", messages.ERROR
+            )
+        return redirect("admin:payments_routingrule_changelist")
+
+
+@admin.register(Quote)
+class QuoteAdmin(ModelAdmin):
+    list_display = [
+        "id",
+        "user",
+        "rail",
+        "local_amount",
+        "settlement_amount",
+        "fees",
+        "created_at",
+        "expires_at",
+    ]
+    list_filter = ["rail"]
+    search_fields = ["id", "user__email"]
+    list_select_related = ["user", "rail"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+admin.site.unregister(Rate)
+
+
+@admin.register(Rate)
+class RateAdmin(ModelAdmin):
+    list_display = ["currency", "value", "backend", "age"]
+    list_select_related = ["backend"]
+    search_fields = ["currency"]
+
+    @display(description="Age")
+    def age(self, rate: Rate) -> str:
+        minutes = int((timezone.now() - rate.backend.last_update).total_seconds() // 60)
+        return f"{minutes} min" if minutes < 120 else f"{minutes // 60} h"
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False

@@ -1,0 +1,7 @@
+from django.urls import path
+
+from apps.payments.api import views
+
+urlpatterns = [
+    path("quotes", views.QuoteView.as_view(), name="quotes"),
+]

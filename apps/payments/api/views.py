@@ -1,0 +1,29 @@
+from djmoney.money import Money
+from drf_spectacular.utils import extend_schema
+from rest_framework import status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from apps.core.api.permissions import HasScope
+from apps.payments import services
+from apps.payments.api.serializers import QuoteRequestSerializer, QuoteSerializer
+
+
+class QuoteView(APIView):
+    """A price for the calling user: rail, local amount, home-currency settlement, rate,
+    fees and expiry, signed (the `jws`) so the two amounts are provably tied."""
+
+    permission_classes = [HasScope("dispatch:create")]
+
+    @extend_schema(
+        request=QuoteRequestSerializer,
+        responses={201: QuoteSerializer},
+        operation_id="quote_create",
+    )
+    def post(self, request: Request) -> Response:
+        body = QuoteRequestSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        amount = Money(body.validated_data["amount"], body.validated_data["currency"])
+        quote = services.quote_create(user=request.user, amount=amount)
+        return Response(QuoteSerializer(quote).data, status=status.HTTP_201_CREATED)

@@ -1,0 +1,17 @@
+from http import HTTPStatus
+
+from apps.core.errors import ApplicationError
+
+
+class NoRailAvailable(ApplicationError):
+    code = "no_rail_available"
+    status = HTTPStatus.UNPROCESSABLE_ENTITY
+
+
+class AmountOutOfRange(ApplicationError):
+    status = HTTPStatus.UNPROCESSABLE_ENTITY
+
+
+class RateUnavailable(ApplicationError):
+    code = "fx_rate_unavailable"
+    status = HTTPStatus.SERVICE_UNAVAILABLE

@@ -1,0 +1,78 @@
+import uuid
+
+from django.conf import settings
+from django.db import models
+from djmoney.models.fields import MoneyField
+
+from apps.core.models import BaseModel
+
+
+class Rail(BaseModel):
+    """A way to take money: Stripe cards, iDEAL, M-Pesa, UPI, PIX, Idram."""
+
+    code = models.SlugField(max_length=32, unique=True)
+    name = models.CharField(max_length=64)
+    enabled = models.BooleanField(default=True)
+    countries = models.JSONField(default=list, blank=True, help_text="ISO codes; empty: any.")
+    currencies = models.JSONField(default=list, help_text="ISO 4217 codes it charges in.")
+    # Limits are in the home currency, so rails that charge in several currencies compare.
+    min_amount = models.DecimalField(max_digits=14, decimal_places=2, help_text="Home currency.")
+    max_amount = models.DecimalField(max_digits=14, decimal_places=2, help_text="Home currency.")
+    fee_percent = models.DecimalField(max_digits=5, decimal_places=3, default=0)
+    fee_fixed = MoneyField(max_digits=10, decimal_places=2, default_currency="GBP", default=0)
+    settlement_currency = models.CharField(max_length=3, default="GBP")
+    sandbox = models.BooleanField(default=True, help_text="Simulated rail, no real money.")
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class RoutingRule(BaseModel):
+    """Which rail serves a country (and currency, and amount range, in the home currency)."""
+
+    country = models.CharField(max_length=2, blank=True, help_text="Empty: any country.")
+    currency = models.CharField(max_length=3, blank=True, help_text="Empty: any currency.")
+    min_amount = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    max_amount = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    priority = models.PositiveIntegerField(default=100, help_text="Lower wins.")
+    rail = models.ForeignKey(Rail, on_delete=models.PROTECT, related_name="rules")
+    fallback_rail = models.ForeignKey(
+        Rail, null=True, blank=True, on_delete=models.PROTECT, related_name="fallback_rules"
+    )
+
+    class Meta:
+        ordering = ["priority", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.country or 'any'} → {self.rail}"
+
+
+class Quote(models.Model):
+    """What the user will pay locally and what the business settles, signed together."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="quotes"
+    )
+    rail = models.ForeignKey(Rail, on_delete=models.PROTECT)
+    requested = MoneyField(max_digits=14, decimal_places=2, default_currency="GBP")
+    local_amount = MoneyField(max_digits=14, decimal_places=3, default_currency="GBP")
+    settlement_amount = MoneyField(max_digits=14, decimal_places=2, default_currency="GBP")
+    fees = MoneyField(max_digits=14, decimal_places=2, default_currency="GBP")
+    rate = models.DecimalField(
+        max_digits=24, decimal_places=10, help_text="Local units per 1 home unit."
+    )
+    rate_at = models.DateTimeField(help_text="When the rate was imported.")
+    routing_reason = models.CharField(max_length=300)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    jws = models.TextField(help_text="The quote, signed with the trust layer's key.")
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.local_amount} via {self.rail.code}"

@@ -1,0 +1,70 @@
+"""Which rail takes a payment: operators' routing rules, rail status and rail limits.
+
+`choose_rail(country, amount)` walks the rules that match (a country's own rules before
+catch-all ones, then by priority); for the first rule that matches, its rail is used if
+enabled, else its fallback. The decision says why, so operators and agents can tell.
+"""
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.db.models import Q
+from djmoney.money import Money
+
+from apps.payments.errors import AmountOutOfRange, NoRailAvailable
+from apps.payments.models import Rail, RoutingRule
+
+
+@dataclass(frozen=True)
+class RouteDecision:
+    rail: Rail
+    reason: str
+    fallbacks: list[Rail] = field(default_factory=list)
+
+
+def _matching_rules(country: str, amount: Money) -> list[RoutingRule]:
+    home = amount.amount
+    rules = (
+        RoutingRule.objects.select_related("rail", "fallback_rail")
+        .filter(Q(country=country) | Q(country=""))
+        .filter(Q(min_amount__isnull=True) | Q(min_amount__lte=home))
+        .filter(Q(max_amount__isnull=True) | Q(max_amount__gte=home))
+    )
+    # A country's own rules come before the catch-all ones, then priority decides.
+    return sorted(rules, key=lambda rule: (rule.country == "", rule.priority, rule.pk))
+
+
+def choose_rail(*, country: str, amount: Money, currency: str = "") -> RouteDecision:
+    """`amount` is in the home currency (the range rules are written in it)."""
+    for rule in _matching_rules(country.upper(), amount):
+        if rule.currency and currency and rule.currency != currency:
+            continue
+        where = f"country {country}" if rule.country else "any country"
+        if rule.rail.enabled:
+            fallbacks = [rule.fallback_rail] if rule.fallback_rail else []
+            return RouteDecision(
+                rule.rail, f"{rule.rail.name}: routing rule for {where}", fallbacks
+            )
+        if rule.fallback_rail and rule.fallback_rail.enabled:
+            reason = f"{rule.rail.name} is disabled; fallback {rule.fallback_rail.name} for {where}"
+            return RouteDecision(rule.fallback_rail, reason)
+    raise NoRailAvailable(
+        f"No enabled payment rail serves {country or 'this country'} for {amount}.",
+        extra={"country": country},
+    )
+
+
+def check_rail_limits(rail: Rail, home_amount: Money) -> None:
+    """Refuse an amount (in the home currency) outside the rail's limits."""
+    if home_amount.amount < Decimal(rail.min_amount):
+        raise AmountOutOfRange(
+            f"{rail.name} takes at least {rail.min_amount} {home_amount.currency}.",
+            code="amount_below_minimum",
+            extra={"rail": rail.code, "min_amount": str(rail.min_amount)},
+        )
+    if home_amount.amount > Decimal(rail.max_amount):
+        raise AmountOutOfRange(
+            f"{rail.name} takes at most {rail.max_amount} {home_amount.currency}.",
+            code="amount_above_maximum",
+            extra={"rail": rail.code, "max_amount": str(rail.max_amount)},
+        )

@@ -1,0 +1,52 @@
+import pytest
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.core.management import call_command
+from django.urls import reverse
+
+from apps.core.errors import ApplicationError
+from apps.payments.models import Rail
+
+pytestmark = pytest.mark.django_db
+
+
+def test_operator_disables_a_rail_and_simulation_shows_the_fallback(operator_client):
+    mpesa = Rail.objects.get(code="mpesa")
+    operator_client.post(
+        reverse("admin:payments_rail_changelist"),
+        {"action": "disable", ACTION_CHECKBOX_NAME: [mpesa.pk]},
+    )
+
+    page = operator_client.get(
+        reverse("admin:payments_routingrule_simulate") + "?country=KE&amount=50", follow=True
+    ).content.decode()
+
+    assert not Rail.objects.get(code="mpesa").enabled
+    assert "M-Pesa is disabled; fallback Stripe card" in page
+
+
+def test_simulation_reports_limits(operator_client):
+    page = operator_client.get(
+        reverse("admin:payments_routingrule_simulate") + "?country=KE&amount=5000", follow=True
+    ).content.decode()
+
+    assert "takes at most" in page
+
+
+@pytest.mark.parametrize("model", ["rail", "routingrule", "quote"])
+def test_payment_screens_render(operator_client, model):
+    assert operator_client.get(f"/admin/payments/{model}/").status_code == 200
+
+
+def test_fx_rates_screen_shows_their_age(operator_client):
+    page = operator_client.get("/admin/exchange/rate/").content.decode()
+
+    assert "KES" in page
+    assert " min" in page
+
+
+def test_import_command_refuses_rates_in_another_base(tmp_path):
+    source = tmp_path / "rates.json"
+    source.write_text('{"base": "USD", "rates": {"EUR": "0.9"}}')
+
+    with pytest.raises(ApplicationError, match="not GBP"):
+        call_command("import_fx_rates", source=str(source))

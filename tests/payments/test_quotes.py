@@ -1,0 +1,135 @@
+"""Routing, FX and signed quotes."""
+
+from decimal import Decimal
+
+import pytest
+from django.test import Client
+from djmoney.money import Money
+
+from apps.core.money import round_to_minor_units
+from apps.payments import routing, services
+from apps.payments.errors import AmountOutOfRange, NoRailAvailable
+from apps.payments.models import Rail
+from apps.trust import jose
+from apps.trust import selectors as trust_selectors
+from tests.factories import UserFactory, make_grant
+
+pytestmark = pytest.mark.django_db
+
+
+def gbp(amount: str) -> Money:
+    return Money(amount, "GBP")
+
+
+@pytest.mark.parametrize(
+    ("country", "rail", "currency"),
+    [
+        ("AM", "idram", "AMD"),
+        ("KE", "mpesa", "KES"),
+        ("IN", "upi", "INR"),
+        ("BR", "pix", "BRL"),
+        ("NL", "ideal", "EUR"),
+        ("NG", "stripe", "NGN"),
+        ("JP", "stripe", "JPY"),
+        ("GB", "stripe", "GBP"),
+    ],
+)
+def test_default_routes_and_local_currency(country, rail, currency):
+    quote = services.quote_create(
+        user=UserFactory(country=country, preferred_currency=""), amount=gbp("50.00")
+    )
+
+    assert quote.rail.code == rail
+    assert str(quote.local_amount.currency) == currency
+    assert str(quote.settlement_amount.currency) == "GBP"
+
+
+def test_disabled_rail_falls_back_at_once():
+    Rail.objects.filter(code="mpesa").update(enabled=False)
+
+    decision = routing.choose_rail(country="KE", amount=gbp("50.00"))
+
+    assert decision.rail.code == "stripe"
+    assert "M-Pesa is disabled" in decision.reason
+
+
+def test_no_enabled_rail_is_a_clear_refusal():
+    Rail.objects.update(enabled=False)
+
+    with pytest.raises(NoRailAvailable):
+        routing.choose_rail(country="KE", amount=gbp("50.00"))
+
+
+def test_amounts_outside_rail_limits_are_refused_with_a_code():
+    user = UserFactory(country="KE")
+
+    with pytest.raises(AmountOutOfRange) as above:
+        services.quote_create(user=user, amount=gbp("900.01"))
+    with pytest.raises(AmountOutOfRange) as below:
+        services.quote_create(user=UserFactory(country="GB"), amount=gbp("0.10"))
+
+    assert above.value.code == "amount_above_maximum"
+    assert below.value.code == "amount_below_minimum"
+
+
+def test_rounding_follows_each_currencys_minor_units():
+    assert round_to_minor_units(Decimal("9565.4"), "JPY") == Decimal("9565")
+    assert round_to_minor_units(Decimal("8210.005"), "KES") == Decimal("8210.01")
+    assert round_to_minor_units(Decimal("1.0005"), "BHD") == Decimal("1.001")
+
+
+def test_quote_amounts_rate_and_fees_add_up():
+    quote = services.quote_create(user=UserFactory(country="KE"), amount=gbp("50.00"))
+
+    assert quote.rate == Decimal("164.20")
+    assert quote.local_amount == Money("8210.00", "KES")
+    assert quote.fees == gbp("0.50")
+    assert quote.settlement_amount == gbp("49.50")
+    assert (quote.expires_at - quote.created_at).total_seconds() == pytest.approx(900, abs=5)
+
+
+def test_quote_signature_ties_local_and_settled_amounts():
+    quote = services.quote_create(user=UserFactory(country="KE"), amount=gbp("50.00"))
+
+    document = jose.jws_verify(quote.jws, jwks=trust_selectors.jwks())
+
+    assert document["quote_id"] == str(quote.id)
+    assert document["local"] == {"amount": "8210.00", "currency": "KES"}
+    assert document["settlement"] == {"amount": "49.50", "currency": "GBP"}
+    assert jose.jws_header(quote.jws)["typ"] == "geraos-quote+jws"
+
+
+def test_agent_asks_for_a_quote_in_any_currency():
+    user = UserFactory(country="IN")
+    _, token = make_grant(user, scopes=["dispatch:create"])
+
+    response = Client(HTTP_AUTHORIZATION=f"Bearer {token}").post(
+        "/api/v1/quotes", {"amount": "20.00", "currency": "EUR"}, content_type="application/json"
+    )
+
+    assert response.status_code == 201
+    body = response.json()
+    assert body["rail"] == "upi"
+    assert body["local_amount"]["currency"] == "INR"
+    assert body["requested"] == {"amount": "20.00", "currency": "EUR"}
+
+
+def test_quote_over_the_limit_is_a_422_with_its_code(user_client, user):
+    user.country = "KE"
+    user.save()
+
+    response = user_client.post(
+        "/api/v1/quotes", {"amount": "5000", "currency": "GBP"}, content_type="application/json"
+    )
+
+    assert response.status_code == 422
+    assert response.json()["error"]["code"] == "amount_above_maximum"
+
+
+def test_quote_in_a_currency_without_rates_is_a_422(user_client):
+    response = user_client.post(
+        "/api/v1/quotes", {"amount": "10", "currency": "ZMW"}, content_type="application/json"
+    )
+
+    assert response.status_code == 422
+    assert response.json()["error"]["code"] == "unsupported_currency"
