@@ -57,6 +57,8 @@ GERAOS_QUOTE_TTL_SECONDS = env.int("GERAOS_QUOTE_TTL_SECONDS", default=900)
 # Studio billing. Without a secret key the upgrade button explains billing is off.
 STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
 STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
+# Payment events come to their own endpoint, signed with that endpoint's secret.
+STRIPE_PAYMENTS_WEBHOOK_SECRET = env.str("STRIPE_PAYMENTS_WEBHOOK_SECRET", default="")
 
 INSTALLED_APPS = [
     "unfold",
@@ -174,6 +176,7 @@ CELERY_BEAT_SCHEDULE = {
     "memory-purge-expired": {"task": "memory.purge_expired", "schedule": 3600.0},
     "core-purge-idempotency": {"task": "core.purge_idempotency_records", "schedule": 3600.0},
     "payments-import-fx-rates": {"task": "payments.import_fx_rates", "schedule": 3600.0},
+    "payments-reconcile-stuck": {"task": "payments.reconcile_stuck", "schedule": 300.0},
 }
 
 # ---------------------------------------------------------------------------

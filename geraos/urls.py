@@ -6,6 +6,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from apps.core import views as core_views
 from apps.identity.webhooks import StripeWebhookView
+from apps.payments.webhooks import RailWebhookView
 from apps.trust.views import jwks
 
 # The admin has no login of its own: operators sign in through allauth, so its rate
@@ -21,6 +22,7 @@ urlpatterns = [
     path("me/memory/", include("apps.memory.urls")),
     path("me/", include("apps.identity.urls")),
     path("webhooks/stripe/", StripeWebhookView.as_view(), name="stripe-webhook"),
+    path("webhooks/rails/<slug:rail>/", RailWebhookView.as_view(), name="rail-webhook"),
     path("api/v1/", include("geraos.api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),

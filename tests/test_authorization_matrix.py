@@ -16,8 +16,11 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from apps.memory import services as memory_services
 from apps.memory.models import MemoryScope
+from apps.payments import fx
+from apps.payments.models import Rail, RoutingRule
+from apps.payments.rails import ensure_default_rails
 from apps.trust import services as trust_services
-from tests.factories import UserFactory, make_grant, make_receipt, product
+from tests.factories import UserFactory, make_grant, make_payment, make_receipt, product
 
 PROTECTED_PREFIXES = ("api/v1/", "me/")
 
@@ -46,6 +49,12 @@ def dispute_of(user) -> dict:
         receipt=make_receipt(user), opened_by="buyer", reason="not_delivered", user=user
     )
     return {"dispute_id": dispute.pk}
+
+
+def payment_of(user) -> dict:
+    ensure_default_rails(Rail, RoutingRule)
+    fx.import_rates()
+    return {"payment_id": make_payment(user).pk}
 
 
 def grant_prefix_of(user) -> str:
@@ -112,6 +121,7 @@ MATRIX: dict[str, Route] = {
     "api:dispute": Route(methods=("GET",), page=False, owned_by=dispute_of),
     "api:receipt-verify": Route(methods=("POST",), page=False, public=True),
     "api:quotes": Route(methods=("POST",), page=False),
+    "api:payment": Route(methods=("GET",), page=False, owned_by=payment_of),
     "api:log-head": Route(methods=("GET",), page=False, public=True),
     "api:log-inclusion": Route(methods=("GET",), page=False, public=True),
     "api:log-consistency": Route(methods=("GET",), page=False, public=True),

@@ -5,12 +5,12 @@ from django.shortcuts import redirect
 from django.utils import timezone
 from djmoney.contrib.exchange.models import Rate
 from djmoney.money import Money
-from unfold.admin import ModelAdmin
+from unfold.admin import ModelAdmin, TabularInline
 from unfold.decorators import action, display
 
 from apps.core.errors import ApplicationError
-from apps.payments import routing
-from apps.payments.models import Quote, Rail, RoutingRule
+from apps.payments import routing, services
+from apps.payments.models import Payment, PaymentEvent, Quote, Rail, RoutingRule
 
 
 @admin.register(Rail)
@@ -117,3 +117,74 @@ class RateAdmin(ModelAdmin):
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False
+
+
+class PaymentEventInline(TabularInline):
+    model = PaymentEvent
+    extra = 0
+    can_delete = False
+    fields = ["at", "from_status", "to_status", "cause", "data"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(Payment)
+class PaymentAdmin(ModelAdmin):
+    list_display = [
+        "id",
+        "user",
+        "rail",
+        "status_badge",
+        "local_amount",
+        "settled_amount",
+        "refunded_amount",
+        "country",
+        "created_at",
+    ]
+    list_filter = ["rail", "status", "user__country", "created_at"]
+    search_fields = ["id", "user__email", "provider_reference", "reference"]
+    list_select_related = ["user", "rail"]
+    inlines = [PaymentEventInline]
+    actions = ["refund_in_full"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    @display(description="Country")
+    def country(self, payment: Payment) -> str:
+        return payment.user.country.code
+
+    @display(
+        description="Status",
+        label={
+            "captured": "success",
+            "authorized": "info",
+            "requires_action": "warning",
+            "pending": "warning",
+            "failed": "danger",
+            "voided": "info",
+            "refunded": "info",
+            "partially_refunded": "info",
+        },
+    )
+    def status_badge(self, payment: Payment) -> str:
+        return payment.status
+
+    @action(description="Refund in full (asks the rail now)")
+    def refund_in_full(self, request, queryset) -> None:
+        for payment in queryset:
+            try:
+                refund = services.refund_create(
+                    payment_id=payment.pk, reason=f"refunded by operator {request.user}"
+                )
+            except ApplicationError as error:
+                self.message_user(request, f"{payment.pk}: {error.message}", messages.ERROR)
+            else:
+                self.message_user(
+                    request, f"{payment.pk}: refund {refund.status}.", messages.SUCCESS
+                )

@@ -76,3 +76,98 @@ class Quote(models.Model):
 
     def __str__(self) -> str:
         return f"{self.local_amount} via {self.rail.code}"
+
+
+class Payment(BaseModel):
+    """Money taken from a user on a rail, against a quote. Status moves only in services,
+    under a row lock; every move is a PaymentEvent."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        REQUIRES_ACTION = "requires_action", "Requires action"
+        AUTHORIZED = "authorized", "Authorized"
+        CAPTURED = "captured", "Captured"
+        VOIDED = "voided", "Voided"
+        REFUNDED = "refunded", "Refunded"
+        PARTIALLY_REFUNDED = "partially_refunded", "Partially refunded"
+        FAILED = "failed", "Failed"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="payments"
+    )
+    quote = models.OneToOneField(Quote, on_delete=models.PROTECT, related_name="payment")
+    rail = models.ForeignKey(Rail, on_delete=models.PROTECT, related_name="payments")
+    reference = models.CharField(max_length=200, help_text="What the payment is for.")
+    local_amount = MoneyField(max_digits=14, decimal_places=3, default_currency="GBP")
+    settled_amount = MoneyField(max_digits=14, decimal_places=2, default_currency="GBP")
+    rate = models.DecimalField(max_digits=24, decimal_places=10)
+    captured_amount = MoneyField(max_digits=14, decimal_places=3, default_currency="GBP", default=0)
+    refunded_amount = MoneyField(max_digits=14, decimal_places=3, default_currency="GBP", default=0)
+    status = models.CharField(max_length=24, choices=Status.choices, default=Status.PENDING)
+    idempotency_key = models.CharField(max_length=255, unique=True)
+    # Saved before the provider is called, so a retry after a timeout sends the same key.
+    provider_idempotency_key = models.CharField(max_length=255, unique=True)
+    provider_reference = models.CharField(max_length=255, blank=True, db_index=True)
+    next_action = models.JSONField(null=True, blank=True)
+    confirmation_id = models.CharField(max_length=255, blank=True)
+    confirmation_verified = models.BooleanField(default=False)
+    failure_code = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["rail", "status"])]
+
+    def __str__(self) -> str:
+        return f"{self.local_amount} via {self.rail.code} ({self.status})"
+
+
+class PaymentEvent(models.Model):
+    """One status change (or provider observation) of a payment: append-only history."""
+
+    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="events")
+    from_status = models.CharField(max_length=24)
+    to_status = models.CharField(max_length=24)
+    cause = models.CharField(max_length=100)
+    data = models.JSONField(default=dict, blank=True)
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.from_status} → {self.to_status} ({self.cause})"
+
+
+class Refund(BaseModel):
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="refunds")
+    amount = MoneyField(max_digits=14, decimal_places=3, default_currency="GBP")
+    reason = models.CharField(max_length=200, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    provider_idempotency_key = models.CharField(max_length=255, unique=True)
+    provider_reference = models.CharField(max_length=255, blank=True)
+
+    def __str__(self) -> str:
+        return f"refund {self.amount} of {self.payment_id} ({self.status})"
+
+
+class ProviderEvent(models.Model):
+    """A webhook or callback already applied, by the rail's event id: replays are skipped."""
+
+    rail = models.CharField(max_length=32)
+    event_id = models.CharField(max_length=255)
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["rail", "event_id"], name="payments_event_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.rail} {self.event_id}"

@@ -2,20 +2,24 @@
 amount the business settles, tied together by one signature."""
 
 import datetime as dt
+import uuid
 from decimal import Decimal
 
 from babel.numbers import get_territory_currencies
 from django.conf import settings
+from django.db import transaction
 from django.utils import timezone
 from djmoney.contrib.exchange.exceptions import MissingRate
 from djmoney.contrib.exchange.models import ExchangeBackend, get_rate
 from djmoney.money import Money
 
-from apps.core.errors import ApplicationError
+from apps.core.errors import ApplicationError, ConflictError
 from apps.core.money import round_to_minor_units
 from apps.payments import fx, routing
+from apps.payments.adapters import ProviderResult, adapter_for
+from apps.payments.adapters.stripe_card import WebhookRejected
 from apps.payments.errors import RateUnavailable
-from apps.payments.models import Quote, Rail
+from apps.payments.models import Payment, PaymentEvent, ProviderEvent, Quote, Rail, Refund
 from apps.trust import services as trust_services
 
 QUOTE_TYPE = "geraos-quote+jws"
@@ -96,3 +100,253 @@ def quote_document(quote: Quote) -> dict:
         "rate_at": quote.rate_at.isoformat(),
         "expires_at": quote.expires_at.isoformat(),
     }
+
+
+# ---------------------------------------------------------------------------
+# Payments: the state machine. Provider calls never run inside a transaction: each
+# step locks and checks, commits, calls the rail, then locks, re-checks and applies.
+# ---------------------------------------------------------------------------
+
+TRANSITIONS = {
+    Payment.Status.PENDING: {"requires_action", "authorized", "captured", "failed"},
+    Payment.Status.REQUIRES_ACTION: {"authorized", "captured", "failed", "voided"},
+    Payment.Status.AUTHORIZED: {"captured", "voided", "failed"},
+    Payment.Status.CAPTURED: {"partially_refunded", "refunded"},
+    Payment.Status.PARTIALLY_REFUNDED: {"partially_refunded", "refunded"},
+}
+
+
+class IllegalTransition(ConflictError):
+    code = "illegal_payment_transition"
+
+
+def _locked(payment_id) -> Payment:
+    return Payment.objects.select_for_update(of=("self",)).select_related("rail").get(pk=payment_id)
+
+
+def _move(payment: Payment, to: str, *, cause: str, data: dict | None = None) -> None:
+    if to != payment.status and to not in TRANSITIONS.get(payment.status, set()):
+        raise IllegalTransition(f"A payment cannot go from {payment.status} to {to}.")
+    PaymentEvent.objects.create(
+        payment=payment, from_status=payment.status, to_status=to, cause=cause, data=data or {}
+    )
+    payment.status = to
+
+
+def _adapter(payment: Payment):
+    return adapter_for(payment.rail.code, sandbox=payment.rail.sandbox)
+
+
+@transaction.atomic
+def payment_create(*, user, quote: Quote, reference: str, idempotency_key: str) -> Payment:
+    """A payment for an unexpired quote of the user's; the same key returns the same one."""
+    existing = Payment.objects.filter(idempotency_key=idempotency_key).first()
+    if existing:
+        if existing.user_id != user.pk or existing.quote_id != quote.pk:
+            raise ApplicationError(
+                "Idempotency key reused for another payment.",
+                code="idempotency_key_reuse",
+                status=422,
+            )
+        return existing
+    quote = Quote.objects.select_for_update().get(pk=quote.pk)
+    if quote.user_id != user.pk:
+        raise ApplicationError("No such quote.", code="not_found", status=404)
+    if quote.expires_at <= timezone.now():
+        raise ApplicationError(
+            "The quote has expired; ask for a new one.", code="quote_expired", status=422
+        )
+    if Payment.objects.filter(quote=quote).exists():
+        raise ConflictError("This quote is already paid for.", code="quote_used")
+    payment = Payment.objects.create(
+        user=user,
+        quote=quote,
+        rail=quote.rail,
+        reference=reference,
+        local_amount=quote.local_amount,
+        settled_amount=quote.settlement_amount,
+        rate=quote.rate,
+        captured_amount=Money(0, quote.local_amount.currency),
+        refunded_amount=Money(0, quote.local_amount.currency),
+        idempotency_key=idempotency_key,
+        provider_idempotency_key=f"geraos-pay-{uuid.uuid4()}",
+    )
+    PaymentEvent.objects.create(
+        payment=payment,
+        from_status="",
+        to_status="pending",
+        cause="created",
+        data={"quote": str(quote.pk)},
+    )
+    return payment
+
+
+def payment_authorize(*, payment_id) -> Payment:
+    payment = Payment.objects.select_related("rail").get(pk=payment_id)
+    if payment.status != Payment.Status.PENDING:
+        return payment  # already done: safe to run twice
+    result = _adapter(payment).authorize(payment, idempotency_key=payment.provider_idempotency_key)
+    return payment_apply_result(payment_id=payment.pk, result=result, cause="authorize")
+
+
+def payment_capture(*, payment_id) -> Payment:
+    payment = Payment.objects.select_related("rail").get(pk=payment_id)
+    if payment.status == Payment.Status.CAPTURED:
+        return payment
+    if payment.status != Payment.Status.AUTHORIZED:
+        raise IllegalTransition(f"Only an authorized payment can be captured ({payment.status}).")
+    result = _adapter(payment).capture(
+        payment, idempotency_key=f"{payment.provider_idempotency_key}-capture"
+    )
+    return payment_apply_result(payment_id=payment.pk, result=result, cause="capture")
+
+
+def payment_void(*, payment_id) -> Payment:
+    payment = Payment.objects.select_related("rail").get(pk=payment_id)
+    if payment.status == Payment.Status.VOIDED:
+        return payment
+    result = _adapter(payment).void(
+        payment, idempotency_key=f"{payment.provider_idempotency_key}-void"
+    )
+    return payment_apply_result(payment_id=payment.pk, result=result, cause="void")
+
+
+def payment_reconcile(*, payment_id) -> Payment:
+    """Ask the rail what happened (after a timeout or a lost response) and record it."""
+    payment = Payment.objects.select_related("rail").get(pk=payment_id)
+    if not payment.provider_reference:
+        return payment_authorize(payment_id=payment_id)  # same key: no second charge
+    result = _adapter(payment).status(payment)
+    return payment_apply_result(payment_id=payment_id, result=result, cause="reconcile")
+
+
+@transaction.atomic
+def payment_apply_result(*, payment_id, result: ProviderResult, cause: str) -> Payment:
+    """Record what the rail said. Older news never moves a payment backwards."""
+    payment = _locked(payment_id)
+    if result.provider_reference and not payment.provider_reference:
+        payment.provider_reference = result.provider_reference
+    target = result.status
+    if target != payment.status and target in TRANSITIONS.get(payment.status, set()):
+        _move(payment, target, cause=cause, data={"failure_code": result.failure_code})
+        if target == Payment.Status.CAPTURED:
+            payment.captured_amount = payment.local_amount
+    payment.next_action = result.next_action if target == "requires_action" else None
+    if result.confirmation_id:
+        payment.confirmation_id = result.confirmation_id
+        payment.confirmation_verified = result.confirmation_verified
+    payment.failure_code = result.failure_code or payment.failure_code
+    payment.save()
+    return payment
+
+
+# ---------------------------------------------------------------------------
+# Refunds: the sum never exceeds what was captured, however many run at once
+# ---------------------------------------------------------------------------
+
+
+@transaction.atomic
+def _refund_reserve(*, payment_id, amount: Decimal, reason: str) -> Refund:
+    payment = _locked(payment_id)
+    if payment.status not in {Payment.Status.CAPTURED, Payment.Status.PARTIALLY_REFUNDED}:
+        raise IllegalTransition(f"Only a captured payment can be refunded ({payment.status}).")
+    committed = sum(
+        (r.amount.amount for r in payment.refunds.exclude(status=Refund.Status.FAILED)),
+        Decimal(0),
+    )
+    if amount <= 0 or committed + amount > payment.captured_amount.amount:
+        left = payment.captured_amount.amount - committed
+        raise ApplicationError(
+            f"At most {left} {payment.local_amount.currency} can still be refunded.",
+            code="refund_exceeds_captured",
+            status=422,
+        )
+    return Refund.objects.create(
+        payment=payment,
+        amount=Money(amount, payment.local_amount.currency),
+        reason=reason,
+        provider_idempotency_key=f"geraos-refund-{uuid.uuid4()}",
+    )
+
+
+def refund_create(*, payment_id, amount: Decimal | None = None, reason: str = "") -> Refund:
+    """Refund part or all of a captured payment (`amount` in its local currency)."""
+    payment = Payment.objects.select_related("rail").get(pk=payment_id)
+    remaining = payment.captured_amount.amount - payment.refunded_amount.amount
+    refund = _refund_reserve(payment_id=payment_id, amount=amount or remaining, reason=reason)
+    result = _adapter(payment).refund(
+        payment, refund.amount.amount, idempotency_key=refund.provider_idempotency_key
+    )
+    return _refund_apply(refund_id=refund.pk, result=result)
+
+
+@transaction.atomic
+def _refund_apply(*, refund_id, result: ProviderResult) -> Refund:
+    refund = Refund.objects.select_for_update().get(pk=refund_id)
+    payment = _locked(refund.payment_id)
+    refund.provider_reference = result.provider_reference
+    refund.status = (
+        Refund.Status.SUCCEEDED if result.status == "succeeded" else Refund.Status.FAILED
+    )
+    refund.save()
+    if refund.status == Refund.Status.SUCCEEDED:
+        payment.refunded_amount += refund.amount
+        full = payment.refunded_amount.amount >= payment.captured_amount.amount
+        _move(
+            payment,
+            Payment.Status.REFUNDED if full else Payment.Status.PARTIALLY_REFUNDED,
+            cause="refund",
+            data={"refund": str(refund.pk), "amount": str(refund.amount.amount)},
+        )
+        payment.save()
+    return refund
+
+
+def refund_for_receipt(*, receipt, reason: str) -> str:
+    """Refund what is left of the payment a receipt records (registered with trust)."""
+    payment = Payment.objects.filter(pk=receipt.payload.get("payment_ref")).first()
+    if payment is None:
+        raise ApplicationError(
+            "The receipt names no GeraOS payment.", code="payment_not_found", status=404
+        )
+    refund = refund_create(payment_id=payment.pk, reason=reason)
+    if refund.status != Refund.Status.SUCCEEDED:
+        raise ApplicationError("The rail refused the refund.", code="refund_failed", status=502)
+    return refund.provider_reference
+
+
+# ---------------------------------------------------------------------------
+# Webhooks and callbacks
+# ---------------------------------------------------------------------------
+
+
+def webhook_receive(*, rail_code: str, body: bytes, headers: dict) -> str:
+    """Verify a rail's notification, apply it once; returns processed or duplicate."""
+    rail = Rail.objects.filter(code=rail_code).first()
+    if rail is None:
+        raise ApplicationError("Unknown rail.", code="not_found", status=404)
+    try:
+        notice = adapter_for(rail.code, sandbox=rail.sandbox).parse_webhook(body, headers)
+    except (WebhookRejected, LookupError) as exc:
+        raise ApplicationError(f"Webhook rejected: {exc}", code="invalid_signature") from exc
+    with transaction.atomic():
+        _, is_new = ProviderEvent.objects.get_or_create(rail=rail.code, event_id=notice.event_id)
+        if not is_new:
+            return "duplicate"
+        payment = Payment.objects.filter(
+            rail=rail, provider_reference=notice.provider_reference
+        ).first()
+        if payment is None:
+            return "ignored"
+        payment_apply_result(payment_id=payment.pk, result=notice.result, cause="webhook")
+    return "processed"
+
+
+STUCK_AFTER = dt.timedelta(minutes=10)
+
+
+def payments_needing_reconciliation():
+    cutoff = timezone.now() - STUCK_AFTER
+    return Payment.objects.filter(
+        status__in=[Payment.Status.PENDING, Payment.Status.REQUIRES_ACTION], updated_at__lt=cutoff
+    ).values_list("pk", flat=True)

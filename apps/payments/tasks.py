@@ -1,6 +1,6 @@
 from celery import shared_task
 
-from apps.payments import fx
+from apps.payments import fx, services
 
 
 @shared_task(
@@ -8,3 +8,23 @@ from apps.payments import fx
 )
 def import_fx_rates() -> int:
     return fx.import_rates()
+
+
+@shared_task(name="payments.authorize", autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+def authorize_payment(payment_id: str) -> str:
+    return services.payment_authorize(payment_id=payment_id).status
+
+
+@shared_task(name="payments.reconcile")
+def reconcile_payment(payment_id: str) -> str:
+    return services.payment_reconcile(payment_id=payment_id).status
+
+
+@shared_task(name="payments.reconcile_stuck")
+def reconcile_stuck_payments() -> int:
+    """Payments left pending (a crash or lost response between the rail and our commit)
+    are settled by asking the rail, with the same idempotency key: never a second charge."""
+    stuck = list(services.payments_needing_reconciliation())
+    for payment_id in stuck:
+        reconcile_payment.delay(str(payment_id))
+    return len(stuck)

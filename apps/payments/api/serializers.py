@@ -4,7 +4,7 @@ from djmoney.settings import CURRENCY_CHOICES
 from rest_framework import serializers
 
 from apps.core.api.serializers import MoneySerializer
-from apps.payments.models import Quote
+from apps.payments.models import Payment, Quote, Refund
 
 
 class QuoteRequestSerializer(serializers.Serializer):
@@ -35,4 +35,45 @@ class QuoteSerializer(serializers.ModelSerializer):
             "created_at",
             "expires_at",
             "jws",
+        ]
+
+
+class RefundSerializer(serializers.ModelSerializer):
+    amount = MoneySerializer()
+
+    class Meta:
+        model = Refund
+        fields = ["id", "amount", "status", "created_at"]
+
+
+class PaymentSerializer(serializers.ModelSerializer):
+    rail = serializers.CharField(source="rail.code")
+    quote = serializers.UUIDField(source="quote_id")
+    local_amount = MoneySerializer()
+    settled_amount = MoneySerializer()
+    captured_amount = MoneySerializer()
+    refunded_amount = MoneySerializer()
+    rate = serializers.DecimalField(max_digits=24, decimal_places=10)
+    refunds = RefundSerializer(many=True)
+
+    class Meta:
+        model = Payment
+        fields = [
+            "id",
+            "reference",
+            "rail",
+            "quote",
+            "status",
+            "local_amount",
+            "settled_amount",
+            "rate",
+            "captured_amount",
+            "refunded_amount",
+            "next_action",
+            "confirmation_id",
+            "confirmation_verified",
+            "failure_code",
+            "refunds",
+            "created_at",
+            "updated_at",
         ]

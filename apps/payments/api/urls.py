@@ -4,4 +4,5 @@ from apps.payments.api import views
 
 urlpatterns = [
     path("quotes", views.QuoteView.as_view(), name="quotes"),
+    path("payments/<uuid:payment_id>", views.PaymentView.as_view(), name="payment"),
 ]

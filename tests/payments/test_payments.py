@@ -1,0 +1,171 @@
+"""Payments through the sandbox Stripe rail: the real adapter and SDK, a simulated API."""
+
+import threading
+from decimal import Decimal
+
+import pytest
+from django.core.cache import cache
+from django.db import connection
+from django.test import Client
+
+from apps.payments import services
+from apps.payments.models import Payment, Refund
+from apps.payments.tasks import reconcile_stuck_payments
+from apps.trust import services as trust_services
+from apps.trust.models import Dispute
+from tests.factories import UserFactory, make_grant, make_payment, make_receipt
+
+pytestmark = pytest.mark.django_db
+
+
+def test_authorize_capture_and_refund_in_sandbox(user):
+    payment = make_payment(user)
+
+    payment = services.payment_authorize(payment_id=payment.pk)
+    assert (payment.status, payment.confirmation_verified) == ("authorized", True)
+    payment = services.payment_capture(payment_id=payment.pk)
+    assert payment.captured_amount == payment.local_amount
+
+    services.refund_create(payment_id=payment.pk, amount=Decimal("20.00"))
+    services.refund_create(payment_id=payment.pk)
+    payment.refresh_from_db()
+
+    assert payment.status == Payment.Status.REFUNDED
+    assert payment.refunded_amount == payment.captured_amount
+    assert [e.to_status for e in payment.events.all()] == [
+        "pending",
+        "authorized",
+        "captured",
+        "partially_refunded",
+        "refunded",
+    ]
+
+
+def test_each_step_is_safe_to_run_twice(user):
+    payment = make_payment(user)
+    first = services.payment_authorize(payment_id=payment.pk).provider_reference
+
+    again = services.payment_authorize(payment_id=payment.pk)
+    services.payment_capture(payment_id=payment.pk)
+    services.payment_capture(payment_id=payment.pk)
+
+    assert again.provider_reference == first
+    assert Payment.objects.get().events.filter(to_status="captured").count() == 1
+
+
+def test_declined_card_fails_the_payment(user):
+    payment = make_payment(user, amount="50.51")
+
+    payment = services.payment_authorize(payment_id=payment.pk)
+
+    assert (payment.status, payment.failure_code) == ("failed", "insufficient_funds")
+
+
+def test_lost_response_is_repaired_by_reconciliation_without_a_second_charge(user):
+    payment = make_payment(user, amount="50.52")  # the sandbox charges, then times out
+
+    with pytest.raises(Exception, match="timed out"):
+        services.payment_authorize(payment_id=payment.pk)
+    assert Payment.objects.get().status == Payment.Status.PENDING
+    Payment.objects.update(updated_at=payment.created_at.replace(year=2020))
+
+    assert reconcile_stuck_payments.delay().get() == 1
+
+    payment.refresh_from_db()
+    assert payment.status == Payment.Status.AUTHORIZED
+    # The retry carried the same idempotency key, so the rail answered with the charge it
+    # had already made rather than making another.
+    first_answer = cache.get(f"sandbox:stripe:idem:{payment.provider_idempotency_key}")
+    assert payment.provider_reference in first_answer
+
+
+def test_refund_beyond_the_captured_amount_is_refused(user):
+    payment = make_payment(user)
+    services.payment_authorize(payment_id=payment.pk)
+    services.payment_capture(payment_id=payment.pk)
+
+    with pytest.raises(Exception, match="can still be refunded") as refused:
+        services.refund_create(payment_id=payment.pk, amount=Decimal("50.01"))
+
+    assert refused.value.code == "refund_exceeds_captured"
+    assert not Refund.objects.exists()
+
+
+def test_expired_or_foreign_quotes_cannot_be_paid(user, other_user):
+    payment = make_payment(user)
+
+    with pytest.raises(Exception, match="already paid"):
+        services.payment_create(user=user, quote=payment.quote, reference="x", idempotency_key="k2")
+    with pytest.raises(Exception, match="No such quote"):
+        services.payment_create(
+            user=other_user, quote=payment.quote, reference="x", idempotency_key="k3"
+        )
+
+
+def test_same_payment_key_returns_the_same_payment(user):
+    payment = make_payment(user, key="order-77")
+
+    again = services.payment_create(
+        user=user, quote=payment.quote, reference="order", idempotency_key="order-77"
+    )
+
+    assert again.pk == payment.pk
+
+
+def test_dispute_refund_is_wired_to_the_real_refund(user):
+    payment = make_payment(user)
+    services.payment_authorize(payment_id=payment.pk)
+    services.payment_capture(payment_id=payment.pk)
+    receipt = make_receipt(user, payment_ref=str(payment.pk))
+    dispute = trust_services.dispute_open(receipt=receipt, opened_by="buyer", reason="other")
+
+    dispute = trust_services.dispute_resolve(
+        dispute=dispute, outcome=Dispute.Status.RESOLVED_REFUNDED
+    )
+
+    payment.refresh_from_db()
+    assert payment.status == Payment.Status.REFUNDED
+    assert dispute.resolution_receipt.payload["payment_ref"].startswith("re_sandbox_")
+
+
+def test_owner_and_their_agent_read_a_payment_others_get_404(user, other_user):
+    payment = make_payment(user)
+    _, token = make_grant(user, scopes=["dispatch:read"])
+    stranger = Client()
+    stranger.force_login(other_user)
+
+    body = Client(HTTP_AUTHORIZATION=f"Bearer {token}").get(f"/api/v1/payments/{payment.pk}").json()
+
+    assert body["status"] == "pending"
+    assert body["local_amount"] == {"amount": "50.00", "currency": "GBP"}
+    assert stranger.get(f"/api/v1/payments/{payment.pk}").status_code == 404
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks need PostgreSQL")
+def test_concurrent_partial_refunds_never_exceed_the_captured_amount():
+    payment = make_payment(UserFactory())
+    services.payment_authorize(payment_id=payment.pk)
+    services.payment_capture(payment_id=payment.pk)
+    outcomes: list[str] = []
+    start = threading.Barrier(8)
+
+    def refund() -> None:
+        start.wait()
+        try:
+            services.refund_create(payment_id=payment.pk, amount=Decimal("15.00"))
+            outcomes.append("refunded")
+        except Exception:  # noqa: BLE001 - refusals are the point
+            outcomes.append("refused")
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=refund) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    payment.refresh_from_db()
+    assert outcomes.count("refunded") == 3  # 3 x 15 <= 50 < 4 x 15
+    assert payment.refunded_amount.amount == Decimal("45.00")

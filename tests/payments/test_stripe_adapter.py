@@ -1,0 +1,112 @@
+"""The production Stripe path: the SDK against recorded Stripe responses, and payment
+webhooks verified for real (signature, tolerance both ways, replays)."""
+
+import time
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from django.urls import reverse
+
+from apps.payments import services
+from apps.payments.adapters.stripe_card import StripeAdapter
+from apps.payments.models import Payment, ProviderEvent, Rail
+from tests.factories import make_payment
+from tests.identity.stripe_recordings import RecordedStripe, event, signed_webhook
+
+pytestmark = pytest.mark.django_db
+RECORDINGS = Path(__file__).parent / "recordings"
+SECRET = "whsec_payments_recorded"
+
+
+@pytest.fixture
+def live_stripe(settings, monkeypatch):
+    settings.STRIPE_SECRET_KEY = "sk_test_recorded"
+    settings.STRIPE_PAYMENTS_WEBHOOK_SECRET = SECRET
+    Rail.objects.filter(code="stripe").update(sandbox=False)
+    recorded = RecordedStripe()
+    monkeypatch.setattr("tests.identity.stripe_recordings.RECORDINGS", RECORDINGS)
+    monkeypatch.setattr(StripeAdapter, "transport", recorded)
+    return recorded
+
+
+def test_production_adapter_speaks_stripe_with_our_idempotency_keys(user, live_stripe):
+    payment = make_payment(user)
+
+    payment = services.payment_authorize(payment_id=payment.pk)
+    payment = services.payment_capture(payment_id=payment.pk)
+    services.refund_create(payment_id=payment.pk, amount=Decimal("20.00"))
+
+    (create, capture, refund) = live_stripe.sent
+    assert create[:2] == ("POST", "/v1/payment_intents")
+    assert create[2]["amount"] == ["5000"]
+    assert create[2]["capture_method"] == ["manual"]
+    assert capture[1] == "/v1/payment_intents/pi_3QrEcOrDeD1abcDEF0a1b2c3/capture"
+    assert refund[2]["amount"] == ["2000"]
+    payment.refresh_from_db()
+    assert (payment.status, payment.confirmation_id) == (
+        "partially_refunded",
+        "pi_3QrEcOrDeD1abcDEF0a1b2c3",
+    )
+
+
+def intent_event(event_id: str, status: str, created: int | None = None) -> dict:
+    intent = {
+        "id": "pi_3QrEcOrDeD1abcDEF0a1b2c3",
+        "object": "payment_intent",
+        "status": status,
+        "amount": 5000,
+        "amount_received": 5000 if status == "succeeded" else 0,
+        "client_secret": "s",
+        "last_payment_error": None,
+    }
+    return event(event_id, f"payment_intent.{status}", intent, created=created)
+
+
+def deliver(client, evt: dict, *, secret: str = SECRET, at: int | None = None):
+    body, signature = signed_webhook(evt, secret=secret, at=at)
+    return client.post(
+        reverse("rail-webhook", args=["stripe"]),
+        body,
+        content_type="application/json",
+        HTTP_STRIPE_SIGNATURE=signature,
+    )
+
+
+@pytest.fixture
+def authorized(user, live_stripe):
+    return services.payment_authorize(payment_id=make_payment(user).pk)
+
+
+def test_webhook_moves_the_payment_once(client, authorized):
+    first = deliver(client, intent_event("evt_cap", "succeeded"))
+    replay = deliver(client, intent_event("evt_cap", "succeeded"))
+
+    assert first.json()["outcome"] == "processed"
+    assert replay.json()["outcome"] == "duplicate"
+    assert Payment.objects.get().status == Payment.Status.CAPTURED
+    assert ProviderEvent.objects.count() == 1
+
+
+@pytest.mark.parametrize("skew", [-301, 301], ids=["too-old", "in-the-future"])
+def test_timestamps_off_by_more_than_300s_either_way_are_refused(client, authorized, skew):
+    response = deliver(client, intent_event("evt_skew", "succeeded"), at=int(time.time()) + skew)
+
+    assert response.status_code == 400
+    assert Payment.objects.get().status == Payment.Status.AUTHORIZED
+
+
+def test_forged_webhook_changes_nothing(client, authorized):
+    response = deliver(client, intent_event("evt_forged", "succeeded"), secret="whsec_attacker")
+
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "invalid_signature"
+    assert not ProviderEvent.objects.exists()
+
+
+def test_an_old_event_never_regresses_a_payment(client, authorized):
+    deliver(client, intent_event("evt_new", "succeeded"))
+
+    deliver(client, intent_event("evt_old", "requires_capture"))
+
+    assert Payment.objects.get().status == Payment.Status.CAPTURED
