@@ -324,6 +324,16 @@ UNFOLD = {
                 ],
             },
             {
+                "title": "Payments",
+                "items": [
+                    _nav("Payments", "payments", "/admin/payments/payment/"),
+                    _nav("Rails", "alt_route", "/admin/payments/rail/"),
+                    _nav("Routing rules", "route", "/admin/payments/routingrule/"),
+                    _nav("FX rates", "currency_exchange", "/admin/exchange/rate/"),
+                    _nav("Quotes", "request_quote", "/admin/payments/quote/"),
+                ],
+            },
+            {
                 "title": "Billing",
                 "items": [
                     {
@@ -350,6 +360,7 @@ UNFOLD = {
 # Each app contributes headline numbers to the operator dashboard.
 GERAOS_DASHBOARD_KPIS = [
     "apps.identity.selectors.operator_kpis",
+    "apps.payments.selectors.operator_kpis",
 ]
 
 # Each app contributes demo rows through a `seed` function; `manage.py seed_demo` runs

@@ -4,7 +4,9 @@ from django.core.management import call_command
 from django.urls import reverse
 
 from apps.core.errors import ApplicationError
-from apps.payments.models import Rail
+from apps.payments import services
+from apps.payments.models import Payment, Rail
+from tests.factories import make_payment
 
 pytestmark = pytest.mark.django_db
 
@@ -50,3 +52,32 @@ def test_import_command_refuses_rates_in_another_base(tmp_path):
 
     with pytest.raises(ApplicationError, match="not GBP"):
         call_command("import_fx_rates", source=str(source))
+
+
+def test_dashboard_shows_each_rails_volume_and_failure_rate(operator_client, user):
+    ok = make_payment(user)
+    services.payment_authorize(payment_id=ok.pk)
+    services.payment_capture(payment_id=ok.pk)
+    services.payment_authorize(payment_id=make_payment(user, amount="50.51").pk)  # declined
+
+    kpis = {k["title"]: k["value"] for k in operator_client.get("/admin/").context["kpis"]}
+
+    assert kpis["Stripe card"] == "1 captured · 50% failed (7 days)"
+    assert kpis["M-Pesa"] == "0 captured · 0% failed (7 days)"
+
+
+def test_operator_refunds_a_payment_in_full(operator_client, user):
+    payment = make_payment(user)
+    services.payment_authorize(payment_id=payment.pk)
+    services.payment_capture(payment_id=payment.pk)
+
+    operator_client.post(
+        reverse("admin:payments_payment_changelist"),
+        {"action": "refund_in_full", ACTION_CHECKBOX_NAME: [str(payment.pk)]},
+    )
+
+    assert Payment.objects.get().status == Payment.Status.REFUNDED
+    assert (
+        operator_client.get(reverse("admin:payments_payment_change", args=[payment.pk])).status_code
+        == 200
+    )

@@ -1,0 +1,42 @@
+"""Payments reads."""
+
+import datetime as dt
+
+from django.db.models import Count, Q
+from django.utils import timezone
+
+from apps.payments.models import Payment, Rail
+
+FINISHED = [Payment.Status.CAPTURED, Payment.Status.PARTIALLY_REFUNDED, Payment.Status.REFUNDED]
+
+
+def rail_summary(*, days: int = 7) -> list[dict]:
+    """Per rail over the last `days`: payments started, captured, and the failure rate."""
+    since = timezone.now() - dt.timedelta(days=days)
+    recent = Q(payments__created_at__gte=since)
+    rows = Rail.objects.annotate(
+        started=Count("payments", filter=recent),
+        captured=Count("payments", filter=recent & Q(payments__status__in=FINISHED)),
+        failed=Count("payments", filter=recent & Q(payments__status=Payment.Status.FAILED)),
+    ).order_by("name")
+    return [
+        {
+            "rail": rail.name,
+            "enabled": rail.enabled,
+            "started": rail.started,
+            "captured": rail.captured,
+            "failure_rate": (rail.failed / rail.started) if rail.started else 0.0,
+        }
+        for rail in rows
+    ]
+
+
+def operator_kpis() -> list[dict]:
+    """One dashboard card per rail: last week's captured payments and failure rate."""
+    return [
+        {
+            "title": f"{row['rail']}{'' if row['enabled'] else ' (disabled)'}",
+            "value": f"{row['captured']} captured · {row['failure_rate']:.0%} failed (7 days)",
+        }
+        for row in rail_summary()
+    ]
