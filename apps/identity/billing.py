@@ -17,6 +17,7 @@ from django.conf import settings
 from django.db import transaction
 
 from apps.core.errors import ApplicationError
+from apps.core.stripe_signature import reject_skewed_timestamp
 from apps.identity import services
 from apps.identity.errors import BillingUnavailable
 from apps.identity.models import Plan, StripeEvent, Subscription, User
@@ -102,6 +103,7 @@ def webhook_receive(*, payload: bytes, signature: str) -> str:
         # An empty secret would make any sender's signature "valid".
         raise BillingUnavailable("Stripe webhooks are not configured (STRIPE_WEBHOOK_SECRET).")
     try:
+        reject_skewed_timestamp(signature, tolerance=WEBHOOK_TOLERANCE_SECONDS)
         stripe.Webhook.construct_event(
             payload, signature, settings.STRIPE_WEBHOOK_SECRET, WEBHOOK_TOLERANCE_SECONDS
         )
