@@ -2,6 +2,7 @@
 Every read by a product goes through `memory_read`, which applies the policy and logs."""
 
 import datetime as dt
+from contextlib import contextmanager
 
 from django.db import transaction
 from django.utils import timezone
@@ -30,6 +31,16 @@ def _log(*, user, product=None, grant=None, scope=None, action, items=(), purpos
     )
 
 
+@contextmanager
+def _refusals_logged(entry: dict):
+    """A refused read or write is logged (where the user sees it), then raised."""
+    try:
+        yield
+    except ConsentRequired:
+        _log(**entry, allowed=False)
+        raise
+
+
 # ---------------------------------------------------------------------------
 # Products reading and writing
 # ---------------------------------------------------------------------------
@@ -44,30 +55,18 @@ def memory_read(
     purpose: str = "",
 ) -> list[MemoryItem]:
     """The items `product` may see in `scope`, decrypted (`item.value`); logged either way."""
-    try:
+    entry = {
+        "user": user,
+        "product": product,
+        "grant": grant,
+        "scope": scope,
+        "action": "read",
+        "purpose": purpose,
+    }
+    with _refusals_logged(entry):
         access = policy.read_access(user=user, product=product, scope=scope)
-    except ConsentRequired:
-        _log(
-            user=user,
-            product=product,
-            grant=grant,
-            scope=scope,
-            action="read",
-            purpose=purpose,
-            allowed=False,
-        )
-        raise
     items = selectors.memory_items_readable(user=user, scope=scope, writer_ids=access.writer_ids)
-    _log(
-        user=user,
-        product=product,
-        grant=grant,
-        scope=scope,
-        action="read",
-        items=items,
-        purpose=purpose,
-        allowed=True,
-    )
+    _log(**entry, items=items, allowed=True)
     return items
 
 
@@ -84,19 +83,16 @@ def memory_write(
     purpose: str = "",
 ) -> MemoryItem:
     """Create or replace the item `product` keeps under `key` in `scope`."""
-    try:
+    entry = {
+        "user": user,
+        "product": product,
+        "grant": grant,
+        "scope": scope,
+        "action": "write",
+        "purpose": purpose,
+    }
+    with _refusals_logged(entry):
         policy.check_write(user=user, product=product, scope=scope)
-    except ConsentRequired:
-        _log(
-            user=user,
-            product=product,
-            grant=grant,
-            scope=scope,
-            action="write",
-            purpose=purpose,
-            allowed=False,
-        )
-        raise
     with transaction.atomic():
         item = MemoryItem.objects.filter(user=user, scope=scope, product=product, key=key).first()
         if item is None:
@@ -106,16 +102,7 @@ def memory_write(
         item.expires_at = expires_at
         _seal(item, value)
         item.save()
-        _log(
-            user=user,
-            product=product,
-            grant=grant,
-            scope=scope,
-            action="write",
-            items=[item],
-            purpose=purpose,
-            allowed=True,
-        )
+        _log(**entry, items=[item], allowed=True)
     return item
 
 
