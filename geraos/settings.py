@@ -54,6 +54,18 @@ GERAOS_FX_SOURCE = env.str(
 )
 GERAOS_QUOTE_TTL_SECONDS = env.int("GERAOS_QUOTE_TTL_SECONDS", default=900)
 
+# The public base URL rails call back to (M-Pesa's CallBackURL, …).
+GERAOS_PUBLIC_URL = env.str("GERAOS_PUBLIC_URL", default="http://127.0.0.1:8000")
+
+# M-Pesa (Daraja). Sandbox rails ignore these and use the built-in simulator.
+MPESA_BASE_URL = env.str("MPESA_BASE_URL", default="https://sandbox.safaricom.co.ke")
+MPESA_CONSUMER_KEY = env.str("MPESA_CONSUMER_KEY", default="")
+MPESA_CONSUMER_SECRET = env.str("MPESA_CONSUMER_SECRET", default="")
+MPESA_SHORTCODE = env.str("MPESA_SHORTCODE", default="174379")
+MPESA_PASSKEY = env.str("MPESA_PASSKEY", default="")
+MPESA_INITIATOR = env.str("MPESA_INITIATOR", default="")
+MPESA_SECURITY_CREDENTIAL = env.str("MPESA_SECURITY_CREDENTIAL", default="")
+
 # Studio billing. Without a secret key the upgrade button explains billing is off.
 STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
 STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")

@@ -22,6 +22,9 @@ class Rail(BaseModel):
     fee_fixed = MoneyField(max_digits=10, decimal_places=2, default_currency="GBP", default=0)
     settlement_currency = models.CharField(max_length=3, default="GBP")
     sandbox = models.BooleanField(default=True, help_text="Simulated rail, no real money.")
+    whole_units = models.BooleanField(
+        default=False, help_text="Charges whole currency units only (M-Pesa shillings)."
+    )
 
     class Meta:
         ordering = ["name"]
@@ -99,6 +102,9 @@ class Payment(BaseModel):
     quote = models.OneToOneField(Quote, on_delete=models.PROTECT, related_name="payment")
     rail = models.ForeignKey(Rail, on_delete=models.PROTECT, related_name="payments")
     reference = models.CharField(max_length=200, help_text="What the payment is for.")
+    payer_account = models.CharField(
+        max_length=100, blank=True, help_text="Phone (M-Pesa) or VPA (UPI) to charge."
+    )
     local_amount = MoneyField(max_digits=14, decimal_places=3, default_currency="GBP")
     settled_amount = MoneyField(max_digits=14, decimal_places=2, default_currency="GBP")
     rate = models.DecimalField(max_digits=24, decimal_places=10)
@@ -162,6 +168,9 @@ class ProviderEvent(models.Model):
 
     rail = models.CharField(max_length=32)
     event_id = models.CharField(max_length=255)
+    provider_reference = models.CharField(max_length=255, blank=True, db_index=True)
+    # A notice that arrived before we stored its payment's reference waits here.
+    pending_result = models.JSONField(null=True, blank=True)
     received_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

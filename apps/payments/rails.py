@@ -12,6 +12,8 @@ DEFAULT_RAILS = [
     ("pix", "PIX", ["BR"], ["BRL"], "0.01", "10000", "0.99", "0"),
     ("idram", "Idram", ["AM"], ["AMD"], "0.01", "2000", "1.0", "0"),
 ]
+# Rails that charge whole currency units only.
+WHOLE_UNIT_RAILS = {"mpesa", "idram"}
 DEFAULT_ROUTES = [("AM", "idram"), ("KE", "mpesa"), ("IN", "upi"), ("BR", "pix"), ("NL", "ideal")]
 
 
@@ -30,6 +32,7 @@ def ensure_default_rails(rail_model, rule_model) -> None:
                 "fee_percent": Decimal(pct),
                 "fee_fixed": Decimal(fixed),
                 "sandbox": True,
+                "whole_units": code in WHOLE_UNIT_RAILS,
             },
         )
     for country, code in DEFAULT_ROUTES:

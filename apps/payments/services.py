@@ -3,7 +3,8 @@ amount the business settles, tied together by one signature."""
 
 import datetime as dt
 import uuid
-from decimal import Decimal
+from dataclasses import asdict
+from decimal import ROUND_CEILING, Decimal
 
 from babel.numbers import get_territory_currencies
 from django.conf import settings
@@ -17,7 +18,7 @@ from apps.core.errors import ApplicationError, ConflictError
 from apps.core.money import round_to_minor_units
 from apps.payments import fx, routing
 from apps.payments.adapters import ProviderResult, adapter_for
-from apps.payments.adapters.stripe_card import WebhookRejected
+from apps.payments.adapters.base import WebhookRejected
 from apps.payments.errors import RateUnavailable
 from apps.payments.models import Payment, PaymentEvent, ProviderEvent, Quote, Rail, Refund
 from apps.trust import services as trust_services
@@ -61,7 +62,10 @@ def quote_create(*, user, amount: Money) -> Quote:
     routing.check_rail_limits(rail, home_amount)
     local = local_currency_for(user=user, rail=rail)
     rate = _rate(home, local)
-    local_amount = Money(round_to_minor_units(home_amount.amount * rate, local), local)
+    local_value = round_to_minor_units(home_amount.amount * rate, local)
+    if rail.whole_units:  # charged in whole units: round up, never charge less than quoted
+        local_value = local_value.to_integral_value(rounding=ROUND_CEILING)
+    local_amount = Money(local_value, local)
     fee = home_amount.amount * Decimal(rail.fee_percent) / 100 + rail.fee_fixed.amount
     fees = Money(round_to_minor_units(fee, home), home)
     now = timezone.now()
@@ -83,7 +87,8 @@ def quote_create(*, user, amount: Money) -> Quote:
 
 
 def _money(value: Money) -> dict:
-    return {"amount": str(value.amount), "currency": str(value.currency)}
+    currency = str(value.currency)
+    return {"amount": str(round_to_minor_units(value.amount, currency)), "currency": currency}
 
 
 def quote_document(quote: Quote) -> dict:
@@ -138,7 +143,9 @@ def _adapter(payment: Payment):
 
 
 @transaction.atomic
-def payment_create(*, user, quote: Quote, reference: str, idempotency_key: str) -> Payment:
+def payment_create(
+    *, user, quote: Quote, reference: str, idempotency_key: str, payer_account: str = ""
+) -> Payment:
     """A payment for an unexpired quote of the user's; the same key returns the same one."""
     existing = Payment.objects.filter(idempotency_key=idempotency_key).first()
     if existing:
@@ -160,6 +167,7 @@ def payment_create(*, user, quote: Quote, reference: str, idempotency_key: str) 
         raise ConflictError("This quote is already paid for.", code="quote_used")
     payment = Payment.objects.create(
         user=user,
+        payer_account=payer_account,
         quote=quote,
         rail=quote.rail,
         reference=reference,
@@ -224,8 +232,30 @@ def payment_reconcile(*, payment_id) -> Payment:
 def payment_apply_result(*, payment_id, result: ProviderResult, cause: str) -> Payment:
     """Record what the rail said. Older news never moves a payment backwards."""
     payment = _locked(payment_id)
+    early_notices = []
     if result.provider_reference and not payment.provider_reference:
         payment.provider_reference = result.provider_reference
+        early_notices = list(_early_notices(payment))
+    _apply(payment, result, cause)
+    for notice in early_notices:
+        _apply(payment, ProviderResult(**notice.pending_result), "webhook")
+        notice.pending_result = None
+        notice.save(update_fields=["pending_result"])
+    payment.save()
+    return payment
+
+
+def _early_notices(payment: Payment):
+    """Notices the rail sent before we stored the payment's reference (a real race: a
+    callback can beat the response to the request that caused it)."""
+    return ProviderEvent.objects.select_for_update().filter(
+        rail=payment.rail.code,
+        provider_reference=payment.provider_reference,
+        pending_result__isnull=False,
+    )
+
+
+def _apply(payment: Payment, result: ProviderResult, cause: str) -> None:
     target = result.status
     if target != payment.status and target in TRANSITIONS.get(payment.status, set()):
         _move(payment, target, cause=cause, data={"failure_code": result.failure_code})
@@ -236,8 +266,6 @@ def payment_apply_result(*, payment_id, result: ProviderResult, cause: str) -> P
         payment.confirmation_id = result.confirmation_id
         payment.confirmation_verified = result.confirmation_verified
     payment.failure_code = result.failure_code or payment.failure_code
-    payment.save()
-    return payment
 
 
 # ---------------------------------------------------------------------------
@@ -330,14 +358,20 @@ def webhook_receive(*, rail_code: str, body: bytes, headers: dict) -> str:
     except (WebhookRejected, LookupError) as exc:
         raise ApplicationError(f"Webhook rejected: {exc}", code="invalid_signature") from exc
     with transaction.atomic():
-        _, is_new = ProviderEvent.objects.get_or_create(rail=rail.code, event_id=notice.event_id)
+        event, is_new = ProviderEvent.objects.get_or_create(
+            rail=rail.code,
+            event_id=notice.event_id,
+            defaults={"provider_reference": notice.provider_reference},
+        )
         if not is_new:
             return "duplicate"
         payment = Payment.objects.filter(
             rail=rail, provider_reference=notice.provider_reference
         ).first()
         if payment is None:
-            return "ignored"
+            event.pending_result = asdict(notice.result)
+            event.save(update_fields=["pending_result"])
+            return "held"
         payment_apply_result(payment_id=payment.pk, result=notice.result, cause="webhook")
     return "processed"
 

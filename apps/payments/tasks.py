@@ -1,6 +1,9 @@
+import json
+
 from celery import shared_task
 
 from apps.payments import fx, services
+from apps.payments.adapters import mpesa_sandbox
 
 
 @shared_task(
@@ -28,3 +31,12 @@ def reconcile_stuck_payments() -> int:
     for payment_id in stuck:
         reconcile_payment.delay(str(payment_id))
     return len(stuck)
+
+
+@shared_task(name="payments.sandbox_mpesa_approve")
+def sandbox_mpesa_approve(checkout_request_id: str) -> str:
+    """Sandbox only: the customer answers the STK prompt and Daraja calls us back."""
+    callback = mpesa_sandbox.approve(checkout_request_id)
+    return services.webhook_receive(
+        rail_code="mpesa", body=json.dumps(callback).encode(), headers={}
+    )

@@ -1,10 +1,12 @@
 """One adapter per rail, all behind the RailAdapter interface (base.py)."""
 
 from apps.payments.adapters.base import ProviderResult, RailAdapter
+from apps.payments.adapters.mpesa import MpesaAdapter
 from apps.payments.adapters.stripe_card import StripeAdapter
 
 ADAPTERS: dict[str, type[RailAdapter]] = {
     "stripe": StripeAdapter,
+    "mpesa": MpesaAdapter,
 }
 
 

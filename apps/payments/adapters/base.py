@@ -3,6 +3,10 @@ from decimal import Decimal
 from typing import Protocol
 
 
+class WebhookRejected(Exception):
+    """A notification that is not from the rail, or not one we can read."""
+
+
 @dataclass(frozen=True)
 class ProviderResult:
     """What a rail says about a payment (or a refund) after a call or in a webhook.

@@ -11,7 +11,7 @@ import stripe
 from django.conf import settings
 
 from apps.core.stripe_signature import reject_skewed_timestamp
-from apps.payments.adapters.base import ProviderResult, WebhookNotice
+from apps.payments.adapters.base import ProviderResult, WebhookNotice, WebhookRejected
 from apps.payments.adapters.stripe_sandbox import SandboxStripeTransport
 from apps.payments.minor_units import from_minor, to_minor
 
@@ -27,10 +27,6 @@ INTENT_STATUS = {
     "succeeded": "captured",
     "canceled": "voided",
 }
-
-
-class WebhookRejected(Exception):
-    pass
 
 
 class StripeAdapter:

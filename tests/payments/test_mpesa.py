@@ -1,0 +1,138 @@
+"""M-Pesa: STK push in sandbox end to end (the approval arrives as Daraja's callback via
+a Celery task), confirmation only by the status query, and the production adapter against
+recorded Daraja responses."""
+
+import json
+from decimal import Decimal
+from math import ceil
+
+import pytest
+from django.urls import reverse
+from djmoney.money import Money
+
+from apps.payments import services
+from apps.payments.adapters.mpesa import MpesaAdapter
+from apps.payments.models import Payment, ProviderEvent, Rail
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+PHONE = "254708374149"
+
+
+def kenyan_payment(gbp: str = "10.00", key: str = "mpesa-1") -> Payment:
+    user = UserFactory(country="KE")
+    quote = services.quote_create(user=user, amount=Money(gbp, "GBP"))
+    return services.payment_create(
+        user=user, quote=quote, reference="plumber", idempotency_key=key, payer_account=PHONE
+    )
+
+
+def test_stk_push_is_confirmed_by_the_status_query_and_captured():
+    payment = kenyan_payment()  # KES 1,642
+
+    payment = services.payment_authorize(payment_id=payment.pk)
+
+    # Eager Celery: the customer's approval and Daraja's callback arrived even before the
+    # push's own response was stored; the held notice was applied once it was.
+    assert payment.status == Payment.Status.CAPTURED
+    assert payment.confirmation_verified
+    assert payment.confirmation_id.startswith("SBX")
+    assert payment.provider_reference.startswith("ws_CO_sandbox_")
+    assert ProviderEvent.objects.get().pending_result is None
+
+
+@pytest.mark.parametrize(
+    ("kes_ending", "failure"), [("51", "insufficient_funds"), ("32", "cancelled_by_user")]
+)
+def test_customer_side_failures(kes_ending, failure):
+    # The sandbox decides by the whole-shilling amount's last two digits (164.20 KES/GBP).
+    pence = next(
+        p for p in range(1000, 5000) if ceil(p * Decimal("1.642")) % 100 == int(kes_ending)
+    )
+    payment = kenyan_payment(gbp=str(Decimal(pence) / 100))
+    assert str(payment.local_amount.amount).split(".")[0].endswith(kes_ending)
+
+    payment = services.payment_authorize(payment_id=payment.pk)
+
+    assert (payment.status, payment.failure_code) == ("failed", failure)
+
+
+def test_an_unsigned_callback_is_not_believed(client):
+    Rail.objects.filter(code="mpesa").update(sandbox=True)
+    forged = {
+        "Body": {"stkCallback": {"CheckoutRequestID": "ws_CO_sandbox_unknown", "ResultCode": 0}}
+    }
+
+    response = client.post(
+        reverse("rail-webhook", args=["mpesa"]), json.dumps(forged), content_type="application/json"
+    )
+
+    # The status query says there is no such approved push: nothing is captured.
+    held = ProviderEvent.objects.get()
+    assert response.json()["outcome"] == "held"
+    assert held.pending_result["status"] == "requires_action"
+
+
+def test_garbage_callback_is_a_400(client):
+    response = client.post(
+        reverse("rail-webhook", args=["mpesa"]), "not json", content_type="application/json"
+    )
+
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "invalid_signature"
+
+
+def test_refund_is_a_reversal():
+    payment = services.payment_authorize(payment_id=kenyan_payment().pk)
+
+    refund = services.refund_create(payment_id=payment.pk)
+
+    assert refund.status == "succeeded"
+    assert refund.provider_reference.startswith("AG_sandbox_")
+
+
+class RecordedDaraja:
+    """Daraja's documented responses, as the production adapter receives them."""
+
+    def __init__(self):
+        self.sent = []
+
+    def request(self, method, url, *, headers, body):
+        self.sent.append((method, url, body))
+        if "oauth" in url:
+            return 200, {"access_token": "c9SQxWWhmdVRlyh0zh8gZDTkubVF", "expires_in": "3599"}
+        if url.endswith("/processrequest"):
+            return 200, {
+                "MerchantRequestID": "29115-34620561-1",
+                "CheckoutRequestID": "ws_CO_191220191020363925",
+                "ResponseCode": "0",
+                "ResponseDescription": "Success. Request accepted for processing",
+                "CustomerMessage": "Success. Request accepted for processing",
+            }
+        return 200, {
+            "ResponseCode": "0",
+            "ResponseDescription": "The service request has been accepted successsfully",
+            "MerchantRequestID": "29115-34620561-1",
+            "CheckoutRequestID": "ws_CO_191220191020363925",
+            "ResultCode": "0",
+            "ResultDesc": "The service request is processed successfully.",
+            "MpesaReceiptNumber": "NLJ7RT61SV",
+        }
+
+
+def test_production_adapter_speaks_daraja(monkeypatch, settings):
+    settings.MPESA_PASSKEY = "bfb279f9aa9bdbcf158e97dd71a467cd2e0c893059b10f78e6b72ada1ed2c919"
+    Rail.objects.filter(code="mpesa").update(sandbox=False)
+    recorded = RecordedDaraja()
+    monkeypatch.setattr(MpesaAdapter, "transport", recorded)
+
+    payment = services.payment_authorize(payment_id=kenyan_payment().pk)
+    assert payment.status == Payment.Status.REQUIRES_ACTION
+    assert payment.next_action["type"] == "mpesa_stk_push"
+    payment = services.payment_reconcile(payment_id=payment.pk)
+
+    push = next(body for _, url, body in recorded.sent if url.endswith("/processrequest"))
+    assert push["PhoneNumber"] == PHONE
+    assert push["Amount"] == 1642
+    assert push["CallBackURL"].endswith("/webhooks/rails/mpesa/")
+    assert (payment.status, payment.confirmation_id) == ("captured", "NLJ7RT61SV")
