@@ -66,6 +66,11 @@ MPESA_PASSKEY = env.str("MPESA_PASSKEY", default="")
 MPESA_INITIATOR = env.str("MPESA_INITIATOR", default="")
 MPESA_SECURITY_CREDENTIAL = env.str("MPESA_SECURITY_CREDENTIAL", default="")
 
+# PIX through a PSP's BACEN-standard API.
+PIX_BASE_URL = env.str("PIX_BASE_URL", default="https://pix.sandbox.example")
+PIX_ACCESS_TOKEN = env.str("PIX_ACCESS_TOKEN", default="")
+PIX_KEY = env.str("PIX_KEY", default="pix@gera.example")
+
 # Studio billing. Without a secret key the upgrade button explains billing is off.
 STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
 STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")

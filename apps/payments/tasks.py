@@ -3,7 +3,7 @@ import json
 from celery import shared_task
 
 from apps.payments import fx, services
-from apps.payments.adapters import mpesa_sandbox
+from apps.payments.adapters import mpesa_sandbox, pix_sandbox
 
 
 @shared_task(
@@ -39,4 +39,13 @@ def sandbox_mpesa_approve(checkout_request_id: str) -> str:
     callback = mpesa_sandbox.approve(checkout_request_id)
     return services.webhook_receive(
         rail_code="mpesa", body=json.dumps(callback).encode(), headers={}
+    )
+
+
+@shared_task(name="payments.sandbox_pix_pay")
+def sandbox_pix_pay(txid: str) -> str:
+    """Sandbox only: the payer pays the PIX charge and the PSP notifies us."""
+    notification = pix_sandbox.pay(txid)
+    return services.webhook_receive(
+        rail_code="pix", body=json.dumps(notification).encode(), headers={}
     )

@@ -2,11 +2,13 @@
 
 from apps.payments.adapters.base import ProviderResult, RailAdapter
 from apps.payments.adapters.mpesa import MpesaAdapter
+from apps.payments.adapters.pix import PixAdapter
 from apps.payments.adapters.stripe_card import StripeAdapter
 
 ADAPTERS: dict[str, type[RailAdapter]] = {
     "stripe": StripeAdapter,
     "mpesa": MpesaAdapter,
+    "pix": PixAdapter,
 }
 
 

@@ -1,0 +1,62 @@
+"""PIX: a charge with txid, copy-paste code and QR; settled only when read back as
+CONCLUIDA with an endToEndId."""
+
+import json
+
+import pytest
+from django.urls import reverse
+from djmoney.money import Money
+
+from apps.payments import services
+from apps.payments.models import Payment, ProviderEvent
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def brazilian_payment(reference: str = "consulta") -> Payment:
+    user = UserFactory(country="BR")
+    quote = services.quote_create(user=user, amount=Money("10.00", "GBP"))
+    return services.payment_create(
+        user=user, quote=quote, reference=reference, idempotency_key=f"pix-{quote.pk}"
+    )
+
+
+def test_pix_charge_paid_in_the_banking_app_is_captured():
+    payment = services.payment_authorize(payment_id=brazilian_payment().pk)
+
+    # Eager Celery: the payer paid at once; the notification was held, then applied.
+    assert payment.status == Payment.Status.CAPTURED
+    assert payment.confirmation_id.startswith("E")
+    assert payment.confirmation_verified
+    assert str(payment.local_amount) == "R$70.42"
+
+
+def test_unpaid_charge_offers_copy_paste_code_and_qr():
+    payment = services.payment_authorize(payment_id=brazilian_payment("visit [unpaid]").pk)
+
+    assert payment.status == Payment.Status.REQUIRES_ACTION
+    assert payment.next_action["copy_paste"].startswith("000201")
+    assert payment.next_action["qr_svg"].startswith("data:image/svg+xml;base64,")
+
+
+def test_a_notification_for_an_unpaid_charge_settles_nothing(client):
+    payment = services.payment_authorize(payment_id=brazilian_payment("visit [unpaid]").pk)
+    forged = {"pix": [{"txid": payment.provider_reference, "endToEndId": "Efake", "valor": "1.00"}]}
+
+    client.post(
+        reverse("rail-webhook", args=["pix"]), json.dumps(forged), content_type="application/json"
+    )
+
+    payment.refresh_from_db()
+    assert payment.status == Payment.Status.REQUIRES_ACTION
+    assert ProviderEvent.objects.filter(event_id="pix:Efake").exists()
+
+
+def test_pix_refund_is_a_devolucao():
+    payment = services.payment_authorize(payment_id=brazilian_payment().pk)
+
+    refund = services.refund_create(payment_id=payment.pk)
+
+    assert refund.status == "succeeded"
+    assert refund.provider_reference.startswith("D")
