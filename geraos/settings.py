@@ -71,6 +71,10 @@ PIX_BASE_URL = env.str("PIX_BASE_URL", default="https://pix.sandbox.example")
 PIX_ACCESS_TOKEN = env.str("PIX_ACCESS_TOKEN", default="")
 PIX_KEY = env.str("PIX_KEY", default="pix@gera.example")
 
+# Idram merchant account and the secret key its callbacks' EDP_CHECKSUM uses.
+IDRAM_ACCOUNT = env.str("IDRAM_ACCOUNT", default="110000601")
+IDRAM_SECRET_KEY = env.str("IDRAM_SECRET_KEY", default="geraos-idram-sandbox-secret")
+
 # Studio billing. Without a secret key the upgrade button explains billing is off.
 STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
 STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")

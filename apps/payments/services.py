@@ -257,6 +257,16 @@ def _early_notices(payment: Payment):
 
 def _apply(payment: Payment, result: ProviderResult, cause: str) -> None:
     target = result.status
+    reported = result.data.get("amount")
+    mismatch = reported is not None and Decimal(reported) != payment.local_amount.amount
+    if target == Payment.Status.CAPTURED and mismatch:
+        # The rail confirmed another amount than we asked for: never settle it.
+        result = ProviderResult(
+            status="failed",
+            failure_code="amount_mismatch",
+            provider_reference=result.provider_reference,
+        )
+        target = result.status
     if target != payment.status and target in TRANSITIONS.get(payment.status, set()):
         _move(payment, target, cause=cause, data={"failure_code": result.failure_code})
         if target == Payment.Status.CAPTURED:

@@ -1,9 +1,13 @@
 import json
+import secrets
+from urllib.parse import urlencode
 
 from celery import shared_task
+from django.conf import settings
+from django.utils import timezone
 
 from apps.payments import fx, services
-from apps.payments.adapters import mpesa_sandbox, pix_sandbox
+from apps.payments.adapters import idram, mpesa_sandbox, pix_sandbox
 
 
 @shared_task(
@@ -49,3 +53,25 @@ def sandbox_pix_pay(txid: str) -> str:
     return services.webhook_receive(
         rail_code="pix", body=json.dumps(notification).encode(), headers={}
     )
+
+
+@shared_task(name="payments.sandbox_idram_pay")
+def sandbox_idram_pay(form: dict) -> str:
+    """Sandbox only: the payer pays on Idram's page; Idram prechecks, then confirms."""
+    for callback in idram_sandbox_callbacks(form):
+        outcome = services.webhook_receive(
+            rail_code="idram", body=urlencode(callback).encode(), headers={}
+        )
+    return outcome
+
+
+def idram_sandbox_callbacks(form: dict) -> list[dict]:
+    precheck = {k: form[k] for k in ("EDP_BILL_NO", "EDP_REC_ACCOUNT", "EDP_AMOUNT")}
+    paid = {
+        **precheck,
+        "EDP_PAYER_ACCOUNT": "100000000",
+        "EDP_TRANS_ID": secrets.token_hex(6),
+        "EDP_TRANS_DATE": timezone.now().strftime("%d/%m/%Y"),
+    }
+    paid["EDP_CHECKSUM"] = idram.checksum(paid, settings.IDRAM_SECRET_KEY)
+    return [{**precheck, "EDP_PRECHECK": "YES"}, paid]

@@ -1,6 +1,7 @@
 """One adapter per rail, all behind the RailAdapter interface (base.py)."""
 
 from apps.payments.adapters.base import ProviderResult, RailAdapter
+from apps.payments.adapters.idram import IdramAdapter
 from apps.payments.adapters.mpesa import MpesaAdapter
 from apps.payments.adapters.pix import PixAdapter
 from apps.payments.adapters.stripe_card import StripeAdapter
@@ -9,6 +10,7 @@ ADAPTERS: dict[str, type[RailAdapter]] = {
     "stripe": StripeAdapter,
     "mpesa": MpesaAdapter,
     "pix": PixAdapter,
+    "idram": IdramAdapter,
 }
 
 

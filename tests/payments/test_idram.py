@@ -1,0 +1,99 @@
+"""Idram: the payment page form, the precheck and the checksum-signed confirmation."""
+
+from urllib.parse import urlencode
+
+import pytest
+from django.urls import reverse
+from djmoney.money import Money
+
+from apps.payments import services
+from apps.payments.adapters.idram import checksum
+from apps.payments.models import Payment, Rail
+from apps.payments.tasks import idram_sandbox_callbacks
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def armenian_payment() -> Payment:
+    user = UserFactory(country="AM")
+    quote = services.quote_create(user=user, amount=Money("10.00", "GBP"))
+    return services.payment_create(
+        user=user, quote=quote, reference="taxi", idempotency_key=f"am-{quote.pk}"
+    )
+
+
+def test_payer_pays_on_idram_and_the_checksum_confirms_it():
+    payment = services.payment_authorize(payment_id=armenian_payment().pk)
+
+    assert payment.status == Payment.Status.CAPTURED
+    assert payment.confirmation_verified
+    assert str(payment.local_amount) == "AMD4,921.00"
+
+
+def idram_form(payment: Payment) -> dict:
+    return {"EDP_REC_ACCOUNT": "110000601", "EDP_AMOUNT": "4921", "EDP_BILL_NO": payment.pk.hex}
+
+
+@pytest.fixture
+def awaiting_payer():
+    Rail.objects.filter(code="idram").update(sandbox=False)  # no simulated payer
+    return services.payment_authorize(payment_id=armenian_payment().pk)
+
+
+def post(client, fields: dict):
+    return client.post(
+        reverse("rail-webhook", args=["idram"]),
+        urlencode(fields),
+        content_type="application/x-www-form-urlencoded",
+    )
+
+
+def test_precheck_and_confirmation_are_answered_ok(client, awaiting_payer):
+    assert awaiting_payer.next_action["type"] == "redirect_form"
+    assert awaiting_payer.next_action["fields"]["EDP_AMOUNT"] == "4921"
+    precheck, paid = idram_sandbox_callbacks(idram_form(awaiting_payer))
+
+    for fields in (precheck, paid):
+        response = post(client, fields)
+        assert (response.status_code, response.content) == (200, b"OK")
+
+    awaiting_payer.refresh_from_db()
+    assert awaiting_payer.status == Payment.Status.CAPTURED
+    assert awaiting_payer.confirmation_id == paid["EDP_TRANS_ID"]
+
+
+def test_a_bad_checksum_is_refused(client, awaiting_payer):
+    _, paid = idram_sandbox_callbacks(idram_form(awaiting_payer))
+
+    response = post(client, {**paid, "EDP_CHECKSUM": "0" * 32})
+
+    assert response.status_code == 400
+    awaiting_payer.refresh_from_db()
+    assert awaiting_payer.status == Payment.Status.REQUIRES_ACTION
+
+
+def test_a_confirmation_for_another_amount_never_settles(client, awaiting_payer, settings):
+    fields = {
+        **idram_form(awaiting_payer),
+        "EDP_AMOUNT": "10",
+        "EDP_PAYER_ACCOUNT": "1",
+        "EDP_TRANS_ID": "t1",
+        "EDP_TRANS_DATE": "25/11/2026",
+    }
+    fields["EDP_CHECKSUM"] = checksum(fields, settings.IDRAM_SECRET_KEY)
+
+    post(client, fields)
+
+    awaiting_payer.refresh_from_db()
+    assert (awaiting_payer.status, awaiting_payer.failure_code) == ("failed", "amount_mismatch")
+
+
+def test_refunds_are_made_in_the_idram_cabinet():
+    payment = services.payment_authorize(payment_id=armenian_payment().pk)
+
+    refund = services.refund_create(payment_id=payment.pk)
+
+    assert refund.status == "failed"
+    payment.refresh_from_db()
+    assert payment.status == Payment.Status.CAPTURED
