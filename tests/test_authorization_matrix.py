@@ -122,6 +122,7 @@ MATRIX: dict[str, Route] = {
     "api:receipt-verify": Route(methods=("POST",), page=False, public=True),
     "api:quotes": Route(methods=("POST",), page=False),
     "api:payment": Route(methods=("GET",), page=False, owned_by=payment_of),
+    "api:payments": Route(methods=("POST",), page=False),
     "api:log-head": Route(methods=("GET",), page=False, public=True),
     "api:log-inclusion": Route(methods=("GET",), page=False, public=True),
     "api:log-consistency": Route(methods=("GET",), page=False, public=True),

@@ -189,6 +189,18 @@ def payment_create(
     return payment
 
 
+def payment_start(**kwargs) -> Payment:
+    """Create the payment and have a worker authorize it once the row is committed."""
+    from apps.payments.tasks import authorize_payment
+
+    with transaction.atomic():
+        payment = payment_create(**kwargs)
+        if payment.status == Payment.Status.PENDING:
+            transaction.on_commit(lambda: authorize_payment.delay(str(payment.pk)))
+    payment.refresh_from_db()
+    return payment
+
+
 def payment_authorize(*, payment_id) -> Payment:
     payment = Payment.objects.select_related("rail").get(pk=payment_id)
     if payment.status != Payment.Status.PENDING:

@@ -77,3 +77,14 @@ class PaymentSerializer(serializers.ModelSerializer):
             "created_at",
             "updated_at",
         ]
+
+
+class PaymentCreateSerializer(serializers.Serializer):
+    quote = serializers.UUIDField(help_text="An unexpired quote of the calling user's.")
+    reference = serializers.CharField(max_length=200, help_text="What the payment is for.")
+    payer_account = serializers.CharField(
+        max_length=100,
+        required=False,
+        default="",
+        help_text="The phone (M-Pesa) or VPA (UPI) to charge; empty for card and redirect rails.",
+    )

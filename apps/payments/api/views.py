@@ -6,14 +6,17 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.core.api.openapi import IDEMPOTENCY_KEY_PARAMETER
 from apps.core.api.permissions import HasScope
+from apps.core.idempotency import idempotent
 from apps.payments import services
 from apps.payments.api.serializers import (
+    PaymentCreateSerializer,
     PaymentSerializer,
     QuoteRequestSerializer,
     QuoteSerializer,
 )
-from apps.payments.models import Payment
+from apps.payments.models import Payment, Quote
 
 
 class QuoteView(APIView):
@@ -49,3 +52,31 @@ class PaymentView(APIView):
         if payment is None:
             raise Http404
         return Response(PaymentSerializer(payment).data)
+
+
+class PaymentCreateView(APIView):
+    """Pay a quote: the payment is created at once and authorized by a worker."""
+
+    permission_classes = [HasScope("dispatch:create")]
+
+    @extend_schema(
+        request=PaymentCreateSerializer,
+        responses={202: PaymentSerializer},
+        operation_id="payment_create",
+        parameters=[IDEMPOTENCY_KEY_PARAMETER],
+    )
+    @idempotent
+    def post(self, request: Request) -> Response:
+        body = PaymentCreateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        quote = Quote.objects.filter(user=request.user, pk=body.validated_data["quote"]).first()
+        if quote is None:
+            raise Http404
+        payment = services.payment_start(
+            user=request.user,
+            quote=quote,
+            reference=body.validated_data["reference"],
+            payer_account=body.validated_data["payer_account"],
+            idempotency_key=f"api:{request.user.pk}:{request.headers['Idempotency-Key']}",
+        )
+        return Response(PaymentSerializer(payment).data, status=status.HTTP_202_ACCEPTED)

@@ -1,0 +1,79 @@
+"""POST /api/v1/payments: pay a quote, idempotently, even under a burst of retries."""
+
+import json
+import threading
+import uuid
+
+import pytest
+from django.db import connection
+from django.test import Client
+from djmoney.money import Money
+
+from apps.payments import services
+from apps.payments.models import Payment, PaymentEvent
+from tests.factories import UserFactory, make_grant
+
+pytestmark = pytest.mark.django_db
+
+
+def agent_for(user) -> Client:
+    _, token = make_grant(user, scopes=["dispatch:create", "dispatch:read"])
+    return Client(HTTP_AUTHORIZATION=f"Bearer {token}")
+
+
+def pay(client, quote, key):
+    return client.post(
+        "/api/v1/payments",
+        {"quote": str(quote.pk), "reference": "plumber"},
+        content_type="application/json",
+        HTTP_IDEMPOTENCY_KEY=key,
+    )
+
+
+def test_paying_a_quote_authorizes_it_after_commit(user, django_capture_on_commit_callbacks):
+    quote = services.quote_create(user=user, amount=Money("30.00", "GBP"))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = pay(agent_for(user), quote, "pay-1")
+
+    assert response.status_code == 202
+    assert Payment.objects.get().status == Payment.Status.AUTHORIZED
+
+
+def test_someone_elses_quote_is_404(user, other_user):
+    quote = services.quote_create(user=other_user, amount=Money("30.00", "GBP"))
+
+    assert pay(agent_for(user), quote, "pay-x").status_code == 404
+    assert not Payment.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="needs PostgreSQL")
+def test_fifty_concurrent_retries_make_one_payment_and_one_charge():
+    user = UserFactory()
+    _, token = make_grant(user, scopes=["dispatch:create"])
+    quote = services.quote_create(user=user, amount=Money("30.00", "GBP"))
+    key = str(uuid.uuid4())
+    bodies: list[str] = []
+    start = threading.Barrier(50)
+
+    def attempt() -> None:
+        client = Client(HTTP_AUTHORIZATION=f"Bearer {token}")
+        start.wait()
+        try:
+            response = pay(client, quote, key)
+            assert response.status_code == 202
+            bodies.append(json.dumps(response.json()["id"]))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=attempt) for _ in range(50)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert len(bodies) == 50
+    assert len(set(bodies)) == 1
+    assert Payment.objects.count() == 1
+    assert PaymentEvent.objects.filter(to_status="authorized").count() == 1
