@@ -73,7 +73,17 @@ PIX_KEY = env.str("PIX_KEY", default="pix@gera.example")
 
 # Idram merchant account and the secret key its callbacks' EDP_CHECKSUM uses.
 IDRAM_ACCOUNT = env.str("IDRAM_ACCOUNT", default="110000601")
-IDRAM_SECRET_KEY = env.str("IDRAM_SECRET_KEY", default="geraos-idram-sandbox-secret")
+IDRAM_SECRET_KEY = env.str(
+    "IDRAM_SECRET_KEY", default="geraos-idram-sandbox-secret" if DEBUG else ""
+)
+
+# UPI through a PSP's collect API; callbacks carry HMAC-SHA256(body) in X-Signature.
+UPI_BASE_URL = env.str("UPI_BASE_URL", default="https://upi.sandbox.example")
+UPI_API_KEY = env.str("UPI_API_KEY", default="")
+UPI_MERCHANT_ID = env.str("UPI_MERCHANT_ID", default="GERAOS")
+UPI_WEBHOOK_SECRET = env.str(
+    "UPI_WEBHOOK_SECRET", default="geraos-upi-sandbox-secret" if DEBUG else ""
+)
 
 # Studio billing. Without a secret key the upgrade button explains billing is off.
 STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")

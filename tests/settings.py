@@ -28,3 +28,7 @@ WHITENOISE_USE_FINDERS = True
 
 # Tasks run in-process unless a test starts a real worker (see tests/core/test_worker.py).
 CELERY_TASK_ALWAYS_EAGER = True
+
+# The rails' callback secrets (in DEBUG they have development defaults).
+IDRAM_SECRET_KEY = "test-idram-secret"
+UPI_WEBHOOK_SECRET = "test-upi-secret"

@@ -7,7 +7,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from apps.payments import fx, services
-from apps.payments.adapters import idram, mpesa_sandbox, pix_sandbox
+from apps.payments.adapters import idram, mpesa_sandbox, pix_sandbox, upi, upi_sandbox
 
 
 @shared_task(
@@ -75,3 +75,11 @@ def idram_sandbox_callbacks(form: dict) -> list[dict]:
     }
     paid["EDP_CHECKSUM"] = idram.checksum(paid, settings.IDRAM_SECRET_KEY)
     return [{**precheck, "EDP_PRECHECK": "YES"}, paid]
+
+
+@shared_task(name="payments.sandbox_upi_approve")
+def sandbox_upi_approve(txn_ref: str) -> str:
+    """Sandbox only: the payer answers the collect request; the PSP calls us back."""
+    body = upi_sandbox.approve(txn_ref)
+    signed = {"X-Signature": upi.signature(body, settings.UPI_WEBHOOK_SECRET)}
+    return services.webhook_receive(rail_code="upi", body=body, headers=signed)

@@ -5,12 +5,14 @@ from apps.payments.adapters.idram import IdramAdapter
 from apps.payments.adapters.mpesa import MpesaAdapter
 from apps.payments.adapters.pix import PixAdapter
 from apps.payments.adapters.stripe_card import StripeAdapter
+from apps.payments.adapters.upi import UpiAdapter
 
 ADAPTERS: dict[str, type[RailAdapter]] = {
     "stripe": StripeAdapter,
     "mpesa": MpesaAdapter,
     "pix": PixAdapter,
     "idram": IdramAdapter,
+    "upi": UpiAdapter,
 }
 
 

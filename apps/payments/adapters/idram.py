@@ -88,6 +88,8 @@ class IdramAdapter:
                 provider_reference=bill,
                 result=ProviderResult(status="requires_action", provider_reference=bill),
             )
+        if not settings.IDRAM_SECRET_KEY:
+            raise WebhookRejected("IDRAM_SECRET_KEY is not configured")
         try:
             expected = checksum(fields, settings.IDRAM_SECRET_KEY)
         except KeyError as exc:
