@@ -261,9 +261,7 @@ def _early_notices(payment: Payment):
     """Notices the rail sent before we stored the payment's reference (a real race: a
     callback can beat the response to the request that caused it)."""
     return ProviderEvent.objects.select_for_update().filter(
-        rail=payment.rail.code,
-        provider_reference=payment.provider_reference,
-        pending_result__isnull=False,
+        provider_reference=payment.provider_reference, pending_result__isnull=False
     )
 
 
@@ -387,9 +385,8 @@ def webhook_receive(*, rail_code: str, body: bytes, headers: dict) -> str:
         )
         if not is_new:
             return "duplicate"
-        payment = Payment.objects.filter(
-            rail=rail, provider_reference=notice.provider_reference
-        ).first()
+        # Matched by reference alone: one Stripe account sends card and iDEAL events alike.
+        payment = Payment.objects.filter(provider_reference=notice.provider_reference).first()
         if payment is None:
             event.pending_result = asdict(notice.result)
             event.save(update_fields=["pending_result"])

@@ -7,7 +7,14 @@ from django.conf import settings
 from django.utils import timezone
 
 from apps.payments import fx, services
-from apps.payments.adapters import idram, mpesa_sandbox, pix_sandbox, upi, upi_sandbox
+from apps.payments.adapters import (
+    idram,
+    mpesa_sandbox,
+    pix_sandbox,
+    stripe_sandbox,
+    upi,
+    upi_sandbox,
+)
 
 
 @shared_task(
@@ -83,3 +90,12 @@ def sandbox_upi_approve(txn_ref: str) -> str:
     body = upi_sandbox.approve(txn_ref)
     signed = {"X-Signature": upi.signature(body, settings.UPI_WEBHOOK_SECRET)}
     return services.webhook_receive(rail_code="upi", body=body, headers=signed)
+
+
+@shared_task(name="payments.sandbox_stripe_bank_approves")
+def sandbox_stripe_bank_approves(intent_id: str) -> str:
+    """Sandbox only: the iDEAL payer approves at their bank; Stripe sends the webhook."""
+    body, signature = stripe_sandbox.bank_approves(intent_id)
+    return services.webhook_receive(
+        rail_code="ideal", body=body, headers={"Stripe-Signature": signature}
+    )

@@ -4,7 +4,7 @@ from apps.payments.adapters.base import ProviderResult, RailAdapter
 from apps.payments.adapters.idram import IdramAdapter
 from apps.payments.adapters.mpesa import MpesaAdapter
 from apps.payments.adapters.pix import PixAdapter
-from apps.payments.adapters.stripe_card import StripeAdapter
+from apps.payments.adapters.stripe_card import IdealAdapter, StripeAdapter
 from apps.payments.adapters.upi import UpiAdapter
 
 ADAPTERS: dict[str, type[RailAdapter]] = {
@@ -13,6 +13,7 @@ ADAPTERS: dict[str, type[RailAdapter]] = {
     "pix": PixAdapter,
     "idram": IdramAdapter,
     "upi": UpiAdapter,
+    "ideal": IdealAdapter,
 }
 
 

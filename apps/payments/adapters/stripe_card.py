@@ -12,7 +12,7 @@ from django.conf import settings
 
 from apps.core.stripe_signature import reject_skewed_timestamp
 from apps.payments.adapters.base import ProviderResult, WebhookNotice, WebhookRejected
-from apps.payments.adapters.stripe_sandbox import SandboxStripeTransport
+from apps.payments.adapters.stripe_sandbox import SANDBOX_WEBHOOK_SECRET, SandboxStripeTransport
 from apps.payments.minor_units import from_minor, to_minor
 
 WEBHOOK_TOLERANCE_SECONDS = 300
@@ -66,15 +66,17 @@ class StripeAdapter:
             captured_minor=intent.get("amount_received"),
         )
 
+    def _intent_params(self, payment) -> dict:
+        return {"capture_method": "manual", "automatic_payment_methods": {"enabled": True}}
+
     def authorize(self, payment, *, idempotency_key: str) -> ProviderResult:
         currency = str(payment.local_amount.currency)
         intent = self._client().v1.payment_intents.create(
             {
                 "amount": to_minor(payment.local_amount.amount, currency),
                 "currency": currency.lower(),
-                "capture_method": "manual",
-                "automatic_payment_methods": {"enabled": True},
                 "metadata": {"payment_id": str(payment.pk), "reference": payment.reference},
+                **self._intent_params(payment),
             },
             {"idempotency_key": idempotency_key},
         )
@@ -108,14 +110,19 @@ class StripeAdapter:
     def status(self, payment) -> ProviderResult:
         return self._result(self._client().v1.payment_intents.retrieve(payment.provider_reference))
 
+    def _webhook_secret(self) -> str:
+        # Sandbox events come from our own simulator, signed with its published secret.
+        return SANDBOX_WEBHOOK_SECRET if self.sandbox else settings.STRIPE_PAYMENTS_WEBHOOK_SECRET
+
     def parse_webhook(self, body: bytes, headers: dict) -> WebhookNotice:
-        if not settings.STRIPE_PAYMENTS_WEBHOOK_SECRET:
+        secret = self._webhook_secret()
+        if not secret:
             raise WebhookRejected("STRIPE_PAYMENTS_WEBHOOK_SECRET is not configured")
         signature = headers.get("Stripe-Signature", "")
         try:
             reject_skewed_timestamp(signature, tolerance=WEBHOOK_TOLERANCE_SECONDS)
             event = stripe.Webhook.construct_event(
-                body, signature, settings.STRIPE_PAYMENTS_WEBHOOK_SECRET, WEBHOOK_TOLERANCE_SECONDS
+                body, signature, secret, WEBHOOK_TOLERANCE_SECONDS
             )
         except (ValueError, stripe.SignatureVerificationError) as exc:
             raise WebhookRejected(str(exc)) from exc
@@ -132,3 +139,33 @@ def _plain(obj) -> dict:
 
 def amount_received(result: ProviderResult, currency: str) -> Decimal | None:
     return None if result.captured_minor is None else from_minor(result.captured_minor, currency)
+
+
+class IdealAdapter(StripeAdapter):
+    """iDEAL through Stripe: the payer is redirected to their bank and back; iDEAL has no
+    separate capture, so an approved payment is captured money."""
+
+    code = "ideal"
+
+    def _intent_params(self, payment) -> dict:
+        return {
+            "payment_method_types": ["ideal"],
+            "payment_method_data": {"type": "ideal"},
+            "confirm": True,
+            "return_url": f"{settings.GERAOS_PUBLIC_URL}/payments/{payment.pk}/return",
+        }
+
+    @staticmethod
+    def _result(intent) -> ProviderResult:
+        result = StripeAdapter._result(intent)
+        redirect = (_plain(intent).get("next_action") or {}).get("redirect_to_url")
+        if result.status == "requires_action" and redirect:
+            return ProviderResult(
+                status=result.status,
+                provider_reference=result.provider_reference,
+                next_action={"type": "redirect", "url": redirect["url"]},
+            )
+        return result
+
+    def capture(self, payment, *, idempotency_key: str) -> ProviderResult:
+        return self.status(payment)

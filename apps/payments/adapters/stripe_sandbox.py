@@ -8,14 +8,19 @@ Outcomes are chosen by the amount's last two minor-unit digits, like Stripe's te
   other succeeds (requires_capture; captured on capture)
 """
 
+import hashlib
+import hmac
 import json
 import secrets
+import time
 from urllib.parse import parse_qs, urlsplit
 
 import stripe
 from django.core.cache import cache
 
 STATE_TTL_SECONDS = 7 * 24 * 3600
+# The simulator signs its webhooks with this published secret (sandbox money only).
+SANDBOX_WEBHOOK_SECRET = "whsec_geraos_sandbox_simulator"  # noqa: S105
 DECLINE, TIMEOUT = 51, 52
 
 
@@ -83,6 +88,8 @@ class SandboxStripeTransport(stripe.HTTPClient):
             "metadata": {k[9:-1]: v for k, v in params.items() if k.startswith("metadata[")},
             "livemode": False,
         }
+        if params.get("payment_method_types[0]") == "ideal":
+            return self._redirect_to_bank(intent, params)
         if amount % 100 == DECLINE:
             intent.update(
                 status="requires_payment_method",
@@ -92,6 +99,24 @@ class SandboxStripeTransport(stripe.HTTPClient):
         self._save(intent)
         if amount % 100 == TIMEOUT:
             raise _ResponseLost(intent)
+        return intent, 200
+
+    def _redirect_to_bank(self, intent: dict, params: dict) -> tuple[dict, int]:
+        from apps.payments.tasks import sandbox_stripe_bank_approves
+
+        intent.update(
+            status="requires_action",
+            capture_method="automatic",
+            next_action={
+                "type": "redirect_to_url",
+                "redirect_to_url": {
+                    "url": f"https://sandbox.geraos.example/ideal/{intent['id']}",
+                    "return_url": params.get("return_url", ""),
+                },
+            },
+        )
+        self._save(intent)
+        sandbox_stripe_bank_approves.apply_async((intent["id"],), countdown=2)
         return intent, 200
 
     def _act_on_intent(self, intent: dict, action: str | None) -> tuple[dict, int]:
@@ -136,3 +161,21 @@ class SandboxStripeTransport(stripe.HTTPClient):
 
 def _error(code: str, message: str) -> dict:
     return {"error": {"type": "invalid_request_error", "code": code, "message": message}}
+
+
+def bank_approves(intent_id: str) -> tuple[bytes, str]:
+    """The payer approves at their bank; returns Stripe's signed webhook (body, header)."""
+    intent = cache.get(_key("pi", intent_id))
+    intent.update(status="succeeded", amount_received=intent["amount"], next_action=None)
+    SandboxStripeTransport._save(intent)
+    event = {
+        "id": f"evt_sandbox_{secrets.token_hex(8)}",
+        "object": "event",
+        "type": "payment_intent.succeeded",
+        "created": int(time.time()),
+        "data": {"object": intent},
+    }
+    body = json.dumps(event).encode()
+    timestamp = int(time.time())
+    mac = hmac.new(SANDBOX_WEBHOOK_SECRET.encode(), f"{timestamp}.".encode() + body, hashlib.sha256)
+    return body, f"t={timestamp},v1={mac.hexdigest()}"
