@@ -1,7 +1,9 @@
 from decimal import Decimal, InvalidOperation
 
 from django.contrib import admin, messages
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.shortcuts import redirect
+from django.template.response import TemplateResponse
 from django.utils import timezone
 from djmoney.contrib.exchange.models import Rate
 from djmoney.money import Money
@@ -176,7 +178,17 @@ class PaymentAdmin(ModelAdmin):
         return payment.status
 
     @action(description="Refund in full (asks the rail now)")
-    def refund_in_full(self, request, queryset) -> None:
+    def refund_in_full(self, request, queryset):
+        if request.POST.get("confirm") != "yes":
+            # Money leaves: show what would be refunded and ask once more.
+            context = {
+                **self.admin_site.each_context(request),
+                "title": "Refund these payments in full?",
+                "payments": queryset.select_related("user", "rail"),
+                "action_checkbox_name": ACTION_CHECKBOX_NAME,
+                "opts": self.model._meta,
+            }
+            return TemplateResponse(request, "admin/payments/refund_confirm.html", context)
         for payment in queryset:
             try:
                 refund = services.refund_create(

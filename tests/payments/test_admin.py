@@ -71,11 +71,14 @@ def test_operator_refunds_a_payment_in_full(operator_client, user):
     services.payment_authorize(payment_id=payment.pk)
     services.payment_capture(payment_id=payment.pk)
 
-    operator_client.post(
-        reverse("admin:payments_payment_changelist"),
-        {"action": "refund_in_full", ACTION_CHECKBOX_NAME: [str(payment.pk)]},
-    )
+    changelist = reverse("admin:payments_payment_changelist")
+    chosen = {"action": "refund_in_full", ACTION_CHECKBOX_NAME: [str(payment.pk)]}
 
+    confirmation = operator_client.post(changelist, chosen)
+    assert "Refund these payments in full?" in confirmation.content.decode()
+    assert Payment.objects.get().status == Payment.Status.CAPTURED
+
+    operator_client.post(changelist, {**chosen, "confirm": "yes"})
     assert Payment.objects.get().status == Payment.Status.REFUNDED
     assert (
         operator_client.get(reverse("admin:payments_payment_change", args=[payment.pk])).status_code
