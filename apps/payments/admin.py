@@ -12,7 +12,7 @@ from unfold.decorators import action, display
 
 from apps.core.errors import ApplicationError
 from apps.payments import routing, services
-from apps.payments.models import Payment, PaymentEvent, Quote, Rail, RoutingRule
+from apps.payments.models import Payment, PaymentEvent, Quote, Rail, Refund, RoutingRule
 
 
 @admin.register(Rail)
@@ -200,3 +200,30 @@ class PaymentAdmin(ModelAdmin):
                 self.message_user(
                     request, f"{payment.pk}: refund {refund.status}.", messages.SUCCESS
                 )
+
+
+@admin.register(Refund)
+class RefundAdmin(ModelAdmin):
+    """Refunds; one made by hand in a rail's back office is confirmed here with the rail's
+    reference (the only field an operator may edit)."""
+
+    list_display = ["id", "payment", "amount", "status", "provider_reference", "created_at"]
+    list_filter = ["status", "payment__rail"]
+    search_fields = ["id", "payment__id", "provider_reference"]
+    list_select_related = ["payment"]
+    fields = ["payment", "amount", "reason", "status", "provider_reference", "created_at"]
+
+    def get_readonly_fields(self, request, obj=None):
+        editable = obj is not None and obj.status == Refund.Status.PENDING
+        return [f for f in self.fields if not (editable and f == "provider_reference")]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def save_model(self, request, obj: Refund, form, change) -> None:
+        try:
+            services.refund_confirm_manual(
+                refund_id=obj.pk, reference=obj.provider_reference, operator=request.user
+            )
+        except ApplicationError as error:
+            self.message_user(request, error.message, messages.ERROR)

@@ -112,6 +112,9 @@ def quote_document(quote: Quote) -> dict:
 # step locks and checks, commits, calls the rail, then locks, re-checks and applies.
 # ---------------------------------------------------------------------------
 
+# A rail without a refund API answers this: the refund is made by hand in its back office.
+MANUAL_REFUND = "pending_manual"
+
 TRANSITIONS = {
     Payment.Status.PENDING: {"requires_action", "authorized", "captured", "failed"},
     Payment.Status.REQUIRES_ACTION: {"authorized", "captured", "failed", "voided"},
@@ -333,20 +336,46 @@ def _refund_apply(*, refund_id, result: ProviderResult) -> Refund:
     refund = Refund.objects.select_for_update().get(pk=refund_id)
     payment = _locked(refund.payment_id)
     refund.provider_reference = result.provider_reference
+    if result.status == MANUAL_REFUND:
+        refund.save(update_fields=["provider_reference"])  # stays pending; amount stays reserved
+        return refund
     refund.status = (
         Refund.Status.SUCCEEDED if result.status == "succeeded" else Refund.Status.FAILED
     )
     refund.save()
     if refund.status == Refund.Status.SUCCEEDED:
-        payment.refunded_amount += refund.amount
-        full = payment.refunded_amount.amount >= payment.captured_amount.amount
-        _move(
-            payment,
-            Payment.Status.REFUNDED if full else Payment.Status.PARTIALLY_REFUNDED,
-            cause="refund",
-            data={"refund": str(refund.pk), "amount": str(refund.amount.amount)},
+        _record_refunded(payment, refund)
+    return refund
+
+
+def _record_refunded(payment: Payment, refund: Refund) -> None:
+    payment.refunded_amount += refund.amount
+    full = payment.refunded_amount.amount >= payment.captured_amount.amount
+    _move(
+        payment,
+        Payment.Status.REFUNDED if full else Payment.Status.PARTIALLY_REFUNDED,
+        cause="refund",
+        data={"refund": str(refund.pk), "amount": str(refund.amount.amount)},
+    )
+    payment.save()
+
+
+@transaction.atomic
+def refund_confirm_manual(*, refund_id, reference: str, operator) -> Refund:
+    """An operator made the refund in the rail's own back office (Idram's cabinet)."""
+    refund = Refund.objects.select_for_update().get(pk=refund_id)
+    if refund.status != Refund.Status.PENDING or not reference.strip():
+        raise ApplicationError(
+            "Only a pending refund, with the rail's reference, can be confirmed.",
+            code="refund_not_pending",
+            status=409,
         )
-        payment.save()
+    payment = _locked(refund.payment_id)
+    refund.status = Refund.Status.SUCCEEDED
+    refund.provider_reference = reference.strip()
+    refund.reason = f"{refund.reason} (confirmed by {operator})".strip()
+    refund.save()
+    _record_refunded(payment, refund)
     return refund
 
 
@@ -357,7 +386,25 @@ def refund_for_receipt(*, receipt, reason: str) -> str:
         raise ApplicationError(
             "The receipt names no GeraOS payment.", code="payment_not_found", status=404
         )
+    if payment.status == Payment.Status.REFUNDED:  # e.g. confirmed by hand earlier
+        return (
+            payment.refunds.filter(status=Refund.Status.SUCCEEDED)
+            .latest("created_at")
+            .provider_reference
+        )
+    if payment.refunds.filter(status=Refund.Status.PENDING).exists():
+        raise ConflictError(
+            "A refund of this payment is waiting to be made in the rail's back "
+            "office; resolve the dispute once it is confirmed.",
+            code="refund_pending_manual",
+        )
     refund = refund_create(payment_id=payment.pk, reason=reason)
+    if refund.status == Refund.Status.PENDING:
+        raise ConflictError(
+            "The refund must be made in the rail's back office; resolve the "
+            "dispute once it is confirmed.",
+            code="refund_pending_manual",
+        )
     if refund.status != Refund.Status.SUCCEEDED:
         raise ApplicationError("The rail refused the refund.", code="refund_failed", status=502)
     return refund.provider_reference

@@ -1,16 +1,20 @@
 """Idram: the payment page form, the precheck and the checksum-signed confirmation."""
 
+from decimal import Decimal
 from urllib.parse import urlencode
 
 import pytest
 from django.urls import reverse
 from djmoney.money import Money
 
+from apps.core.errors import ApplicationError
 from apps.payments import services
 from apps.payments.adapters.idram import checksum
 from apps.payments.models import Payment, Rail
 from apps.payments.tasks import idram_sandbox_callbacks
-from tests.factories import UserFactory
+from apps.trust import services as trust_services
+from apps.trust.models import Dispute
+from tests.factories import UserFactory, make_receipt
 
 pytestmark = pytest.mark.django_db
 
@@ -89,11 +93,37 @@ def test_a_confirmation_for_another_amount_never_settles(client, awaiting_payer,
     assert (awaiting_payer.status, awaiting_payer.failure_code) == ("failed", "amount_mismatch")
 
 
-def test_refunds_are_made_in_the_idram_cabinet():
+def test_refund_waits_for_the_idram_cabinet_then_is_confirmed_in_admin(operator_client):
     payment = services.payment_authorize(payment_id=armenian_payment().pk)
 
     refund = services.refund_create(payment_id=payment.pk)
+    assert refund.status == "pending"
+    with pytest.raises(ApplicationError, match="can still be refunded"):
+        services.refund_create(payment_id=payment.pk, amount=Decimal("1"))  # amount reserved
 
-    assert refund.status == "failed"
+    operator_client.post(
+        reverse("admin:payments_refund_change", args=[refund.pk]),
+        {"provider_reference": "IDRAM-RF-778812"},
+    )
+
+    refund.refresh_from_db()
     payment.refresh_from_db()
-    assert payment.status == Payment.Status.CAPTURED
+    assert (refund.status, refund.provider_reference) == ("succeeded", "IDRAM-RF-778812")
+    assert payment.status == Payment.Status.REFUNDED
+
+
+def test_a_dispute_refunded_on_idram_resolves_once_the_cabinet_refund_is_confirmed(operator):
+    payment = services.payment_authorize(payment_id=armenian_payment().pk)
+    receipt = make_receipt(payment.user, payment_ref=str(payment.pk))
+    dispute = trust_services.dispute_open(receipt=receipt, opened_by="buyer", reason="other")
+
+    with pytest.raises(ApplicationError, match="back office"):
+        trust_services.dispute_resolve(dispute=dispute, outcome=Dispute.Status.RESOLVED_REFUNDED)
+    services.refund_confirm_manual(
+        refund_id=payment.refunds.get().pk, reference="IDRAM-RF-1", operator=operator
+    )
+    dispute = trust_services.dispute_resolve(
+        dispute=dispute, outcome=Dispute.Status.RESOLVED_REFUNDED
+    )
+
+    assert dispute.resolution_receipt.payload["payment_ref"] == "IDRAM-RF-1"

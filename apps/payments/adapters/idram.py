@@ -2,8 +2,9 @@
 back twice — a precheck (EDP_PRECHECK=YES: is this bill real?) and the confirmation,
 authenticated by EDP_CHECKSUM = MD5 of the payment fields and our secret key. Both are
 answered with the plain text "OK". The confirmation's EDP_TRANS_ID is kept, verified by
-the checksum. Idram's merchant protocol has no status query and no refund API: refunds
-are made in the Idram merchant cabinet, so the adapter reports them as needing that.
+the checksum. Idram's merchant protocol has no status query and no refund API: a refund
+stays pending until an operator makes it in the Idram merchant cabinet and confirms it in
+the admin with Idram's reference.
 """
 
 import hashlib
@@ -71,7 +72,8 @@ class IdramAdapter:
         return ProviderResult(status="voided", provider_reference=payment.provider_reference)
 
     def refund(self, payment, amount: Decimal, *, idempotency_key: str) -> ProviderResult:
-        return ProviderResult(status="failed", failure_code="refund_in_idram_cabinet")
+        # Made by an operator in the Idram merchant cabinet, then confirmed in the admin.
+        return ProviderResult(status="pending_manual")
 
     def status(self, payment) -> ProviderResult:
         # No status query in Idram's protocol: what its signed confirmation said stands.
