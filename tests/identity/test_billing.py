@@ -124,7 +124,7 @@ def test_bad_signature_is_refused_and_changes_nothing(client, user, stripe_confi
     assert not StripeEvent.objects.exists()
 
 
-@pytest.mark.parametrize("skew", [-301, 301], ids=["too-old", "in-the-future"])
+@pytest.mark.parametrize("skew", [-310, 310], ids=["too-old", "in-the-future"])
 def test_signature_outside_tolerance_either_way_is_refused(client, user, stripe_configured, skew):
     evt = event("evt_old", "checkout.session.completed", checkout_completed(user.pk))
 

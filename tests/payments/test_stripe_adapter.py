@@ -88,7 +88,7 @@ def test_webhook_moves_the_payment_once(client, authorized):
     assert ProviderEvent.objects.count() == 1
 
 
-@pytest.mark.parametrize("skew", [-301, 301], ids=["too-old", "in-the-future"])
+@pytest.mark.parametrize("skew", [-310, 310], ids=["too-old", "in-the-future"])
 def test_timestamps_off_by_more_than_300s_either_way_are_refused(client, authorized, skew):
     response = deliver(client, intent_event("evt_skew", "succeeded"), at=int(time.time()) + skew)
 
