@@ -9,4 +9,5 @@ urlpatterns = [
     path("", include("apps.memory.api.urls")),
     path("", include("apps.trust.api.urls")),
     path("", include("apps.payments.api.urls")),
+    path("", include("apps.dispatch.api.urls")),
 ]

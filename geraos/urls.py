@@ -5,6 +5,7 @@ from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from apps.core import views as core_views
+from apps.dispatch.views import agent_card
 from apps.identity.webhooks import StripeWebhookView
 from apps.payments.webhooks import RailWebhookView
 from apps.trust.views import jwks
@@ -17,6 +18,7 @@ urlpatterns = [
     path("", RedirectView.as_view(pattern_name="identity:me", permanent=False), name="home"),
     path("healthz", core_views.healthz, name="healthz"),
     path(".well-known/jwks.json", jwks, name="jwks"),
+    path(".well-known/agent-card.json", agent_card, name="agent-card"),
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
     path("me/memory/", include("apps.memory.urls")),

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
+from apps.catalog import services as catalog_services
+from apps.catalog.models import Skill
 from apps.memory import services as memory_services
 from apps.memory.models import MemoryScope
 from apps.payments import fx
@@ -33,6 +35,7 @@ class Route:
     owner_data: Callable | None = None  # user A -> a marker of A's data
     query: dict | None = None  # GET parameters a caller sends
     public: bool = False  # deliberately open to anyone (verification, the public log)
+    url_kwargs: Callable | None = None  # () -> URL kwargs of a shared (not owned) object
 
 
 def grant_of(user) -> dict:
@@ -55,6 +58,21 @@ def payment_of(user) -> dict:
     ensure_default_rails(Rail, RoutingRule)
     fx.import_rates()
     return {"payment_id": make_payment(user).pk}
+
+
+def a_published_skill() -> dict:
+    product_ = product("gerahome")
+    skill = Skill.objects.create(
+        product=product_,
+        capability="home.test",
+        title="Test",
+        description="d",
+        input_schema={"type": "object"},
+        price_from=10,
+        countries=["GB"],
+        cities=["London"],
+    )
+    return {"skill_id": catalog_services.skill_publish(skill=skill).pk}
 
 
 def grant_prefix_of(user) -> str:
@@ -123,6 +141,8 @@ MATRIX: dict[str, Route] = {
     "api:quotes": Route(methods=("POST",), page=False),
     "api:payment": Route(methods=("GET",), page=False, owned_by=payment_of),
     "api:payments": Route(methods=("POST",), page=False),
+    "api:skills": Route(methods=("GET",), page=False),
+    "api:skill": Route(methods=("GET",), page=False, url_kwargs=a_published_skill),
     "api:log-head": Route(methods=("GET",), page=False, public=True),
     "api:log-inclusion": Route(methods=("GET",), page=False, public=True),
     "api:log-consistency": Route(methods=("GET",), page=False, public=True),
@@ -150,7 +170,9 @@ def protected_routes() -> dict[str, str]:
 
 def url_for(name: str, owner) -> str:
     spec = MATRIX[name]
-    return reverse(name, kwargs=spec.owned_by(owner) if spec.owned_by else None)
+    if spec.owned_by:
+        return reverse(name, kwargs=spec.owned_by(owner))
+    return reverse(name, kwargs=spec.url_kwargs() if spec.url_kwargs else None)
 
 
 def test_every_route_is_in_the_matrix():

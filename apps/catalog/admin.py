@@ -1,7 +1,13 @@
-from django.contrib import admin
-from unfold.admin import ModelAdmin
+import json
 
-from apps.catalog.models import Product
+from django.contrib import admin, messages
+from django.utils.html import format_html
+from unfold.admin import ModelAdmin
+from unfold.decorators import action, display
+
+from apps.catalog import services
+from apps.catalog.models import Product, Provider, Skill
+from apps.core.errors import ApplicationError
 
 
 @admin.register(Product)
@@ -9,3 +15,48 @@ class ProductAdmin(ModelAdmin):
     list_display = ["name", "code", "active", "created_at"]
     list_filter = ["active"]
     search_fields = ["code", "name"]
+
+
+@admin.register(Skill)
+class SkillAdmin(ModelAdmin):
+    list_display = ["capability", "title", "product", "status_badge", "price_from", "version"]
+    list_filter = ["status", "product"]
+    search_fields = ["capability", "title", "synonyms"]
+    list_select_related = ["product"]
+    readonly_fields = ["status", "schema_preview"]
+    actions = ["publish", "suspend"]
+
+    @display(
+        description="Status", label={"draft": "info", "published": "success", "suspended": "danger"}
+    )
+    def status_badge(self, skill: Skill) -> str:
+        return skill.status
+
+    @display(description="Input schema, as agents see it")
+    def schema_preview(self, skill: Skill) -> str:
+        return format_html("<pre>{}</pre>", json.dumps(skill.input_schema, indent=2))
+
+    def _each(self, request, queryset, change, verb: str) -> None:
+        for skill in queryset:
+            try:
+                change(skill=skill)
+            except ApplicationError as error:
+                self.message_user(request, f"{skill}: {error.message}", messages.ERROR)
+            else:
+                self.message_user(request, f"{skill}: {verb}.", messages.SUCCESS)
+
+    @action(description="Publish selected skills")
+    def publish(self, request, queryset) -> None:
+        self._each(request, queryset, services.skill_publish, "published")
+
+    @action(description="Suspend selected skills")
+    def suspend(self, request, queryset) -> None:
+        self._each(request, queryset, services.skill_suspend, "suspended")
+
+
+@admin.register(Provider)
+class ProviderAdmin(ModelAdmin):
+    list_display = ["name", "city", "country", "rating", "price", "active"]
+    list_filter = ["active", "country", "city"]
+    search_fields = ["name", "city"]
+    filter_horizontal = ["skills"]

@@ -1,4 +1,5 @@
 from django.db import models
+from djmoney.models.fields import MoneyField
 
 from apps.core.models import BaseModel
 
@@ -16,3 +17,65 @@ class Product(BaseModel):
 
     def __str__(self) -> str:
         return self.name
+
+
+class Skill(BaseModel):
+    """A capability a product publishes (e.g. `home.plumbing`), which agents discover and
+    dispatch does. Its input is a JSON Schema the agent fills in."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        PUBLISHED = "published", "Published"
+        SUSPENDED = "suspended", "Suspended"
+
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="skills")
+    capability = models.CharField(max_length=80, db_index=True, help_text="e.g. home.plumbing")
+    title = models.CharField(max_length=120)
+    description = models.TextField()
+    synonyms = models.JSONField(default=list, blank=True, help_text="Words agents and people use.")
+    examples = models.JSONField(default=list, blank=True, help_text="Example requests.")
+    input_schema = models.JSONField(default=dict, help_text="JSON Schema of the details.")
+    price_from = MoneyField(max_digits=12, decimal_places=2, default_currency="GBP")
+    countries = models.JSONField(default=list, help_text="ISO country codes served.")
+    cities = models.JSONField(default=list, help_text="Cities served.")
+    memory_scopes = models.JSONField(default=list, blank=True, help_text="Memory scopes it reads.")
+    required_entitlement = models.CharField(
+        max_length=32, blank=True, help_text="An identity Feature, e.g. premium_skills."
+    )
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.DRAFT)
+    version = models.PositiveIntegerField(default=1)
+
+    class Meta:
+        ordering = ["capability"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["product", "capability"], name="catalog_skill_capability_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.capability} ({self.product.name})"
+
+
+class Provider(BaseModel):
+    """Who actually does the work for a skill, somewhere, at a price, in some hours."""
+
+    skills = models.ManyToManyField(Skill, related_name="providers")
+    name = models.CharField(max_length=120)
+    country = models.CharField(max_length=2)
+    city = models.CharField(max_length=80, db_index=True)
+    rating = models.DecimalField(max_digits=3, decimal_places=2, default=0)
+    price = MoneyField(max_digits=12, decimal_places=2, default_currency="GBP")
+    availability = models.JSONField(
+        default=list,
+        help_text='Weekly windows: [{"days": [0,1,2,3,4], "start": "08:00", "end": "12:00"}]',
+    )
+    endpoint_url = models.URLField(blank=True, help_text="Fulfilment endpoint; empty: sandbox.")
+    shared_secret = models.CharField(max_length=128, blank=True)
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["city", "name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.city})"

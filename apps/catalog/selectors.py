@@ -1,6 +1,6 @@
 from django.db.models import QuerySet
 
-from apps.catalog.models import Product
+from apps.catalog.models import Product, Skill
 
 
 def product_list_active() -> QuerySet[Product]:
@@ -9,3 +9,25 @@ def product_list_active() -> QuerySet[Product]:
 
 def product_get_active(*, code: str) -> Product | None:
     return Product.objects.filter(code=code, active=True).first()
+
+
+def skill_list_published(*, capability: str = "", country: str = "", city: str = "") -> list[Skill]:
+    """Published skills of active products, filtered in Python for the JSON list fields
+    (the catalogue is small; this keeps SQLite and PostgreSQL alike)."""
+    skills = Skill.objects.filter(status=Skill.Status.PUBLISHED, product__active=True)
+    if capability:
+        skills = skills.filter(capability__startswith=capability)
+    result = list(skills.select_related("product").order_by("capability"))
+    if country:
+        result = [s for s in result if country.upper() in s.countries]
+    if city:
+        result = [s for s in result if city.casefold() in {c.casefold() for c in s.cities}]
+    return result
+
+
+def skill_get_published(*, skill_id: int) -> Skill | None:
+    return (
+        Skill.objects.select_related("product")
+        .filter(pk=skill_id, status=Skill.Status.PUBLISHED, product__active=True)
+        .first()
+    )

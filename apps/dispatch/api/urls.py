@@ -1,0 +1,8 @@
+from django.urls import path
+
+from apps.dispatch.api import views
+
+urlpatterns = [
+    path("skills", views.SkillListView.as_view(), name="skills"),
+    path("skills/<int:skill_id>", views.SkillDetailView.as_view(), name="skill"),
+]
