@@ -142,6 +142,7 @@ MATRIX: dict[str, Route] = {
     "api:payment": Route(methods=("GET",), page=False, owned_by=payment_of),
     "api:payments": Route(methods=("POST",), page=False),
     "api:skills": Route(methods=("GET",), page=False),
+    "api:intents-resolve": Route(methods=("POST",), page=False),
     "api:skill": Route(methods=("GET",), page=False, url_kwargs=a_published_skill),
     "api:log-head": Route(methods=("GET",), page=False, public=True),
     "api:log-inclusion": Route(methods=("GET",), page=False, public=True),

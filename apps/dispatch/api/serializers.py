@@ -3,6 +3,7 @@ from rest_framework import serializers
 from apps.catalog.models import Skill
 from apps.core.api.serializers import MoneySerializer
 from apps.dispatch.selectors import rails_for_skill
+from apps.payments.api.serializers import QuoteSerializer
 
 
 class SkillQuerySerializer(serializers.Serializer):
@@ -37,3 +38,16 @@ class SkillSerializer(serializers.ModelSerializer):
 
     def get_rails(self, skill: Skill) -> dict[str, str]:
         return rails_for_skill(skill)
+
+
+class ResolveRequestSerializer(serializers.Serializer):
+    text = serializers.CharField(
+        max_length=500, help_text='e.g. "book a plumber in Lagos under £50 tomorrow morning"'
+    )
+
+
+class ResolutionSerializer(serializers.Serializer):
+    intent = serializers.JSONField(help_text="How the text was read; correct it if wrong.")
+    skill = SkillSerializer()
+    provider = serializers.JSONField()
+    quote = QuoteSerializer()

@@ -5,7 +5,14 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.catalog import selectors as catalog_selectors
-from apps.dispatch.api.serializers import SkillQuerySerializer, SkillSerializer
+from apps.core.api.permissions import HasScope
+from apps.dispatch import resolver
+from apps.dispatch.api.serializers import (
+    ResolutionSerializer,
+    ResolveRequestSerializer,
+    SkillQuerySerializer,
+    SkillSerializer,
+)
 
 
 class SkillListView(APIView):
@@ -30,3 +37,35 @@ class SkillDetailView(APIView):
         if skill is None:
             raise Http404
         return Response(SkillSerializer(skill).data)
+
+
+class ResolveView(APIView):
+    """A dry run: what dispatching this intent would do, with a quote. Nothing is booked."""
+
+    permission_classes = [HasScope("dispatch:create")]
+
+    @extend_schema(
+        request=ResolveRequestSerializer,
+        responses=ResolutionSerializer,
+        operation_id="intents_resolve",
+    )
+    def post(self, request: Request) -> Response:
+        body = ResolveRequestSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        found = resolver.resolve_text(user=request.user, text=body.validated_data["text"])
+        provider = found.provider
+        data = {
+            "intent": found.intent.as_dict(),
+            "skill": found.skill,
+            "provider": {
+                "name": provider.name,
+                "city": provider.city,
+                "rating": str(provider.rating),
+                "price": {
+                    "amount": str(provider.price.amount),
+                    "currency": str(provider.price.currency),
+                },
+            },
+            "quote": found.quote,
+        }
+        return Response(ResolutionSerializer(data).data)
