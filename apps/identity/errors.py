@@ -15,11 +15,6 @@ class QuotaExceeded(ApplicationError):
     status = HTTPStatus.FORBIDDEN
 
 
-class ScopeRequired(ApplicationError):
-    code = "scope_required"
-    status = HTTPStatus.FORBIDDEN
-
-
 class SpendLimitExceeded(ApplicationError):
     code = "spend_limit_exceeded"
     status = HTTPStatus.FORBIDDEN

@@ -15,7 +15,6 @@ from apps.identity import selectors
 from apps.identity.errors import (
     EntitlementRequired,
     QuotaExceeded,
-    ScopeRequired,
     SpendLimitExceeded,
 )
 from apps.identity.models import (
@@ -222,13 +221,6 @@ def agent_grant_revoke(*, grant: AgentGrant, reason: str = "") -> AgentGrant:
         grant.save(update_fields=["revoked_at", "revoked_reason", "updated_at"])
         release_entitlement(user=grant.user, feature=Feature.AGENT_GRANTS)
     return grant
-
-
-def agent_grant_require_scope(*, grant: AgentGrant, scope: str) -> None:
-    if scope not in grant.scopes:
-        raise ScopeRequired(
-            f"This agent grant does not include the scope {scope}.", extra={"scope": scope}
-        )
 
 
 @transaction.atomic

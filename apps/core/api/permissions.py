@@ -7,6 +7,17 @@ from rest_framework.request import Request
 from apps.core.errors import PermissionDeniedError
 
 
+def require_scope(request: Request, scope: str) -> None:
+    """Refuse an agent whose grant lacks `scope` (403 `scope_required` naming it)."""
+    granted = getattr(request.auth, "scopes", None)
+    if granted is not None and scope not in granted:
+        raise PermissionDeniedError(
+            f"This agent grant does not include the scope {scope}.",
+            code="scope_required",
+            extra={"scope": scope},
+        )
+
+
 def HasScope(scope: str) -> type[BasePermission]:
     """`permission_classes = [HasScope("receipts:read")]`; a missing scope is a 403
     `scope_required` naming it."""
@@ -15,13 +26,7 @@ def HasScope(scope: str) -> type[BasePermission]:
         def has_permission(self, request: Request, view) -> bool:
             if not (request.user and request.user.is_authenticated):
                 return False
-            granted = getattr(request.auth, "scopes", None)
-            if granted is not None and scope not in granted:
-                raise PermissionDeniedError(
-                    f"This agent grant does not include the scope {scope}.",
-                    code="scope_required",
-                    extra={"scope": scope},
-                )
+            require_scope(request, scope)
             return True
 
     ScopePermission.__name__ = f"HasScope[{scope}]"

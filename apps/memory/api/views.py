@@ -7,8 +7,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.core.api.permissions import require_scope
 from apps.core.errors import PermissionDeniedError
-from apps.identity import services as identity_services
 from apps.identity.models import AgentGrant
 from apps.identity.permissions import acting_grant
 from apps.memory import services
@@ -29,7 +29,7 @@ def require_agent(request: Request, scope: str) -> AgentGrant:
             "The memory API is for agents; manage your own memory at /me/memory/.",
             code="agent_required",
         )
-    identity_services.agent_grant_require_scope(grant=grant, scope=scope)
+    require_scope(request, scope)
     return grant
 
 
