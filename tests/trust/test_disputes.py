@@ -17,16 +17,21 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def refund_service():
+def refund_service(monkeypatch):
+    """Stands in for the payments app's registered handler, restored afterwards."""
     calls = []
 
     def refund(*, receipt, reason):
         calls.append((receipt.pk, reason))
         return "re_recorded_123"
 
-    refunds.register_refund_handler(refund)
-    yield calls
-    refunds.register_refund_handler(None)
+    monkeypatch.setattr(refunds, "_handler", refund)
+    return calls
+
+
+@pytest.fixture
+def no_refund_service(monkeypatch):
+    monkeypatch.setattr(refunds, "_handler", None)
 
 
 def open_dispute(client, receipt, key: str | None = None, **body):
@@ -120,7 +125,7 @@ def test_refund_outcome_calls_payments_and_records_the_refund(user, refund_servi
     assert dispute.resolution_receipt.payload["resolution"] == "refunded"
 
 
-def test_refund_without_a_payments_service_changes_nothing(user):
+def test_refund_without_a_payments_service_changes_nothing(user, no_refund_service):
     dispute = services.dispute_open(receipt=make_receipt(user), opened_by="buyer", reason="other")
 
     with pytest.raises(refunds.RefundUnavailable):
