@@ -15,7 +15,7 @@ from djmoney.contrib.exchange.models import ExchangeBackend, get_rate
 from djmoney.money import Money
 
 from apps.core.errors import ApplicationError, ConflictError
-from apps.core.money import round_to_minor_units
+from apps.core.money import money_document, round_to_minor_units
 from apps.payments import fx, routing
 from apps.payments.adapters import ProviderResult, adapter_for
 from apps.payments.adapters.base import WebhookRejected
@@ -86,21 +86,16 @@ def quote_create(*, user, amount: Money) -> Quote:
     return quote
 
 
-def _money(value: Money) -> dict:
-    currency = str(value.currency)
-    return {"amount": str(round_to_minor_units(value.amount, currency)), "currency": currency}
-
-
 def quote_document(quote: Quote) -> dict:
     """What the quote's signature covers."""
     return {
         "quote_id": str(quote.id),
         "subject": trust_services.user_pseudonym(quote.user_id),
         "rail": quote.rail.code,
-        "requested": _money(quote.requested),
-        "local": _money(quote.local_amount),
-        "settlement": _money(quote.settlement_amount),
-        "fees": _money(quote.fees),
+        "requested": money_document(quote.requested),
+        "local": money_document(quote.local_amount),
+        "settlement": money_document(quote.settlement_amount),
+        "fees": money_document(quote.fees),
         "rate": str(quote.rate),
         "rate_at": quote.rate_at.isoformat(),
         "expires_at": quote.expires_at.isoformat(),

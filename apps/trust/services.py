@@ -18,6 +18,7 @@ from django.utils import timezone
 from djmoney.money import Money
 
 from apps.core.errors import ApplicationError, ConflictError
+from apps.core.money import money_document
 from apps.trust import jose, keys, merkle, refunds, selectors
 from apps.trust.models import Dispute, LogNode, Receipt, SigningKey, TransparencyLog, TreeHead
 
@@ -63,10 +64,6 @@ def sign_document(*, payload: dict, typ: str) -> str:
 # ---------------------------------------------------------------------------
 
 
-def _money(amount) -> dict:
-    return {"amount": str(Decimal(amount.amount)), "currency": str(amount.currency)}
-
-
 def user_pseudonym(user_id: int) -> str:
     """A stable pseudonym: third parties can match receipts of one subject, not name them."""
     digest = hmac.new(
@@ -103,8 +100,8 @@ def issue_receipt(
             "source": source,
             "subject": {"user": user_pseudonym(user.pk), "agent": agent},
             "amount": {
-                "local": _money(amount_local),
-                "settled": _money(amount_settled),
+                "local": money_document(amount_local),
+                "settled": money_document(amount_settled),
                 "fx_rate": str(fx_rate),
             },
             "rail": rail,

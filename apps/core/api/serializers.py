@@ -1,6 +1,6 @@
 from rest_framework import serializers
 
-from apps.core.money import round_to_minor_units
+from apps.core.money import money_document
 
 
 class MoneySerializer(serializers.Serializer):
@@ -11,4 +11,4 @@ class MoneySerializer(serializers.Serializer):
     currency = serializers.CharField(source="currency.code")
 
     def get_amount(self, value) -> str:
-        return str(round_to_minor_units(value.amount, str(value.currency)))
+        return money_document(value)["amount"]
