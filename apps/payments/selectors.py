@@ -5,9 +5,23 @@ import datetime as dt
 from django.db.models import Count, Q
 from django.utils import timezone
 
-from apps.payments.models import Payment, Rail
+from apps.payments.models import Payment, Quote, Rail
 
 FINISHED = [Payment.Status.CAPTURED, Payment.Status.PARTIALLY_REFUNDED, Payment.Status.REFUNDED]
+
+
+def payment_get_for_user(*, user, payment_id) -> Payment | None:
+    """The user's own payment with its refunds, or None (another's looks like none)."""
+    return (
+        Payment.objects.select_related("rail")
+        .prefetch_related("refunds")
+        .filter(user=user, pk=payment_id)
+        .first()
+    )
+
+
+def quote_get_for_user(*, user, quote_id) -> Quote | None:
+    return Quote.objects.filter(user=user, pk=quote_id).first()
 
 
 def rail_summary(*, days: int = 7) -> list[dict]:

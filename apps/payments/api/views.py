@@ -9,14 +9,13 @@ from rest_framework.views import APIView
 from apps.core.api.openapi import IDEMPOTENCY_KEY_PARAMETER
 from apps.core.api.permissions import HasScope
 from apps.core.idempotency import idempotent
-from apps.payments import services
+from apps.payments import selectors, services
 from apps.payments.api.serializers import (
     PaymentCreateSerializer,
     PaymentSerializer,
     QuoteRequestSerializer,
     QuoteSerializer,
 )
-from apps.payments.models import Payment, Quote
 
 
 class QuoteView(APIView):
@@ -43,12 +42,7 @@ class PaymentView(APIView):
 
     @extend_schema(responses=PaymentSerializer, operation_id="payment_retrieve")
     def get(self, request: Request, payment_id) -> Response:
-        payment = (
-            Payment.objects.select_related("rail")
-            .prefetch_related("refunds")
-            .filter(user=request.user, pk=payment_id)
-            .first()
-        )
+        payment = selectors.payment_get_for_user(user=request.user, payment_id=payment_id)
         if payment is None:
             raise Http404
         return Response(PaymentSerializer(payment).data)
@@ -69,7 +63,9 @@ class PaymentCreateView(APIView):
     def post(self, request: Request) -> Response:
         body = PaymentCreateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        quote = Quote.objects.filter(user=request.user, pk=body.validated_data["quote"]).first()
+        quote = selectors.quote_get_for_user(
+            user=request.user, quote_id=body.validated_data["quote"]
+        )
         if quote is None:
             raise Http404
         payment = services.payment_start(
