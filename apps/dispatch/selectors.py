@@ -7,13 +7,23 @@ from apps.core.errors import ApplicationError
 from apps.payments import routing
 
 
-def rails_for_skill(skill: Skill) -> dict[str, str]:
-    """Country -> the rail routing would choose there for the skill's starting price."""
-    rails = {}
+def rails_for_skill(skill: Skill, *, decided: dict | None = None) -> dict[str, str]:
+    """Country -> the rail routing would choose there for the skill's starting price.
+
+    `decided` carries decisions across the skills of one listing, so skills with the same
+    price and countries cost one routing query per country, not one per skill.
+    """
+    decided = {} if decided is None else decided
     price = Money(skill.price_from.amount, skill.price_from.currency)
+    rails = {}
     for country in skill.countries:
-        try:
-            rails[country] = routing.choose_rail(country=country, amount=price).rail.code
-        except ApplicationError:
-            continue  # no enabled rail there right now
+        if (country, price) not in decided:
+            try:
+                decided[(country, price)] = routing.choose_rail(
+                    country=country, amount=price
+                ).rail.code
+            except ApplicationError:
+                decided[(country, price)] = None  # no enabled rail there right now
+        if decided[(country, price)]:
+            rails[country] = decided[(country, price)]
     return rails

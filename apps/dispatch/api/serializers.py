@@ -37,7 +37,7 @@ class SkillSerializer(serializers.ModelSerializer):
         ]
 
     def get_rails(self, skill: Skill) -> dict[str, str]:
-        return rails_for_skill(skill)
+        return rails_for_skill(skill, decided=self.context.setdefault("routing", {}))
 
 
 class ResolveRequestSerializer(serializers.Serializer):

@@ -27,7 +27,7 @@ class SkillListView(APIView):
         query = SkillQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         skills = catalog_selectors.skill_list_published(**query.validated_data)
-        return Response(SkillSerializer(skills, many=True).data)
+        return Response(SkillSerializer(skills, many=True, context={"routing": {}}).data)
 
 
 class SkillDetailView(APIView):
