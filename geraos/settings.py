@@ -208,6 +208,7 @@ CELERY_BEAT_SCHEDULE = {
     "core-purge-idempotency": {"task": "core.purge_idempotency_records", "schedule": 3600.0},
     "payments-import-fx-rates": {"task": "payments.import_fx_rates", "schedule": 3600.0},
     "payments-reconcile-stuck": {"task": "payments.reconcile_stuck", "schedule": 300.0},
+    "dispatch-resume-stuck": {"task": "dispatch.resume_stuck", "schedule": 60.0},
 }
 
 # ---------------------------------------------------------------------------
@@ -291,7 +292,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
-    "ENUM_NAME_OVERRIDES": {"CurrencyEnum": "djmoney.settings.CURRENCY_CHOICES"},
+    "ENUM_NAME_OVERRIDES": {
+        "CurrencyEnum": "djmoney.settings.CURRENCY_CHOICES",
+        "DispatchStatusEnum": "apps.dispatch.models.DispatchOrder.Status",
+    },
 }
 
 

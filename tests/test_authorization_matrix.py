@@ -60,6 +60,31 @@ def payment_of(user) -> dict:
     return {"payment_id": make_payment(user).pk}
 
 
+def _dispatch(user):
+    from apps.catalog.demo import seed as seed_catalog
+    from apps.dispatch import services as dispatch_services
+
+    ensure_default_rails(Rail, RoutingRule)
+    fx.import_rates()
+    seed_catalog()
+    order, _ = dispatch_services.dispatch_create(
+        user=user,
+        grant=None,
+        text="book a plumber in London",
+        details={"problem": "owner-marker leak"},
+        idempotency_key=f"matrix-{user.pk}",
+    )
+    return order
+
+
+def dispatch_of(user) -> dict:
+    return {"order_id": _dispatch(user).pk}
+
+
+def dispatches_of(user) -> str:
+    return str(_dispatch(user).pk)
+
+
 def a_published_skill() -> dict:
     product_ = product("gerahome")
     skill = Skill.objects.create(
@@ -143,6 +168,8 @@ MATRIX: dict[str, Route] = {
     "api:payments": Route(methods=("POST",), page=False),
     "api:skills": Route(methods=("GET",), page=False),
     "api:intents-resolve": Route(methods=("POST",), page=False),
+    "api:dispatches": Route(methods=("GET", "POST"), page=False, owner_data=dispatches_of),
+    "api:dispatch": Route(methods=("GET",), page=False, owned_by=dispatch_of),
     "api:skill": Route(methods=("GET",), page=False, url_kwargs=a_published_skill),
     "api:log-head": Route(methods=("GET",), page=False, public=True),
     "api:log-inclusion": Route(methods=("GET",), page=False, public=True),

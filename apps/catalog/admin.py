@@ -56,7 +56,24 @@ class SkillAdmin(ModelAdmin):
 
 @admin.register(Provider)
 class ProviderAdmin(ModelAdmin):
-    list_display = ["name", "city", "country", "rating", "price", "active"]
+    list_display = ["name", "city", "country", "rating", "price", "sandbox", "active"]
     list_filter = ["active", "country", "city"]
     search_fields = ["name", "city"]
     filter_horizontal = ["skills"]
+
+    @display(description="Sandbox", boolean=True)
+    def sandbox(self, provider: Provider) -> bool:
+        return provider.is_sandbox
+
+    actions = ["rotate_secret"]
+
+    @action(description="Rotate signing secret (shown once)")
+    def rotate_secret(self, request, queryset) -> None:
+        for provider in queryset:
+            secret = services.provider_rotate_secret(provider=provider)
+            self.message_user(
+                request,
+                f"{provider}: new signing secret {secret} — give it to the provider now; "
+                "it is stored sealed and cannot be shown again.",
+                messages.WARNING,
+            )

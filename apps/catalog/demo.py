@@ -122,3 +122,4 @@ def _providers_for(skill: Skill, base: Decimal) -> None:
                 availability=windows,
             )
             provider.skills.add(skill)
+            services.provider_rotate_secret(provider=provider)

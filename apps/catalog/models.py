@@ -70,8 +70,23 @@ class Provider(BaseModel):
         default=list,
         help_text='Weekly windows: [{"days": [0,1,2,3,4], "start": "08:00", "end": "12:00"}]',
     )
-    endpoint_url = models.URLField(blank=True, help_text="Fulfilment endpoint; empty: sandbox.")
-    shared_secret = models.CharField(max_length=128, blank=True)
+
+    class SandboxBehaviour(models.TextChoices):
+        ACCEPT = "accept", "Accepts every booking"
+        DECLINE = "decline", "Declines every booking"
+        UNAVAILABLE = "unavailable", "Is down (answers 503)"
+
+    endpoint_url = models.URLField(
+        blank=True, help_text="Fulfilment endpoint (https); empty: GeraOS's built-in sandbox."
+    )
+    sandbox_behaviour = models.CharField(
+        max_length=16,
+        choices=SandboxBehaviour.choices,
+        default=SandboxBehaviour.ACCEPT,
+        help_text="How the built-in sandbox answers when there is no endpoint.",
+    )
+    # HMAC key for signed fulfilment requests and the provider's signed answers; sealed.
+    shared_secret_sealed = models.TextField(blank=True, editable=False)
     active = models.BooleanField(default=True)
 
     class Meta:
@@ -79,3 +94,7 @@ class Provider(BaseModel):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.city})"
+
+    @property
+    def is_sandbox(self) -> bool:
+        return not self.endpoint_url

@@ -1,11 +1,14 @@
-"""Catalog writes: publishing and suspending skills."""
+"""Catalog writes: publishing and suspending skills, providers' signing secrets."""
+
+import secrets
 
 from django.db import transaction
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 
-from apps.catalog.models import Skill
+from apps.catalog.models import Provider, Skill
 from apps.core.errors import ApplicationError, ConflictError
+from apps.core.sealing import seal, unseal
 
 
 @transaction.atomic
@@ -35,3 +38,25 @@ def skill_suspend(*, skill: Skill) -> Skill:
     skill.status = Skill.Status.SUSPENDED
     skill.save(update_fields=["status", "updated_at"])
     return skill
+
+
+def _secret_context(provider: Provider) -> str:
+    return f"provider-secret:{provider.pk}"
+
+
+@transaction.atomic
+def provider_rotate_secret(*, provider: Provider) -> str:
+    """A new signing secret for the provider; returned once, stored only sealed."""
+    secret = f"gps_{secrets.token_urlsafe(32)}"
+    provider.shared_secret_sealed = seal(secret.encode(), context=_secret_context(provider))
+    provider.save(update_fields=["shared_secret_sealed", "updated_at"])
+    return secret
+
+
+def provider_secret(*, provider: Provider) -> bytes:
+    if not provider.shared_secret_sealed:
+        raise ConflictError(
+            f"{provider} has no signing secret yet; rotate one in the admin.",
+            code="provider_secret_missing",
+        )
+    return unseal(provider.shared_secret_sealed, context=_secret_context(provider))

@@ -5,3 +5,9 @@ class DispatchConfig(AppConfig):
     name = "apps.dispatch"
     label = "dispatch"
     verbose_name = "Dispatch"
+
+    def ready(self) -> None:
+        from apps.dispatch.receivers import carry_on_waiting_order
+        from apps.payments.signals import payment_status_changed
+
+        payment_status_changed.connect(carry_on_waiting_order, dispatch_uid="dispatch.carry_on")

@@ -4,6 +4,7 @@ from djmoney.money import Money
 
 from apps.catalog.models import Skill
 from apps.core.errors import ApplicationError
+from apps.dispatch.models import DispatchOrder
 from apps.payments import routing
 
 
@@ -27,3 +28,21 @@ def rails_for_skill(skill: Skill, *, decided: dict | None = None) -> dict[str, s
         if decided[(country, price)]:
             rails[country] = decided[(country, price)]
     return rails
+
+
+def _orders():
+    return DispatchOrder.objects.select_related(
+        "skill__product", "provider", "quote__rail", "payment", "receipt"
+    ).prefetch_related("transitions")
+
+
+def dispatch_get_for_user(*, user, order_id) -> DispatchOrder | None:
+    """The user's own order, or None (another's looks like none)."""
+    return _orders().filter(user=user, pk=order_id).first()
+
+
+def dispatch_list_for_user(*, user, status: str = "", limit: int = 50) -> list[DispatchOrder]:
+    orders = _orders().filter(user=user)
+    if status:
+        orders = orders.filter(status=status)
+    return list(orders[:limit])

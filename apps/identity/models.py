@@ -243,6 +243,9 @@ class AgentSpend(models.Model):
     amount = MoneyField(max_digits=12, decimal_places=2, default_currency="GBP")
     reference = models.CharField(max_length=100)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    released_at = models.DateTimeField(
+        null=True, blank=True, help_text="The action failed and no money moved: not counted."
+    )
 
     class Meta:
         constraints = [

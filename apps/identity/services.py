@@ -248,8 +248,19 @@ def agent_grant_reserve_spend(*, grant: AgentGrant, amount: Money, reference: st
     return AgentSpend.objects.create(grant=grant, amount=amount, reference=reference)
 
 
+@transaction.atomic
+def agent_grant_release_spend(*, grant: AgentGrant, reference: str) -> None:
+    """The action a spend was reserved for failed before money moved: stop counting it."""
+    AgentGrant.objects.select_for_update().get(pk=grant.pk)
+    grant.spends.filter(reference=reference, released_at__isnull=True).update(
+        released_at=timezone.now()
+    )
+
+
 def _spent_since(grant: AgentGrant, since: dt.datetime) -> Money:
-    total = grant.spends.filter(created_at__gte=since).aggregate(total=Sum("amount"))["total"]
+    total = grant.spends.filter(created_at__gte=since, released_at__isnull=True).aggregate(
+        total=Sum("amount")
+    )["total"]
     return Money(total or Decimal("0"), grant.daily_limit.currency)
 
 

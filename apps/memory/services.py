@@ -70,6 +70,32 @@ def memory_read(
     return items
 
 
+def memory_check_read(
+    *,
+    user: User,
+    product: Product,
+    scope_codes: list[str],
+    grant: AgentGrant | None = None,
+    purpose: str = "",
+) -> None:
+    """Refuse, logged, unless `product` may read every one of the scopes. Called before an
+    action that will need them starts, so a refusal comes before any money moves."""
+    for code in scope_codes:
+        scope = selectors.memory_scope_get(code=code)
+        if scope is None:
+            raise ApplicationError(f"Unknown memory scope {code!r}.", code="unknown_scope")
+        entry = {
+            "user": user,
+            "product": product,
+            "grant": grant,
+            "scope": scope,
+            "action": "read",
+            "purpose": purpose,
+        }
+        with _refusals_logged(entry):
+            policy.read_access(user=user, product=product, scope=scope)
+
+
 def memory_write(
     *,
     user: User,

@@ -21,6 +21,7 @@ from apps.payments.adapters import ProviderResult, adapter_for
 from apps.payments.adapters.base import WebhookRejected
 from apps.payments.errors import RateUnavailable
 from apps.payments.models import Payment, PaymentEvent, ProviderEvent, Quote, Rail, Refund
+from apps.payments.signals import payment_status_changed
 from apps.trust import services as trust_services
 
 QUOTE_TYPE = "geraos-quote+jws"
@@ -134,6 +135,9 @@ def _move(payment: Payment, to: str, *, cause: str, data: dict | None = None) ->
         payment=payment, from_status=payment.status, to_status=to, cause=cause, data=data or {}
     )
     payment.status = to
+    transaction.on_commit(
+        lambda: payment_status_changed.send(sender=Payment, payment_id=payment.pk, status=to)
+    )
 
 
 def _adapter(payment: Payment):

@@ -1,7 +1,13 @@
+from decimal import Decimal
+
+from djmoney.money import Money
+from djmoney.settings import CURRENCY_CHOICES
 from rest_framework import serializers
 
 from apps.catalog.models import Skill
 from apps.core.api.serializers import MoneySerializer
+from apps.dispatch.models import DispatchOrder
+from apps.dispatch.parser import ParsedIntent
 from apps.dispatch.selectors import rails_for_skill
 from apps.payments.api.serializers import QuoteSerializer
 
@@ -40,14 +46,181 @@ class SkillSerializer(serializers.ModelSerializer):
         return rails_for_skill(skill, decided=self.context.setdefault("routing", {}))
 
 
-class ResolveRequestSerializer(serializers.Serializer):
-    text = serializers.CharField(
-        max_length=500, help_text='e.g. "book a plumber in Lagos under £50 tomorrow morning"'
-    )
-
-
 class ResolutionSerializer(serializers.Serializer):
     intent = serializers.JSONField(help_text="How the text was read; correct it if wrong.")
     skill = SkillSerializer()
     provider = serializers.JSONField()
     quote = QuoteSerializer()
+
+
+class PlaceSerializer(serializers.Serializer):
+    city = serializers.CharField(max_length=80)
+    country = serializers.CharField(max_length=2, required=False, default="")
+
+
+class WindowSerializer(serializers.Serializer):
+    start = serializers.DateTimeField()
+    end = serializers.DateTimeField()
+
+    def validate(self, attrs):
+        if attrs["end"] <= attrs["start"]:
+            raise serializers.ValidationError("The window must end after it starts.")
+        return attrs
+
+
+class PriceSerializer(serializers.Serializer):
+    amount = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=Decimal("0.01"))
+    currency = serializers.ChoiceField(choices=CURRENCY_CHOICES)
+
+
+class IntentSerializer(serializers.Serializer):
+    """The structured intent: what the resolver returned as `intent`, corrected if needed."""
+
+    capability = serializers.CharField(max_length=80)
+    location = PlaceSerializer()
+    window = WindowSerializer(required=False, allow_null=True, default=None)
+    max_price = PriceSerializer(required=False, allow_null=True, default=None)
+
+
+def intent_from(data: dict) -> ParsedIntent:
+    window, price = data["window"], data["max_price"]
+    return ParsedIntent(
+        text="",
+        capability=data["capability"],
+        city=data["location"]["city"],
+        country=data["location"]["country"].upper(),
+        max_price=Money(price["amount"], price["currency"]) if price else None,
+        window_start=window["start"] if window else None,
+        window_end=window["end"] if window else None,
+    )
+
+
+class IntentOrTextSerializer(serializers.Serializer):
+    text = serializers.CharField(
+        max_length=500,
+        required=False,
+        help_text='e.g. "book a plumber in Lagos under £50 tomorrow morning"',
+    )
+    intent = IntentSerializer(required=False)
+
+    def validate(self, attrs):
+        if ("text" in attrs) == ("intent" in attrs):
+            raise serializers.ValidationError("Send either `text` or a structured `intent`.")
+        return attrs
+
+    def resolve_kwargs(self) -> dict:
+        if "intent" in self.validated_data:
+            return {"intent": intent_from(self.validated_data["intent"])}
+        return {"text": self.validated_data["text"]}
+
+
+class DispatchCreateSerializer(IntentOrTextSerializer):
+    details = serializers.JSONField(
+        required=False, default=dict, help_text="Filled in by the skill's `input_schema`."
+    )
+    callback_url = serializers.URLField(
+        required=False, default="", help_text="Receives HMAC-signed status events."
+    )
+    payer_account = serializers.CharField(
+        max_length=100, required=False, default="", help_text="Phone (M-Pesa) or VPA (UPI)."
+    )
+
+    def validate_details(self, value):
+        if not isinstance(value, dict):
+            raise serializers.ValidationError("Details must be a JSON object.")
+        return value
+
+
+class DispatchListQuerySerializer(serializers.Serializer):
+    status = serializers.ChoiceField(
+        choices=DispatchOrder.Status.choices, required=False, default=""
+    )
+    limit = serializers.IntegerField(min_value=1, max_value=200, required=False, default=50)
+
+
+class TransitionSerializer(serializers.Serializer):
+    from_status = serializers.CharField()
+    to_status = serializers.CharField()
+    reason = serializers.CharField()
+    at = serializers.DateTimeField()
+
+
+class DispatchOrderSerializer(serializers.ModelSerializer):
+    skill = serializers.SerializerMethodField()
+    provider = serializers.SerializerMethodField()
+    quote = QuoteSerializer()
+    payment = serializers.SerializerMethodField()
+    failure = serializers.SerializerMethodField()
+    receipt = serializers.SerializerMethodField()
+    history = TransitionSerializer(source="transitions", many=True)
+
+    class Meta:
+        model = DispatchOrder
+        fields = [
+            "id",
+            "status",
+            "intent",
+            "details",
+            "skill",
+            "provider",
+            "quote",
+            "payment",
+            "confirmation",
+            "failure",
+            "receipt",
+            "callback_url",
+            "history",
+            "created_at",
+            "updated_at",
+        ]
+
+    def get_skill(self, order: DispatchOrder) -> dict:
+        skill = order.skill
+        return {
+            "id": skill.pk,
+            "capability": skill.capability,
+            "title": skill.title,
+            "product": skill.product.code,
+            "version": order.skill_version,
+        }
+
+    def get_provider(self, order: DispatchOrder) -> dict:
+        return {"name": order.provider.name, "city": order.provider.city}
+
+    def get_payment(self, order: DispatchOrder) -> dict | None:
+        payment = order.payment
+        if payment is None:
+            return None
+        return {
+            "id": str(payment.pk),
+            "status": payment.status,
+            "next_action": payment.next_action,
+            "confirmation_id": payment.confirmation_id or None,
+        }
+
+    def get_failure(self, order: DispatchOrder) -> dict | None:
+        if not order.failure_code:
+            return None
+        return {"code": order.failure_code, "message": order.failure_message}
+
+    def get_receipt(self, order: DispatchOrder) -> dict | None:
+        receipt = order.receipt
+        if receipt is None:
+            return None
+        return {
+            "id": str(receipt.pk),
+            "resolution": receipt.resolution,
+            "log_index": receipt.log_index,
+            "jws": receipt.jws,
+            "bundle": f"/api/v1/receipts/{receipt.pk}/bundle",
+        }
+
+
+class DispatchCreatedSerializer(DispatchOrderSerializer):
+    callback_secret = serializers.CharField(
+        allow_null=True,
+        help_text="Verifies the callbacks' X-GeraOS-Signature; returned on creation only.",
+    )
+
+    class Meta(DispatchOrderSerializer.Meta):
+        fields = [*DispatchOrderSerializer.Meta.fields, "callback_secret"]

@@ -1,18 +1,26 @@
 from django.http import Http404
 from drf_spectacular.utils import extend_schema
+from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.catalog import selectors as catalog_selectors
+from apps.core.api.openapi import IDEMPOTENCY_KEY_PARAMETER
 from apps.core.api.permissions import HasScope
-from apps.dispatch import resolver
+from apps.core.idempotency import idempotent
+from apps.dispatch import resolver, selectors, services
 from apps.dispatch.api.serializers import (
+    DispatchCreatedSerializer,
+    DispatchCreateSerializer,
+    DispatchListQuerySerializer,
+    DispatchOrderSerializer,
+    IntentOrTextSerializer,
     ResolutionSerializer,
-    ResolveRequestSerializer,
     SkillQuerySerializer,
     SkillSerializer,
 )
+from apps.identity.permissions import acting_grant
 
 
 class SkillListView(APIView):
@@ -45,14 +53,14 @@ class ResolveView(APIView):
     permission_classes = [HasScope("dispatch:create")]
 
     @extend_schema(
-        request=ResolveRequestSerializer,
+        request=IntentOrTextSerializer,
         responses=ResolutionSerializer,
         operation_id="intents_resolve",
     )
     def post(self, request: Request) -> Response:
-        body = ResolveRequestSerializer(data=request.data)
+        body = IntentOrTextSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        found = resolver.resolve_text(user=request.user, text=body.validated_data["text"])
+        found = _resolve(request.user, **body.resolve_kwargs())
         provider = found.provider
         data = {
             "intent": found.intent.as_dict(),
@@ -69,3 +77,65 @@ class ResolveView(APIView):
             "quote": found.quote,
         }
         return Response(ResolutionSerializer(data).data)
+
+
+def _resolve(user, *, intent=None, text: str = "") -> resolver.Resolution:
+    if intent is not None:
+        return resolver.resolve(user=user, intent=intent)
+    return resolver.resolve_text(user=user, text=text)
+
+
+class DispatchListView(APIView):
+    """Dispatch an intent (202: the pipeline runs in the background), or list yours."""
+
+    def get_permissions(self):
+        scope = "dispatch:create" if self.request.method == "POST" else "dispatch:read"
+        return [HasScope(scope)()]
+
+    @extend_schema(
+        parameters=[DispatchListQuerySerializer],
+        responses=DispatchOrderSerializer(many=True),
+        operation_id="dispatches_list",
+    )
+    def get(self, request: Request) -> Response:
+        query = DispatchListQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        orders = selectors.dispatch_list_for_user(user=request.user, **query.validated_data)
+        return Response(DispatchOrderSerializer(orders, many=True).data)
+
+    @extend_schema(
+        request=DispatchCreateSerializer,
+        responses={202: DispatchCreatedSerializer},
+        operation_id="dispatches_create",
+        parameters=[IDEMPOTENCY_KEY_PARAMETER],
+    )
+    @idempotent
+    def post(self, request: Request) -> Response:
+        body = DispatchCreateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        order, callback_secret = services.dispatch_create(
+            user=request.user,
+            grant=acting_grant(request),
+            **body.resolve_kwargs(),
+            details=data["details"],
+            callback_url=data["callback_url"],
+            payer_account=data["payer_account"],
+            idempotency_key=f"api:{request.user.pk}:{request.headers['Idempotency-Key']}",
+        )
+        order = selectors.dispatch_get_for_user(user=request.user, order_id=order.pk)
+        order.callback_secret = callback_secret or None
+        return Response(DispatchCreatedSerializer(order).data, status=status.HTTP_202_ACCEPTED)
+
+
+class DispatchDetailView(APIView):
+    """Where a dispatch is: status and history, the provider's confirmation, the receipt."""
+
+    permission_classes = [HasScope("dispatch:read")]
+
+    @extend_schema(responses=DispatchOrderSerializer, operation_id="dispatches_retrieve")
+    def get(self, request: Request, order_id) -> Response:
+        order = selectors.dispatch_get_for_user(user=request.user, order_id=order_id)
+        if order is None:
+            raise Http404
+        return Response(DispatchOrderSerializer(order).data)

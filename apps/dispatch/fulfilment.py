@@ -1,0 +1,126 @@
+"""Asking a provider to do the work: one signed HTTP request, one signed answer.
+
+GeraOS POSTs the booking as JSON with `X-GeraOS-Signature` (HMAC-SHA256 with the
+provider's shared secret over "<t>.<body>") and an `Idempotency-Key` (the order id), so
+a resent request books nothing twice. The provider answers 200 with
+`{"status": "confirmed", "reference": …, "scheduled_for": …}` or
+`{"status": "declined", "reason": …}`, signed the same way in `X-Provider-Signature`; an
+answer whose signature does not verify is never taken as a confirmation.
+
+Providers without an endpoint are served by the built-in sandbox (`sandbox_provider`),
+which replaces only the transport: signing and verification run exactly as in production.
+"""
+
+import ipaddress
+import json
+from dataclasses import dataclass
+from typing import Protocol
+from urllib.error import HTTPError, URLError
+from urllib.parse import urlsplit
+from urllib.request import Request, urlopen
+
+from apps.core import hmac_signature
+
+SIGNATURE_HEADER = "X-GeraOS-Signature"
+PROVIDER_SIGNATURE_HEADER = "X-Provider-Signature"
+TIMEOUT_SECONDS = 10
+
+
+class ProviderUnavailable(Exception):
+    """Worth retrying: the provider was unreachable, busy, or its answer unverifiable."""
+
+
+class ProviderDeclined(Exception):
+    """Final: the provider said no."""
+
+    def __init__(self, reason: str, code: str = "provider_declined"):
+        super().__init__(reason)
+        self.reason = reason
+        self.code = code
+
+
+@dataclass(frozen=True)
+class Booking:
+    reference: str
+    scheduled_for: str
+    answer: dict
+    signature: str
+
+    def as_confirmation(self) -> dict:
+        return {
+            "reference": self.reference,
+            "scheduled_for": self.scheduled_for,
+            "provider_signature": self.signature,
+            "verified": True,
+        }
+
+
+class Transport(Protocol):
+    def post(self, url: str, *, headers: dict, body: bytes) -> tuple[int, dict, bytes]: ...
+
+
+class HttpTransport:
+    def post(self, url: str, *, headers: dict, body: bytes) -> tuple[int, dict, bytes]:
+        _require_safe_url(url)
+        request = Request(url, data=body, method="POST", headers=headers)  # noqa: S310
+        try:
+            with urlopen(request, timeout=TIMEOUT_SECONDS) as response:  # noqa: S310
+                return response.status, dict(response.headers), response.read()
+        except HTTPError as error:
+            return error.code, dict(error.headers), error.read()
+        except (URLError, TimeoutError, ConnectionError) as error:
+            raise ProviderUnavailable(f"provider unreachable: {error}") from error
+
+
+def _require_safe_url(url: str) -> None:
+    """https, or plain http to this machine (a provider under development)."""
+    parts = urlsplit(url)
+    if parts.scheme == "https":
+        return
+    try:
+        loopback = parts.hostname == "localhost" or ipaddress.ip_address(parts.hostname).is_loopback
+    except ValueError:
+        loopback = False
+    if not (parts.scheme == "http" and loopback):
+        raise ProviderDeclined("Providers are reached over https only.", code="insecure_endpoint")
+
+
+def encode(document: dict) -> bytes:
+    return json.dumps(document, sort_keys=True, separators=(",", ":")).encode()
+
+
+def book(
+    *, url: str, booking: dict, idempotency_key: str, secret: bytes, transport: Transport
+) -> Booking:
+    body = encode(booking)
+    headers = {
+        "Content-Type": "application/json",
+        "Idempotency-Key": idempotency_key,
+        SIGNATURE_HEADER: hmac_signature.sign(body, secret),
+    }
+    status, response_headers, answer_body = transport.post(url, headers=headers, body=body)
+    if status >= 500 or status in (408, 429):
+        raise ProviderUnavailable(f"provider answered {status}")
+    answer = _verified_answer(response_headers, answer_body, secret)
+    if status >= 400 or answer.get("status") != "confirmed":
+        raise ProviderDeclined(str(answer.get("reason") or f"provider answered {status}")[:300])
+    if not answer.get("reference"):
+        raise ProviderUnavailable("the confirmation carries no booking reference")
+    return Booking(
+        reference=str(answer["reference"]),
+        scheduled_for=str(answer.get("scheduled_for", "")),
+        answer=answer,
+        signature=_header(response_headers, PROVIDER_SIGNATURE_HEADER),
+    )
+
+
+def _verified_answer(headers: dict, body: bytes, secret: bytes) -> dict:
+    try:
+        hmac_signature.verify(_header(headers, PROVIDER_SIGNATURE_HEADER), body, secret)
+        return json.loads(body)
+    except (hmac_signature.BadSignature, ValueError) as error:
+        raise ProviderUnavailable(f"unverifiable provider answer: {error}") from error
+
+
+def _header(headers: dict, name: str) -> str:
+    return next((v for k, v in headers.items() if k.lower() == name.lower()), "")

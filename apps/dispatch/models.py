@@ -1,0 +1,119 @@
+import uuid
+
+from django.conf import settings
+from django.db import models
+
+from apps.core.models import BaseModel
+
+
+class DispatchOrder(BaseModel):
+    """One intent turned into an action: the chosen skill, provider and quote, the payment,
+    the provider's confirmation and the receipt. Its status moves only through
+    `dispatch.services` under a row lock; every move is a DispatchTransition."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        AUTHORIZING = "authorizing", "Authorizing payment"
+        AUTHORIZED = "authorized", "Payment authorized"
+        FULFILLING = "fulfilling", "With the provider"
+        FULFILLED = "fulfilled", "Booked"
+        CAPTURING = "capturing", "Capturing payment"
+        COMPLETED = "completed", "Completed"
+        REJECTED = "rejected", "Rejected"
+        FAILED = "failed", "Failed"
+        VOIDED = "voided", "Voided"
+        DISPUTED = "disputed", "Disputed"
+        RESOLVED_REFUNDED = "resolved_refunded", "Dispute: refunded"
+        RESOLVED_UPHELD = "resolved_upheld", "Dispute: upheld"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="dispatch_orders"
+    )
+    grant = models.ForeignKey(
+        "identity.AgentGrant",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="dispatch_orders",
+        help_text="The agent grant it was dispatched under; empty when the user did it.",
+    )
+    idempotency_key = models.CharField(max_length=255, unique=True)
+    intent = models.JSONField(help_text="The structured intent, as resolved.")
+    details = models.JSONField(default=dict, blank=True, help_text="Checked by the skill schema.")
+    skill = models.ForeignKey("catalog.Skill", on_delete=models.PROTECT, related_name="+")
+    skill_version = models.PositiveIntegerField()
+    provider = models.ForeignKey("catalog.Provider", on_delete=models.PROTECT, related_name="+")
+    quote = models.OneToOneField(
+        "payments.Quote", on_delete=models.PROTECT, related_name="dispatch_order"
+    )
+    payer_account = models.CharField(max_length=100, blank=True)
+    payment = models.OneToOneField(
+        "payments.Payment",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="dispatch_order",
+    )
+    status = models.CharField(
+        max_length=24, choices=Status.choices, default=Status.PENDING, db_index=True
+    )
+    failure_code = models.CharField(max_length=64, blank=True)
+    failure_message = models.CharField(max_length=300, blank=True)
+    confirmation = models.JSONField(
+        null=True, blank=True, help_text="The provider's verified booking confirmation."
+    )
+    receipt = models.OneToOneField(
+        "trust.Receipt", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    callback_url = models.URLField(blank=True)
+    callback_secret_sealed = models.TextField(blank=True, editable=False)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["status", "updated_at"], name="dispatch_stuck_idx")]
+
+    def __str__(self) -> str:
+        return f"dispatch {self.pk} ({self.status})"
+
+
+class DispatchTransition(models.Model):
+    """Who moved an order, from where to where, when and why."""
+
+    order = models.ForeignKey(DispatchOrder, on_delete=models.CASCADE, related_name="transitions")
+    from_status = models.CharField(max_length=24, blank=True)
+    to_status = models.CharField(max_length=24)
+    actor = models.CharField(max_length=120, help_text="agent:<grant>, user:<id>, worker, …")
+    reason = models.CharField(max_length=300)
+    data = models.JSONField(default=dict, blank=True)
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.from_status or '∅'} → {self.to_status}"
+
+
+class CallbackDelivery(models.Model):
+    """A signed status event for the agent's callback URL, and how its delivery went."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        DELIVERED = "delivered", "Delivered"
+        GAVE_UP = "gave_up", "Gave up"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    order = models.ForeignKey(DispatchOrder, on_delete=models.CASCADE, related_name="callbacks")
+    event = models.JSONField()
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_response = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at"]
+
+    def __str__(self) -> str:
+        return f"callback {self.event.get('status')} for {self.order_id} ({self.status})"

@@ -1,0 +1,638 @@
+"""Dispatch writes: an intent becomes an order, and the order moves through its state
+machine one step at a time (DESIGN.md):
+
+    pending -> authorizing -> authorized -> fulfilling -> fulfilled -> capturing -> completed
+    pending -> rejected; authorizing -> failed; authorized/fulfilling -> voided;
+    capturing -> failed; completed -> disputed -> resolved_refunded | resolved_upheld
+
+Each step locks the order and checks where it is, commits, does its outside work (the
+rail, the provider) with no transaction open, then locks again and records the outcome.
+So every step is safe to run twice, and a step cut short by a crash resumes from the
+state it left behind. The next step is enqueued only once the move is committed.
+"""
+
+import datetime as dt
+import hashlib
+import secrets
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+from jsonschema import Draft202012Validator
+
+from apps.catalog import services as catalog_services
+from apps.catalog.models import Skill
+from apps.core.errors import ApplicationError, ConflictError
+from apps.core.money import money_document
+from apps.core.sealing import seal
+from apps.dispatch import fulfilment, resolver
+from apps.dispatch.models import CallbackDelivery, DispatchOrder, DispatchTransition
+from apps.dispatch.parser import ParsedIntent
+from apps.dispatch.sandbox_provider import SandboxTransport
+from apps.identity import services as identity_services
+from apps.identity.models import AgentGrant, Feature
+from apps.memory import selectors as memory_selectors
+from apps.memory import services as memory_services
+from apps.memory.errors import ConsentRequired
+from apps.payments import services as payment_services
+from apps.payments.models import Payment
+from apps.trust import services as trust_services
+
+Status = DispatchOrder.Status
+
+TRANSITIONS = {
+    Status.PENDING: {Status.AUTHORIZING, Status.REJECTED},
+    Status.AUTHORIZING: {Status.AUTHORIZED, Status.FAILED},
+    Status.AUTHORIZED: {Status.FULFILLING, Status.VOIDED},
+    Status.FULFILLING: {Status.FULFILLED, Status.VOIDED},
+    Status.FULFILLED: {Status.CAPTURING},
+    Status.CAPTURING: {Status.COMPLETED, Status.FAILED},
+    Status.COMPLETED: {Status.DISPUTED},
+    Status.DISPUTED: {Status.RESOLVED_REFUNDED, Status.RESOLVED_UPHELD},
+}
+# Where the pipeline has finished: each of these gets a receipt.
+FINISHED = frozenset({Status.COMPLETED, Status.REJECTED, Status.FAILED, Status.VOIDED})
+RESOLUTIONS = {
+    Status.COMPLETED: "completed",
+    Status.REJECTED: "rejected",
+    Status.FAILED: "failed",
+    Status.VOIDED: "voided",
+}
+WORKER = "worker"
+
+
+class IllegalTransition(ConflictError):
+    code = "illegal_dispatch_transition"
+
+
+class InvalidDetails(ApplicationError):
+    code = "invalid_details"
+
+
+def _locked(order_id) -> DispatchOrder:
+    return (
+        DispatchOrder.objects.select_for_update(of=("self",))
+        .select_related("payment", "grant", "quote__rail", "provider", "skill__product", "user")
+        .get(pk=order_id)
+    )
+
+
+def _move(order: DispatchOrder, to: str, *, actor: str, reason: str, data: dict | None = None):
+    """The one place an order's status changes: legal moves only, each one recorded, and
+    the agent's callback told once the move is committed."""
+    if to not in TRANSITIONS.get(order.status, set()):
+        raise IllegalTransition(f"A dispatch cannot go from {order.status} to {to}.")
+    DispatchTransition.objects.create(
+        order=order,
+        from_status=order.status,
+        to_status=to,
+        actor=actor,
+        reason=reason[:300],
+        data=data or {},
+    )
+    order.status = to
+    order.save()
+    _queue_callback(order)
+
+
+def _after_commit(task, order: DispatchOrder) -> None:
+    task.delay_on_commit(str(order.pk))
+
+
+# ---------------------------------------------------------------------------
+# Creating an order: every check that can refuse runs before any money moves
+# ---------------------------------------------------------------------------
+
+
+def dispatch_create(
+    *,
+    user,
+    grant: AgentGrant | None,
+    intent: ParsedIntent | None = None,
+    text: str = "",
+    details: dict,
+    idempotency_key: str,
+    callback_url: str = "",
+    payer_account: str = "",
+) -> tuple[DispatchOrder, str]:
+    """Resolve the intent, check consent, entitlement and the grant's spend limit, and
+    create a pending order whose pipeline starts after commit. Returns the order and, for
+    a new order with a callback URL, the callback signing secret (shown once)."""
+    existing = DispatchOrder.objects.filter(idempotency_key=idempotency_key).first()
+    if existing:
+        return _same_request(existing, user=user), ""
+    with transaction.atomic():
+        found = (
+            resolver.resolve(user=user, intent=intent)
+            if intent is not None
+            else resolver.resolve_text(user=user, text=text)
+        )
+        _check_details(found.skill, details)
+        _check_consent(user=user, grant=grant, skill=found.skill)
+        identity_services.require_entitlement(user=user, feature=Feature.DISPATCHES)
+        order = DispatchOrder.objects.create(
+            user=user,
+            grant=grant,
+            idempotency_key=idempotency_key,
+            intent=found.intent.as_dict(),
+            details=details,
+            skill=found.skill,
+            skill_version=found.skill.version,
+            provider=found.provider,
+            quote=found.quote,
+            payer_account=payer_account,
+            callback_url=callback_url,
+        )
+        if grant is not None:
+            identity_services.agent_grant_reserve_spend(
+                grant=grant, amount=_home_amount(order), reference=f"dispatch:{order.pk}"
+            )
+        callback_secret = _new_callback_secret(order) if callback_url else ""
+        DispatchTransition.objects.create(
+            order=order,
+            to_status=Status.PENDING,
+            actor=_actor(user, grant),
+            reason="dispatched",
+            data={"quote": str(found.quote.pk), "provider": found.provider.name},
+        )
+        _queue_callback(order)
+        _after_commit(_tasks().authorize_payment, order)
+    return order, callback_secret
+
+
+def _same_request(order: DispatchOrder, *, user) -> DispatchOrder:
+    if order.user_id != user.pk:
+        raise ApplicationError(
+            "Idempotency key reused for another dispatch.", code="idempotency_key_reuse", status=422
+        )
+    return order
+
+
+def _check_details(skill: Skill, details: dict) -> None:
+    errors = sorted(
+        Draft202012Validator(skill.input_schema).iter_errors(details), key=lambda e: e.path
+    )
+    if errors:
+        raise InvalidDetails(
+            f"The details do not fit the skill's input schema: {errors[0].message}.",
+            fields={
+                "details." + ".".join(map(str, e.path)) if e.path else "details": [e.message]
+                for e in errors
+            },
+        )
+
+
+def _check_consent(*, user, grant, skill: Skill) -> None:
+    """The provider will read these scopes while fulfilling: consent must be there now."""
+    memory_services.memory_check_read(
+        user=user,
+        product=skill.product,
+        scope_codes=skill.memory_scopes,
+        grant=grant,
+        purpose=f"dispatching {skill.capability}",
+    )
+
+
+def _home_amount(order: DispatchOrder):
+    """What the action costs in the home currency: what the grant's limits are in."""
+    return order.quote.settlement_amount + order.quote.fees
+
+
+def _actor(user, grant: AgentGrant | None) -> str:
+    return f"agent:{grant.pk}" if grant is not None else f"user:{user.pk}"
+
+
+def _tasks():
+    from apps.dispatch import tasks  # the tasks call these services: import at call time
+
+    return tasks
+
+
+# ---------------------------------------------------------------------------
+# Step 1: authorize the payment
+# ---------------------------------------------------------------------------
+
+
+def order_authorize(*, order_id) -> DispatchOrder:
+    """Create the payment for the quote and ask the rail to authorize it. Rails that need
+    the payer (an STK prompt, a bank redirect) leave the order authorizing until their
+    confirmation arrives; `order_sync_payment` then carries on."""
+    with transaction.atomic():
+        order = _locked(order_id)
+        if order.status == Status.PENDING:
+            refusal = _pre_payment_refusal(order)
+            if refusal:
+                _move(order, Status.REJECTED, actor=WORKER, reason=refusal)
+                _release_reservations(order)
+                _after_commit(_tasks().issue_receipt, order)
+                return order
+            order.payment = payment_services.payment_create(
+                user=order.user,
+                quote=order.quote,
+                reference=f"dispatch {order.pk}: {order.skill.title}",
+                idempotency_key=f"dispatch:{order.pk}",
+                payer_account=order.payer_account,
+            )
+            _move(order, Status.AUTHORIZING, actor=WORKER, reason="payment created")
+        elif order.status != Status.AUTHORIZING:
+            return order
+    payment_services.payment_authorize(payment_id=order.payment_id)
+    return order_sync_payment(order_id=order_id)
+
+
+def _pre_payment_refusal(order: DispatchOrder) -> str:
+    grant = order.grant
+    if grant is not None and (grant.revoked_at or grant.expires_at <= timezone.now()):
+        return "the agent grant was revoked or expired before payment"
+    if order.quote.expires_at <= timezone.now():
+        return "the quote expired before payment"
+    if not order.provider.active:
+        return "the provider was deactivated before payment"
+    return ""
+
+
+@transaction.atomic
+def order_sync_payment(*, order_id) -> DispatchOrder:
+    """Carry an authorizing order on from what its payment now says."""
+    order = _locked(order_id)
+    if order.status != Status.AUTHORIZING or order.failure_code:
+        return order
+    payment = order.payment
+    if payment.status in {Payment.Status.AUTHORIZED, Payment.Status.CAPTURED}:
+        _move(order, Status.AUTHORIZED, actor=WORKER, reason=f"payment {payment.status}")
+        _after_commit(_tasks().fulfil, order)
+    elif payment.status in {Payment.Status.FAILED, Payment.Status.VOIDED}:
+        _fail(
+            order,
+            Status.FAILED,
+            code=payment.failure_code or "payment_failed",
+            message="The payment was not authorized.",
+        )
+    return order
+
+
+# ---------------------------------------------------------------------------
+# Step 2: fulfil with the provider
+# ---------------------------------------------------------------------------
+
+
+def order_fulfil(*, order_id) -> DispatchOrder:
+    """Send the provider the signed booking (the same request, with the same key, if this
+    runs again) and record its verified confirmation. ProviderUnavailable propagates so
+    the task retries; a decline starts compensation."""
+    with transaction.atomic():
+        order = _locked(order_id)
+        if order.status == Status.AUTHORIZED:
+            _move(order, Status.FULFILLING, actor=WORKER, reason="sent to the provider")
+        elif order.status != Status.FULFILLING or order.failure_code:
+            return order
+    try:
+        booking = _book(order)
+    except (fulfilment.ProviderDeclined, ConsentRequired) as refusal:
+        return order_fulfilment_failed(
+            order_id=order_id,
+            code=getattr(refusal, "code", "consent_required"),
+            message=str(refusal)[:300],
+        )
+    with transaction.atomic():
+        order = _locked(order_id)
+        if order.status == Status.FULFILLING and not order.failure_code:
+            order.confirmation = booking.as_confirmation()
+            _move(
+                order,
+                Status.FULFILLED,
+                actor=WORKER,
+                reason=f"booked: {booking.reference}",
+                data={"reference": booking.reference},
+            )
+            _after_commit(_tasks().capture, order)
+    return order
+
+
+def _book(order: DispatchOrder) -> fulfilment.Booking:
+    provider = order.provider
+    secret = catalog_services.provider_secret(provider=provider)
+    transport = (
+        SandboxTransport(provider=provider, secret=secret)
+        if provider.is_sandbox
+        else fulfilment.HttpTransport()
+    )
+    return fulfilment.book(
+        url=provider.endpoint_url or "sandbox:",
+        booking=_booking_request(order),
+        idempotency_key=str(order.pk),
+        secret=secret,
+        transport=transport,
+    )
+
+
+def _booking_request(order: DispatchOrder) -> dict:
+    return {
+        "booking_id": str(order.pk),
+        "skill": {"capability": order.skill.capability, "version": order.skill_version},
+        "provider": order.provider.name,
+        "city": order.provider.city,
+        "window": order.intent.get("window"),
+        "details": order.details,
+        "price": money_document(order.provider.price),
+        "customer": trust_services.user_pseudonym(order.user_id),
+        "memory": _consented_memory(order),
+    }
+
+
+def _consented_memory(order: DispatchOrder) -> dict:
+    """The scopes the skill needs, read through memory's service: consent is applied
+    again here (it may have been withdrawn since dispatch) and every read is logged."""
+    product = order.skill.product
+    memory = {}
+    for code in order.skill.memory_scopes:
+        scope = memory_selectors.memory_scope_get(code=code)
+        items = memory_services.memory_read(
+            user=order.user,
+            product=product,
+            scope=scope,
+            grant=order.grant,
+            purpose=f"fulfilling dispatch {order.pk}",
+        )
+        memory[code] = {item.key: item.value for item in items}
+    return memory
+
+
+@transaction.atomic
+def order_fulfilment_failed(*, order_id, code: str, message: str) -> DispatchOrder:
+    """The provider will not do it: mark why, then give the money back."""
+    order = _locked(order_id)
+    if order.status not in {Status.AUTHORIZED, Status.FULFILLING} or order.failure_code:
+        return order
+    order.failure_code, order.failure_message = code[:64], message[:300]
+    order.save(update_fields=["failure_code", "failure_message", "updated_at"])
+    _after_commit(_tasks().compensate, order)
+    return order
+
+
+# ---------------------------------------------------------------------------
+# Step 3: capture
+# ---------------------------------------------------------------------------
+
+
+def order_capture(*, order_id) -> DispatchOrder:
+    with transaction.atomic():
+        order = _locked(order_id)
+        if order.status == Status.FULFILLED:
+            _move(order, Status.CAPTURING, actor=WORKER, reason="the provider confirmed")
+        elif order.status != Status.CAPTURING or order.failure_code:
+            return order
+    payment = payment_services.payment_capture(payment_id=order.payment_id)
+    with transaction.atomic():
+        order = _locked(order_id)
+        if order.status != Status.CAPTURING:
+            return order
+        if payment.status == Payment.Status.CAPTURED:
+            _move(order, Status.COMPLETED, actor=WORKER, reason="payment captured")
+            _after_commit(_tasks().issue_receipt, order)
+        else:
+            order.failure_code = payment.failure_code or "capture_failed"
+            order.failure_message = "The rail refused the capture."
+            order.save(update_fields=["failure_code", "failure_message", "updated_at"])
+            _after_commit(_tasks().compensate, order)
+    return order
+
+
+@transaction.atomic
+def order_capture_failed(*, order_id, message: str) -> DispatchOrder:
+    order = _locked(order_id)
+    if order.status == Status.CAPTURING and not order.failure_code:
+        order.failure_code, order.failure_message = "capture_failed", message[:300]
+        order.save(update_fields=["failure_code", "failure_message", "updated_at"])
+        _after_commit(_tasks().compensate, order)
+    return order
+
+
+# ---------------------------------------------------------------------------
+# Compensation: void what was authorized, refund what was captured
+# ---------------------------------------------------------------------------
+
+
+COMPENSABLE = frozenset(
+    {Status.AUTHORIZING, Status.AUTHORIZED, Status.FULFILLING, Status.CAPTURING}
+)
+
+
+def order_compensate(*, order_id) -> DispatchOrder:
+    """Undo the payment of an order that failed for good, then record the failure."""
+    order = DispatchOrder.objects.select_related("payment").get(pk=order_id)
+    if order.status not in COMPENSABLE or not order.failure_code:
+        return order
+    payment = order.payment
+    if payment.status == Payment.Status.PENDING:
+        # Ask the rail what became of the authorization (same key, never a second charge).
+        payment = payment_services.payment_reconcile(payment_id=payment.pk)
+    if payment.status == Payment.Status.CAPTURED:
+        payment_services.refund_create(payment_id=payment.pk, reason=f"dispatch {order.pk} failed")
+    elif payment.status in {Payment.Status.AUTHORIZED, Payment.Status.REQUIRES_ACTION}:
+        payment_services.payment_void(payment_id=payment.pk)
+    _require_released(payment.pk)
+    with transaction.atomic():
+        order = _locked(order_id)
+        if order.status not in COMPENSABLE:
+            return order
+        voided = order.status in {Status.AUTHORIZED, Status.FULFILLING}
+        to = Status.VOIDED if voided else Status.FAILED
+        _fail(order, to, code=order.failure_code, message=order.failure_message)
+    return order
+
+
+RELEASED = frozenset(
+    {
+        Payment.Status.VOIDED,
+        Payment.Status.FAILED,
+        Payment.Status.REFUNDED,
+        Payment.Status.PARTIALLY_REFUNDED,
+    }
+)
+
+
+def _require_released(payment_id) -> None:
+    """The rail must have let the money go (or an operator owes a manual refund) before
+    the order says so; otherwise the task retries."""
+    payment = Payment.objects.get(pk=payment_id)
+    manual_refund_owed = payment.refunds.filter(status="pending").exists()
+    if payment.status not in RELEASED and not manual_refund_owed:
+        raise ConflictError(
+            f"The rail has not released payment {payment.pk} ({payment.status}) yet.",
+            code="compensation_incomplete",
+        )
+
+
+def _fail(order: DispatchOrder, to: str, *, code: str, message: str) -> None:
+    order.failure_code, order.failure_message = code[:64], message[:300]
+    _move(order, to, actor=WORKER, reason=message or code, data={"failure_code": code})
+    _release_reservations(order)
+    _after_commit(_tasks().issue_receipt, order)
+
+
+def _release_reservations(order: DispatchOrder) -> None:
+    """No money moved for the user: give back the spend and this month's dispatch."""
+    if order.grant is not None:
+        identity_services.agent_grant_release_spend(
+            grant=order.grant, reference=f"dispatch:{order.pk}"
+        )
+    identity_services.release_entitlement(user=order.user, feature=Feature.DISPATCHES)
+
+
+# ---------------------------------------------------------------------------
+# Step 4: the receipt
+# ---------------------------------------------------------------------------
+
+
+@transaction.atomic
+def order_issue_receipt(*, order_id) -> DispatchOrder:
+    order = _locked(order_id)
+    if order.status not in FINISHED or order.receipt_id:
+        return order
+    quote, payment = order.quote, order.payment
+    order.receipt = trust_services.issue_receipt(
+        user=order.user,
+        source=_receipt_source(order),
+        amount_local=quote.local_amount,
+        amount_settled=quote.settlement_amount,
+        fx_rate=quote.rate,
+        rail=quote.rail.code,
+        payment_ref=str(payment.pk) if payment else "",
+        resolution=RESOLUTIONS[order.status],
+        agent_grant_id=order.grant_id,
+        agent=order.grant.name if order.grant else None,
+    )
+    order.save(update_fields=["receipt", "updated_at"])
+    _queue_callback(order)
+    return order
+
+
+def _receipt_source(order: DispatchOrder) -> dict:
+    """The chain a buyer, seller or insurer checks: what was asked, who did it, what it
+    was quoted at (the signed quote's hash), and what the rail and provider confirmed."""
+    payment = order.payment
+    return {
+        "dispatch": str(order.pk),
+        "product": order.skill.product.code,
+        "skill": {"capability": order.skill.capability, "version": order.skill_version},
+        "provider": {"name": order.provider.name, "city": order.provider.city},
+        "quote_sha256": _sha256(order.quote.jws),
+        "rail_confirmation": {
+            "id": payment.confirmation_id,
+            "verified": payment.confirmation_verified,
+        }
+        if payment and payment.confirmation_id
+        else None,
+        "provider_confirmation": order.confirmation,
+        "failure": order.failure_code or None,
+    }
+
+
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+# ---------------------------------------------------------------------------
+# Agent callbacks: a signed status event per move
+# ---------------------------------------------------------------------------
+
+
+def _callback_context(order: DispatchOrder) -> str:
+    return f"dispatch-callback:{order.pk}"
+
+
+def _new_callback_secret(order: DispatchOrder) -> str:
+    secret = f"gcs_{secrets.token_urlsafe(32)}"
+    order.callback_secret_sealed = seal(secret.encode(), context=_callback_context(order))
+    order.save(update_fields=["callback_secret_sealed"])
+    return secret
+
+
+def _queue_callback(order: DispatchOrder) -> None:
+    if not order.callback_url:
+        return
+    delivery = CallbackDelivery.objects.create(
+        order=order,
+        event={
+            "type": "dispatch.status",
+            "dispatch": str(order.pk),
+            "status": order.status,
+            "receipt": str(order.receipt_id) if order.receipt_id else None,
+            "at": timezone.now().isoformat(),
+        },
+    )
+    _tasks().deliver_callback.delay_on_commit(str(delivery.pk))
+
+
+# ---------------------------------------------------------------------------
+# Recovery: orders stuck past a deadline, and the operator's "retry step"
+# ---------------------------------------------------------------------------
+
+STUCK_AFTER = dt.timedelta(minutes=2)
+# Waiting this long after dispatch for the payer (an STK prompt, a bank page) or for a
+# provider means the answer is not coming: the order is failed and the money released.
+GIVE_UP_AFTER = dt.timedelta(minutes=30)
+_AT_REST = frozenset({Status.DISPUTED, Status.RESOLVED_REFUNDED, Status.RESOLVED_UPHELD})
+
+
+def orders_stuck(*, older_than: dt.timedelta = STUCK_AFTER):
+    """Orders nobody has moved for a while: unfinished ones, and finished ones without
+    their receipt (the worker died between the last move and the receipt)."""
+    cutoff = timezone.now() - older_than
+    unfinished = [s for s in Status if s not in FINISHED | _AT_REST]
+    return DispatchOrder.objects.filter(
+        Q(status__in=unfinished) | Q(status__in=FINISHED, receipt__isnull=True),
+        updated_at__lt=cutoff,
+    ).order_by("updated_at")
+
+
+@transaction.atomic
+def order_resume(*, order_id, actor: str) -> str:
+    """Enqueue the step the order is waiting on; returns that step's task name."""
+    order = _locked(order_id)
+    step = _step_for(order)
+    DispatchTransition.objects.create(
+        order=order,
+        from_status=order.status,
+        to_status=order.status,
+        actor=actor,
+        reason=f"resumed: {step.name}",
+    )
+    order.save(update_fields=["updated_at"])  # resumed: not stuck again until STUCK_AFTER
+    step.delay_on_commit(str(order.pk))
+    return step.name
+
+
+def _step_for(order: DispatchOrder):
+    tasks = _tasks()
+    if order.status in _AT_REST:
+        raise ConflictError("A disputed order is in the operators' hands.", code="order_at_rest")
+    if order.status in FINISHED:
+        return tasks.issue_receipt
+    if order.failure_code:
+        return tasks.compensate
+    waiting = order.status in {Status.AUTHORIZING, Status.FULFILLING}
+    if waiting and order.created_at < timezone.now() - GIVE_UP_AFTER:
+        return tasks.give_up
+    return {
+        Status.PENDING: tasks.authorize_payment,
+        Status.AUTHORIZING: tasks.authorize_payment,
+        Status.AUTHORIZED: tasks.fulfil,
+        Status.FULFILLING: tasks.fulfil,
+        Status.FULFILLED: tasks.capture,
+        Status.CAPTURING: tasks.capture,
+    }[order.status]
+
+
+@transaction.atomic
+def order_give_up(*, order_id) -> DispatchOrder:
+    order = _locked(order_id)
+    if order.status not in {Status.AUTHORIZING, Status.FULFILLING} or order.failure_code:
+        return order
+    waited_for = "payer" if order.status == Status.AUTHORIZING else "provider"
+    order.failure_code = f"{waited_for}_timeout"
+    order.failure_message = f"No answer from the {waited_for} within {GIVE_UP_AFTER}."
+    order.save(update_fields=["failure_code", "failure_message", "updated_at"])
+    _after_commit(_tasks().compensate, order)
+    return order

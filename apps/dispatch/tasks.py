@@ -1,0 +1,91 @@
+"""The dispatch pipeline as Celery tasks. Each takes an order id, refetches, and calls
+one service that returns quietly when its step is already done, so a redelivered or
+duplicated message changes nothing. Retries back off; the countdowns and time limits
+stay under the broker's visibility timeout (tests/dispatch/test_tasks.py checks)."""
+
+from celery import shared_task
+
+from apps.core.errors import ConflictError
+from apps.dispatch import callbacks, services
+from apps.dispatch.fulfilment import ProviderUnavailable
+
+RETRY = {"retry_backoff": 2, "retry_backoff_max": 300, "retry_jitter": True}
+RAIL_ERRORS = (OSError, ConflictError)
+
+
+@shared_task(name="dispatch.authorize_payment", autoretry_for=RAIL_ERRORS, max_retries=8, **RETRY)
+def authorize_payment(order_id: str) -> str:
+    return services.order_authorize(order_id=order_id).status
+
+
+@shared_task(bind=True, name="dispatch.fulfil", max_retries=6, **RETRY)
+def fulfil(self, order_id: str) -> str:
+    try:
+        return services.order_fulfil(order_id=order_id).status
+    except ProviderUnavailable as unavailable:
+        if self.request.retries >= self.max_retries:
+            return services.order_fulfilment_failed(
+                order_id=order_id, code="provider_unavailable", message=str(unavailable)
+            ).status
+        return _retry_later(self, unavailable)
+
+
+@shared_task(bind=True, name="dispatch.capture", max_retries=8, **RETRY)
+def capture(self, order_id: str) -> str:
+    try:
+        return services.order_capture(order_id=order_id).status
+    except RAIL_ERRORS as error:
+        if self.request.retries >= self.max_retries:
+            return services.order_capture_failed(order_id=order_id, message=str(error)).status
+        return _retry_later(self, error)
+
+
+@shared_task(name="dispatch.compensate", autoretry_for=RAIL_ERRORS, max_retries=10, **RETRY)
+def compensate(order_id: str) -> str:
+    return services.order_compensate(order_id=order_id).status
+
+
+@shared_task(name="dispatch.give_up")
+def give_up(order_id: str) -> str:
+    return services.order_give_up(order_id=order_id).status
+
+
+@shared_task(name="dispatch.issue_receipt", autoretry_for=(OSError,), max_retries=8, **RETRY)
+def issue_receipt(order_id: str) -> str:
+    return services.order_issue_receipt(order_id=order_id).status
+
+
+@shared_task(name="dispatch.sync_payment")
+def sync_payment(order_id: str) -> str:
+    return services.order_sync_payment(order_id=order_id).status
+
+
+@shared_task(name="dispatch.resume_stuck")
+def resume_stuck_orders() -> int:
+    """The safety net (a dead worker's messages come back only after the visibility
+    timeout): every order nobody moved for a while gets the step it is waiting on."""
+    stuck = list(services.orders_stuck().values_list("pk", flat=True)[:500])
+    for order_id in stuck:
+        services.order_resume(order_id=order_id, actor="beat")
+    return len(stuck)
+
+
+@shared_task(bind=True, name="dispatch.deliver_callback", max_retries=8, **RETRY)
+def deliver_callback(self, delivery_id: str) -> str:
+    try:
+        return callbacks.deliver(
+            delivery_id=delivery_id, final=self.request.retries >= self.max_retries
+        )
+    except callbacks.NotDelivered as refused:
+        return _retry_later(self, refused)
+
+
+def _retry_later(task, error: Exception):
+    """Retry with exponential backoff. On a worker this raises (the retry is queued); in
+    eager mode (the zero-setup default) it returns the Retry and `apply` re-runs the task
+    at once, so the outcome is the same, only sooner."""
+    return task.retry(
+        exc=error,
+        countdown=min(2 ** (task.request.retries + 1), RETRY["retry_backoff_max"]),
+        throw=not task.request.is_eager,
+    )

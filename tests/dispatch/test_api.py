@@ -1,0 +1,169 @@
+"""POST/GET /api/v1/dispatches: refusals come before money, replays change nothing,
+and nobody sees another's orders."""
+
+import pytest
+from djmoney.money import Money
+
+from apps.dispatch.models import DispatchOrder, DispatchTransition
+from apps.identity.models import Feature, PlanEntitlement
+from apps.memory import services as memory_services
+from apps.memory.models import MemoryScope
+from apps.payments.models import Payment, Quote
+from tests.dispatch.conftest import Agent
+from tests.factories import UserFactory, product
+
+pytestmark = pytest.mark.django_db
+
+
+def generous(agent: Agent) -> Agent:
+    limit = Money("200.00", "GBP")
+    return Agent(agent.user, on_commit=agent.on_commit, per_action_limit=limit, daily_limit=limit)
+
+
+def assert_nothing_happened():
+    assert not Payment.objects.exists()
+    assert not Quote.objects.exists()
+    assert not DispatchOrder.objects.exists()
+
+
+def test_without_the_dispatch_scope_the_agent_is_refused(agent):
+    reader = Agent(agent.user, scopes=["dispatch:read"])
+
+    response = reader.dispatch()
+
+    assert response.status_code == 403
+    assert response.json()["error"]["code"] == "scope_required"
+    assert_nothing_happened()
+
+
+def test_over_the_grants_per_action_limit_is_refused(agent):
+    frugal = Agent(agent.user, per_action_limit=Money("10.00", "GBP"))
+
+    response = frugal.dispatch()
+
+    assert response.status_code == 403
+    assert response.json()["error"]["code"] == "spend_limit_exceeded"
+    assert_nothing_happened()
+
+
+def test_without_dispatches_left_on_the_plan_it_is_refused(agent):
+    PlanEntitlement.objects.filter(plan__code="free", feature=Feature.DISPATCHES).update(quota=0)
+
+    response = agent.dispatch()
+
+    assert response.status_code == 403
+    assert response.json()["error"]["code"] == "quota_exceeded"
+    assert_nothing_happened()
+
+
+def test_without_consent_to_the_memory_the_skill_reads_it_is_refused(agent):
+    memory_services.consent_set(
+        user=agent.user,
+        product=product("gerahome"),
+        scope=MemoryScope.objects.get(code="home"),
+        allow=False,
+    )
+
+    response = agent.dispatch()
+
+    assert response.status_code == 403
+    error = response.json()["error"]
+    assert error["code"] == "consent_required"
+    assert error["details"] == {"product": "gerahome", "scope": "home", "action": "read"}
+    assert_nothing_happened()
+
+
+def test_details_that_do_not_fit_the_skill_schema_are_a_400(agent):
+    response = agent.dispatch(details={"address_area": "Ikoyi"})
+
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["code"] == "invalid_details"
+    assert "'problem' is a required property" in error["fields"]["details"][0]
+    assert_nothing_happened()
+
+
+def test_a_dispatch_needs_an_idempotency_key(agent):
+    response = agent.client.post(
+        "/api/v1/dispatches", {"text": "plumber"}, content_type="application/json"
+    )
+
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "idempotency_key_required"
+
+
+def test_a_retried_dispatch_is_one_order_and_one_payment(agent):
+    first = agent.dispatch(key="same")
+    again = agent.dispatch(key="same")
+
+    assert again.status_code == 202
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert again.json()["id"] == first.json()["id"]
+    assert DispatchOrder.objects.count() == 1
+    assert Payment.objects.count() == 1
+
+
+def test_the_same_key_with_another_intent_is_refused(agent):
+    agent.dispatch(key="same")
+
+    response = agent.dispatch(key="same", text="book an electrician in Lagos tomorrow morning")
+
+    assert response.status_code == 422
+    assert response.json()["error"]["code"] == "idempotency_key_reuse"
+
+
+def test_a_structured_intent_is_dispatched_as_sent(agent):
+    agent = generous(agent)
+    intent = agent.client.post(
+        "/api/v1/intents/resolve",
+        {"text": "plumber in Lagos under £70 tomorrow"},
+        content_type="application/json",
+    ).json()["intent"]
+    intent["window"]["start"] = intent["window"]["start"].replace("T08:00", "T14:00")
+
+    response = agent.post(
+        "/api/v1/dispatches",
+        {"intent": intent, "details": {"problem": "Boiler"}},
+        HTTP_IDEMPOTENCY_KEY="structured",
+    )
+
+    assert response.status_code == 202, response.content
+    assert response.json()["provider"]["name"] == "Lagos Plumber B"  # afternoons only
+
+
+def test_text_and_intent_together_are_a_400(agent):
+    response = agent.post(
+        "/api/v1/dispatches",
+        {"text": "plumber", "intent": {"capability": "home.plumbing", "location": {"city": "X"}}},
+        HTTP_IDEMPOTENCY_KEY="both",
+    )
+
+    assert response.status_code == 400
+
+
+def test_another_users_dispatch_is_a_404(agent):
+    order_id = agent.dispatch().json()["id"]
+    stranger = Agent(UserFactory())
+
+    assert stranger.get(f"/api/v1/dispatches/{order_id}").status_code == 404
+    assert stranger.get("/api/v1/dispatches").json() == []
+
+
+def test_the_list_shows_the_users_dispatches_filtered_by_status(agent):
+    agent = generous(agent)
+    agent.dispatch(key="a")
+    agent.dispatch(key="b", text="book an electrician in Lagos tomorrow morning")
+
+    listed = agent.get("/api/v1/dispatches").json()
+
+    assert {o["skill"]["capability"] for o in listed} == {"home.electrician", "home.plumbing"}
+    assert agent.get("/api/v1/dispatches?status=voided").json() == []
+
+
+def test_every_move_is_recorded_with_who_and_why(agent):
+    order_id = agent.dispatch().json()["id"]
+
+    first = DispatchTransition.objects.filter(order_id=order_id).first()
+    assert first.actor == f"agent:{agent.grant.pk}"
+    assert first.reason == "dispatched"
+    assert {t.actor for t in DispatchTransition.objects.filter(order_id=order_id)[1:]} == {"worker"}

@@ -1,0 +1,105 @@
+"""Intent -> order -> authorize -> fulfil -> capture -> receipt, in eager mode (the same
+tasks a worker runs; tests/dispatch/test_worker.py runs them on real workers)."""
+
+import hashlib
+
+import pytest
+from django.conf import settings
+
+from apps.catalog.models import Provider
+from apps.dispatch.models import DispatchOrder
+from apps.payments.models import Payment, PaymentEvent
+from apps.trust import selectors as trust_selectors
+from apps.trust.verify import verify_bundle
+
+pytestmark = pytest.mark.django_db
+
+
+def history(order_id) -> list[str]:
+    order = DispatchOrder.objects.get(pk=order_id)
+    return [t.to_status for t in order.transitions.all() if t.from_status != t.to_status]
+
+
+def test_the_plumber_in_lagos_is_booked_paid_and_receipted(agent):
+    response = agent.dispatch()
+
+    assert response.status_code == 202, response.content
+    created = response.json()
+    order = DispatchOrder.objects.get(pk=created["id"])
+    assert order.status == "completed"
+    assert history(order.pk) == [
+        "pending",
+        "authorizing",
+        "authorized",
+        "fulfilling",
+        "fulfilled",
+        "capturing",
+        "completed",
+    ]
+    assert order.payment.status == Payment.Status.CAPTURED
+    assert order.provider.name == "Lagos Plumber A"
+    assert order.confirmation["reference"].startswith("SBX-")
+    assert order.confirmation["verified"] is True
+
+    shown = agent.get(f"/api/v1/dispatches/{order.pk}").json()
+    assert shown["status"] == "completed"
+    assert shown["receipt"]["resolution"] == "completed"
+    assert shown["confirmation"]["reference"] == order.confirmation["reference"]
+
+
+def test_the_receipt_carries_the_whole_chain_and_verifies_offline(agent):
+    order = DispatchOrder.objects.get(pk=agent.dispatch().json()["id"])
+
+    bundle = trust_selectors.receipt_bundle(
+        receipt=order.receipt, origin=settings.GERAOS_LOG_ORIGIN
+    )
+    payload = verify_bundle(bundle)
+
+    source = payload["source"]
+    assert source["dispatch"] == str(order.pk)
+    assert source["product"] == "gerahome"
+    assert source["skill"] == {"capability": "home.plumbing", "version": 1}
+    assert source["provider"] == {"name": "Lagos Plumber A", "city": "Lagos"}
+    assert source["quote_sha256"] == hashlib.sha256(order.quote.jws.encode()).hexdigest()
+    assert source["rail_confirmation"]["verified"] is True
+    assert source["provider_confirmation"]["reference"] == order.confirmation["reference"]
+    assert payload["subject"]["user"].startswith("sub_")
+    assert agent.user.email not in str(payload)
+    assert payload["subject"]["agent"] == agent.grant.name
+    assert payload["rail"] == "stripe"
+    assert payload["payment_ref"] == str(order.payment_id)
+    assert payload["resolution"] == "completed"
+
+
+def test_a_declining_provider_voids_the_payment_with_a_failure_receipt(agent):
+    Provider.objects.filter(name="Lagos Plumber A").update(sandbox_behaviour="decline")
+
+    order = DispatchOrder.objects.get(pk=agent.dispatch().json()["id"])
+
+    assert order.status == "voided"
+    assert order.failure_code == "provider_declined"
+    assert order.payment.status == Payment.Status.VOIDED
+    assert order.receipt.resolution == "voided"
+    assert order.receipt.payload["source"]["failure"] == "provider_declined"
+    assert not PaymentEvent.objects.filter(payment=order.payment, to_status="captured").exists()
+
+
+def test_a_provider_that_stays_down_is_retried_then_voided(agent):
+    Provider.objects.filter(name="Lagos Plumber A").update(sandbox_behaviour="unavailable")
+
+    order = DispatchOrder.objects.get(pk=agent.dispatch().json()["id"])
+
+    assert order.status == "voided"
+    assert order.failure_code == "provider_unavailable"
+    assert order.payment.status == Payment.Status.VOIDED
+
+
+def test_a_failed_dispatch_gives_back_the_spend(agent):
+    Provider.objects.filter(name="Lagos Plumber A").update(sandbox_behaviour="decline")
+    agent.dispatch(key="first")
+    Provider.objects.filter(name="Lagos Plumber A").update(sandbox_behaviour="accept")
+
+    second = agent.dispatch(key="second")  # the £50 daily limit would refuse a second £42
+
+    assert second.status_code == 202, second.content
+    assert DispatchOrder.objects.get(pk=second.json()["id"]).status == "completed"
