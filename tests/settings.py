@@ -26,8 +26,9 @@ STORAGES = {
 WHITENOISE_AUTOREFRESH = True
 WHITENOISE_USE_FINDERS = True
 
-# Tasks run in-process unless a test starts a real worker (see tests/core/test_worker.py).
-CELERY_TASK_ALWAYS_EAGER = True
+# Tasks run in-process unless a test starts a real worker (see tests/core/test_worker.py);
+# worker processes started by tests and benchmarks set GERAOS_TEST_EAGER=false.
+CELERY_TASK_ALWAYS_EAGER = os.environ.get("GERAOS_TEST_EAGER", "true") == "true"
 
 # The rails' callback secrets (in DEBUG they have development defaults).
 IDRAM_SECRET_KEY = "test-idram-secret"
