@@ -340,6 +340,14 @@ UNFOLD = {
                 ],
             },
             {
+                "title": "Dispatch",
+                "items": [
+                    _nav("Orders", "local_shipping", "/admin/dispatch/dispatchorder/"),
+                    _nav("Skills", "handyman", "/admin/catalog/skill/"),
+                    _nav("Providers", "engineering", "/admin/catalog/provider/"),
+                ],
+            },
+            {
                 "title": "Memory and consent",
                 "items": [
                     _nav("Scopes", "category", "/admin/memory/memoryscope/"),

@@ -1,6 +1,7 @@
 import os
 
 import pytest
+from celery.contrib.testing.worker import start_worker
 from django.core.cache import cache
 from django.test import Client
 
@@ -8,6 +9,7 @@ from apps.identity.models import Plan, PlanEntitlement
 from apps.identity.plans import ensure_default_plans
 from apps.memory.models import MemoryScope
 from apps.memory.scopes import ensure_default_scopes
+from geraos.celery import app as celery_app
 from tests.factories import UserFactory
 
 requires_redis = pytest.mark.skipif(
@@ -35,6 +37,19 @@ def _reference_data(request):
         request.getfixturevalue("transactional_db")
         ensure_default_plans(Plan, PlanEntitlement)
         ensure_default_scopes(MemoryScope)
+
+
+@pytest.fixture
+def real_worker(transactional_db):
+    """A Celery worker consuming from the real Redis broker, in a thread. It has its own
+    database connection, so the test's data must be committed (transactional_db; the
+    migrations' rows are restored afterwards), and tasks really go through the broker."""
+    celery_app.conf.task_always_eager = False
+    try:
+        with start_worker(celery_app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
+            yield
+    finally:
+        celery_app.conf.task_always_eager = True
 
 
 @pytest.fixture

@@ -3,13 +3,11 @@
 import time
 
 import pytest
-from celery.contrib.testing.worker import start_worker
 from django.core import mail
 from django.core.mail import send_mail
 from django.db import transaction
 
 from apps.core.tasks import send_email
-from geraos.celery import app as celery_app
 from tests.conftest import requires_redis
 
 QUEUED = "apps.core.email_backend.CeleryEmailBackend"
@@ -27,19 +25,6 @@ def wait_for_outbox(count: int, timeout: float = 15.0) -> list:
 def queued_email(settings):
     settings.EMAIL_BACKEND = QUEUED
     settings.GERAOS_EMAIL_DELIVERY_BACKEND = LOCMEM
-
-
-@pytest.fixture
-def real_worker(transactional_db):
-    # The worker runs in a thread with its own database connection, so the test's data
-    # must be committed (transactional_db; the migrations' rows are restored afterwards),
-    # and tasks must really go through the broker.
-    celery_app.conf.task_always_eager = False
-    try:
-        with start_worker(celery_app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
-            yield
-    finally:
-        celery_app.conf.task_always_eager = True
 
 
 @requires_redis

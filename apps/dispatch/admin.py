@@ -1,0 +1,193 @@
+"""Operator screens for dispatch: orders are read-only (their status moves only through
+`dispatch.services`), with the state history and callback deliveries inline, and one
+action that re-enqueues the step an order is waiting on."""
+
+import json
+
+from django.contrib import admin, messages
+from django.urls import NoReverseMatch, reverse
+from django.utils.html import format_html
+from unfold.admin import ModelAdmin, TabularInline
+from unfold.decorators import action, display
+
+from apps.core.errors import ApplicationError
+from apps.dispatch import services
+from apps.dispatch.models import CallbackDelivery, DispatchOrder, DispatchTransition
+
+
+def _pretty_json(value) -> str:
+    if value is None:
+        return "-"
+    return format_html("<pre>{}</pre>", json.dumps(value, indent=2, sort_keys=True, default=str))
+
+
+def _admin_link(url_name: str, obj) -> str:
+    if obj is None:
+        return "-"
+    try:
+        url = reverse(url_name, args=[obj.pk])
+    except NoReverseMatch:  # the model is not registered in this admin site
+        return str(obj)
+    return format_html('<a href="{}">{}</a>', url, obj)
+
+
+class ReadOnlyInline(TabularInline):
+    extra = 0
+    can_delete = False
+    show_change_link = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class DispatchTransitionInline(ReadOnlyInline):
+    """The order's state history, oldest first."""
+
+    model = DispatchTransition
+    verbose_name = "transition"
+    verbose_name_plural = "State history"
+    fields = ["at", "from_status", "to_status", "actor", "reason", "data"]
+    readonly_fields = fields
+
+
+class CallbackDeliveryInline(ReadOnlyInline):
+    model = CallbackDelivery
+    verbose_name_plural = "Callback deliveries"
+    fields = ["created_at", "event_status", "status", "attempts", "last_response", "delivered_at"]
+    readonly_fields = fields
+
+    @display(description="Event status")
+    def event_status(self, delivery: CallbackDelivery) -> str:
+        return (delivery.event or {}).get("status", "-")
+
+
+STATUS_COLOURS = {
+    DispatchOrder.Status.PENDING: "warning",
+    DispatchOrder.Status.AUTHORIZING: "warning",
+    DispatchOrder.Status.AUTHORIZED: "info",
+    DispatchOrder.Status.FULFILLING: "warning",
+    DispatchOrder.Status.FULFILLED: "info",
+    DispatchOrder.Status.CAPTURING: "warning",
+    DispatchOrder.Status.COMPLETED: "success",
+    DispatchOrder.Status.REJECTED: "danger",
+    DispatchOrder.Status.FAILED: "danger",
+    DispatchOrder.Status.VOIDED: "danger",
+    DispatchOrder.Status.DISPUTED: "warning",
+    DispatchOrder.Status.RESOLVED_REFUNDED: "info",
+    DispatchOrder.Status.RESOLVED_UPHELD: "info",
+}
+
+
+@admin.register(DispatchOrder)
+class DispatchOrderAdmin(ModelAdmin):
+    list_display = [
+        "id",
+        "user",
+        "skill_capability",
+        "provider",
+        "status_badge",
+        "local_amount",
+        "failure_code",
+        "created_at",
+        "updated_at",
+    ]
+    list_filter = ["status", "skill__product", "provider__city", "created_at"]
+    search_fields = ["id", "user__email", "provider__name", "failure_code"]
+    list_select_related = ["user", "skill", "provider", "quote"]
+    inlines = [DispatchTransitionInline, CallbackDeliveryInline]
+    actions = ["retry_step"]
+    fieldsets = [
+        (
+            None,
+            {
+                "fields": [
+                    "id",
+                    "status_badge",
+                    "user",
+                    "grant",
+                    "idempotency_key",
+                    "created_at",
+                    "updated_at",
+                ]
+            },
+        ),
+        (
+            "What was asked",
+            {"fields": ["skill", "skill_version", "provider", "pretty_intent", "pretty_details"]},
+        ),
+        (
+            "Money",
+            {"fields": ["quote", "local_amount", "payer_account", "payment_link"]},
+        ),
+        (
+            "Outcome",
+            {
+                "fields": [
+                    "failure_code",
+                    "failure_message",
+                    "pretty_confirmation",
+                    "receipt_link",
+                    "callback_url",
+                ]
+            },
+        ),
+    ]
+    readonly_fields = [field for _, options in fieldsets for field in options["fields"]]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    @display(description="Skill", ordering="skill__capability")
+    def skill_capability(self, order: DispatchOrder) -> str:
+        return order.skill.capability
+
+    @display(description="Status", label=STATUS_COLOURS)
+    def status_badge(self, order: DispatchOrder) -> str:
+        return order.status
+
+    @display(description="Local amount")
+    def local_amount(self, order: DispatchOrder):
+        return order.quote.local_amount
+
+    @display(description="Intent")
+    def pretty_intent(self, order: DispatchOrder) -> str:
+        return _pretty_json(order.intent)
+
+    @display(description="Details")
+    def pretty_details(self, order: DispatchOrder) -> str:
+        return _pretty_json(order.details)
+
+    @display(description="Provider confirmation")
+    def pretty_confirmation(self, order: DispatchOrder) -> str:
+        return _pretty_json(order.confirmation)
+
+    @display(description="Payment")
+    def payment_link(self, order: DispatchOrder) -> str:
+        return _admin_link("admin:payments_payment_change", order.payment)
+
+    @display(description="Receipt")
+    def receipt_link(self, order: DispatchOrder) -> str:
+        return _admin_link("admin:trust_receipt_change", order.receipt)
+
+    @action(description="Retry the step it is waiting on")
+    def retry_step(self, request, queryset) -> None:
+        actor = f"operator:{request.user.email}"
+        for order in queryset:
+            try:
+                step = services.order_resume(order_id=order.pk, actor=actor)
+            except ApplicationError as error:
+                self.message_user(request, f"{order.pk}: {error.message}", messages.ERROR)
+            else:
+                self.message_user(request, f"{order.pk}: queued {step}.", messages.SUCCESS)

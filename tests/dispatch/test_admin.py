@@ -1,0 +1,129 @@
+"""The operator admin for dispatch orders: read-only list and history, and a retry action
+that goes through `dispatch.services.order_resume`."""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from apps.dispatch.models import DispatchOrder, DispatchTransition
+from tests.dispatch.conftest import Agent
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+CHANGELIST = "admin:dispatch_dispatchorder_changelist"
+
+
+def changelist_queries(client) -> int:
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(reverse(CHANGELIST))
+    assert response.status_code == 200
+    return len(queries)
+
+
+def dispatch_as_new_user(on_commit) -> DispatchOrder:
+    agent = Agent(UserFactory(country="GB", preferred_currency="GBP"), on_commit=on_commit)
+    response = agent.dispatch()
+    assert response.status_code == 202, response.content
+    return DispatchOrder.objects.get(pk=response.json()["id"])
+
+
+def test_changelist_renders_without_a_query_per_order(operator_client, agent):
+    first = DispatchOrder.objects.get(pk=agent.dispatch().json()["id"])
+    with_one = changelist_queries(operator_client)
+
+    more = [dispatch_as_new_user(agent.on_commit) for _ in range(2)]
+    with_three = changelist_queries(operator_client)
+
+    assert first.status == "completed"
+    assert all(order.status == "completed" for order in more)
+    assert with_three == with_one
+    page = operator_client.get(reverse(CHANGELIST)).content.decode()
+    for order in [first, *more]:
+        assert order.user.email in page
+        assert str(order.pk) in page
+
+
+def test_changelist_searches_and_filters(operator_client, agent):
+    order = DispatchOrder.objects.get(pk=agent.dispatch().json()["id"])
+    url = reverse(CHANGELIST)
+
+    searched = operator_client.get(url, {"q": order.user.email})
+    filtered = operator_client.get(url, {"status__exact": "completed", "provider__city": "Lagos"})
+
+    assert searched.status_code == 200
+    assert str(order.pk) in searched.content.decode()
+    assert filtered.status_code == 200
+    assert str(order.pk) in filtered.content.decode()
+
+
+def test_change_view_shows_the_history_and_links(operator_client, agent):
+    order = DispatchOrder.objects.get(pk=agent.dispatch().json()["id"])
+
+    response = operator_client.get(reverse("admin:dispatch_dispatchorder_change", args=[order.pk]))
+
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "fulfilling" in page
+    assert "completed" in page
+    assert "worker" in page
+    assert order.confirmation["reference"] in page  # the confirmation, as pretty JSON
+    assert reverse("admin:payments_payment_change", args=[order.payment_id]) in page
+    assert reverse("admin:trust_receipt_change", args=[order.receipt_id]) in page
+    assert 'name="_save"' not in page  # read-only
+
+
+def test_orders_cannot_be_added_or_deleted(operator_client, agent):
+    order = DispatchOrder.objects.get(pk=agent.dispatch().json()["id"])
+
+    add = operator_client.get(reverse("admin:dispatch_dispatchorder_add"))
+    delete = operator_client.get(reverse("admin:dispatch_dispatchorder_delete", args=[order.pk]))
+
+    assert add.status_code == 403
+    assert delete.status_code == 403
+
+
+def test_retry_runs_the_step_a_pending_order_is_waiting_on(
+    operator_client, operator, agent, django_capture_on_commit_callbacks
+):
+    stalled = Agent(agent.user)  # no on_commit: the pipeline is never started
+    order = DispatchOrder.objects.get(pk=stalled.dispatch().json()["id"])
+    assert order.status == "pending"
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = operator_client.post(
+            reverse(CHANGELIST),
+            {"action": "retry_step", "_selected_action": [order.pk]},
+            follow=True,
+        )
+
+    order.refresh_from_db()
+    assert order.status == "completed"
+    assert order.receipt_id is not None
+    resumed = DispatchTransition.objects.get(order=order, actor=f"operator:{operator.email}")
+    assert resumed.reason.startswith("resumed:")
+    shown = [str(message) for message in response.context["messages"]]
+    assert shown == [f"{order.pk}: queued dispatch.authorize_payment."]
+
+
+def test_retry_refuses_a_disputed_order_and_changes_nothing(
+    operator_client, agent, django_capture_on_commit_callbacks
+):
+    order = DispatchOrder.objects.get(pk=agent.dispatch().json()["id"])
+    DispatchOrder.objects.filter(pk=order.pk).update(status="disputed")
+    transitions = order.transitions.count()
+
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        response = operator_client.post(
+            reverse(CHANGELIST),
+            {"action": "retry_step", "_selected_action": [order.pk]},
+            follow=True,
+        )
+
+    assert response.status_code == 200
+    assert "A disputed order is in the operators&#x27; hands." in response.content.decode()
+    order.refresh_from_db()
+    assert order.status == "disputed"
+    assert order.transitions.count() == transitions
+    assert callbacks == []

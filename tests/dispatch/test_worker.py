@@ -1,0 +1,140 @@
+"""The pipeline on real Celery workers over the real Redis broker and PostgreSQL: the same
+outcome as eager mode, and a worker killed mid-step does not double-charge."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from urllib.parse import urlsplit
+
+import pytest
+from django.conf import settings
+from django.db import connection
+from django.utils import timezone
+
+from apps.catalog import services as catalog_services
+from apps.catalog.models import Provider
+from apps.dispatch import services, tasks
+from apps.dispatch.models import DispatchOrder
+from apps.payments.models import PaymentEvent
+from apps.trust import selectors as trust_selectors
+from apps.trust.verify import verify_bundle
+from geraos.celery import app as celery_app
+from tests.conftest import requires_redis
+from tests.dispatch.conftest import LEAK, Agent
+from tests.dispatch.fake_provider import FakeProvider
+from tests.factories import UserFactory
+
+pytestmark = [requires_redis, pytest.mark.worker]
+requires_postgresql = pytest.mark.skipif(
+    "postgres" not in os.environ.get("DATABASE_URL", ""), reason="needs PostgreSQL"
+)
+ANYTIME = "book a plumber in Lagos under £50"  # no window: real time, any day
+
+
+def wait_for(order_id, *statuses: str, timeout: float = 60.0) -> DispatchOrder:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        order = DispatchOrder.objects.filter(pk=order_id).first()
+        if order and order.status in statuses and (order.receipt_id or "fulfilling" in statuses):
+            return order
+        time.sleep(0.1)
+    raise AssertionError(f"order {order_id} is {order and order.status}, not {statuses}")
+
+
+def test_a_real_worker_takes_the_intent_to_a_verifiable_receipt(catalog, real_worker):
+    agent = Agent(UserFactory(country="GB", preferred_currency="GBP"))
+
+    response = agent.dispatch(text=ANYTIME)
+
+    assert response.status_code == 202, response.content
+    assert response.json()["status"] == "pending"  # the work happens on the worker
+    order = wait_for(response.json()["id"], "completed")
+    bundle = trust_selectors.receipt_bundle(
+        receipt=order.receipt, origin=settings.GERAOS_LOG_ORIGIN
+    )
+    assert verify_bundle(bundle)["resolution"] == "completed"
+    assert order.payment.status == "captured"
+
+
+def test_a_provider_failure_on_a_real_worker_voids_with_a_failure_receipt(catalog, real_worker):
+    Provider.objects.filter(name="Lagos Plumber A").update(sandbox_behaviour="decline")
+    agent = Agent(UserFactory(country="GB", preferred_currency="GBP"))
+
+    order = wait_for(agent.dispatch(text=ANYTIME).json()["id"], "voided")
+
+    assert order.payment.status == "voided"
+    assert order.receipt.resolution == "voided"
+
+
+@pytest.fixture
+def worker_processes(transactional_db):
+    """Start Celery workers as separate processes (so a test can kill one outright) on
+    the test database; returns a function that starts one more."""
+    database = connection.settings_dict["NAME"]
+    url = urlsplit(os.environ["DATABASE_URL"])._replace(path=f"/{database}").geturl()
+    env = {**os.environ, "DATABASE_URL": url, "GERAOS_TEST_EAGER": "false"}
+    started: list[subprocess.Popen] = []
+
+    def start() -> subprocess.Popen:
+        process = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
+            [sys.executable, "-m", "celery", "-A", "geraos", "worker", "--pool=solo",
+             "--loglevel=WARNING", f"--hostname=killable{len(started)}@%h",
+             "--without-gossip", "--without-mingle", "--without-heartbeat"],
+            env=env,
+            start_new_session=True,  # its own process group: killed as a whole
+        )  # fmt: skip
+        started.append(process)
+        return process
+
+    celery_app.conf.task_always_eager = False
+    try:
+        yield start
+    finally:
+        celery_app.conf.task_always_eager = True
+        for process in started:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=10)
+
+
+@requires_postgresql
+def test_a_worker_killed_mid_step_is_resumed_and_the_payment_captured_once(
+    catalog, worker_processes
+):
+    provider = Provider.objects.get(name="Lagos Plumber A")
+    secret = catalog_services.provider_rotate_secret(provider=provider).encode()
+    first_worker = worker_processes()
+    with FakeProvider(secret) as fake:
+        provider.endpoint_url = fake.url
+        provider.save()
+
+        def kill_the_worker_once(fake):
+            if len(fake.requests) == 1:
+                os.killpg(first_worker.pid, signal.SIGKILL)  # dies waiting for the answer
+                first_worker.wait(timeout=10)
+
+        fake.on_request = kill_the_worker_once
+        agent = Agent(UserFactory(country="GB", preferred_currency="GBP"))
+        order_id = agent.dispatch(text=ANYTIME, details=LEAK).json()["id"]
+
+        stuck = wait_for(order_id, "fulfilling", timeout=60)
+        assert first_worker.wait(timeout=30) == -signal.SIGKILL
+        # Redis would hand the unacknowledged message back only after the visibility
+        # timeout; the beat task is what recovers it. Let the deadline pass:
+        DispatchOrder.objects.filter(pk=order_id).update(
+            updated_at=timezone.now() - services.STUCK_AFTER
+        )
+        worker_processes()
+        assert tasks.resume_stuck_orders.delay().get(timeout=30) == 1
+
+        order = wait_for(order_id, "completed", timeout=60)
+
+    assert stuck.status == "fulfilling"
+    assert [r["key"] for r in fake.requests] == [order_id, order_id]  # resent, same key
+    assert len(fake.bookings) == 1
+    assert order.confirmation["reference"] == "BK-0001"
+    captures = PaymentEvent.objects.filter(payment=order.payment, to_status="captured")
+    assert captures.count() == 1
+    assert order.transitions.filter(actor="beat").exists()
