@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 RUN_ENV := DEBUG=true
 
-.PHONY: run test lint worker beat bench venv dev-deps migrate seed format
+.PHONY: run demo test lint worker beat bench venv dev-deps migrate seed format
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
@@ -36,6 +36,10 @@ run: seed
 	@echo "  Emails (verification, password reset) are printed in this terminal."
 	@echo ""
 	$(RUN_ENV) $(BIN)/python manage.py runserver 127.0.0.1:8000
+
+# An agent books the Lagos plumber over the HTTP API and verifies the receipt offline.
+demo: seed
+	@$(RUN_ENV) $(BIN)/python scripts/demo_agent.py --serve
 
 test: dev-deps
 	scripts/with-test-services $(BIN)/pytest $(PYTEST_ARGS)

@@ -82,7 +82,7 @@ def _ensure_demo_agent(user: User) -> str:
             client_id="demo-agent",
             scopes=DEMO_AGENT_SCOPES,
             per_action_limit=Money("50.00", home),
-            daily_limit=Money("100.00", home),
+            daily_limit=Money("500.00", home),
             expires_at=timezone.now() + dt.timedelta(days=365),
             token=token,
         )
