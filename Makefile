@@ -45,7 +45,7 @@ test: dev-deps
 	scripts/with-test-services $(BIN)/pytest $(PYTEST_ARGS)
 
 bench: dev-deps
-	scripts/with-test-services sh -c '$(BIN)/python -m bench.run && $(BIN)/python -m bench.trust'
+	scripts/with-test-services sh -c '$(BIN)/python -m bench.run && $(BIN)/python -m bench.trust && $(BIN)/python -m bench.dispatch'
 
 worker: venv
 	@test -n "$$REDIS_URL" || { echo "make worker needs REDIS_URL (e.g. redis://127.0.0.1:6379/0)"; exit 1; }
