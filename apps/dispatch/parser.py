@@ -6,6 +6,7 @@ it can correct what was misread."""
 import datetime as dt
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -106,13 +107,22 @@ class ParsedIntent:
 
 
 def parse_intent(
-    text: str, *, skills: list[Skill], now: dt.datetime, timezone: str
+    text: str,
+    *,
+    skills: list[Skill],
+    now: dt.datetime,
+    timezone: str,
+    timezone_of: Callable[[str], str] | None = None,
 ) -> ParsedIntent:
+    """Times are read in `timezone` (the user's), or, when the text names a city and
+    `timezone_of` maps its country to a timezone, in the city's: where the work happens."""
     folded = _fold(text)
     intent = ParsedIntent(text=text)
     _find_capability(intent, folded, skills)
     _find_place(intent, folded, skills)
     _find_price(intent, text)
+    if intent.country and timezone_of is not None:
+        timezone = timezone_of(intent.country)
     _find_window(intent, text, now.astimezone(ZoneInfo(timezone)))
     return intent
 

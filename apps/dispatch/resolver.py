@@ -13,8 +13,9 @@ from http import HTTPStatus
 
 import pytz
 from django.conf import settings
+from django.db.models import F
 from django.utils import timezone
-from djmoney.contrib.exchange.models import convert_money
+from djmoney.contrib.exchange.models import get_rate
 from djmoney.money import Money
 
 from apps.catalog import selectors as catalog_selectors
@@ -44,12 +45,11 @@ def timezone_for(country: str) -> str:
     return zones[0] if zones else settings.TIME_ZONE
 
 
-def resolve(*, user, intent: ParsedIntent) -> Resolution:
-    skills = [
-        s
-        for s in catalog_selectors.skill_list_published(capability=intent.capability)
-        if s.capability == intent.capability
-    ]
+def resolve(*, user, intent: ParsedIntent, published: list[Skill] | None = None) -> Resolution:
+    """`published`: the published skills, when the caller has them already."""
+    if published is None:
+        published = catalog_selectors.skill_list_published(capability=intent.capability)
+    skills = [s for s in published if s.capability == intent.capability]
     if not intent.capability or not skills:
         raise NoMatch("No published skill does that.", extra={"constraint": "capability"})
     skills = [
@@ -62,12 +62,7 @@ def resolve(*, user, intent: ParsedIntent) -> Resolution:
         raise NoMatch(
             "That skill needs a plan you do not have.", extra={"constraint": "entitlement"}
         )
-    providers = list(
-        Provider.objects.filter(skills__in=skills, active=True)
-        .prefetch_related("skills")
-        .distinct()
-    )
-    here = [p for p in providers if not intent.city or p.city.casefold() == intent.city.casefold()]
+    here = _providers(skills, city=intent.city)
     if not here:
         raise NoMatch(f"No provider serves {intent.city}.", extra={"constraint": "location"})
     free = [p for p in here if _available(p, intent)]
@@ -75,13 +70,13 @@ def resolve(*, user, intent: ParsedIntent) -> Resolution:
         raise NoMatch(
             "No provider there is available in that window.", extra={"constraint": "window"}
         )
-    ranked = sorted(free, key=lambda p: (_in(p.price, intent), -p.rating))
-    cheapest = ranked[0]
-    if intent.max_price is not None and _in(cheapest.price, intent) > intent.max_price.amount:
-        nearest = Money(_in(cheapest.price, intent), intent.max_price.currency)
+    price_of = _prices_in(intent, free)
+    cheapest = min(free, key=lambda p: (price_of[p.pk], -p.rating))
+    skill = next(s for s in skills if s.pk == cheapest.skill_id)
+    if intent.max_price is not None and price_of[cheapest.pk] > intent.max_price.amount:
+        nearest = Money(price_of[cheapest.pk], intent.max_price.currency)
         raise NoMatch(
-            f"The cheapest {cheapest.skills.first().title.lower()} in {cheapest.city} in that "
-            f"window is {nearest}.",
+            f"The cheapest {skill.title.lower()} in {cheapest.city} in that window is {nearest}.",
             extra={
                 "constraint": "max_price",
                 "nearest": {
@@ -91,27 +86,46 @@ def resolve(*, user, intent: ParsedIntent) -> Resolution:
                 },
             },
         )
-    skill = next(s for s in cheapest.skills.all() if s in skills)
     quote = payment_services.quote_create(user=user, amount=cheapest.price)
     return Resolution(intent=intent, skill=skill, provider=cheapest, quote=quote)
 
 
+def _providers(skills: list[Skill], *, city: str) -> list[Provider]:
+    """Active providers of the skills (in the city, if one is named), each annotated with
+    `skill_id`, the matching skill it would do the work under."""
+    providers = Provider.objects.filter(skills__in=skills, active=True)
+    if city:
+        providers = providers.filter(city__iexact=city)
+    return list(providers.annotate(skill_id=F("skills__id")))
+
+
 def resolve_text(*, user, text: str) -> Resolution:
-    """Parse in the user's timezone; if the text names a city elsewhere, read its times
-    ("tomorrow morning") in that city's timezone, where the work happens."""
-    skills = catalog_selectors.skill_list_published()
-    now, home = timezone.now(), user.country.code
-    intent = parse_intent(text, skills=skills, now=now, timezone=timezone_for(home))
-    if intent.country and intent.country != home:
-        intent = parse_intent(text, skills=skills, now=now, timezone=timezone_for(intent.country))
-    intent.country = intent.country or home
-    return resolve(user=user, intent=intent)
+    """Parse in the user's timezone, or, if the text names a city, in the city's."""
+    published = catalog_selectors.skill_list_published()
+    intent = parse_intent(
+        text,
+        skills=published,
+        now=timezone.now(),
+        timezone=timezone_for(user.country.code),
+        timezone_of=timezone_for,
+    )
+    intent.country = intent.country or user.country.code
+    return resolve(user=user, intent=intent, published=published)
 
 
-def _in(price: Money, intent: ParsedIntent) -> Decimal:
-    """A provider's price in the currency the user's maximum is in."""
-    target = intent.max_price.currency if intent.max_price is not None else price.currency
-    return convert_money(price, str(target)).amount.quantize(Decimal("0.01"))
+def _prices_in(intent: ParsedIntent, providers: list[Provider]) -> dict[int, Decimal]:
+    """Provider id -> price in the currency of the user's maximum (each provider's own
+    when there is none), fetching each exchange rate once."""
+    rates: dict[tuple[str, str], Decimal] = {}
+    prices = {}
+    for provider in providers:
+        source = str(provider.price.currency)
+        target = str(intent.max_price.currency) if intent.max_price is not None else source
+        if (source, target) not in rates:
+            rates[(source, target)] = get_rate(source, target)
+        amount = provider.price.amount * rates[(source, target)]
+        prices[provider.pk] = amount.quantize(Decimal("0.01"))
+    return prices
 
 
 def _available(provider: Provider, intent: ParsedIntent) -> bool:

@@ -181,3 +181,28 @@ def test_an_illegal_move_raises():
 
     with pytest.raises(services.IllegalTransition):
         services._move(order, "fulfilling", actor="test", reason="no")
+
+
+def test_consent_withdrawn_before_fulfilment_stops_it_and_voids(
+    agent, django_capture_on_commit_callbacks
+):
+    from apps.memory import services as memory_services
+    from apps.memory.models import MemoryScope
+    from tests.factories import product
+
+    order_id = Agent(agent.user).dispatch().json()["id"]  # accepted, not yet run
+    memory_services.consent_set(
+        user=agent.user,
+        product=product("gerahome"),
+        scope=MemoryScope.objects.get(code="home"),
+        allow=False,
+    )
+
+    with django_capture_on_commit_callbacks(execute=True):
+        tasks.authorize_payment.delay(order_id)
+
+    order = DispatchOrder.objects.get(pk=order_id)
+    assert order.status == "voided"
+    assert order.failure_code == "consent_required"
+    assert order.payment.status == Payment.Status.VOIDED
+    assert order.confirmation is None

@@ -46,9 +46,16 @@ class SkillSerializer(serializers.ModelSerializer):
         return rails_for_skill(skill, decided=self.context.setdefault("routing", {}))
 
 
+class ResolvedSkillSerializer(SkillSerializer):
+    """The skill without the per-country rails: the quote already names the rail."""
+
+    class Meta(SkillSerializer.Meta):
+        fields = [f for f in SkillSerializer.Meta.fields if f != "rails"]
+
+
 class ResolutionSerializer(serializers.Serializer):
     intent = serializers.JSONField(help_text="How the text was read; correct it if wrong.")
-    skill = SkillSerializer()
+    skill = ResolvedSkillSerializer()
     provider = serializers.JSONField()
     quote = QuoteSerializer()
 
