@@ -7,7 +7,9 @@ class DispatchConfig(AppConfig):
     verbose_name = "Dispatch"
 
     def ready(self) -> None:
-        from apps.dispatch.receivers import carry_on_waiting_order
+        from apps.dispatch.receivers import carry_on_waiting_order, follow_dispute
         from apps.payments.signals import payment_status_changed
+        from apps.trust.signals import dispute_changed
 
         payment_status_changed.connect(carry_on_waiting_order, dispatch_uid="dispatch.carry_on")
+        dispute_changed.connect(follow_dispute, dispatch_uid="dispatch.follow_dispute")

@@ -1,6 +1,7 @@
-"""Payments moves on its own (a rail's webhook, a sandbox approval); an order waiting on
-its payment is carried on as soon as that move is committed."""
+"""Lower apps move on their own and tell dispatch by signal, after their commit: a
+payment settles (a rail's webhook, a sandbox approval), a dispute is opened or decided."""
 
+from apps.dispatch import services
 from apps.dispatch.models import DispatchOrder
 
 
@@ -12,3 +13,7 @@ def carry_on_waiting_order(sender, *, payment_id, status, **kwargs) -> None:
     ).values_list("pk", flat=True)
     for order_id in waiting:
         sync_payment.delay(str(order_id))
+
+
+def follow_dispute(sender, *, receipt_id, dispute_id, status, **kwargs) -> None:
+    services.order_follow_dispute(receipt_id=receipt_id, dispute_id=dispute_id, status=status)

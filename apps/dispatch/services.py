@@ -48,7 +48,8 @@ TRANSITIONS = {
     Status.FULFILLED: {Status.CAPTURING},
     Status.CAPTURING: {Status.COMPLETED, Status.FAILED},
     Status.COMPLETED: {Status.DISPUTED},
-    Status.DISPUTED: {Status.RESOLVED_REFUNDED, Status.RESOLVED_UPHELD},
+    # Back to completed when the dispute is withdrawn (not drawn in DESIGN.md).
+    Status.DISPUTED: {Status.RESOLVED_REFUNDED, Status.RESOLVED_UPHELD, Status.COMPLETED},
 }
 # Where the pipeline has finished: each of these gets a receipt.
 FINISHED = frozenset({Status.COMPLETED, Status.REJECTED, Status.FAILED, Status.VOIDED})
@@ -563,6 +564,34 @@ def _queue_callback(order: DispatchOrder) -> None:
         },
     )
     _tasks().deliver_callback.delay_on_commit(str(delivery.pk))
+
+
+# ---------------------------------------------------------------------------
+# Disputes: trust decides them; the order follows
+# ---------------------------------------------------------------------------
+
+_AFTER_DISPUTE = {
+    "open": Status.DISPUTED,
+    "resolved_refunded": Status.RESOLVED_REFUNDED,
+    "resolved_upheld": Status.RESOLVED_UPHELD,
+    "withdrawn": Status.COMPLETED,
+}
+
+
+@transaction.atomic
+def order_follow_dispute(*, receipt_id, dispute_id, status: str) -> DispatchOrder | None:
+    """Move the order whose receipt is disputed; a dispute going under review (or one
+    about a receipt no order issued) changes nothing here."""
+    order_id = (
+        DispatchOrder.objects.filter(receipt_id=receipt_id).values_list("pk", flat=True).first()
+    )
+    to = _AFTER_DISPUTE.get(status)
+    if order_id is None or to is None:
+        return None
+    order = _locked(order_id)
+    if order.status != to:
+        _move(order, to, actor="trust", reason=f"dispute {dispute_id} {status}".replace("_", " "))
+    return order
 
 
 # ---------------------------------------------------------------------------

@@ -21,6 +21,7 @@ from apps.core.errors import ApplicationError, ConflictError
 from apps.core.money import money_document
 from apps.trust import jose, keys, merkle, refunds, selectors
 from apps.trust.models import Dispute, LogNode, Receipt, SigningKey, TransparencyLog, TreeHead
+from apps.trust.signals import dispute_changed
 
 OPEN_DISPUTE_STATUSES = (Dispute.Status.OPEN, Dispute.Status.UNDER_REVIEW)
 
@@ -208,7 +209,7 @@ def dispute_open(
         )
     if receipt.disputes.filter(status__in=OPEN_DISPUTE_STATUSES).exists():
         raise ConflictError("This receipt already has an open dispute.", code="dispute_open")
-    return Dispute.objects.create(
+    dispute = Dispute.objects.create(
         receipt=receipt,
         opened_by=opened_by,
         opened_by_user=user,
@@ -217,6 +218,8 @@ def dispute_open(
         evidence_file=evidence_file or "",
         respond_by=timezone.now() + RESPONSE_WINDOW,
     )
+    _announce(dispute)
+    return dispute
 
 
 @transaction.atomic
@@ -234,6 +237,7 @@ def dispute_withdraw(*, dispute: Dispute) -> Dispute:
     _require_status(dispute, *OPEN_DISPUTE_STATUSES)
     dispute.status = Dispute.Status.WITHDRAWN
     dispute.save(update_fields=["status", "updated_at"])
+    _announce(dispute)
     return dispute
 
 
@@ -257,7 +261,17 @@ def dispute_resolve(*, dispute: Dispute, outcome: str, note: str = "") -> Disput
         dispute.save(
             update_fields=["resolution_receipt", "status", "resolution_note", "updated_at"]
         )
+        _announce(dispute)
     return dispute
+
+
+def _announce(dispute: Dispute) -> None:
+    receipt_id, dispute_id, status = dispute.receipt_id, dispute.pk, dispute.status
+    transaction.on_commit(
+        lambda: dispute_changed.send(
+            sender=Dispute, receipt_id=receipt_id, dispute_id=dispute_id, status=status
+        )
+    )
 
 
 def _require_status(dispute: Dispute, *allowed: str) -> None:
