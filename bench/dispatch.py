@@ -121,8 +121,7 @@ def completed(order_ids: list[str]) -> int:
 
 def finished(order_ids: list[str]) -> int:
     """Orders at the end of the pipeline, with their receipt issued."""
-    from apps.dispatch.models import DispatchOrder
-    from apps.dispatch.services import FINISHED
+    from apps.dispatch.models import FINISHED, DispatchOrder
 
     return DispatchOrder.objects.filter(
         pk__in=order_ids, status__in=FINISHED, receipt__isnull=False

@@ -404,6 +404,7 @@ UNFOLD = {
 GERAOS_DASHBOARD_KPIS = [
     "apps.identity.selectors.operator_kpis",
     "apps.payments.selectors.operator_kpis",
+    "apps.dispatch.selectors.operator_kpis",
 ]
 
 # Each app contributes demo rows through a `seed` function; `manage.py seed_demo` runs

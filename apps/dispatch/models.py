@@ -77,6 +77,25 @@ class DispatchOrder(BaseModel):
         return f"dispatch {self.pk} ({self.status})"
 
 
+# Where the pipeline has finished: each of these gets a receipt.
+FINISHED = frozenset(
+    {
+        DispatchOrder.Status.COMPLETED,
+        DispatchOrder.Status.REJECTED,
+        DispatchOrder.Status.FAILED,
+        DispatchOrder.Status.VOIDED,
+    }
+)
+# After completion, in the hands of trust's dispute process.
+AT_REST = frozenset(
+    {
+        DispatchOrder.Status.DISPUTED,
+        DispatchOrder.Status.RESOLVED_REFUNDED,
+        DispatchOrder.Status.RESOLVED_UPHELD,
+    }
+)
+
+
 class DispatchTransition(models.Model):
     """Who moved an order, from where to where, when and why."""
 

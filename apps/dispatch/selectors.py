@@ -1,10 +1,14 @@
 """Dispatch reads: skills as agents discover them, with the rails that would take payment."""
 
+import datetime as dt
+
+from django.db.models import Count, Q, QuerySet
+from django.utils import timezone
 from djmoney.money import Money
 
 from apps.catalog.models import Skill
 from apps.core.errors import ApplicationError
-from apps.dispatch.models import DispatchOrder
+from apps.dispatch.models import AT_REST, FINISHED, DispatchOrder
 from apps.payments import routing
 
 
@@ -46,3 +50,28 @@ def dispatch_list_for_user(*, user, status: str = "", limit: int = 50) -> list[D
     if status:
         orders = orders.filter(status=status)
     return list(orders[:limit])
+
+
+STUCK_AFTER = dt.timedelta(minutes=2)
+
+
+def orders_stuck(*, older_than: dt.timedelta = STUCK_AFTER) -> QuerySet[DispatchOrder]:
+    """Orders nobody has moved for a while: unfinished ones, and finished ones without
+    their receipt (the worker died between the last move and the receipt)."""
+    cutoff = timezone.now() - older_than
+    unfinished = [s for s in DispatchOrder.Status if s not in FINISHED | AT_REST]
+    return DispatchOrder.objects.filter(
+        Q(status__in=unfinished) | Q(status__in=FINISHED, receipt__isnull=True),
+        updated_at__lt=cutoff,
+    ).order_by("updated_at")
+
+
+def operator_kpis() -> list[dict]:
+    """Dashboard cards: last week's dispatches by outcome, and the orders stuck now."""
+    week = DispatchOrder.objects.filter(created_at__gte=timezone.now() - dt.timedelta(days=7))
+    counts = dict(week.values_list("status").annotate(n=Count("pk")).order_by())
+    failed = sum(counts.get(s, 0) for s in ("failed", "voided", "rejected"))
+    return [
+        {"title": "Dispatches (7 days)", "value": f"{sum(counts.values())} · {failed} failed"},
+        {"title": "Dispatch orders stuck now", "value": orders_stuck().count()},
+    ]

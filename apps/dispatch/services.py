@@ -16,7 +16,6 @@ import hashlib
 import secrets
 
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 from jsonschema import Draft202012Validator
 
@@ -26,7 +25,13 @@ from apps.core.errors import ApplicationError, ConflictError
 from apps.core.money import money_document
 from apps.core.sealing import seal
 from apps.dispatch import fulfilment, resolver
-from apps.dispatch.models import CallbackDelivery, DispatchOrder, DispatchTransition
+from apps.dispatch.models import (
+    AT_REST,
+    FINISHED,
+    CallbackDelivery,
+    DispatchOrder,
+    DispatchTransition,
+)
 from apps.dispatch.parser import ParsedIntent
 from apps.dispatch.sandbox_provider import SandboxTransport
 from apps.identity import services as identity_services
@@ -51,8 +56,6 @@ TRANSITIONS = {
     # Back to completed when the dispute is withdrawn (not drawn in DESIGN.md).
     Status.DISPUTED: {Status.RESOLVED_REFUNDED, Status.RESOLVED_UPHELD, Status.COMPLETED},
 }
-# Where the pipeline has finished: each of these gets a receipt.
-FINISHED = frozenset({Status.COMPLETED, Status.REJECTED, Status.FAILED, Status.VOIDED})
 RESOLUTIONS = {
     Status.COMPLETED: "completed",
     Status.REJECTED: "rejected",
@@ -598,22 +601,9 @@ def order_follow_dispute(*, receipt_id, dispute_id, status: str) -> DispatchOrde
 # Recovery: orders stuck past a deadline, and the operator's "retry step"
 # ---------------------------------------------------------------------------
 
-STUCK_AFTER = dt.timedelta(minutes=2)
 # Waiting this long after dispatch for the payer (an STK prompt, a bank page) or for a
 # provider means the answer is not coming: the order is failed and the money released.
 GIVE_UP_AFTER = dt.timedelta(minutes=30)
-_AT_REST = frozenset({Status.DISPUTED, Status.RESOLVED_REFUNDED, Status.RESOLVED_UPHELD})
-
-
-def orders_stuck(*, older_than: dt.timedelta = STUCK_AFTER):
-    """Orders nobody has moved for a while: unfinished ones, and finished ones without
-    their receipt (the worker died between the last move and the receipt)."""
-    cutoff = timezone.now() - older_than
-    unfinished = [s for s in Status if s not in FINISHED | _AT_REST]
-    return DispatchOrder.objects.filter(
-        Q(status__in=unfinished) | Q(status__in=FINISHED, receipt__isnull=True),
-        updated_at__lt=cutoff,
-    ).order_by("updated_at")
 
 
 @transaction.atomic
@@ -628,14 +618,14 @@ def order_resume(*, order_id, actor: str) -> str:
         actor=actor,
         reason=f"resumed: {step.name}",
     )
-    order.save(update_fields=["updated_at"])  # resumed: not stuck again until STUCK_AFTER
+    order.save(update_fields=["updated_at"])  # resumed: not "stuck" again for a while
     step.delay_on_commit(str(order.pk))
     return step.name
 
 
 def _step_for(order: DispatchOrder):
     tasks = _tasks()
-    if order.status in _AT_REST:
+    if order.status in AT_REST:
         raise ConflictError("A disputed order is in the operators' hands.", code="order_at_rest")
     if order.status in FINISHED:
         return tasks.issue_receipt

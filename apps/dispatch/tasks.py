@@ -6,7 +6,7 @@ stay under the broker's visibility timeout (tests/dispatch/test_tasks.py checks)
 from celery import shared_task
 
 from apps.core.errors import ConflictError
-from apps.dispatch import callbacks, services
+from apps.dispatch import callbacks, selectors, services
 from apps.dispatch.fulfilment import ProviderUnavailable
 
 RETRY = {"retry_backoff": 2, "retry_backoff_max": 300, "retry_jitter": True}
@@ -64,7 +64,7 @@ def sync_payment(order_id: str) -> str:
 def resume_stuck_orders() -> int:
     """The safety net (a dead worker's messages come back only after the visibility
     timeout): every order nobody moved for a while gets the step it is waiting on."""
-    stuck = list(services.orders_stuck().values_list("pk", flat=True)[:500])
+    stuck = list(selectors.orders_stuck().values_list("pk", flat=True)[:500])
     for order_id in stuck:
         services.order_resume(order_id=order_id, actor="beat")
     return len(stuck)

@@ -6,6 +6,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from apps.catalog.models import Provider
 from apps.dispatch.models import DispatchOrder, DispatchTransition
 from tests.dispatch.conftest import Agent
 from tests.factories import UserFactory
@@ -127,3 +128,13 @@ def test_retry_refuses_a_disputed_order_and_changes_nothing(
     assert order.status == "disputed"
     assert order.transitions.count() == transitions
     assert callbacks == []
+
+
+def test_the_dashboard_counts_last_weeks_dispatches_and_stuck_orders(agent, operator_client):
+    Provider.objects.filter(name="Lagos Plumber A").update(sandbox_behaviour="decline")
+    agent.dispatch()
+
+    kpis = {k["title"]: k["value"] for k in operator_client.get("/admin/").context["kpis"]}
+
+    assert kpis["Dispatches (7 days)"] == "1 · 1 failed"
+    assert kpis["Dispatch orders stuck now"] == 0

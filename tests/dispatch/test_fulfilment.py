@@ -9,7 +9,7 @@ from django.utils import timezone
 from apps.catalog import services as catalog_services
 from apps.catalog.models import Provider
 from apps.core import hmac_signature
-from apps.dispatch import fulfilment, services, tasks
+from apps.dispatch import fulfilment, selectors, services, tasks
 from apps.dispatch.models import CallbackDelivery, DispatchOrder
 from apps.payments.models import Payment
 from tests.dispatch.conftest import Agent
@@ -138,7 +138,7 @@ def test_a_stuck_order_is_resumed_by_the_beat_task(agent, django_capture_on_comm
     bare = Agent(agent.user)  # its pipeline never starts: as if the worker died
     order_id = bare.dispatch().json()["id"]
     DispatchOrder.objects.filter(pk=order_id).update(
-        updated_at=timezone.now() - services.STUCK_AFTER - dt.timedelta(seconds=1)
+        updated_at=timezone.now() - selectors.STUCK_AFTER - dt.timedelta(seconds=1)
     )
 
     with django_capture_on_commit_callbacks(execute=True):
@@ -163,7 +163,7 @@ def test_an_order_waiting_past_the_deadline_is_given_up_and_released(
     assert DispatchOrder.objects.get(pk=order_id).status == "authorizing"  # no answer yet
     DispatchOrder.objects.filter(pk=order_id).update(
         created_at=timezone.now() - services.GIVE_UP_AFTER - dt.timedelta(seconds=1),
-        updated_at=timezone.now() - services.STUCK_AFTER - dt.timedelta(seconds=1),
+        updated_at=timezone.now() - selectors.STUCK_AFTER - dt.timedelta(seconds=1),
     )
 
     with django_capture_on_commit_callbacks(execute=True):

@@ -6,7 +6,7 @@ from django.db import transaction
 
 import apps.dispatch.tasks
 import apps.payments.tasks  # noqa: F401
-from apps.dispatch import services
+from apps.dispatch import selectors, services
 from apps.dispatch.models import DispatchOrder
 from geraos.celery import app as celery_app
 from tests.dispatch.conftest import LEAK, PLUMBER
@@ -42,7 +42,7 @@ def test_the_stuck_order_sweep_runs_every_minute():
     schedule = settings.CELERY_BEAT_SCHEDULE["dispatch-resume-stuck"]
 
     assert schedule["task"] == "dispatch.resume_stuck"
-    assert schedule["schedule"] <= services.STUCK_AFTER.total_seconds()
+    assert schedule["schedule"] <= selectors.STUCK_AFTER.total_seconds()
 
 
 @pytest.mark.django_db

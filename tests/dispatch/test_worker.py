@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from apps.catalog import services as catalog_services
 from apps.catalog.models import Provider
-from apps.dispatch import services, tasks
+from apps.dispatch import selectors, tasks
 from apps.dispatch.models import DispatchOrder
 from apps.payments.models import PaymentEvent
 from apps.trust import selectors as trust_selectors
@@ -124,7 +124,7 @@ def test_a_worker_killed_mid_step_is_resumed_and_the_payment_captured_once(
         # Redis would hand the unacknowledged message back only after the visibility
         # timeout; the beat task is what recovers it. Let the deadline pass:
         DispatchOrder.objects.filter(pk=order_id).update(
-            updated_at=timezone.now() - services.STUCK_AFTER
+            updated_at=timezone.now() - selectors.STUCK_AFTER
         )
         worker_processes()
         assert tasks.resume_stuck_orders.delay().get(timeout=30) == 1
