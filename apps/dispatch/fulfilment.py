@@ -61,7 +61,8 @@ class Transport(Protocol):
 
 class HttpTransport:
     def post(self, url: str, *, headers: dict, body: bytes) -> tuple[int, dict, bytes]:
-        _require_safe_url(url)
+        if not is_allowed_url(url):
+            raise ProviderDeclined("Endpoints are reached over https only.", code="insecure_url")
         request = Request(url, data=body, method="POST", headers=headers)  # noqa: S310
         try:
             with urlopen(request, timeout=TIMEOUT_SECONDS) as response:  # noqa: S310
@@ -72,17 +73,17 @@ class HttpTransport:
             raise ProviderUnavailable(f"provider unreachable: {error}") from error
 
 
-def _require_safe_url(url: str) -> None:
-    """https, or plain http to this machine (a provider under development)."""
+def is_allowed_url(url: str) -> bool:
+    """https, or plain http to this machine (a provider or agent under development)."""
     parts = urlsplit(url)
     if parts.scheme == "https":
-        return
+        return True
+    if parts.scheme != "http" or not parts.hostname:
+        return False
     try:
-        loopback = parts.hostname == "localhost" or ipaddress.ip_address(parts.hostname).is_loopback
+        return parts.hostname == "localhost" or ipaddress.ip_address(parts.hostname).is_loopback
     except ValueError:
-        loopback = False
-    if not (parts.scheme == "http" and loopback):
-        raise ProviderDeclined("Providers are reached over https only.", code="insecure_endpoint")
+        return False
 
 
 def encode(document: dict) -> bytes:

@@ -15,7 +15,7 @@ import datetime as dt
 import hashlib
 import secrets
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from jsonschema import Draft202012Validator
 
@@ -125,6 +125,25 @@ def dispatch_create(
     existing = DispatchOrder.objects.filter(idempotency_key=idempotency_key).first()
     if existing:
         return _same_request(existing, user=user), ""
+    try:
+        return _dispatch_new(
+            user=user,
+            grant=grant,
+            intent=intent,
+            text=text,
+            details=details,
+            idempotency_key=idempotency_key,
+            callback_url=callback_url,
+            payer_account=payer_account,
+        )
+    except IntegrityError:  # the same key, committed by a concurrent request just now
+        existing = DispatchOrder.objects.get(idempotency_key=idempotency_key)
+        return _same_request(existing, user=user), ""
+
+
+def _dispatch_new(
+    *, user, grant, intent, text, details, idempotency_key, callback_url, payer_account
+) -> tuple[DispatchOrder, str]:
     with transaction.atomic():
         found = (
             resolver.resolve(user=user, intent=intent)

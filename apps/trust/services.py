@@ -13,7 +13,7 @@ from decimal import Decimal
 
 import rfc8785
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from djmoney.money import Money
 
@@ -47,7 +47,12 @@ def signing_key_rotate() -> SigningKey:
 def signing_key_active() -> SigningKey:
     """The active key; the first call on a fresh installation generates one."""
     key = SigningKey.objects.filter(status=SigningKey.Status.ACTIVE).first()
-    return key or signing_key_rotate()
+    if key:
+        return key
+    try:
+        return signing_key_rotate()
+    except IntegrityError:  # a concurrent first call generated it a moment earlier
+        return SigningKey.objects.get(status=SigningKey.Status.ACTIVE)
 
 
 def sign_document(*, payload: dict, typ: str) -> str:

@@ -167,3 +167,24 @@ def test_every_move_is_recorded_with_who_and_why(agent):
     assert first.actor == f"agent:{agent.grant.pk}"
     assert first.reason == "dispatched"
     assert {t.actor for t in DispatchTransition.objects.filter(order_id=order_id)[1:]} == {"worker"}
+
+
+def test_details_may_travel_inside_the_structured_intent(agent):
+    intent = {
+        "capability": "home.plumbing",
+        "location": {"city": "Lagos", "country": "NG"},
+        "details": {"problem": "Blocked drain"},
+    }
+
+    response = agent.post("/api/v1/dispatches", {"intent": intent}, HTTP_IDEMPOTENCY_KEY="inner")
+
+    assert response.status_code == 202, response.content
+    assert response.json()["details"] == {"problem": "Blocked drain"}
+
+
+def test_a_callback_url_must_be_https(agent):
+    response = agent.dispatch(callback_url="http://agent.example/events")
+
+    assert response.status_code == 400
+    assert "callback_url" in response.json()["error"]["fields"]
+    assert_nothing_happened()

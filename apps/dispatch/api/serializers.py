@@ -6,6 +6,7 @@ from rest_framework import serializers
 
 from apps.catalog.models import Skill
 from apps.core.api.serializers import MoneySerializer
+from apps.dispatch.fulfilment import is_allowed_url
 from apps.dispatch.models import DispatchOrder
 from apps.dispatch.parser import ParsedIntent
 from apps.dispatch.selectors import rails_for_skill
@@ -87,6 +88,9 @@ class IntentSerializer(serializers.Serializer):
     location = PlaceSerializer()
     window = WindowSerializer(required=False, allow_null=True, default=None)
     max_price = PriceSerializer(required=False, allow_null=True, default=None)
+    details = serializers.DictField(
+        required=False, help_text="As DESIGN.md's intent carries them; or send them beside it."
+    )
 
 
 def intent_from(data: dict) -> ParsedIntent:
@@ -135,6 +139,22 @@ class DispatchCreateSerializer(IntentOrTextSerializer):
     def validate_details(self, value):
         if not isinstance(value, dict):
             raise serializers.ValidationError("Details must be a JSON object.")
+        return value
+
+    def validate(self, attrs):
+        attrs = super().validate(attrs)
+        inner = attrs.get("intent", {}).pop("details", None)
+        if inner is not None:
+            if attrs["details"] and attrs["details"] != inner:
+                raise serializers.ValidationError(
+                    {"details": "Send the details once: in the intent or beside it."}
+                )
+            attrs["details"] = inner
+        return attrs
+
+    def validate_callback_url(self, value: str) -> str:
+        if value and not is_allowed_url(value):
+            raise serializers.ValidationError("Callbacks are sent over https only.")
         return value
 
 
