@@ -7,9 +7,9 @@ import json
 from django.contrib import admin, messages
 from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html
-from unfold.admin import ModelAdmin, TabularInline
 from unfold.decorators import action, display
 
+from apps.core.admin import ReadOnlyAdmin, ReadOnlyInline
 from apps.core.errors import ApplicationError
 from apps.dispatch import services
 from apps.dispatch.models import CallbackDelivery, DispatchOrder, DispatchTransition
@@ -29,21 +29,6 @@ def _admin_link(url_name: str, obj) -> str:
     except NoReverseMatch:  # the model is not registered in this admin site
         return str(obj)
     return format_html('<a href="{}">{}</a>', url, obj)
-
-
-class ReadOnlyInline(TabularInline):
-    extra = 0
-    can_delete = False
-    show_change_link = False
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 class DispatchTransitionInline(ReadOnlyInline):
@@ -85,7 +70,7 @@ STATUS_COLOURS = {
 
 
 @admin.register(DispatchOrder)
-class DispatchOrderAdmin(ModelAdmin):
+class DispatchOrderAdmin(ReadOnlyAdmin):
     list_display = [
         "id",
         "user",
@@ -139,15 +124,6 @@ class DispatchOrderAdmin(ModelAdmin):
         ),
     ]
     readonly_fields = [field for _, options in fieldsets for field in options["fields"]]
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
     @display(description="Skill", ordering="skill__capability")
     def skill_capability(self, order: DispatchOrder) -> str:

@@ -99,6 +99,16 @@ def _move(order: DispatchOrder, to: str, *, actor: str, reason: str, data: dict 
     _queue_callback(order)
 
 
+@transaction.atomic
+def _begin(order_id, *, waiting: str, working: str, reason: str) -> tuple[DispatchOrder, bool]:
+    """Start a step: move the order from the state the step waits on to the one it works
+    in. False when there is nothing to do: the step is done, or the order has failed."""
+    order = _locked(order_id)
+    if order.status == waiting:
+        _move(order, working, actor=WORKER, reason=reason)
+    return order, order.status == working and not order.failure_code
+
+
 def _after_commit(task, order: DispatchOrder) -> None:
     task.delay_on_commit(str(order.pk))
 
@@ -303,12 +313,14 @@ def order_fulfil(*, order_id) -> DispatchOrder:
     """Send the provider the signed booking (the same request, with the same key, if this
     runs again) and record its verified confirmation. ProviderUnavailable propagates so
     the task retries; a decline starts compensation."""
-    with transaction.atomic():
-        order = _locked(order_id)
-        if order.status == Status.AUTHORIZED:
-            _move(order, Status.FULFILLING, actor=WORKER, reason="sent to the provider")
-        elif order.status != Status.FULFILLING or order.failure_code:
-            return order
+    order, go_on = _begin(
+        order_id,
+        waiting=Status.AUTHORIZED,
+        working=Status.FULFILLING,
+        reason="sent to the provider",
+    )
+    if not go_on:
+        return order
     try:
         booking = _book(order)
     except (fulfilment.ProviderDeclined, ConsentRequired) as refusal:
@@ -399,12 +411,14 @@ def order_fulfilment_failed(*, order_id, code: str, message: str) -> DispatchOrd
 
 
 def order_capture(*, order_id) -> DispatchOrder:
-    with transaction.atomic():
-        order = _locked(order_id)
-        if order.status == Status.FULFILLED:
-            _move(order, Status.CAPTURING, actor=WORKER, reason="the provider confirmed")
-        elif order.status != Status.CAPTURING or order.failure_code:
-            return order
+    order, go_on = _begin(
+        order_id,
+        waiting=Status.FULFILLED,
+        working=Status.CAPTURING,
+        reason="the provider confirmed",
+    )
+    if not go_on:
+        return order
     payment = payment_services.payment_capture(payment_id=order.payment_id)
     with transaction.atomic():
         order = _locked(order_id)

@@ -5,6 +5,7 @@ from django.contrib import admin, messages
 from unfold.admin import ModelAdmin
 from unfold.decorators import action, display
 
+from apps.core.admin import ReadOnlyAdmin
 from apps.memory import services
 from apps.memory.models import AccessLogEntry, ConsentGrant, MemoryItem, MemoryScope
 
@@ -96,18 +97,9 @@ class ConsentGrantAdmin(ModelAdmin):
 
 
 @admin.register(AccessLogEntry)
-class AccessLogEntryAdmin(ModelAdmin):
+class AccessLogEntryAdmin(ReadOnlyAdmin):
     list_display = ["at", "user", "product", "action", "scope", "allowed", "purpose", "agent_grant"]
     list_filter = ["allowed", "action", "product", "scope"]
     search_fields = ["user__email", "purpose", "product__code", "scope__code"]
     list_select_related = ["user", "product", "scope", "agent_grant"]
     date_hierarchy = "at"
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False

@@ -55,16 +55,9 @@ def memory_read(
     purpose: str = "",
 ) -> list[MemoryItem]:
     """The items `product` may see in `scope`, decrypted (`item.value`); logged either way."""
-    entry = {
-        "user": user,
-        "product": product,
-        "grant": grant,
-        "scope": scope,
-        "action": "read",
-        "purpose": purpose,
-    }
-    with _refusals_logged(entry):
-        access = policy.read_access(user=user, product=product, scope=scope)
+    access, entry = _read_access(
+        user=user, product=product, scope=scope, grant=grant, purpose=purpose
+    )
     items = selectors.memory_items_readable(user=user, scope=scope, writer_ids=access.writer_ids)
     _log(**entry, items=items, allowed=True)
     return items
@@ -84,16 +77,22 @@ def memory_check_read(
         scope = selectors.memory_scope_get(code=code)
         if scope is None:
             raise ApplicationError(f"Unknown memory scope {code!r}.", code="unknown_scope")
-        entry = {
-            "user": user,
-            "product": product,
-            "grant": grant,
-            "scope": scope,
-            "action": "read",
-            "purpose": purpose,
-        }
-        with _refusals_logged(entry):
-            policy.read_access(user=user, product=product, scope=scope)
+        _read_access(user=user, product=product, scope=scope, grant=grant, purpose=purpose)
+
+
+def _read_access(*, user, product, scope, grant, purpose) -> tuple[policy.ReadAccess, dict]:
+    """The policy's answer to a read, and the log entry describing it; a refusal is
+    logged, then raised."""
+    entry = {
+        "user": user,
+        "product": product,
+        "grant": grant,
+        "scope": scope,
+        "action": "read",
+        "purpose": purpose,
+    }
+    with _refusals_logged(entry):
+        return policy.read_access(user=user, product=product, scope=scope), entry
 
 
 def memory_write(

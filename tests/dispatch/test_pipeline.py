@@ -5,6 +5,7 @@ import hashlib
 
 import pytest
 from django.conf import settings
+from djmoney.money import Money
 
 from apps.catalog.models import Provider
 from apps.dispatch.models import DispatchOrder
@@ -103,3 +104,16 @@ def test_a_failed_dispatch_gives_back_the_spend(agent):
 
     assert second.status_code == 202, second.content
     assert DispatchOrder.objects.get(pk=second.json()["id"]).status == "completed"
+
+
+def test_a_declined_card_fails_the_order_with_a_failure_receipt(agent):
+    # The sandbox card rail declines amounts ending in .51, like Stripe's test cards.
+    Provider.objects.filter(name="Lagos Plumber A").update(price=Money("42.51", "GBP"))
+
+    order = DispatchOrder.objects.get(pk=agent.dispatch().json()["id"])
+
+    assert order.status == "failed"
+    assert order.payment.status == Payment.Status.FAILED
+    assert order.confirmation is None  # the provider was never asked
+    assert order.receipt.resolution == "failed"
+    assert not agent.grant.spends.filter(released_at__isnull=True).exists()
