@@ -99,6 +99,15 @@ def _providers(skills: list[Skill], *, city: str) -> list[Provider]:
     return list(providers.annotate(skill_id=F("skills__id")))
 
 
+def resolve_intent_or_text(
+    *, user, intent: ParsedIntent | None = None, text: str = ""
+) -> Resolution:
+    """A structured intent as given, or free text parsed first."""
+    if intent is not None:
+        return resolve(user=user, intent=intent)
+    return resolve_text(user=user, text=text)
+
+
 def resolve_text(*, user, text: str) -> Resolution:
     """Parse in the user's timezone, or, if the text names a city, in the city's."""
     published = catalog_selectors.skill_list_published()

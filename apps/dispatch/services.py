@@ -155,11 +155,7 @@ def _dispatch_new(
     *, user, grant, intent, text, details, idempotency_key, callback_url, payer_account
 ) -> tuple[DispatchOrder, str]:
     with transaction.atomic():
-        found = (
-            resolver.resolve(user=user, intent=intent)
-            if intent is not None
-            else resolver.resolve_text(user=user, text=text)
-        )
+        found = resolver.resolve_intent_or_text(user=user, intent=intent, text=text)
         _check_details(found.skill, details)
         _check_consent(user=user, grant=grant, skill=found.skill)
         identity_services.require_entitlement(user=user, feature=Feature.DISPATCHES)

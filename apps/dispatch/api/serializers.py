@@ -4,7 +4,7 @@ from djmoney.money import Money
 from djmoney.settings import CURRENCY_CHOICES
 from rest_framework import serializers
 
-from apps.catalog.models import Skill
+from apps.catalog.models import Provider, Skill
 from apps.core.api.serializers import MoneySerializer
 from apps.dispatch.fulfilment import is_allowed_url
 from apps.dispatch.models import DispatchOrder
@@ -54,11 +54,24 @@ class ResolvedSkillSerializer(SkillSerializer):
         fields = [f for f in SkillSerializer.Meta.fields if f != "rails"]
 
 
+class ProviderSummarySerializer(serializers.ModelSerializer):
+    price = MoneySerializer()
+
+    class Meta:
+        model = Provider
+        fields = ["name", "city", "rating", "price"]
+
+
 class ResolutionSerializer(serializers.Serializer):
-    intent = serializers.JSONField(help_text="How the text was read; correct it if wrong.")
+    intent = serializers.SerializerMethodField(
+        help_text="How the text was read; correct it if wrong and send it back as `intent`."
+    )
     skill = ResolvedSkillSerializer()
-    provider = serializers.JSONField()
+    provider = ProviderSummarySerializer()
     quote = QuoteSerializer()
+
+    def get_intent(self, resolution) -> dict:
+        return resolution.intent.as_dict()
 
 
 class PlaceSerializer(serializers.Serializer):

@@ -60,29 +60,8 @@ class ResolveView(APIView):
     def post(self, request: Request) -> Response:
         body = IntentOrTextSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        found = _resolve(request.user, **body.resolve_kwargs())
-        provider = found.provider
-        data = {
-            "intent": found.intent.as_dict(),
-            "skill": found.skill,
-            "provider": {
-                "name": provider.name,
-                "city": provider.city,
-                "rating": str(provider.rating),
-                "price": {
-                    "amount": str(provider.price.amount),
-                    "currency": str(provider.price.currency),
-                },
-            },
-            "quote": found.quote,
-        }
-        return Response(ResolutionSerializer(data).data)
-
-
-def _resolve(user, *, intent=None, text: str = "") -> resolver.Resolution:
-    if intent is not None:
-        return resolver.resolve(user=user, intent=intent)
-    return resolver.resolve_text(user=user, text=text)
+        found = resolver.resolve_intent_or_text(user=request.user, **body.resolve_kwargs())
+        return Response(ResolutionSerializer(found).data)
 
 
 class DispatchListView(APIView):
