@@ -117,7 +117,12 @@ TRANSITIONS = {
     Payment.Status.AUTHORIZED: {"captured", "voided", "failed"},
     Payment.Status.CAPTURED: {"partially_refunded", "refunded"},
     Payment.Status.PARTIALLY_REFUNDED: {"partially_refunded", "refunded"},
+    # A payer can still approve after we gave up (an STK prompt answered late, a bank page
+    # finished after the void): the money has moved, so it is recorded, then given back.
+    Payment.Status.VOIDED: {"captured"},
+    Payment.Status.FAILED: {"captured"},
 }
+LATE_CAPTURE_FROM = frozenset({Payment.Status.VOIDED, Payment.Status.FAILED})
 
 
 class IllegalTransition(ConflictError):
@@ -259,6 +264,12 @@ def payment_apply_result(*, payment_id, result: ProviderResult, cause: str) -> P
     return payment
 
 
+def _refund_late_capture(payment: Payment) -> None:
+    from apps.payments.tasks import refund_late_capture
+
+    refund_late_capture.delay_on_commit(str(payment.pk))
+
+
 def _early_notices(payment: Payment):
     """Notices the rail sent before we stored the payment's reference (a real race: a
     callback can beat the response to the request that caused it)."""
@@ -280,9 +291,14 @@ def _apply(payment: Payment, result: ProviderResult, cause: str) -> None:
         )
         target = result.status
     if target != payment.status and target in TRANSITIONS.get(payment.status, set()):
-        _move(payment, target, cause=cause, data={"failure_code": result.failure_code})
+        late = target == Payment.Status.CAPTURED and payment.status in LATE_CAPTURE_FROM
+        _move(
+            payment, target, cause=cause, data={"failure_code": result.failure_code, "late": late}
+        )
         if target == Payment.Status.CAPTURED:
             payment.captured_amount = payment.local_amount
+        if late:
+            _refund_late_capture(payment)
     payment.next_action = result.next_action if target == "requires_action" else None
     if result.confirmation_id:
         payment.confirmation_id = result.confirmation_id

@@ -29,6 +29,18 @@ def authorize_payment(payment_id: str) -> str:
     return services.payment_authorize(payment_id=payment_id).status
 
 
+@shared_task(
+    name="payments.refund_late_capture",
+    autoretry_for=(OSError,),
+    retry_backoff=True,
+    max_retries=8,
+)
+def refund_late_capture(payment_id: str) -> str:
+    return services.refund_create(
+        payment_id=payment_id, reason="captured after the payment was cancelled"
+    ).status
+
+
 @shared_task(name="payments.reconcile")
 def reconcile_payment(payment_id: str) -> str:
     return services.payment_reconcile(payment_id=payment_id).status

@@ -149,11 +149,12 @@ def test_a_stuck_order_is_resumed_by_the_beat_task(agent, django_capture_on_comm
     assert order.transitions.filter(actor="beat", reason="resumed: dispatch.authorize_payment")
 
 
-def test_an_order_waiting_past_the_deadline_is_given_up_and_released(
-    catalog, wednesday_morning, django_capture_on_commit_callbacks, monkeypatch
-):
+@pytest.fixture
+def silent_payer(catalog, wednesday_morning, django_capture_on_commit_callbacks, monkeypatch):
+    """An M-Pesa order whose payer has not answered the prompt 30 minutes on; returns a
+    function that lets the beat task find it."""
     kenyan = Agent(UserFactory(country="KE", preferred_currency=""))
-    monkeypatch.setattr(  # the payer never answers the prompt
+    monkeypatch.setattr(
         "apps.payments.tasks.sandbox_mpesa_approve.apply_async", lambda *a, **k: None
     )
     with django_capture_on_commit_callbacks(execute=True):
@@ -166,14 +167,38 @@ def test_an_order_waiting_past_the_deadline_is_given_up_and_released(
         updated_at=timezone.now() - selectors.STUCK_AFTER - dt.timedelta(seconds=1),
     )
 
-    with django_capture_on_commit_callbacks(execute=True):
-        tasks.resume_stuck_orders()
+    def sweep() -> DispatchOrder:
+        with django_capture_on_commit_callbacks(execute=True):
+            tasks.resume_stuck_orders()
+        return DispatchOrder.objects.get(pk=order_id)
 
-    order = DispatchOrder.objects.get(pk=order_id)
+    return sweep
+
+
+def test_an_order_waiting_past_the_deadline_is_given_up_and_released(silent_payer):
+    order = silent_payer()
+
     assert order.status == "failed"
     assert order.failure_code == "payer_timeout"
     assert order.payment.status == Payment.Status.VOIDED
     assert order.receipt.resolution == "failed"
+
+
+def test_a_payer_approving_after_the_give_up_is_refunded(
+    silent_payer, django_capture_on_commit_callbacks
+):
+    from apps.payments import tasks as payment_tasks
+
+    silent_payer()
+    payment = Payment.objects.get()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        payment_tasks.sandbox_mpesa_approve(payment.provider_reference)  # the prompt, late
+
+    payment.refresh_from_db()
+    assert payment.status == Payment.Status.REFUNDED
+    assert payment.events.filter(to_status="captured", data__late=True).exists()
+    assert DispatchOrder.objects.get().status == "failed"  # the order stays failed
 
 
 def test_an_illegal_move_raises():
