@@ -22,6 +22,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
     path("me/memory/", include("apps.memory.urls")),
+    path("me/dispatches/", include("apps.dispatch.urls")),
     path("me/", include("apps.identity.urls")),
     path("webhooks/stripe/", StripeWebhookView.as_view(), name="stripe-webhook"),
     path("webhooks/rails/<slug:rail>/", RailWebhookView.as_view(), name="rail-webhook"),

@@ -5,10 +5,14 @@ from celery.contrib.testing.worker import start_worker
 from django.core.cache import cache
 from django.test import Client
 
+from apps.catalog.demo import seed as seed_catalog
 from apps.identity.models import Plan, PlanEntitlement
 from apps.identity.plans import ensure_default_plans
 from apps.memory.models import MemoryScope
 from apps.memory.scopes import ensure_default_scopes
+from apps.payments import fx
+from apps.payments.models import Rail, RoutingRule
+from apps.payments.rails import ensure_default_rails
 from geraos.celery import app as celery_app
 from tests.factories import UserFactory
 
@@ -50,6 +54,14 @@ def real_worker(transactional_db):
             yield
     finally:
         celery_app.conf.task_always_eager = True
+
+
+@pytest.fixture
+def catalog(db):
+    """Rails, FX rates and the demo catalogue: what dispatching needs."""
+    ensure_default_rails(Rail, RoutingRule)
+    fx.import_rates()
+    seed_catalog()
 
 
 @pytest.fixture

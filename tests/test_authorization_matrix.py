@@ -170,6 +170,8 @@ MATRIX: dict[str, Route] = {
     "api:intents-resolve": Route(methods=("POST",), page=False),
     "api:dispatches": Route(methods=("GET", "POST"), page=False, owner_data=dispatches_of),
     "api:dispatch": Route(methods=("GET",), page=False, owned_by=dispatch_of),
+    "dispatch:list": Route(methods=("GET",), page=True, owner_data=dispatches_of),
+    "dispatch:detail": Route(methods=("GET",), page=True, owned_by=dispatch_of),
     "api:skill": Route(methods=("GET",), page=False, url_kwargs=a_published_skill),
     "api:log-head": Route(methods=("GET",), page=False, public=True),
     "api:log-inclusion": Route(methods=("GET",), page=False, public=True),

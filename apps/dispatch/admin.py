@@ -12,7 +12,12 @@ from unfold.decorators import action, display
 from apps.core.admin import ReadOnlyAdmin, ReadOnlyInline
 from apps.core.errors import ApplicationError
 from apps.dispatch import services
-from apps.dispatch.models import CallbackDelivery, DispatchOrder, DispatchTransition
+from apps.dispatch.models import (
+    STATUS_TONES,
+    CallbackDelivery,
+    DispatchOrder,
+    DispatchTransition,
+)
 
 
 def _pretty_json(value) -> str:
@@ -50,23 +55,6 @@ class CallbackDeliveryInline(ReadOnlyInline):
     @display(description="Event status")
     def event_status(self, delivery: CallbackDelivery) -> str:
         return (delivery.event or {}).get("status", "-")
-
-
-STATUS_COLOURS = {
-    DispatchOrder.Status.PENDING: "warning",
-    DispatchOrder.Status.AUTHORIZING: "warning",
-    DispatchOrder.Status.AUTHORIZED: "info",
-    DispatchOrder.Status.FULFILLING: "warning",
-    DispatchOrder.Status.FULFILLED: "info",
-    DispatchOrder.Status.CAPTURING: "warning",
-    DispatchOrder.Status.COMPLETED: "success",
-    DispatchOrder.Status.REJECTED: "danger",
-    DispatchOrder.Status.FAILED: "danger",
-    DispatchOrder.Status.VOIDED: "danger",
-    DispatchOrder.Status.DISPUTED: "warning",
-    DispatchOrder.Status.RESOLVED_REFUNDED: "info",
-    DispatchOrder.Status.RESOLVED_UPHELD: "info",
-}
 
 
 @admin.register(DispatchOrder)
@@ -129,7 +117,7 @@ class DispatchOrderAdmin(ReadOnlyAdmin):
     def skill_capability(self, order: DispatchOrder) -> str:
         return order.skill.capability
 
-    @display(description="Status", label=STATUS_COLOURS)
+    @display(description="Status", label=STATUS_TONES)
     def status_badge(self, order: DispatchOrder) -> str:
         return order.status
 

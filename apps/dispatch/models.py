@@ -76,7 +76,27 @@ class DispatchOrder(BaseModel):
     def __str__(self) -> str:
         return f"dispatch {self.pk} ({self.status})"
 
+    @property
+    def tone(self) -> str:
+        """The status's badge colour, the same in the admin and on the user's pages."""
+        return STATUS_TONES[self.status]
 
+
+STATUS_TONES = {
+    DispatchOrder.Status.PENDING: "warning",
+    DispatchOrder.Status.AUTHORIZING: "warning",
+    DispatchOrder.Status.AUTHORIZED: "info",
+    DispatchOrder.Status.FULFILLING: "warning",
+    DispatchOrder.Status.FULFILLED: "info",
+    DispatchOrder.Status.CAPTURING: "warning",
+    DispatchOrder.Status.COMPLETED: "success",
+    DispatchOrder.Status.REJECTED: "danger",
+    DispatchOrder.Status.FAILED: "danger",
+    DispatchOrder.Status.VOIDED: "danger",
+    DispatchOrder.Status.DISPUTED: "warning",
+    DispatchOrder.Status.RESOLVED_REFUNDED: "info",
+    DispatchOrder.Status.RESOLVED_UPHELD: "info",
+}
 # Where the pipeline has finished: each of these gets a receipt.
 FINISHED = frozenset(
     {

@@ -36,7 +36,7 @@ def rails_for_skill(skill: Skill, *, decided: dict | None = None) -> dict[str, s
 
 def _orders():
     return DispatchOrder.objects.select_related(
-        "skill__product", "provider", "quote__rail", "payment", "receipt"
+        "skill__product", "provider", "quote__rail", "payment", "receipt", "grant"
     ).prefetch_related("transitions")
 
 
@@ -45,10 +45,14 @@ def dispatch_get_for_user(*, user, order_id) -> DispatchOrder | None:
     return _orders().filter(user=user, pk=order_id).first()
 
 
-def dispatch_list_for_user(*, user, status: str = "", limit: int = 50) -> list[DispatchOrder]:
+def dispatch_list_for_user(
+    *, user, status: str = "", grant_id=None, limit: int = 50
+) -> list[DispatchOrder]:
     orders = _orders().filter(user=user)
     if status:
         orders = orders.filter(status=status)
+    if grant_id:
+        orders = orders.filter(grant_id=grant_id)
     return list(orders[:limit])
 
 

@@ -1,8 +1,13 @@
+import uuid
+
 from django.conf import settings
-from django.http import HttpRequest, JsonResponse
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from apps.catalog import selectors as catalog_selectors
+from apps.dispatch import selectors
 
 
 @require_GET
@@ -39,3 +44,28 @@ def agent_card(request: HttpRequest) -> JsonResponse:
     response = JsonResponse(card)
     response["Cache-Control"] = "public, max-age=300"
     return response
+
+
+@login_required
+@require_GET
+def dispatch_list(request: HttpRequest) -> HttpResponse:
+    """What agents did for the signed-in user, newest first; ?agent=<grant id> narrows it."""
+    grant_id = _uuid_or_none(request.GET.get("agent", ""))
+    orders = selectors.dispatch_list_for_user(user=request.user, grant_id=grant_id, limit=100)
+    return render(request, "dispatch/list.html", {"orders": orders, "filtered": grant_id})
+
+
+@login_required
+@require_GET
+def dispatch_detail(request: HttpRequest, order_id) -> HttpResponse:
+    order = selectors.dispatch_get_for_user(user=request.user, order_id=order_id)
+    if order is None:
+        raise Http404
+    return render(request, "dispatch/detail.html", {"order": order})
+
+
+def _uuid_or_none(value: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        return None

@@ -3,21 +3,10 @@ import datetime as dt
 import pytest
 from django.test import Client
 
-from apps.catalog.demo import seed as seed_catalog
-from apps.payments import fx
-from apps.payments.models import Rail, RoutingRule
-from apps.payments.rails import ensure_default_rails
 from tests.factories import UserFactory, make_grant
 
 PLUMBER = "book a plumber in Lagos under £50 tomorrow morning"
 LEAK = {"problem": "The kitchen tap is leaking", "address_area": "Ikoyi"}
-
-
-@pytest.fixture
-def catalog(db):
-    ensure_default_rails(Rail, RoutingRule)
-    fx.import_rates()
-    seed_catalog()
 
 
 @pytest.fixture
