@@ -129,7 +129,8 @@ def dispatch_create(
     callback_url: str = "",
     payer_account: str = "",
 ) -> tuple[DispatchOrder, str]:
-    """Resolve the intent, check consent, entitlement and the grant's spend limit, and
+    """Resolve the intent, check the grant's capabilities, the details, consent, the
+    plan's entitlement and the grant's spend limit, and
     create a pending order whose pipeline starts after commit. Returns the order and, for
     a new order with a callback URL, the callback signing secret (shown once)."""
     existing = DispatchOrder.objects.filter(idempotency_key=idempotency_key).first()
@@ -156,6 +157,10 @@ def _dispatch_new(
 ) -> tuple[DispatchOrder, str]:
     with transaction.atomic():
         found = resolver.resolve_intent_or_text(user=user, intent=intent, text=text)
+        if grant is not None:
+            identity_services.agent_grant_require_capability(
+                grant=grant, capability=found.skill.capability
+            )
         _check_details(found.skill, details)
         _check_consent(user=user, grant=grant, skill=found.skill)
         identity_services.require_entitlement(user=user, feature=Feature.DISPATCHES)

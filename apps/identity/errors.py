@@ -20,6 +20,11 @@ class SpendLimitExceeded(ApplicationError):
     status = HTTPStatus.FORBIDDEN
 
 
+class CapabilityNotGranted(ApplicationError):
+    code = "capability_not_granted"
+    status = HTTPStatus.FORBIDDEN
+
+
 class BillingUnavailable(ApplicationError):
     code = "billing_unavailable"
     status = HTTPStatus.SERVICE_UNAVAILABLE

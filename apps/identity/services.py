@@ -13,6 +13,7 @@ from djmoney.money import Money
 from apps.core.errors import ApplicationError
 from apps.identity import selectors
 from apps.identity.errors import (
+    CapabilityNotGranted,
     EntitlementRequired,
     QuotaExceeded,
     SpendLimitExceeded,
@@ -221,6 +222,16 @@ def agent_grant_revoke(*, grant: AgentGrant, reason: str = "") -> AgentGrant:
         grant.save(update_fields=["revoked_at", "revoked_reason", "updated_at"])
         release_entitlement(user=grant.user, feature=Feature.AGENT_GRANTS)
     return grant
+
+
+def agent_grant_require_capability(*, grant: AgentGrant, capability: str) -> None:
+    """Refuse an action outside the capabilities the user allowed (none listed: any)."""
+    if grant.allowed_capabilities and capability not in grant.allowed_capabilities:
+        raise CapabilityNotGranted(
+            f"{grant.name} may not do {capability}; the user allowed "
+            f"{', '.join(grant.allowed_capabilities)}.",
+            extra={"capability": capability, "allowed": grant.allowed_capabilities},
+        )
 
 
 @transaction.atomic

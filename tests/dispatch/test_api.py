@@ -188,3 +188,15 @@ def test_a_callback_url_must_be_https(agent):
     assert response.status_code == 400
     assert "callback_url" in response.json()["error"]["fields"]
     assert_nothing_happened()
+
+
+def test_a_capability_the_user_did_not_allow_the_agent_is_refused(agent):
+    electrician_only = Agent(agent.user, allowed_capabilities=["home.electrician"])
+
+    response = electrician_only.dispatch()
+
+    assert response.status_code == 403
+    error = response.json()["error"]
+    assert error["code"] == "capability_not_granted"
+    assert error["details"]["capability"] == "home.plumbing"
+    assert_nothing_happened()
