@@ -129,10 +129,10 @@ def dispatch_create(
     callback_url: str = "",
     payer_account: str = "",
 ) -> tuple[DispatchOrder, str]:
-    """Resolve the intent, check the grant's capabilities, the details, consent, the
-    plan's entitlement and the grant's spend limit, and
-    create a pending order whose pipeline starts after commit. Returns the order and, for
-    a new order with a callback URL, the callback signing secret (shown once)."""
+    """Resolve the intent; check the grant's capabilities, the details, consent, the
+    plan's entitlement and the grant's spend limit; create a pending order whose pipeline
+    starts after commit. Returns the order and, for a new order with a callback URL, the
+    callback signing secret (shown once)."""
     existing = DispatchOrder.objects.filter(idempotency_key=idempotency_key).first()
     if existing:
         return _same_request(existing, user=user), ""
