@@ -162,6 +162,7 @@ def _dispatch_new(
                 grant=grant, capability=found.skill.capability
             )
         _check_details(found.skill, details)
+        payment_services.payer_account_check(rail=found.quote.rail, payer_account=payer_account)
         _check_consent(user=user, grant=grant, skill=found.skill)
         identity_services.require_entitlement(user=user, feature=Feature.DISPATCHES)
         order = DispatchOrder.objects.create(

@@ -2,6 +2,7 @@
 amount the business settles, tied together by one signature."""
 
 import datetime as dt
+import re
 import uuid
 from dataclasses import asdict
 from decimal import ROUND_CEILING, Decimal
@@ -17,7 +18,7 @@ from djmoney.money import Money
 from apps.core.errors import ApplicationError, ConflictError
 from apps.core.money import money_document, round_to_minor_units
 from apps.payments import fx, routing
-from apps.payments.adapters import ProviderResult, adapter_for
+from apps.payments.adapters import ADAPTERS, ProviderResult, adapter_for
 from apps.payments.adapters.base import WebhookRejected
 from apps.payments.errors import RateUnavailable
 from apps.payments.models import Payment, PaymentEvent, ProviderEvent, Quote, Rail, Refund
@@ -149,6 +150,21 @@ def _adapter(payment: Payment):
     return adapter_for(payment.rail.code, sandbox=payment.rail.sandbox)
 
 
+def payer_account_check(*, rail: Rail, payer_account: str) -> None:
+    """Refuse, before anything is created, a payment the rail could not start: M-Pesa
+    needs the phone to prompt, UPI the payer's VPA."""
+    needed = ADAPTERS[rail.code].payer_account
+    if needed is None:
+        return
+    if not payer_account:
+        problem, code = f"{rail.name} needs {needed.description}.", "payer_account_required"
+    elif not re.fullmatch(needed.pattern, payer_account):
+        problem, code = f"That is not {needed.description}.", "invalid_payer_account"
+    else:
+        return
+    raise ApplicationError(problem, code=code, status=400, fields={"payer_account": [problem]})
+
+
 @transaction.atomic
 def payment_create(
     *, user, quote: Quote, reference: str, idempotency_key: str, payer_account: str = ""
@@ -172,6 +188,7 @@ def payment_create(
         )
     if Payment.objects.filter(quote=quote).exists():
         raise ConflictError("This quote is already paid for.", code="quote_used")
+    payer_account_check(rail=quote.rail, payer_account=payer_account)
     payment = Payment.objects.create(
         user=user,
         payer_account=payer_account,

@@ -200,3 +200,21 @@ def test_a_capability_the_user_did_not_allow_the_agent_is_refused(agent):
     assert error["code"] == "capability_not_granted"
     assert error["details"]["capability"] == "home.plumbing"
     assert_nothing_happened()
+
+
+@pytest.mark.parametrize(
+    ("payer_account", "code"),
+    [("", "payer_account_required"), ("0712345678", "invalid_payer_account")],
+)
+def test_an_mpesa_dispatch_needs_the_payers_phone(catalog, wednesday_morning, payer_account, code):
+    kenyan = Agent(UserFactory(country="KE", preferred_currency=""))
+
+    response = kenyan.dispatch(
+        text="plumber in Nairobi tomorrow morning", payer_account=payer_account
+    )
+
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["code"] == code
+    assert "Safaricom number" in error["fields"]["payer_account"][0]
+    assert_nothing_happened()

@@ -77,3 +77,14 @@ def test_fifty_concurrent_retries_make_one_payment_and_one_charge():
     assert len(set(bodies)) == 1
     assert Payment.objects.count() == 1
     assert PaymentEvent.objects.filter(to_status="authorized").count() == 1
+
+
+def test_an_mpesa_payment_without_the_payers_phone_is_a_400(catalog):
+    kenyan = UserFactory(country="KE", preferred_currency="")
+    quote = services.quote_create(user=kenyan, amount=Money("30.00", "GBP"))
+
+    response = pay(agent_for(kenyan), quote, "pay-ke")
+
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "payer_account_required"
+    assert not Payment.objects.exists()

@@ -143,10 +143,17 @@ class DispatchCreateSerializer(IntentOrTextSerializer):
         required=False, default=dict, help_text="Filled in by the skill's `input_schema`."
     )
     callback_url = serializers.URLField(
-        required=False, default="", help_text="Receives HMAC-signed status events."
+        required=False,
+        default="",
+        allow_blank=True,
+        help_text="Receives HMAC-signed status events.",
     )
     payer_account = serializers.CharField(
-        max_length=100, required=False, default="", help_text="Phone (M-Pesa) or VPA (UPI)."
+        max_length=100,
+        required=False,
+        default="",
+        allow_blank=True,
+        help_text="Phone (M-Pesa) or VPA (UPI), when the rail needs it.",
     )
 
     def validate_details(self, value):

@@ -31,8 +31,17 @@ class WebhookNotice:
     result: ProviderResult
 
 
+@dataclass(frozen=True)
+class PayerAccount:
+    """What a rail must know of the payer up front (the phone an STK prompt goes to)."""
+
+    description: str
+    pattern: str
+
+
 class RailAdapter(Protocol):
     code: str
+    payer_account: PayerAccount | None  # None: the rail asks the payer itself
 
     def authorize(self, payment, *, idempotency_key: str) -> ProviderResult: ...
 

@@ -36,6 +36,7 @@ def checksum(fields: dict, secret: str) -> str:
 
 class IdramAdapter:
     code = "idram"
+    payer_account = None
     acknowledgement = "OK"  # what Idram expects as the answer to its callbacks
 
     def __init__(self, *, sandbox: bool) -> None:

@@ -14,7 +14,12 @@ from decimal import Decimal
 from django.conf import settings
 from django.utils import timezone
 
-from apps.payments.adapters.base import ProviderResult, WebhookNotice, WebhookRejected
+from apps.payments.adapters.base import (
+    PayerAccount,
+    ProviderResult,
+    WebhookNotice,
+    WebhookRejected,
+)
 from apps.payments.adapters.http import JsonTransport, UrllibJsonTransport
 from apps.payments.adapters.mpesa_sandbox import SandboxMpesaTransport
 
@@ -28,6 +33,9 @@ class MpesaError(Exception):
 
 class MpesaAdapter:
     code = "mpesa"
+    payer_account = PayerAccount(
+        "the payer's Safaricom number, e.g. 254712345678", r"^254(7|1)\d{8}$"
+    )
     transport: JsonTransport | None = None  # tests replay recorded Daraja responses
 
     def __init__(self, *, sandbox: bool) -> None:

@@ -34,6 +34,7 @@ def qr_svg_data_uri(text: str) -> str:
 
 class PixAdapter:
     code = "pix"
+    payer_account = None
     transport: JsonTransport | None = None
 
     def __init__(self, *, sandbox: bool) -> None:

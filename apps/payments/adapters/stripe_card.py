@@ -31,6 +31,7 @@ INTENT_STATUS = {
 
 class StripeAdapter:
     code = "stripe"
+    payer_account = None
     # The HTTP transport under the SDK: None is the SDK's own (production); tests replay
     # recorded Stripe responses through it.
     transport: stripe.HTTPClient | None = None

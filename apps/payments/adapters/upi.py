@@ -11,7 +11,12 @@ from decimal import Decimal
 
 from django.conf import settings
 
-from apps.payments.adapters.base import ProviderResult, WebhookNotice, WebhookRejected
+from apps.payments.adapters.base import (
+    PayerAccount,
+    ProviderResult,
+    WebhookNotice,
+    WebhookRejected,
+)
 from apps.payments.adapters.http import JsonTransport, UrllibJsonTransport
 from apps.payments.adapters.upi_sandbox import SandboxUpiTransport
 
@@ -33,6 +38,9 @@ class UpiError(Exception):
 
 class UpiAdapter:
     code = "upi"
+    payer_account = PayerAccount(
+        "the payer's UPI id (VPA), e.g. asha@okbank", r"^[\w.\-]{2,256}@[A-Za-z]{2,64}$"
+    )
     transport: JsonTransport | None = None
 
     def __init__(self, *, sandbox: bool) -> None:
