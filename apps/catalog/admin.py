@@ -1,6 +1,7 @@
 import json
 
 from django.contrib import admin, messages
+from django.db import models
 from django.utils.html import format_html
 from unfold.admin import ModelAdmin
 from unfold.decorators import action, display
@@ -60,20 +61,28 @@ class ProviderAdmin(ModelAdmin):
     list_filter = ["active", "country", "city"]
     search_fields = ["name", "city"]
     filter_horizontal = ["skills"]
+    actions = ["rotate_secret"]
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}  # endpoints are https
 
     @display(description="Sandbox", boolean=True)
     def sandbox(self, provider: Provider) -> bool:
         return provider.is_sandbox
 
-    actions = ["rotate_secret"]
+    def save_model(self, request, obj: Provider, form, change) -> None:
+        super().save_model(request, obj, form, change)
+        if not change:  # a new provider cannot be sent bookings without a secret
+            self._new_secret(request, obj)
 
     @action(description="Rotate signing secret (shown once)")
     def rotate_secret(self, request, queryset) -> None:
         for provider in queryset:
-            secret = services.provider_rotate_secret(provider=provider)
-            self.message_user(
-                request,
-                f"{provider}: new signing secret {secret} — give it to the provider now; "
-                "it is stored sealed and cannot be shown again.",
-                messages.WARNING,
-            )
+            self._new_secret(request, provider)
+
+    def _new_secret(self, request, provider: Provider) -> None:
+        secret = services.provider_rotate_secret(provider=provider)
+        self.message_user(
+            request,
+            f"{provider}: new signing secret {secret} — give it to the provider now; "
+            "it is stored sealed and cannot be shown again.",
+            messages.WARNING,
+        )

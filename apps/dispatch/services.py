@@ -38,7 +38,6 @@ from apps.identity import services as identity_services
 from apps.identity.models import AgentGrant, Feature
 from apps.memory import selectors as memory_selectors
 from apps.memory import services as memory_services
-from apps.memory.errors import ConsentRequired
 from apps.payments import services as payment_services
 from apps.payments.models import Payment
 from apps.trust import services as trust_services
@@ -325,12 +324,10 @@ def order_fulfil(*, order_id) -> DispatchOrder:
         return order
     try:
         booking = _book(order)
-    except (fulfilment.ProviderDeclined, ConsentRequired) as refusal:
-        return order_fulfilment_failed(
-            order_id=order_id,
-            code=getattr(refusal, "code", "consent_required"),
-            message=str(refusal)[:300],
-        )
+    except (fulfilment.ProviderDeclined, ApplicationError) as refusal:
+        # The provider said no, consent was withdrawn, or the provider has no secret yet:
+        # none of these gets better by retrying.
+        return order_fulfilment_failed(order_id=order_id, code=refusal.code, message=str(refusal))
     with transaction.atomic():
         order = _locked(order_id)
         if order.status == Status.FULFILLING and not order.failure_code:

@@ -85,3 +85,30 @@ def test_operator_publishes_only_valid_schemas_and_suspends(operator_client):
     ).content.decode()
     assert "Input schema, as agents see it" in page
     assert operator_client.get(reverse("admin:catalog_provider_changelist")).status_code == 200
+
+
+def test_a_new_provider_gets_a_signing_secret_shown_once_and_stored_sealed(operator_client):
+    from apps.catalog import services as catalog_services
+    from apps.catalog.models import Provider
+
+    response = operator_client.post(
+        reverse("admin:catalog_provider_add"),
+        {
+            "name": "Ikoyi Pipes",
+            "country": "NG",
+            "city": "Lagos",
+            "rating": "4.5",
+            "price_0": "30.00",
+            "price_1": "GBP",
+            "availability": '[{"days": [0, 1], "start": "08:00", "end": "12:00"}]',
+            "sandbox_behaviour": "accept",
+            "skills": [Skill.objects.get(capability="home.plumbing").pk],
+            "active": "on",
+        },
+        follow=True,
+    )
+
+    provider = Provider.objects.get(name="Ikoyi Pipes")
+    shown = catalog_services.provider_secret(provider=provider).decode()
+    assert shown in response.content.decode()  # the operator sees it this once
+    assert shown not in provider.shared_secret_sealed

@@ -231,3 +231,13 @@ def test_consent_withdrawn_before_fulfilment_stops_it_and_voids(
     assert order.failure_code == "consent_required"
     assert order.payment.status == Payment.Status.VOIDED
     assert order.confirmation is None
+
+
+def test_a_provider_without_a_signing_secret_is_not_called_and_the_payment_voided(agent):
+    Provider.objects.filter(name="Lagos Plumber A").update(shared_secret_sealed="")
+
+    order = DispatchOrder.objects.get(pk=agent.dispatch().json()["id"])
+
+    assert order.status == "voided"
+    assert order.failure_code == "provider_secret_missing"
+    assert order.payment.status == Payment.Status.VOIDED
