@@ -5,7 +5,7 @@ action that re-enqueues the step an order is waiting on."""
 import json
 
 from django.contrib import admin, messages
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils.html import format_html
 from unfold.decorators import action, display
 
@@ -29,11 +29,7 @@ def _pretty_json(value) -> str:
 def _admin_link(url_name: str, obj) -> str:
     if obj is None:
         return "-"
-    try:
-        url = reverse(url_name, args=[obj.pk])
-    except NoReverseMatch:  # the model is not registered in this admin site
-        return str(obj)
-    return format_html('<a href="{}">{}</a>', url, obj)
+    return format_html('<a href="{}">{}</a>', reverse(url_name, args=[obj.pk]), obj)
 
 
 class DispatchTransitionInline(ReadOnlyInline):
