@@ -102,7 +102,8 @@ class IntentSerializer(serializers.Serializer):
     window = WindowSerializer(required=False, allow_null=True, default=None)
     max_price = PriceSerializer(required=False, allow_null=True, default=None)
     details = serializers.DictField(
-        required=False, help_text="As DESIGN.md's intent carries them; or send them beside it."
+        required=False,
+        help_text="What the skill's input_schema asks for (or send `details` beside the intent).",
     )
 
 
