@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Protocol
 from urllib.error import HTTPError, URLError
 from urllib.parse import urlsplit
-from urllib.request import Request, urlopen
+from urllib.request import HTTPRedirectHandler, Request, build_opener
 
 from apps.core import hmac_signature
 
@@ -59,13 +59,23 @@ class Transport(Protocol):
     def post(self, url: str, *, headers: dict, body: bytes) -> tuple[int, dict, bytes]: ...
 
 
+class _NoRedirects(HTTPRedirectHandler):
+    """A signed request goes to the URL that was configured, never where a 3xx points."""
+
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+_OPENER = build_opener(_NoRedirects)
+
+
 class HttpTransport:
     def post(self, url: str, *, headers: dict, body: bytes) -> tuple[int, dict, bytes]:
         if not is_allowed_url(url):
             raise ProviderDeclined("Endpoints are reached over https only.", code="insecure_url")
         request = Request(url, data=body, method="POST", headers=headers)  # noqa: S310
         try:
-            with urlopen(request, timeout=TIMEOUT_SECONDS) as response:  # noqa: S310
+            with _OPENER.open(request, timeout=TIMEOUT_SECONDS) as response:
                 return response.status, dict(response.headers), response.read()
         except HTTPError as error:
             return error.code, dict(error.headers), error.read()
@@ -102,6 +112,8 @@ def book(
     status, response_headers, answer_body = transport.post(url, headers=headers, body=body)
     if status >= 500 or status in (408, 429):
         raise ProviderUnavailable(f"provider answered {status}")
+    if 300 <= status < 400:
+        raise ProviderDeclined(f"provider redirected ({status}); redirects are not followed")
     answer = _verified_answer(response_headers, answer_body, secret)
     if status >= 400 or answer.get("status") != "confirmed":
         raise ProviderDeclined(str(answer.get("reason") or f"provider answered {status}")[:300])

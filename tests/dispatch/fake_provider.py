@@ -60,6 +60,8 @@ class FakeProvider:
             return 200, {"status": "declined", "reason": "no plumbers left"}
         if self.answer == "down":
             return 503, {"status": "error"}
+        if self.answer == "redirect":
+            return 307, {"status": "moved"}
         reference = self.bookings.setdefault(key, f"BK-{len(self.bookings) + 1:04d}")
         return 200, {"status": "confirmed", "reference": reference, "scheduled_for": "soon"}
 
@@ -72,6 +74,8 @@ class FakeProvider:
                 status, answer = provider.respond(self.headers, body)
                 payload = json.dumps(answer).encode()
                 self.send_response(status)
+                if status == 307:
+                    self.send_header("Location", "http://127.0.0.1:9/elsewhere")
                 self.send_header("Content-Type", "application/json")
                 self.send_header(
                     "X-Provider-Signature", hmac_signature.sign(payload, provider.secret or b"")

@@ -241,3 +241,13 @@ def test_a_provider_without_a_signing_secret_is_not_called_and_the_payment_voide
     assert order.status == "voided"
     assert order.failure_code == "provider_secret_missing"
     assert order.payment.status == Payment.Status.VOIDED
+
+
+def test_a_provider_redirect_is_not_followed(agent, lagos_plumber):
+    lagos_plumber.answer = "redirect"
+
+    order = DispatchOrder.objects.get(pk=agent.dispatch().json()["id"])
+
+    assert len(lagos_plumber.requests) == 1  # sent once, to the configured URL only
+    assert order.status == "voided"
+    assert order.failure_code == "provider_declined"
