@@ -218,3 +218,12 @@ def test_an_mpesa_dispatch_needs_the_payers_phone(catalog, wednesday_morning, pa
     assert error["code"] == code
     assert "Safaricom number" in error["fields"]["payer_account"][0]
     assert_nothing_happened()
+
+
+@pytest.mark.parametrize("details", [{"problem": "leak\x00"}, {"problem\x00": "leak"}])
+def test_a_nul_character_in_the_details_is_a_400(agent, details):
+    response = agent.dispatch(details=details)
+
+    assert response.status_code == 400
+    assert "details" in response.json()["error"]["fields"]
+    assert_nothing_happened()

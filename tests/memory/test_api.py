@@ -126,3 +126,15 @@ def test_agent_of_one_user_never_reads_another_users_memory(
 
     assert body["items"] == []
     assert MemoryItem.objects.count() == 1
+
+
+@pytest.mark.parametrize("field", ["product", "scope"])
+def test_a_nul_byte_in_a_code_is_a_400_not_a_database_error(memory_agent, gerahome, field):
+    body = {"product": "gerahome", "scope": "home", "kind": "preference", "key": "k", "value": 1}
+
+    response = agent(memory_agent[1]).post(
+        "/api/v1/memory", {**body, field: "home\x00"}, content_type="application/json"
+    )
+
+    assert response.status_code == 400
+    assert field in response.json()["error"]["fields"]

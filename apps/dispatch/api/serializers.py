@@ -5,7 +5,7 @@ from djmoney.settings import CURRENCY_CHOICES
 from rest_framework import serializers
 
 from apps.catalog.models import Provider, Skill
-from apps.core.api.serializers import MoneySerializer
+from apps.core.api.serializers import MoneySerializer, without_nul_characters
 from apps.dispatch.fulfilment import is_allowed_url
 from apps.dispatch.models import DispatchOrder
 from apps.dispatch.parser import ParsedIntent
@@ -103,6 +103,7 @@ class IntentSerializer(serializers.Serializer):
     max_price = PriceSerializer(required=False, allow_null=True, default=None)
     details = serializers.DictField(
         required=False,
+        validators=[without_nul_characters],
         help_text="What the skill's input_schema asks for (or send `details` beside the intent).",
     )
 
@@ -141,7 +142,10 @@ class IntentOrTextSerializer(serializers.Serializer):
 
 class DispatchCreateSerializer(IntentOrTextSerializer):
     details = serializers.JSONField(
-        required=False, default=dict, help_text="Filled in by the skill's `input_schema`."
+        required=False,
+        default=dict,
+        validators=[without_nul_characters],
+        help_text="Filled in by the skill's `input_schema`.",
     )
     callback_url = serializers.URLField(
         required=False,

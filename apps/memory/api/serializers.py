@@ -1,3 +1,7 @@
+"""The memory API's fields. Product and scope codes are looked up after the slug
+validators have run (in run_validation, not to_internal_value), so nothing that is not a
+slug, a NUL byte included, ever reaches the database."""
+
 from rest_framework import serializers
 
 from apps.catalog.selectors import product_get_active
@@ -6,16 +10,16 @@ from apps.memory.selectors import memory_scope_get
 
 
 class ProductField(serializers.SlugField):
-    def to_internal_value(self, data):
-        product = product_get_active(code=super().to_internal_value(data))
+    def run_validation(self, data=serializers.empty):
+        product = product_get_active(code=super().run_validation(data))
         if product is None:
             raise serializers.ValidationError("No active product with this code.", "unknown")
         return product
 
 
 class ScopeField(serializers.SlugField):
-    def to_internal_value(self, data):
-        scope = memory_scope_get(code=super().to_internal_value(data))
+    def run_validation(self, data=serializers.empty):
+        scope = memory_scope_get(code=super().run_validation(data))
         if scope is None:
             raise serializers.ValidationError("No memory scope with this code.", "unknown")
         return scope
