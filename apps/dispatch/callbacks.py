@@ -1,17 +1,31 @@
 """Status events POSTed to the agent's callback URL, signed with the order's callback
 secret (`X-GeraOS-Signature`, the same scheme providers get), retried with backoff."""
 
+import secrets
+
 from django.db import transaction
 from django.utils import timezone
 
 from apps.core import hmac_signature
-from apps.core.sealing import unseal
+from apps.core.sealing import seal, unseal
 from apps.dispatch import fulfilment
-from apps.dispatch.models import CallbackDelivery
+from apps.dispatch.models import CallbackDelivery, DispatchOrder
 
 
 class NotDelivered(Exception):
     pass
+
+
+def new_secret(order: DispatchOrder) -> str:
+    """The order's callback signing secret: returned once, stored sealed."""
+    secret = f"gcs_{secrets.token_urlsafe(32)}"
+    order.callback_secret_sealed = seal(secret.encode(), context=_context(order))
+    order.save(update_fields=["callback_secret_sealed"])
+    return secret
+
+
+def _context(order: DispatchOrder) -> str:
+    return f"dispatch-callback:{order.pk}"
 
 
 def deliver(*, delivery_id, final: bool) -> str:
@@ -19,7 +33,7 @@ def deliver(*, delivery_id, final: bool) -> str:
     if delivery.status != CallbackDelivery.Status.PENDING:
         return delivery.status
     order = delivery.order
-    secret = unseal(order.callback_secret_sealed, context=f"dispatch-callback:{order.pk}")
+    secret = unseal(order.callback_secret_sealed, context=_context(order))
     body = fulfilment.encode(delivery.event)
     headers = {
         "Content-Type": "application/json",

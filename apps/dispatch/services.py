@@ -13,7 +13,6 @@ state it left behind. The next step is enqueued only once the move is committed.
 
 import datetime as dt
 import hashlib
-import secrets
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -23,8 +22,7 @@ from apps.catalog import services as catalog_services
 from apps.catalog.models import Skill
 from apps.core.errors import ApplicationError, ConflictError
 from apps.core.money import money_document
-from apps.core.sealing import seal
-from apps.dispatch import fulfilment, resolver
+from apps.dispatch import callbacks, fulfilment, resolver
 from apps.dispatch.models import (
     AT_REST,
     FINISHED,
@@ -181,7 +179,7 @@ def _dispatch_new(
             identity_services.agent_grant_reserve_spend(
                 grant=grant, amount=_home_amount(order), reference=f"dispatch:{order.pk}"
             )
-        callback_secret = _new_callback_secret(order) if callback_url else ""
+        callback_secret = callbacks.new_secret(order) if callback_url else ""
         DispatchTransition.objects.create(
             order=order,
             to_status=Status.PENDING,
@@ -572,17 +570,6 @@ def _sha256(text: str) -> str:
 # ---------------------------------------------------------------------------
 # Agent callbacks: a signed status event per move
 # ---------------------------------------------------------------------------
-
-
-def _callback_context(order: DispatchOrder) -> str:
-    return f"dispatch-callback:{order.pk}"
-
-
-def _new_callback_secret(order: DispatchOrder) -> str:
-    secret = f"gcs_{secrets.token_urlsafe(32)}"
-    order.callback_secret_sealed = seal(secret.encode(), context=_callback_context(order))
-    order.save(update_fields=["callback_secret_sealed"])
-    return secret
 
 
 def _queue_callback(order: DispatchOrder) -> None:
