@@ -1,5 +1,6 @@
 from decimal import Decimal
 
+from django.urls import reverse
 from djmoney.money import Money
 from djmoney.settings import CURRENCY_CHOICES
 from rest_framework import serializers
@@ -264,7 +265,7 @@ class DispatchOrderSerializer(serializers.ModelSerializer):
             "resolution": receipt.resolution,
             "log_index": receipt.log_index,
             "jws": receipt.jws,
-            "bundle": f"/api/v1/receipts/{receipt.pk}/bundle",
+            "bundle": reverse("api:receipt-bundle", args=[receipt.pk]),
         }
 
 
