@@ -302,8 +302,12 @@ SPECTACULAR_SETTINGS = {
 # ---------------------------------------------------------------------------
 # Operator admin (django-unfold)
 # ---------------------------------------------------------------------------
-def _nav(title: str, icon: str, link: str) -> dict:
-    return {"title": title, "icon": icon, "link": link}
+def _nav(title: str, icon: str, link: str, permission: str = "") -> dict:
+    item = {"title": title, "icon": icon, "link": link}
+    return {**item, "permission": permission} if permission else item
+
+
+_CAN_VIEW_USERS = "apps.core.admin_dashboard.can_view_users"
 
 
 UNFOLD = {
@@ -320,23 +324,11 @@ UNFOLD = {
             {
                 "title": "Identity",
                 "items": [
-                    {
-                        "title": "Users",
-                        "icon": "person",
-                        "link": "/admin/identity/user/",
-                        "permission": "apps.core.admin_dashboard.can_view_users",
-                    },
-                    {
-                        "title": "Email addresses",
-                        "icon": "mail",
-                        "link": "/admin/account/emailaddress/",
-                        "permission": "apps.core.admin_dashboard.can_view_users",
-                    },
-                    {
-                        "title": "Agent grants",
-                        "icon": "smart_toy",
-                        "link": "/admin/identity/agentgrant/",
-                    },
+                    _nav("Users", "person", "/admin/identity/user/", _CAN_VIEW_USERS),
+                    _nav(
+                        "Email addresses", "mail", "/admin/account/emailaddress/", _CAN_VIEW_USERS
+                    ),
+                    _nav("Agent grants", "smart_toy", "/admin/identity/agentgrant/"),
                 ],
             },
             {
@@ -379,21 +371,9 @@ UNFOLD = {
             {
                 "title": "Billing",
                 "items": [
-                    {
-                        "title": "Plans",
-                        "icon": "workspace_premium",
-                        "link": "/admin/identity/plan/",
-                    },
-                    {
-                        "title": "Subscriptions",
-                        "icon": "autorenew",
-                        "link": "/admin/identity/subscription/",
-                    },
-                    {
-                        "title": "Stripe events",
-                        "icon": "webhook",
-                        "link": "/admin/identity/stripeevent/",
-                    },
+                    _nav("Plans", "workspace_premium", "/admin/identity/plan/"),
+                    _nav("Subscriptions", "autorenew", "/admin/identity/subscription/"),
+                    _nav("Stripe events", "webhook", "/admin/identity/stripeevent/"),
                 ],
             },
         ],

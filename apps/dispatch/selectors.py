@@ -1,4 +1,5 @@
-"""Dispatch reads: skills as agents discover them, with the rails that would take payment."""
+"""Dispatch reads: skills with the rails that would take payment, a user's orders, the
+orders stuck in the pipeline, and the operator dashboard's numbers."""
 
 import datetime as dt
 

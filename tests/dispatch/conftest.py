@@ -6,6 +6,7 @@ from django.test import Client
 from tests.factories import UserFactory, make_grant
 
 PLUMBER = "book a plumber in Lagos under £50 tomorrow morning"
+ANYTIME = "book a plumber in Lagos under £50"  # no window: fits at any real time and day
 LEAK = {"problem": "The kitchen tap is leaking", "address_area": "Ikoyi"}
 
 

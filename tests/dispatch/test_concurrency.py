@@ -9,14 +9,13 @@ from djmoney.money import Money
 from apps.dispatch.models import DispatchOrder
 from apps.identity.models import AgentSpend
 from apps.payments.models import Payment
-from tests.dispatch.conftest import LEAK, Agent
+from tests.dispatch.conftest import ANYTIME, LEAK, Agent
 from tests.factories import UserFactory
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
     pytest.mark.skipif(connection.vendor != "postgresql", reason="needs PostgreSQL"),
 ]
-ANYTIME = "book a plumber in Lagos under £50"
 
 
 def race(count: int, attempt) -> list:

@@ -22,15 +22,14 @@ from apps.trust import selectors as trust_selectors
 from apps.trust.verify import verify_bundle
 from geraos.celery import app as celery_app
 from tests.conftest import requires_redis
-from tests.dispatch.conftest import LEAK, Agent
+from tests.dispatch.conftest import ANYTIME, LEAK, Agent
 from tests.dispatch.fake_provider import FakeProvider
 from tests.factories import UserFactory
 
 pytestmark = [requires_redis, pytest.mark.worker]
 requires_postgresql = pytest.mark.skipif(
-    "postgres" not in os.environ.get("DATABASE_URL", ""), reason="needs PostgreSQL"
+    connection.vendor != "postgresql", reason="needs PostgreSQL"
 )
-ANYTIME = "book a plumber in Lagos under £50"  # no window: real time, any day
 
 
 def wait_for(order_id, *statuses: str, timeout: float = 60.0) -> DispatchOrder:
