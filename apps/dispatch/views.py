@@ -1,13 +1,19 @@
+import datetime as dt
 import uuid
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.utils.dateformat import format as format_date
 from django.views.decorators.http import require_GET
 
 from apps.catalog import selectors as catalog_selectors
-from apps.dispatch import selectors
+from apps.dispatch import resolver, selectors
+from apps.dispatch.models import DispatchOrder
+
+DAY_AND_TIME = "D j M Y, H:i"
 
 
 @require_GET
@@ -61,7 +67,40 @@ def dispatch_detail(request: HttpRequest, order_id) -> HttpResponse:
     order = selectors.dispatch_get_for_user(user=request.user, order_id=order_id)
     if order is None:
         raise Http404
-    return render(request, "dispatch/detail.html", {"order": order})
+    return render(
+        request, "dispatch/detail.html", {"order": order, "local": _provider_local_times(order)}
+    )
+
+
+def _provider_local_times(order: DispatchOrder) -> dict[str, str]:
+    """The window asked for and the booked time as the provider's city keeps time (a
+    plumber in Lagos comes at 08:00 Lagos time, whatever the server's clock says). A
+    booked time the provider wrote in some other form is shown as written."""
+    zone = ZoneInfo(resolver.timezone_for(order.provider.country))
+    zone_name = f"({order.provider.city} time)"
+    local = {}
+    window = order.intent.get("window")
+    if window:
+        start, end = (
+            dt.datetime.fromisoformat(window[edge]).astimezone(zone) for edge in ("start", "end")
+        )
+        end_format = "H:i" if end.date() == start.date() else DAY_AND_TIME
+        local["window"] = (
+            f"{format_date(start, DAY_AND_TIME)} to {format_date(end, end_format)} {zone_name}"
+        )
+    booked_for = (order.confirmation or {}).get("scheduled_for", "")
+    in_zone = _in_zone(booked_for, zone)
+    local["booked_for"] = f"{in_zone} {zone_name}" if in_zone else booked_for
+    return local
+
+
+def _in_zone(moment: str, zone: ZoneInfo) -> str:
+    """An ISO 8601 time with an offset, formatted in `zone`; "" for anything else."""
+    try:
+        parsed = dt.datetime.fromisoformat(moment)
+    except ValueError:
+        return ""
+    return format_date(parsed.astimezone(zone), DAY_AND_TIME) if parsed.tzinfo else ""
 
 
 def _uuid_or_none(value: str) -> uuid.UUID | None:

@@ -1,0 +1,42 @@
+"""The user's dispatch pages speak the provider's local time (the browser tests cover
+the flow; these pin what the page says)."""
+
+import pytest
+from django.test import Client
+
+from apps.dispatch.models import DispatchOrder
+from tests.dispatch.conftest import ANYTIME
+
+pytestmark = pytest.mark.django_db
+
+
+def _detail_page(user, order_id) -> str:
+    client = Client()
+    client.force_login(user)
+    response = client.get(f"/me/dispatches/{order_id}/")
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def test_the_window_and_the_booking_are_shown_in_the_providers_city_time(agent):
+    order_id = agent.dispatch().json()["id"]  # tomorrow morning in Lagos, 07:00-11:00 UTC
+
+    page = _detail_page(agent.user, order_id)
+
+    assert "Lagos, Thu 26 Nov 2026, 08:00 to 12:00 (Lagos time)" in page
+    assert "for Thu 26 Nov 2026, 08:00 (Lagos time)" in page
+
+
+def test_a_request_without_a_window_says_any_time(agent):
+    order_id = agent.dispatch(text=ANYTIME).json()["id"]
+
+    assert "Lagos, any time" in _detail_page(agent.user, order_id)
+
+
+def test_a_booked_time_the_provider_wrote_another_way_is_shown_as_written(agent):
+    order_id = agent.dispatch().json()["id"]
+    order = DispatchOrder.objects.get(pk=order_id)
+    order.confirmation = {**order.confirmation, "scheduled_for": "first thing Thursday"}
+    order.save()
+
+    assert "for first thing Thursday</dd>" in _detail_page(agent.user, order_id)
