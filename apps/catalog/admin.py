@@ -1,13 +1,11 @@
-import json
-
 from django.contrib import admin, messages
 from django.db import models
-from django.utils.html import format_html
 from unfold.admin import ModelAdmin
 from unfold.decorators import action, display
 
 from apps.catalog import services
 from apps.catalog.models import Product, Provider, Skill
+from apps.core.admin import pretty_json
 from apps.core.errors import ApplicationError
 
 
@@ -35,7 +33,7 @@ class SkillAdmin(ModelAdmin):
 
     @display(description="Input schema, as agents see it")
     def schema_preview(self, skill: Skill) -> str:
-        return format_html("<pre>{}</pre>", json.dumps(skill.input_schema, indent=2))
+        return pretty_json(skill.input_schema)
 
     def _each(self, request, queryset, change, verb: str) -> None:
         for skill in queryset:

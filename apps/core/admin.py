@@ -1,7 +1,22 @@
 """Shared admin bases: records operators read but never edit (receipts, logs, orders whose
-state only services move)."""
+state only services move), and how such records show their documents."""
 
+import json
+
+from django.utils.html import format_html
 from unfold.admin import ModelAdmin, TabularInline
+
+
+def preformatted(text: str) -> str:
+    """Text as written, wrapped: signatures and ids are long single tokens that would
+    otherwise widen the page."""
+    return format_html('<pre style="white-space: pre-wrap; overflow-wrap: anywhere">{}</pre>', text)
+
+
+def pretty_json(value) -> str:
+    if value is None:
+        return "-"
+    return preformatted(json.dumps(value, indent=2, default=str))
 
 
 class ReadOnlyAdmin(ModelAdmin):

@@ -2,14 +2,12 @@
 `dispatch.services`), with the state history and callback deliveries inline, and one
 action that re-enqueues the step an order is waiting on."""
 
-import json
-
 from django.contrib import admin, messages
 from django.urls import reverse
 from django.utils.html import format_html
 from unfold.decorators import action, display
 
-from apps.core.admin import ReadOnlyAdmin, ReadOnlyInline
+from apps.core.admin import ReadOnlyAdmin, ReadOnlyInline, pretty_json
 from apps.core.errors import ApplicationError
 from apps.dispatch import services
 from apps.dispatch.models import (
@@ -18,12 +16,6 @@ from apps.dispatch.models import (
     DispatchOrder,
     DispatchTransition,
 )
-
-
-def _pretty_json(value) -> str:
-    if value is None:
-        return "-"
-    return format_html("<pre>{}</pre>", json.dumps(value, indent=2, sort_keys=True, default=str))
 
 
 def _admin_link(url_name: str, obj) -> str:
@@ -56,7 +48,7 @@ class CallbackDeliveryInline(ReadOnlyInline):
 @admin.register(DispatchOrder)
 class DispatchOrderAdmin(ReadOnlyAdmin):
     list_display = [
-        "id",
+        "short_id",
         "user",
         "skill_capability",
         "provider",
@@ -109,6 +101,11 @@ class DispatchOrderAdmin(ReadOnlyAdmin):
     ]
     readonly_fields = [field for _, options in fieldsets for field in options["fields"]]
 
+    @display(description="Order", ordering="created_at")
+    def short_id(self, order: DispatchOrder) -> str:
+        """Enough of the id to tell orders apart; search takes the whole id."""
+        return str(order.pk)[:8]
+
     @display(description="Skill", ordering="skill__capability")
     def skill_capability(self, order: DispatchOrder) -> str:
         return order.skill.capability
@@ -123,15 +120,15 @@ class DispatchOrderAdmin(ReadOnlyAdmin):
 
     @display(description="Intent")
     def pretty_intent(self, order: DispatchOrder) -> str:
-        return _pretty_json(order.intent)
+        return pretty_json(order.intent)
 
     @display(description="Details")
     def pretty_details(self, order: DispatchOrder) -> str:
-        return _pretty_json(order.details)
+        return pretty_json(order.details)
 
     @display(description="Provider confirmation")
     def pretty_confirmation(self, order: DispatchOrder) -> str:
-        return _pretty_json(order.confirmation)
+        return pretty_json(order.confirmation)
 
     @display(description="Payment")
     def payment_link(self, order: DispatchOrder) -> str:

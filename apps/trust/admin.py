@@ -1,17 +1,14 @@
 """Operator screens for trust: receipts and log heads are read-only; keys rotate by
 action; disputes are a work queue resolved through services."""
 
-import json
-
 from django.contrib import admin, messages
 from django.shortcuts import redirect
 from django.urls import reverse_lazy
 from django.utils import timezone
-from django.utils.html import format_html
 from unfold.admin import ModelAdmin
 from unfold.decorators import action, display
 
-from apps.core.admin import ReadOnlyAdmin
+from apps.core.admin import ReadOnlyAdmin, preformatted, pretty_json
 from apps.core.errors import ApplicationError
 from apps.trust import selectors, services
 from apps.trust.models import Dispute, Receipt, SigningKey, TreeHead
@@ -39,7 +36,7 @@ class ReceiptAdmin(ReadOnlyAdmin):
 
     @display(description="Payload")
     def pretty_payload(self, receipt: Receipt) -> str:
-        return format_html("<pre>{}</pre>", json.dumps(receipt.payload, indent=2))
+        return pretty_json(receipt.payload)
 
     @action(description="Verify signature and log inclusion")
     def verify(self, request, queryset) -> None:
@@ -58,7 +55,7 @@ class TreeHeadAdmin(ReadOnlyAdmin):
 
     @display(description="Checkpoint")
     def checkpoint_text(self, head: TreeHead) -> str:
-        return format_html("<pre>{}</pre>", head.checkpoint)
+        return preformatted(head.checkpoint)
 
 
 @admin.register(SigningKey)
