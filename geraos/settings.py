@@ -380,12 +380,12 @@ UNFOLD = {
     },
 }
 
-# Each app contributes headline numbers to the operator dashboard.
-GERAOS_DASHBOARD_KPIS = [
-    "apps.identity.selectors.operator_kpis",
-    "apps.payments.selectors.operator_kpis",
-    "apps.dispatch.selectors.operator_kpis",
-]
+# Each app contributes a section of headline numbers to the operator dashboard.
+GERAOS_DASHBOARD_KPIS = {
+    "Identity": "apps.identity.selectors.operator_kpis",
+    "Payment rails, last 7 days": "apps.payments.selectors.operator_kpis",
+    "Dispatch": "apps.dispatch.selectors.operator_kpis",
+}
 
 # Each app contributes demo rows through a `seed` function; `manage.py seed_demo` runs
 # them in this order.

@@ -1,6 +1,6 @@
 """The operator dashboard (admin index) and sidebar permission checks for unfold.
 
-Each app contributes its headline numbers through a function listed in
+Each app contributes a section of headline numbers through a function named in
 GERAOS_DASHBOARD_KPIS, so core knows nothing of the apps above it.
 """
 
@@ -14,9 +14,8 @@ def can_view_users(request: HttpRequest) -> bool:
 
 
 def dashboard_callback(request: HttpRequest, context: dict) -> dict:
-    context["kpis"] = [
-        kpi
-        for dotted_path in settings.GERAOS_DASHBOARD_KPIS
-        for kpi in import_string(dotted_path)()
+    context["kpi_sections"] = [
+        {"title": title, "cards": import_string(dotted_path)()}
+        for title, dotted_path in settings.GERAOS_DASHBOARD_KPIS.items()
     ]
     return context

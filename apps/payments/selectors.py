@@ -50,7 +50,7 @@ def operator_kpis() -> list[dict]:
     return [
         {
             "title": f"{row['rail']}{'' if row['enabled'] else ' (disabled)'}",
-            "value": f"{row['captured']} captured · {row['failure_rate']:.0%} failed (7 days)",
+            "value": f"{row['captured']} captured · {row['failure_rate']:.0%} failed",
         }
         for row in rail_summary()
     ]
