@@ -62,6 +62,13 @@ def idempotent(view_method):
     return wrapper
 
 
+def service_key(request: Request) -> str:
+    """The request's key as the service that makes the record stores it: namespaced like
+    the claim, so two agents of one user choosing the same key never share a payment or
+    an order."""
+    return f"api:{_caller(request)}:{request.headers[HEADER].strip()}"
+
+
 def _body_digest(data) -> str:
     try:
         return hashlib.sha256(rfc8785.dumps(data)).hexdigest()

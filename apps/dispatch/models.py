@@ -38,7 +38,8 @@ class DispatchOrder(BaseModel):
         related_name="dispatch_orders",
         help_text="The agent grant it was dispatched under; empty when the user did it.",
     )
-    idempotency_key = models.CharField(max_length=255, unique=True)
+    # The client's key (up to 255 characters) namespaced by who sent it.
+    idempotency_key = models.CharField(max_length=320, unique=True)
     intent = models.JSONField(help_text="The structured intent, as resolved.")
     details = models.JSONField(default=dict, blank=True, help_text="Checked by the skill schema.")
     skill = models.ForeignKey("catalog.Skill", on_delete=models.PROTECT, related_name="+")

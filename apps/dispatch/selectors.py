@@ -41,9 +41,13 @@ def _orders():
     ).prefetch_related("transitions")
 
 
-def dispatch_get_for_user(*, user, order_id) -> DispatchOrder | None:
-    """The user's own order, or None (another's looks like none)."""
-    return _orders().filter(user=user, pk=order_id).first()
+def dispatch_get_for_user(*, user, order_id, grant_id=None) -> DispatchOrder | None:
+    """The user's own order, or None (another's looks like none); with `grant_id`, only
+    if it was dispatched under that grant."""
+    orders = _orders().filter(user=user, pk=order_id)
+    if grant_id:
+        orders = orders.filter(grant_id=grant_id)
+    return orders.first()
 
 
 def dispatch_list_for_user(

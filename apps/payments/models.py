@@ -111,7 +111,8 @@ class Payment(BaseModel):
     captured_amount = MoneyField(max_digits=14, decimal_places=3, default_currency="GBP", default=0)
     refunded_amount = MoneyField(max_digits=14, decimal_places=3, default_currency="GBP", default=0)
     status = models.CharField(max_length=24, choices=Status.choices, default=Status.PENDING)
-    idempotency_key = models.CharField(max_length=255, unique=True)
+    # The client's key (up to 255 characters) namespaced by who sent it.
+    idempotency_key = models.CharField(max_length=320, unique=True)
     # Saved before the provider is called, so a retry after a timeout sends the same key.
     provider_idempotency_key = models.CharField(max_length=255, unique=True)
     provider_reference = models.CharField(max_length=255, blank=True, db_index=True)

@@ -149,6 +149,25 @@ def test_another_users_dispatch_is_a_404(agent):
     assert stranger.get("/api/v1/dispatches").json() == []
 
 
+def test_another_agent_of_the_same_user_does_not_see_the_dispatch(agent):
+    order_id = agent.dispatch().json()["id"]
+    other_agent = Agent(agent.user, on_commit=agent.on_commit)
+
+    assert other_agent.get(f"/api/v1/dispatches/{order_id}").status_code == 404
+    assert other_agent.get("/api/v1/dispatches").json() == []
+    assert [o["id"] for o in agent.get("/api/v1/dispatches").json()] == [order_id]
+
+
+def test_two_agents_of_one_user_may_choose_the_same_key(agent):
+    first = agent.dispatch(key="same")
+    second = Agent(agent.user, on_commit=agent.on_commit).dispatch(key="same")
+
+    assert second.status_code == 202
+    assert "Idempotent-Replayed" not in second.headers
+    assert second.json()["id"] != first.json()["id"]
+    assert Payment.objects.count() == 2
+
+
 def test_the_list_shows_the_users_dispatches_filtered_by_status(agent):
     agent = generous(agent)
     agent.dispatch(key="a")

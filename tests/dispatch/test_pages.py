@@ -5,17 +5,31 @@ import pytest
 from django.test import Client
 
 from apps.dispatch.models import DispatchOrder
-from tests.dispatch.conftest import ANYTIME
+from tests.dispatch.conftest import ANYTIME, Agent
 
 pytestmark = pytest.mark.django_db
 
 
-def _detail_page(user, order_id) -> str:
+def _page(user, path: str) -> str:
     client = Client()
     client.force_login(user)
-    response = client.get(f"/me/dispatches/{order_id}/")
+    response = client.get(path)
     assert response.status_code == 200
     return response.content.decode()
+
+
+def _detail_page(user, order_id) -> str:
+    return _page(user, f"/me/dispatches/{order_id}/")
+
+
+def test_the_user_sees_what_each_of_their_agents_dispatched(agent):
+    agent.dispatch(text=ANYTIME)
+    Agent(agent.user, on_commit=agent.on_commit, name="Home helper").dispatch(text=ANYTIME)
+
+    page = _page(agent.user, "/me/dispatches/")
+
+    assert "Trip planner" in page
+    assert "Home helper" in page
 
 
 def test_the_window_and_the_booking_are_shown_in_the_providers_city_time(agent):

@@ -40,6 +40,24 @@ def test_paying_a_quote_authorizes_it_after_commit(user, django_capture_on_commi
     assert Payment.objects.get().status == Payment.Status.AUTHORIZED
 
 
+def test_two_agents_of_one_user_may_choose_the_same_key(user):
+    first = services.quote_create(user=user, amount=Money("30.00", "GBP"))
+    second = services.quote_create(user=user, amount=Money("40.00", "GBP"))
+
+    paid_first = pay(agent_for(user), first, "pay-1")
+    paid_second = pay(agent_for(user), second, "pay-1")
+
+    assert (paid_first.status_code, paid_second.status_code) == (202, 202)
+    assert paid_first.json()["id"] != paid_second.json()["id"]
+    assert Payment.objects.count() == 2
+
+
+def test_a_key_as_long_as_allowed_fits_with_its_namespace(user):
+    quote = services.quote_create(user=user, amount=Money("30.00", "GBP"))
+
+    assert pay(agent_for(user), quote, "k" * 255).status_code == 202
+
+
 def test_someone_elses_quote_is_404(user, other_user):
     quote = services.quote_create(user=other_user, amount=Money("30.00", "GBP"))
 

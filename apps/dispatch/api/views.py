@@ -8,7 +8,7 @@ from rest_framework.views import APIView
 from apps.catalog import selectors as catalog_selectors
 from apps.core.api.openapi import IDEMPOTENCY_KEY_PARAMETER
 from apps.core.api.permissions import HasScope
-from apps.core.idempotency import idempotent
+from apps.core.idempotency import idempotent, service_key
 from apps.dispatch import resolver, selectors, services
 from apps.dispatch.api.serializers import (
     DispatchCreatedSerializer,
@@ -21,6 +21,13 @@ from apps.dispatch.api.serializers import (
     SkillSerializer,
 )
 from apps.identity.permissions import acting_grant
+
+
+def _seen_by(request: Request) -> dict:
+    """An agent sees the dispatches made under its own grant (another agent's bookings
+    are not its business); the user, signed in, sees all of theirs."""
+    grant = acting_grant(request)
+    return {"grant_id": grant.pk} if grant is not None else {}
 
 
 class SkillListView(APIView):
@@ -79,7 +86,9 @@ class DispatchListView(APIView):
     def get(self, request: Request) -> Response:
         query = DispatchListQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
-        orders = selectors.dispatch_list_for_user(user=request.user, **query.validated_data)
+        orders = selectors.dispatch_list_for_user(
+            user=request.user, **query.validated_data, **_seen_by(request)
+        )
         return Response(DispatchOrderSerializer(orders, many=True).data)
 
     @extend_schema(
@@ -100,9 +109,11 @@ class DispatchListView(APIView):
             details=data["details"],
             callback_url=data["callback_url"],
             payer_account=data["payer_account"],
-            idempotency_key=f"api:{request.user.pk}:{request.headers['Idempotency-Key']}",
+            idempotency_key=service_key(request),
         )
-        order = selectors.dispatch_get_for_user(user=request.user, order_id=order.pk)
+        order = selectors.dispatch_get_for_user(
+            user=request.user, order_id=order.pk, **_seen_by(request)
+        )
         order.callback_secret = callback_secret or None
         return Response(DispatchCreatedSerializer(order).data, status=status.HTTP_202_ACCEPTED)
 
@@ -114,7 +125,9 @@ class DispatchDetailView(APIView):
 
     @extend_schema(responses=DispatchOrderSerializer, operation_id="dispatches_retrieve")
     def get(self, request: Request, order_id) -> Response:
-        order = selectors.dispatch_get_for_user(user=request.user, order_id=order_id)
+        order = selectors.dispatch_get_for_user(
+            user=request.user, order_id=order_id, **_seen_by(request)
+        )
         if order is None:
             raise Http404
         return Response(DispatchOrderSerializer(order).data)

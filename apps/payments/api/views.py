@@ -8,7 +8,7 @@ from rest_framework.views import APIView
 
 from apps.core.api.openapi import IDEMPOTENCY_KEY_PARAMETER
 from apps.core.api.permissions import HasScope
-from apps.core.idempotency import idempotent
+from apps.core.idempotency import idempotent, service_key
 from apps.payments import selectors, services
 from apps.payments.api.serializers import (
     PaymentCreateSerializer,
@@ -73,6 +73,6 @@ class PaymentCreateView(APIView):
             quote=quote,
             reference=body.validated_data["reference"],
             payer_account=body.validated_data["payer_account"],
-            idempotency_key=f"api:{request.user.pk}:{request.headers['Idempotency-Key']}",
+            idempotency_key=service_key(request),
         )
         return Response(PaymentSerializer(payment).data, status=status.HTTP_202_ACCEPTED)
