@@ -99,6 +99,14 @@ class Payment(BaseModel):
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="payments"
     )
+    grant = models.ForeignKey(
+        "identity.AgentGrant",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="payments",
+        help_text="The agent grant that paid through the API, whose limits it counts against.",
+    )
     quote = models.OneToOneField(Quote, on_delete=models.PROTECT, related_name="payment")
     rail = models.ForeignKey(Rail, on_delete=models.PROTECT, related_name="payments")
     reference = models.CharField(max_length=200, help_text="What the payment is for.")

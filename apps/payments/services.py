@@ -17,6 +17,8 @@ from djmoney.money import Money
 
 from apps.core.errors import ApplicationError, ConflictError
 from apps.core.money import money_document, round_to_minor_units
+from apps.identity import services as identity_services
+from apps.identity.models import AgentGrant
 from apps.payments import fx, routing
 from apps.payments.adapters import ADAPTERS, ProviderResult, adapter_for
 from apps.payments.adapters.base import WebhookRejected
@@ -141,6 +143,11 @@ def _move(payment: Payment, to: str, *, cause: str, data: dict | None = None) ->
         payment=payment, from_status=payment.status, to_status=to, cause=cause, data=data or {}
     )
     payment.status = to
+    if to in {Payment.Status.FAILED, Payment.Status.VOIDED} and payment.grant_id:
+        # No money moved: the agent's limits get the amount back.
+        identity_services.agent_grant_release_spend(
+            grant=payment.grant, reference=_spend_reference(payment)
+        )
     transaction.on_commit(
         lambda: payment_status_changed.send(sender=Payment, payment_id=payment.pk, status=to)
     )
@@ -213,16 +220,38 @@ def payment_create(
     return payment
 
 
-def payment_start(**kwargs) -> Payment:
-    """Create the payment and have a worker authorize it once the row is committed."""
+def payment_start(*, grant: AgentGrant | None = None, **kwargs) -> Payment:
+    """Create the payment and have a worker authorize it once the row is committed. An
+    agent's payment is first held against its grant's limits: refused, nothing is made."""
     from apps.payments.tasks import authorize_payment
 
     with transaction.atomic():
         payment = payment_create(**kwargs)
+        if grant is not None:
+            _reserve_agent_spend(payment, grant)
         if payment.status == Payment.Status.PENDING:
             transaction.on_commit(lambda: authorize_payment.delay(str(payment.pk)))
     payment.refresh_from_db()
     return payment
+
+
+def _reserve_agent_spend(payment: Payment, grant: AgentGrant) -> None:
+    if payment.grant_id is None:
+        payment.grant = grant
+        payment.save(update_fields=["grant"])
+    elif payment.grant_id != grant.pk:
+        raise ApplicationError(
+            "Idempotency key reused for another payment.", code="idempotency_key_reuse", status=422
+        )
+    identity_services.agent_grant_reserve_spend(
+        grant=grant,
+        amount=payment.quote.settlement_amount + payment.quote.fees,
+        reference=_spend_reference(payment),
+    )
+
+
+def _spend_reference(payment: Payment) -> str:
+    return f"payment:{payment.pk}"
 
 
 def payment_authorize(*, payment_id) -> Payment:

@@ -9,6 +9,7 @@ from django.db import connection
 from django.test import Client
 from djmoney.money import Money
 
+from apps.identity.models import AgentSpend
 from apps.payments import services
 from apps.payments.models import Payment, PaymentEvent
 from tests.factories import UserFactory, make_grant
@@ -56,6 +57,44 @@ def test_a_key_as_long_as_allowed_fits_with_its_namespace(user):
     quote = services.quote_create(user=user, amount=Money("30.00", "GBP"))
 
     assert pay(agent_for(user), quote, "k" * 255).status_code == 202
+
+
+def test_an_agent_cannot_pay_beyond_its_grants_limits(user, django_capture_on_commit_callbacks):
+    quote = services.quote_create(user=user, amount=Money("5000.00", "GBP"))  # limit: £50
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = pay(agent_for(user), quote, "pay-big")
+
+    assert response.status_code == 403
+    assert response.json()["error"]["code"] == "spend_limit_exceeded"
+    assert not Payment.objects.exists()
+    assert not AgentSpend.objects.exists()
+
+
+def test_an_agents_payment_counts_against_its_grant_once(user, django_capture_on_commit_callbacks):
+    grant, token = make_grant(user, scopes=["dispatch:create"])
+    agent = Client(HTTP_AUTHORIZATION=f"Bearer {token}")
+    quote = services.quote_create(user=user, amount=Money("30.00", "GBP"))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        paid = pay(agent, quote, "pay-1")
+        pay(agent, quote, "pay-1")
+
+    spend = AgentSpend.objects.get()
+    assert (spend.grant, spend.amount) == (grant, quote.settlement_amount + quote.fees)
+    assert Payment.objects.get(pk=paid.json()["id"]).grant == grant
+
+
+def test_a_declined_agent_payment_gives_the_spend_back(user, django_capture_on_commit_callbacks):
+    limit = Money("100.00", "GBP")
+    _, token = make_grant(user, per_action_limit=limit, daily_limit=limit)
+    quote = services.quote_create(user=user, amount=Money("50.51", "GBP"))  # sandbox declines
+
+    with django_capture_on_commit_callbacks(execute=True):
+        pay(Client(HTTP_AUTHORIZATION=f"Bearer {token}"), quote, "pay-declined")
+
+    assert Payment.objects.get().status == Payment.Status.FAILED
+    assert AgentSpend.objects.get().released_at is not None
 
 
 def test_someone_elses_quote_is_404(user, other_user):

@@ -9,6 +9,7 @@ from rest_framework.views import APIView
 from apps.core.api.openapi import IDEMPOTENCY_KEY_PARAMETER
 from apps.core.api.permissions import HasScope
 from apps.core.idempotency import idempotent, service_key
+from apps.identity.permissions import acting_grant
 from apps.payments import selectors, services
 from apps.payments.api.serializers import (
     PaymentCreateSerializer,
@@ -70,6 +71,7 @@ class PaymentCreateView(APIView):
             raise Http404
         payment = services.payment_start(
             user=request.user,
+            grant=acting_grant(request),
             quote=quote,
             reference=body.validated_data["reference"],
             payer_account=body.validated_data["payer_account"],
