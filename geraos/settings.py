@@ -56,6 +56,10 @@ GERAOS_QUOTE_TTL_SECONDS = env.int("GERAOS_QUOTE_TTL_SECONDS", default=900)
 
 # The public base URL rails call back to (M-Pesa's CallBackURL, …).
 GERAOS_PUBLIC_URL = env.str("GERAOS_PUBLIC_URL", default="http://127.0.0.1:8000")
+# Provider endpoints and agent callbacks are URLs others choose: in production GeraOS
+# refuses to send them to loopback, private or link-local addresses (no SSRF into the
+# platform's own network). Development serves providers and agents on this machine.
+GERAOS_OUTBOUND_PRIVATE_ALLOWED = env.bool("GERAOS_OUTBOUND_PRIVATE_ALLOWED", default=DEBUG)
 
 # M-Pesa (Daraja). Sandbox rails ignore these and use the built-in simulator.
 MPESA_BASE_URL = env.str("MPESA_BASE_URL", default="https://sandbox.safaricom.co.ke")

@@ -30,6 +30,10 @@ WHITENOISE_USE_FINDERS = True
 # worker processes started by tests and benchmarks set GERAOS_TEST_EAGER=false.
 CELERY_TASK_ALWAYS_EAGER = os.environ.get("GERAOS_TEST_EAGER", "true") == "true"
 
+# Fake providers and agents listen on this machine (tests/dispatch/test_outbound.py
+# checks the production refusal).
+GERAOS_OUTBOUND_PRIVATE_ALLOWED = True
+
 # The rails' callback secrets (in DEBUG they have development defaults).
 IDRAM_SECRET_KEY = "test-idram-secret"
 UPI_WEBHOOK_SECRET = "test-upi-secret"

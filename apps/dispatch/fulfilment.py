@@ -13,17 +13,22 @@ which replaces only the transport: signing and verification run exactly as in pr
 
 import ipaddress
 import json
+import socket
 from dataclasses import dataclass
+from http.client import HTTPConnection, HTTPSConnection
 from typing import Protocol
 from urllib.error import HTTPError, URLError
 from urllib.parse import urlsplit
-from urllib.request import HTTPRedirectHandler, Request, build_opener
+from urllib.request import HTTPHandler, HTTPRedirectHandler, HTTPSHandler, Request, build_opener
+
+from django.conf import settings
 
 from apps.core import hmac_signature
 
 SIGNATURE_HEADER = "X-GeraOS-Signature"
 PROVIDER_SIGNATURE_HEADER = "X-Provider-Signature"
 TIMEOUT_SECONDS = 10
+URL_RULE = "Endpoints are reached over https, at public addresses."
 
 
 class ProviderUnavailable(Exception):
@@ -66,34 +71,89 @@ class _NoRedirects(HTTPRedirectHandler):
         return None
 
 
+class NonPublicAddress(OSError):
+    pass
+
+
+def _connect_public_only(address, *args, **kwargs) -> socket.socket:
+    """Open the socket, then look at whom it reached: a name that resolves (or re-resolves,
+    DNS rebinding) to a private address is dropped before a byte is sent."""
+    sock = socket.create_connection(address, *args, **kwargs)
+    peer = ipaddress.ip_address(sock.getpeername()[0])
+    if not peer.is_global:
+        sock.close()
+        raise NonPublicAddress(f"{address[0]} is at a non-public address ({peer})")
+    return sock
+
+
+def _public_only(connection_class):
+    def connect(host, **kwargs):
+        connection = connection_class(host, **kwargs)
+        connection._create_connection = _connect_public_only  # http.client's socket factory
+        return connection
+
+    return connect
+
+
+class _PublicHTTPHandler(HTTPHandler):
+    def http_open(self, request):
+        return self.do_open(_public_only(HTTPConnection), request)
+
+
+class _PublicHTTPSHandler(HTTPSHandler):
+    def https_open(self, request):
+        return self.do_open(_public_only(HTTPSConnection), request, context=self._context)
+
+
 _OPENER = build_opener(_NoRedirects)
+_PUBLIC_OPENER = build_opener(_NoRedirects, _PublicHTTPHandler, _PublicHTTPSHandler)
 
 
 class HttpTransport:
     def post(self, url: str, *, headers: dict, body: bytes) -> tuple[int, dict, bytes]:
         if not is_allowed_url(url):
-            raise ProviderDeclined("Endpoints are reached over https only.", code="insecure_url")
+            raise ProviderDeclined(URL_RULE, code="insecure_url")
+        opener = _OPENER if settings.GERAOS_OUTBOUND_PRIVATE_ALLOWED else _PUBLIC_OPENER
         request = Request(url, data=body, method="POST", headers=headers)  # noqa: S310
         try:
-            with _OPENER.open(request, timeout=TIMEOUT_SECONDS) as response:
+            with opener.open(request, timeout=TIMEOUT_SECONDS) as response:
                 return response.status, dict(response.headers), response.read()
         except HTTPError as error:
             return error.code, dict(error.headers), error.read()
-        except (URLError, TimeoutError, ConnectionError) as error:
+        except URLError as error:
+            if isinstance(error.reason, NonPublicAddress):
+                raise ProviderDeclined(str(error.reason), code="non_public_address") from error
+            raise ProviderUnavailable(f"provider unreachable: {error}") from error
+        except (TimeoutError, ConnectionError) as error:
             raise ProviderUnavailable(f"provider unreachable: {error}") from error
 
 
 def is_allowed_url(url: str) -> bool:
-    """https, or plain http to this machine (a provider or agent under development)."""
+    """https to a public host. Where GERAOS_OUTBOUND_PRIVATE_ALLOWED (development), also
+    plain http to this machine. Names are checked again at connection time."""
     parts = urlsplit(url)
-    if parts.scheme == "https":
-        return True
-    if parts.scheme != "http" or not parts.hostname:
+    if not parts.hostname:
         return False
+    if settings.GERAOS_OUTBOUND_PRIVATE_ALLOWED:
+        return parts.scheme == "https" or (
+            parts.scheme == "http" and _is_this_machine(parts.hostname)
+        )
+    return parts.scheme == "https" and not _names_non_public_address(parts.hostname)
+
+
+def _is_this_machine(host: str) -> bool:
+    return host == "localhost" or _literal_address(host, lambda ip: ip.is_loopback)
+
+
+def _names_non_public_address(host: str) -> bool:
+    return host == "localhost" or _literal_address(host, lambda ip: not ip.is_global)
+
+
+def _literal_address(host: str, test) -> bool:
     try:
-        return parts.hostname == "localhost" or ipaddress.ip_address(parts.hostname).is_loopback
+        return test(ipaddress.ip_address(host))
     except ValueError:
-        return False
+        return False  # a name, not an address
 
 
 def encode(document: dict) -> bytes:
