@@ -602,8 +602,9 @@ _AFTER_DISPUTE = {
 
 @transaction.atomic
 def order_follow_dispute(*, receipt_id, dispute_id, status: str) -> DispatchOrder | None:
-    """Move the order whose receipt is disputed; a dispute going under review (or one
-    about a receipt no order issued) changes nothing here."""
+    """Move a completed order whose receipt is disputed. A dispute going under review,
+    one about a receipt no order issued, or one about an order that never took the
+    money (failed, voided, rejected: trust handles it alone) changes nothing here."""
     order_id = (
         DispatchOrder.objects.filter(receipt_id=receipt_id).values_list("pk", flat=True).first()
     )
@@ -611,7 +612,7 @@ def order_follow_dispute(*, receipt_id, dispute_id, status: str) -> DispatchOrde
     if order_id is None or to is None:
         return None
     order = _locked(order_id)
-    if order.status != to:
+    if order.status in {Status.COMPLETED} | AT_REST and order.status != to:
         _move(order, to, actor="trust", reason=f"dispute {dispute_id} {status}".replace("_", " "))
     return order
 

@@ -2,6 +2,7 @@
 
 import pytest
 
+from apps.catalog.models import Provider
 from apps.dispatch.models import DispatchOrder
 from apps.payments.models import Payment
 from apps.trust import services as trust_services
@@ -68,3 +69,19 @@ def test_an_upheld_or_withdrawn_dispute(disputed, django_capture_on_commit_callb
     order.refresh_from_db()
     assert order.status == "resolved_upheld"
     assert order.payment.status == Payment.Status.CAPTURED
+
+
+def test_a_dispute_on_an_order_that_never_took_the_money_leaves_the_order_as_it_is(
+    agent, django_capture_on_commit_callbacks
+):
+    Provider.objects.filter(name="Lagos Plumber A").update(sandbox_behaviour="decline")
+    order = DispatchOrder.objects.get(pk=agent.dispatch().json()["id"])
+    assert order.status == DispatchOrder.Status.VOIDED
+
+    with django_capture_on_commit_callbacks(execute=True):
+        trust_services.dispute_open(
+            receipt=order.receipt, opened_by="buyer", reason="not_delivered", user=order.user
+        )
+
+    order.refresh_from_db()
+    assert order.status == DispatchOrder.Status.VOIDED
