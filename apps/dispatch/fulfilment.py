@@ -15,7 +15,7 @@ import ipaddress
 import json
 import socket
 from dataclasses import dataclass
-from http.client import HTTPConnection, HTTPSConnection
+from http.client import HTTPConnection, HTTPException, HTTPSConnection
 from typing import Protocol
 from urllib.error import HTTPError, URLError
 from urllib.parse import urlsplit
@@ -124,7 +124,7 @@ class HttpTransport:
             if isinstance(error.reason, NonPublicAddress):
                 raise ProviderDeclined(str(error.reason), code="non_public_address") from error
             raise ProviderUnavailable(f"provider unreachable: {error}") from error
-        except (TimeoutError, ConnectionError) as error:
+        except (TimeoutError, ConnectionError, HTTPException) as error:
             raise ProviderUnavailable(f"provider unreachable: {error}") from error
 
 

@@ -3,6 +3,7 @@ own network: https to public addresses only, checked on the URL and again on the
 (a public-looking name may resolve, or re-resolve, to a private address)."""
 
 import socket
+import threading
 
 import pytest
 
@@ -69,3 +70,18 @@ def test_an_agent_cannot_point_its_callback_into_the_network(production, agent):
 
     assert response.status_code == 400
     assert "callback_url" in response.json()["error"]["fields"]
+
+
+def test_a_garbled_http_answer_is_worth_retrying():
+    with socket.create_server(("127.0.0.1", 0)) as server:
+        port = server.getsockname()[1]
+
+        def answer_garbage():
+            connection, _ = server.accept()
+            connection.recv(65536)
+            connection.sendall(b"NOT HTTP AT ALL\r\n\r\n")
+            connection.close()
+
+        threading.Thread(target=answer_garbage, daemon=True).start()
+        with pytest.raises(fulfilment.ProviderUnavailable):
+            fulfilment.HttpTransport().post(f"http://127.0.0.1:{port}/", headers={}, body=b"{}")
