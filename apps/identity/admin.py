@@ -129,7 +129,13 @@ class SubscriptionAdmin(ModelAdmin):
 
     @display(
         description="Status",
-        label={"active": "success", "past_due": "warning", "canceled": "danger"},
+        label={
+            "active": "success",
+            "past_due": "warning",
+            "unpaid": "danger",
+            "paused": "danger",
+            "canceled": "danger",
+        },
     )
     def status_badge(self, obj: Subscription) -> str:
         return obj.status

@@ -2,8 +2,9 @@
 
 Webhooks are verified with Stripe's signature scheme (300 s tolerance), applied once per
 event id, and never move a subscription back to an older state (see
-services.subscription_apply). Amounts are Stripe's business only here: the plan price
-is configured in Stripe as `Plan.stripe_price_id`.
+services.subscription_apply). Only Checkout completion makes a Stripe subscription a user's
+current one; events about any other Stripe subscription are ignored. Amounts are Stripe's
+business only here: the plan price is configured in Stripe as `Plan.stripe_price_id`.
 """
 
 import datetime as dt
@@ -18,8 +19,8 @@ from django.db import transaction
 
 from apps.core.errors import ApplicationError
 from apps.core.stripe_signature import reject_skewed_timestamp
-from apps.identity import services
-from apps.identity.errors import BillingUnavailable
+from apps.identity import selectors, services
+from apps.identity.errors import AlreadySubscribed, BillingUnavailable
 from apps.identity.models import Plan, StripeEvent, Subscription, User
 
 logger = logging.getLogger(__name__)
@@ -28,12 +29,15 @@ WEBHOOK_TOLERANCE_SECONDS = 300
 # The SDK's transport; tests replace it with one that replays recorded Stripe responses.
 STRIPE_HTTP_CLIENT: stripe.HTTPClient | None = None
 
+# Past due keeps the plan while Stripe retries the payment; once Stripe gives up (unpaid)
+# or the subscription is paused, the plan stops.
 STRIPE_STATUS = {
     "active": Subscription.Status.ACTIVE,
     "trialing": Subscription.Status.ACTIVE,
     "past_due": Subscription.Status.PAST_DUE,
-    "unpaid": Subscription.Status.PAST_DUE,
     "incomplete": Subscription.Status.PAST_DUE,
+    "unpaid": Subscription.Status.UNPAID,
+    "paused": Subscription.Status.PAUSED,
     "canceled": Subscription.Status.CANCELED,
     "incomplete_expired": Subscription.Status.CANCELED,
 }
@@ -53,7 +57,13 @@ def stripe_client() -> stripe.StripeClient:
 
 
 def checkout_start(*, user: User, plan: Plan, success_url: str, cancel_url: str) -> str:
-    """Open a Stripe Checkout Session for `plan`; returns the URL to send the user to."""
+    """Open a Stripe Checkout Session for `plan`; returns the URL to send the user to.
+
+    Refused while the user's subscription already gives them `plan`: paying a second
+    Checkout would bill them twice for it.
+    """
+    if selectors.plan_for_user(user=user) == plan:
+        raise AlreadySubscribed(f"You are already on {plan.name}.")
     client = stripe_client()
     if not plan.stripe_price_id:
         raise BillingUnavailable(f"{plan.name} has no Stripe price configured.")
@@ -120,16 +130,15 @@ def webhook_receive(*, payload: bytes, signature: str) -> str:
         handler = WEBHOOK_HANDLERS.get(event["type"])
         if handler is None:
             return "ignored"
-        handler(event["data"]["object"], created)
-    return "processed"
+        return handler(event["data"]["object"], created)
 
 
-def _on_checkout_completed(session: dict, created: dt.datetime) -> None:
-    user = _user_for(session.get("client_reference_id"), session.get("subscription"))
+def _on_checkout_completed(session: dict, created: dt.datetime) -> str:
+    user = _user_for(session.get("client_reference_id"))
     plan = _plan_for(session.get("metadata", {}))
     if user is None or plan is None:
         logger.warning("checkout.session.completed for unknown user or plan: %s", session["id"])
-        return
+        return "ignored"
     services.subscription_apply(
         user=user,
         plan=plan,
@@ -138,41 +147,37 @@ def _on_checkout_completed(session: dict, created: dt.datetime) -> None:
         stripe_customer_id=session.get("customer") or "",
         stripe_subscription_id=session.get("subscription") or "",
     )
+    return "processed"
 
 
-def _on_subscription_changed(subscription: dict, created: dt.datetime) -> None:
-    metadata = subscription.get("metadata", {})
-    user = _user_for(metadata.get("user_id"), subscription["id"])
-    plan = _plan_for(metadata) or _current_plan(user)
-    if user is None or plan is None:
-        logger.warning("subscription event for unknown user or plan: %s", subscription["id"])
-        return
-    services.subscription_apply(
-        user=user,
-        plan=plan,
-        status=STRIPE_STATUS.get(subscription["status"], Subscription.Status.PAST_DUE),
+def _on_subscription_changed(subscription: dict, created: dt.datetime) -> str:
+    status = STRIPE_STATUS.get(subscription["status"])
+    if status is None:
+        logger.warning(
+            "subscription %s has an unknown status: %s", subscription["id"], subscription["status"]
+        )
+        return "ignored"
+    applied = services.subscription_apply_stripe_state(
+        stripe_subscription_id=subscription["id"],
+        plan=_plan_for(subscription.get("metadata", {})),
+        status=status,
         event_created=created,
         current_period_end=_period_end(subscription),
-        stripe_customer_id=subscription.get("customer") or "",
-        stripe_subscription_id=subscription["id"],
     )
+    return _outcome(applied, subscription["id"])
 
 
-def _on_payment_failed(invoice: dict, created: dt.datetime) -> None:
+def _on_payment_failed(invoice: dict, created: dt.datetime) -> str:
     subscription_id = invoice.get("subscription") or (
         (invoice.get("parent") or {}).get("subscription_details", {}).get("subscription")
     )
-    user = _user_for(None, subscription_id)
-    plan = _current_plan(user)
-    if user is None or plan is None:
-        logger.warning("invoice.payment_failed for unknown subscription: %s", invoice["id"])
-        return
-    services.subscription_apply(
-        user=user, plan=plan, status=Subscription.Status.PAST_DUE, event_created=created
+    applied = services.subscription_mark_past_due(
+        stripe_subscription_id=subscription_id or "", event_created=created
     )
+    return _outcome(applied, subscription_id)
 
 
-WEBHOOK_HANDLERS: dict[str, Callable[[dict, dt.datetime], None]] = {
+WEBHOOK_HANDLERS: dict[str, Callable[[dict, dt.datetime], str]] = {
     "checkout.session.completed": _on_checkout_completed,
     "customer.subscription.created": _on_subscription_changed,
     "customer.subscription.updated": _on_subscription_changed,
@@ -181,26 +186,21 @@ WEBHOOK_HANDLERS: dict[str, Callable[[dict, dt.datetime], None]] = {
 }
 
 
-def _user_for(user_id: str | None, stripe_subscription_id: str | None) -> User | None:
+def _outcome(subscription: Subscription | None, stripe_subscription_id: str | None) -> str:
+    if subscription is None:
+        logger.info("event for %s, not any user's current subscription", stripe_subscription_id)
+        return "ignored"
+    return "processed"
+
+
+def _user_for(user_id: str | None) -> User | None:
     if user_id and str(user_id).isdigit():
-        user = User.objects.filter(pk=int(user_id)).first()
-        if user:
-            return user
-    if stripe_subscription_id:
-        subscription = Subscription.objects.filter(
-            stripe_subscription_id=stripe_subscription_id
-        ).first()
-        return subscription.user if subscription else None
+        return User.objects.filter(pk=int(user_id)).first()
     return None
 
 
 def _plan_for(metadata: dict) -> Plan | None:
     return Plan.objects.filter(code=metadata.get("plan", "")).first()
-
-
-def _current_plan(user: User | None) -> Plan | None:
-    subscription = Subscription.objects.filter(user=user).first() if user else None
-    return subscription.plan if subscription else None
 
 
 def _period_end(subscription: dict) -> dt.datetime | None:

@@ -25,6 +25,11 @@ class CapabilityNotGranted(ApplicationError):
     status = HTTPStatus.FORBIDDEN
 
 
+class AlreadySubscribed(ApplicationError):
+    code = "already_subscribed"
+    status = HTTPStatus.CONFLICT
+
+
 class BillingUnavailable(ApplicationError):
     code = "billing_unavailable"
     status = HTTPStatus.SERVICE_UNAVAILABLE

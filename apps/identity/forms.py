@@ -18,6 +18,10 @@ class ProfileForm(forms.ModelForm):
         fields = ["name", "country", "preferred_currency"]
 
 
+class PlanChoiceForm(forms.Form):
+    plan = forms.SlugField(max_length=32)
+
+
 def _split(value: str) -> list[str]:
     return [part for part in value.replace(",", " ").split() if part]
 

@@ -145,8 +145,11 @@ class PlanEntitlement(models.Model):
 
 class Subscription(BaseModel):
     class Status(models.TextChoices):
+        # Only active and past due give the plan (selectors.PLAN_GIVING_STATUSES).
         ACTIVE = "active", "Active"
         PAST_DUE = "past_due", "Past due"
+        UNPAID = "unpaid", "Unpaid"
+        PAUSED = "paused", "Paused"
         CANCELED = "canceled", "Canceled"
 
     user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="subscription")

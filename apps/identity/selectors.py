@@ -81,7 +81,7 @@ def feature_is_quota(feature: Feature) -> bool:
 def usage_period_start(*, feature: Feature, now: dt.datetime | None = None) -> dt.date:
     if feature in CAPACITY_FEATURES:
         return CAPACITY_PERIOD
-    return (now or timezone.now()).date().replace(day=1)
+    return (now or timezone.now()).astimezone(dt.UTC).date().replace(day=1)
 
 
 @dataclass(frozen=True)
@@ -110,6 +110,8 @@ def entitlement_summary(*, user: User) -> tuple[Plan, list[EntitlementStatus]]:
             period_start__in=[CAPACITY_PERIOD, usage_period_start(feature=Feature.DISPATCHES)],
         )
     }
+    # Grants are counted live, not with a counter (see services.require_entitlement).
+    used[(Feature.AGENT_GRANTS, CAPACITY_PERIOD)] = agent_grants_live(user=user).count()
     summary = []
     for feature in Feature:
         entitlement = included.get(feature.value)
@@ -137,6 +139,13 @@ def subscription_for_user(*, user: User) -> Subscription | None:
 
 def agent_grant_list(*, user: User) -> QuerySet[AgentGrant]:
     return AgentGrant.objects.filter(user=user)
+
+
+def agent_grants_live(*, user: User) -> QuerySet[AgentGrant]:
+    """The grants that can still act: neither revoked nor expired."""
+    return AgentGrant.objects.filter(
+        user=user, revoked_at__isnull=True, expires_at__gt=timezone.now()
+    )
 
 
 def agent_grant_get(*, user: User, grant_id) -> AgentGrant | None:

@@ -24,6 +24,7 @@ from apps.identity.models import (
     EntitlementUsage,
     Feature,
     Plan,
+    PlanEntitlement,
     Subscription,
     User,
 )
@@ -67,13 +68,23 @@ def require_entitlement(*, user: User, feature: Feature, amount: int = 1) -> Non
     Raises EntitlementRequired (naming a plan that has the feature) or QuotaExceeded.
     Consumption is one conditional UPDATE, so concurrent callers can never overrun the
     quota; inside a transaction that rolls back, nothing stays consumed.
+
+    Active agent grants are not consumed: a grant stops counting when it expires, which no
+    counter would notice, so the live grants are counted instead (see
+    `_require_live_grant_capacity`).
     """
     plan = selectors.plan_for_user(user=user)
     entitlement = selectors.plan_entitlement(plan=plan, feature=feature)
     if entitlement is None:
         raise _entitlement_required(plan=plan, feature=feature)
-    if not selectors.feature_is_quota(feature):
-        return
+    if feature == Feature.AGENT_GRANTS:
+        _require_live_grant_capacity(user=user, plan=plan, entitlement=entitlement, amount=amount)
+    elif selectors.feature_is_quota(feature):
+        _consume_quota(user=user, plan=plan, entitlement=entitlement, amount=amount)
+
+
+def _consume_quota(*, user: User, plan: Plan, entitlement: PlanEntitlement, amount: int) -> None:
+    feature = entitlement.feature
     period = selectors.usage_period_start(feature=feature)
     with transaction.atomic():
         EntitlementUsage.objects.bulk_create(
@@ -84,19 +95,45 @@ def require_entitlement(*, user: User, feature: Feature, amount: int = 1) -> Non
         if entitlement.quota is not None:
             usage = usage.filter(used__lte=entitlement.quota - amount)
         if not usage.update(used=F("used") + amount):
-            raise QuotaExceeded(
-                f"{plan.name} includes {entitlement.quota} of "
-                f"{Feature(feature).label.lower()}; all are used.",
-                extra={"feature": feature, "plan": plan.code, "quota": entitlement.quota},
-            )
+            raise _quota_exceeded(plan=plan, entitlement=entitlement)
 
 
-def release_entitlement(*, user: User, feature: Feature, amount: int = 1) -> None:
-    """Give back capacity (a deleted memory item, a revoked grant)."""
+@transaction.atomic
+def _require_live_grant_capacity(
+    *, user: User, plan: Plan, entitlement: PlanEntitlement, amount: int
+) -> None:
+    # The user's row stays locked until the caller's transaction (the one creating the
+    # grant) ends, so two simultaneous issues cannot both take the last place.
+    _lock_user(user)
+    live = selectors.agent_grants_live(user=user).count()
+    if entitlement.quota is not None and live + amount > entitlement.quota:
+        raise _quota_exceeded(plan=plan, entitlement=entitlement)
+
+
+def _lock_user(user: User) -> None:
+    User.objects.select_for_update(of=("self",)).get(pk=user.pk)
+
+
+def _quota_exceeded(*, plan: Plan, entitlement: PlanEntitlement) -> QuotaExceeded:
+    return QuotaExceeded(
+        f"{plan.name} includes {entitlement.quota} of "
+        f"{Feature(entitlement.feature).label.lower()}; all are used.",
+        extra={"feature": entitlement.feature, "plan": plan.code, "quota": entitlement.quota},
+    )
+
+
+def release_entitlement(
+    *, user: User, feature: Feature, amount: int = 1, consumed_at: dt.datetime | None = None
+) -> None:
+    """Give back capacity (a deleted memory item) or a use that did not happen.
+
+    It goes back to the period it was consumed in (`consumed_at`, default now): a dispatch
+    consumed on 31 January that fails on 1 February gives back one of January's.
+    """
     EntitlementUsage.objects.filter(
         user=user,
         feature=feature,
-        period_start=selectors.usage_period_start(feature=feature),
+        period_start=selectors.usage_period_start(feature=feature, now=consumed_at),
         used__gte=amount,
     ).update(used=F("used") - amount)
 
@@ -132,23 +169,105 @@ def subscription_apply(
 ) -> Subscription:
     """Record the subscription state an event reports, unless a newer event already did.
 
-    Stripe delivers events out of order; the Stripe ids are always kept, but status,
-    plan and period only move forward in event time.
+    A completed Checkout comes through here: it is the one event that makes a Stripe
+    subscription the user's current one. Later events about it go through
+    `subscription_apply_stripe_state`.
     """
     subscription, _ = Subscription.objects.select_for_update().get_or_create(
         user=user, defaults={"plan": plan, "status": status}
     )
+    if _is_stale(subscription, event_created):
+        return subscription
     subscription.stripe_customer_id = stripe_customer_id or subscription.stripe_customer_id
     subscription.stripe_subscription_id = (
         stripe_subscription_id or subscription.stripe_subscription_id
     )
-    if subscription.stripe_state_at is None or event_created >= subscription.stripe_state_at:
-        subscription.plan = plan
-        subscription.status = status
-        subscription.current_period_end = current_period_end or subscription.current_period_end
-        subscription.stripe_state_at = event_created
-    subscription.save()
+    _record_state(
+        subscription,
+        plan=plan,
+        status=status,
+        event_created=event_created,
+        current_period_end=current_period_end,
+    )
     return subscription
+
+
+@transaction.atomic
+def subscription_apply_stripe_state(
+    *,
+    stripe_subscription_id: str,
+    status: Subscription.Status,
+    event_created: dt.datetime,
+    plan: Plan | None = None,
+    current_period_end: dt.datetime | None = None,
+) -> Subscription | None:
+    """Record what an event reports about the Stripe subscription a user is billed by.
+
+    Returns None, changing nothing, for any other Stripe subscription (an older one the
+    user replaced, or a duplicate): its end must not end the plan the current one pays for.
+    """
+    subscription = _lock_subscription_billed_as(stripe_subscription_id)
+    if subscription is not None and not _is_stale(subscription, event_created):
+        _record_state(
+            subscription,
+            plan=plan or subscription.plan,
+            status=status,
+            event_created=event_created,
+            current_period_end=current_period_end,
+        )
+    return subscription
+
+
+@transaction.atomic
+def subscription_mark_past_due(
+    *, stripe_subscription_id: str, event_created: dt.datetime
+) -> Subscription | None:
+    """A payment failed: an active subscription keeps its plan, past due, while Stripe
+    retries. Any other state stands: a failure reported after the cancellation must not
+    bring the plan back. None for a Stripe subscription that is not a user's current one."""
+    subscription = _lock_subscription_billed_as(stripe_subscription_id)
+    if (
+        subscription is not None
+        and subscription.status == Subscription.Status.ACTIVE
+        and not _is_stale(subscription, event_created)
+    ):
+        _record_state(
+            subscription,
+            plan=subscription.plan,
+            status=Subscription.Status.PAST_DUE,
+            event_created=event_created,
+        )
+    return subscription
+
+
+def _lock_subscription_billed_as(stripe_subscription_id: str) -> Subscription | None:
+    if not stripe_subscription_id:
+        return None
+    return (
+        Subscription.objects.select_for_update(of=("self",))
+        .filter(stripe_subscription_id=stripe_subscription_id)
+        .first()
+    )
+
+
+def _is_stale(subscription: Subscription, event_created: dt.datetime) -> bool:
+    # Stripe delivers events out of order; one older than the state recorded changes nothing.
+    return subscription.stripe_state_at is not None and event_created < subscription.stripe_state_at
+
+
+def _record_state(
+    subscription: Subscription,
+    *,
+    plan: Plan,
+    status: Subscription.Status,
+    event_created: dt.datetime,
+    current_period_end: dt.datetime | None = None,
+) -> None:
+    subscription.plan = plan
+    subscription.status = status
+    subscription.current_period_end = current_period_end or subscription.current_period_end
+    subscription.stripe_state_at = event_created
+    subscription.save()
 
 
 # ---------------------------------------------------------------------------
@@ -220,7 +339,6 @@ def agent_grant_revoke(*, grant: AgentGrant, reason: str = "") -> AgentGrant:
         grant.revoked_at = timezone.now()
         grant.revoked_reason = reason[:200]
         grant.save(update_fields=["revoked_at", "revoked_reason", "updated_at"])
-        release_entitlement(user=grant.user, feature=Feature.AGENT_GRANTS)
     return grant
 
 

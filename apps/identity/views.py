@@ -1,14 +1,14 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from apps.core.errors import ApplicationError
 from apps.identity import billing, selectors, services
-from apps.identity.forms import AgentGrantForm, ProfileForm
+from apps.identity.forms import AgentGrantForm, PlanChoiceForm, ProfileForm
 from apps.identity.models import Plan
 
 
@@ -49,9 +49,10 @@ def plan(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def plan_upgrade(request: HttpRequest) -> HttpResponse:
-    target = Plan.objects.filter(code=request.POST.get("plan", "")).first()
-    if target is None:
+    form = PlanChoiceForm(request.POST)
+    if not form.is_valid():
         raise Http404("No such plan.")
+    target = get_object_or_404(Plan, code=form.cleaned_data["plan"])
     back = request.build_absolute_uri(reverse("identity:plan"))
     try:
         url = billing.checkout_start(

@@ -2,9 +2,10 @@
 Every read by a product goes through `memory_read`, which applies the policy and logs."""
 
 import datetime as dt
+import uuid
 from contextlib import contextmanager
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from apps.catalog.models import Product
@@ -119,15 +120,38 @@ def memory_write(
     with _refusals_logged(entry):
         policy.check_write(user=user, product=product, scope=scope)
     with transaction.atomic():
-        item = MemoryItem.objects.filter(user=user, scope=scope, product=product, key=key).first()
-        if item is None:
-            identity_services.require_entitlement(user=user, feature=Feature.MEMORY_ITEMS)
-            item = MemoryItem(user=user, scope=scope, product=product, key=key)
-        item.kind = kind
-        item.expires_at = expires_at
-        _seal(item, value)
-        item.save()
+        item = _store_item(
+            lookup={"user": user, "scope": scope, "product": product, "key": key},
+            kind=kind,
+            value=value,
+            expires_at=expires_at,
+        )
         _log(**entry, items=[item], allowed=True)
+    return item
+
+
+def _store_item(*, lookup: dict, kind: str, value, expires_at) -> MemoryItem:
+    """Replace the item at `lookup`, or create it; only a new item takes a place in the
+    plan's quota."""
+    item = MemoryItem.objects.select_for_update(of=("self",)).filter(**lookup).first()
+    if item is not None:
+        return _save_item(item, kind=kind, value=value, expires_at=expires_at)
+    try:
+        with transaction.atomic():
+            identity_services.require_entitlement(user=lookup["user"], feature=Feature.MEMORY_ITEMS)
+            return _save_item(MemoryItem(**lookup), kind=kind, value=value, expires_at=expires_at)
+    except IntegrityError:
+        # A concurrent write created the same key first (its quota place stands, ours was
+        # rolled back): replace its value, as a write just after it would.
+        item = MemoryItem.objects.select_for_update(of=("self",)).get(**lookup)
+        return _save_item(item, kind=kind, value=value, expires_at=expires_at)
+
+
+def _save_item(item: MemoryItem, *, kind: str, value, expires_at) -> MemoryItem:
+    item.kind = kind
+    item.expires_at = expires_at
+    _seal(item, value)
+    item.save()
     return item
 
 
@@ -139,14 +163,15 @@ def memory_append_summary(
     grant: AgentGrant | None = None,
     purpose: str = "",
 ) -> MemoryItem:
-    """Add a conversation summary; each one is its own item, keyed by when it was made."""
+    """Add a conversation summary; each one is its own item, keyed by when it was made
+    (and a random suffix, so two made in the same microsecond stay two)."""
     scope = MemoryScope.objects.get(code=CONVERSATIONS_SCOPE)
     return memory_write(
         user=user,
         product=product,
         scope=scope,
         kind=MemoryItem.Kind.CONVERSATION_SUMMARY,
-        key=f"summary-{timezone.now():%Y%m%dT%H%M%S.%f}",
+        key=f"summary-{timezone.now():%Y%m%dT%H%M%S.%f}-{uuid.uuid4().hex[:12]}",
         value={"summary": summary},
         grant=grant,
         purpose=purpose or "conversation summary",
@@ -176,8 +201,9 @@ def memory_item_update_value(*, user: User, item: MemoryItem, value) -> MemoryIt
 def memory_item_delete(*, user: User, item: MemoryItem) -> None:
     if item.user_id != user.pk:
         raise ApplicationError("No such memory item.", code="not_found", status=404)
-    item.delete()
-    identity_services.release_entitlement(user=user, feature=Feature.MEMORY_ITEMS)
+    # Deleting an item already gone (a double submit) deletes nothing and gives back nothing.
+    deleted, _ = MemoryItem.objects.filter(pk=item.pk, user=user).delete()
+    identity_services.release_entitlement(user=user, feature=Feature.MEMORY_ITEMS, amount=deleted)
 
 
 @transaction.atomic

@@ -34,9 +34,11 @@ def memory_home(request: HttpRequest) -> HttpResponse:
 @require_POST
 def consent_toggle(request: HttpRequest) -> HttpResponse:
     form = ConsentToggleForm(request.POST)
-    product = product_get_active(code=request.POST.get("product", ""))
-    scope = selectors.memory_scope_get(code=request.POST.get("scope", ""))
-    if not form.is_valid() or product is None or scope is None:
+    product = scope = None
+    if form.is_valid():
+        product = product_get_active(code=form.cleaned_data["product"])
+        scope = selectors.memory_scope_get(code=form.cleaned_data["scope"])
+    if product is None or scope is None:
         if _wants_json(request):
             return JsonResponse(
                 {"error": {"code": "invalid", "message": "Unknown cell."}}, status=400

@@ -70,9 +70,11 @@ def checkout_completed(user_id: int, *, subscription: str = "sub_Recorded1") -> 
     }
 
 
-def subscription_object(user_id: int, status: str, *, period_end: int = 1797000000) -> dict:
+def subscription_object(
+    user_id: int, status: str, *, period_end: int = 1797000000, subscription: str = "sub_Recorded1"
+) -> dict:
     return {
-        "id": "sub_Recorded1",
+        "id": subscription,
         "object": "subscription",
         "customer": "cus_RecordedCustomer1",
         "status": status,
@@ -92,7 +94,7 @@ def subscription_object(user_id: int, status: str, *, period_end: int = 17970000
     }
 
 
-def invoice_failed() -> dict:
+def invoice_failed(*, subscription: str = "sub_Recorded1") -> dict:
     return {
         "id": "in_Recorded1",
         "object": "invoice",
@@ -102,6 +104,6 @@ def invoice_failed() -> dict:
         "currency": "gbp",
         "parent": {
             "type": "subscription_details",
-            "subscription_details": {"subscription": "sub_Recorded1"},
+            "subscription_details": {"subscription": subscription},
         },
     }

@@ -44,6 +44,13 @@ def send(client, evt: dict):
     return deliver(client, *signed_webhook(evt))
 
 
+def subscribe(client, user, *, created: int, subscription: str = "sub_Recorded1"):
+    session = checkout_completed(user.pk, subscription=subscription)
+    return send(
+        client, event(f"evt_{subscription}", "checkout.session.completed", session, created=created)
+    )
+
+
 # --- checkout and portal ---------------------------------------------------------------
 
 
@@ -73,6 +80,27 @@ def test_upgrade_without_billing_configured_says_so(user_client):
     response = user_client.post(reverse("identity:plan-upgrade"), {"plan": "studio"}, follow=True)
 
     assert "Billing is not configured" in response.content.decode()
+
+
+def test_studio_subscriber_is_not_sent_to_a_second_checkout(
+    user_client, user, client, stripe_configured
+):
+    subscribe(client, user, created=int(time.time()))
+
+    response = user_client.post(reverse("identity:plan-upgrade"), {"plan": "studio"}, follow=True)
+
+    assert "You are already on Studio" in response.content.decode()
+    assert stripe_configured.sent == []
+
+
+def test_nul_in_the_plan_code_is_refused_without_a_server_error(user_client, stripe_configured):
+    user_client.raise_request_exception = False
+
+    response = user_client.post(reverse("identity:plan-upgrade"), {"plan": "stu\x00dio"})
+
+    assert response.status_code < 500
+    assert stripe_configured.sent == []
+    assert not Subscription.objects.exists()
 
 
 def test_billing_portal_link_for_a_stripe_customer(user_client, user, stripe_configured, client):
@@ -173,6 +201,26 @@ def test_out_of_order_events_do_not_regress_state(client, user, stripe_configure
     assert selectors.plan_for_user(user=user).code == "free"
 
 
+def test_events_about_a_replaced_subscription_are_ignored(client, user, stripe_configured):
+    now = int(time.time())
+    subscribe(client, user, created=now - 300, subscription="sub_Old")
+    subscribe(client, user, created=now - 200, subscription="sub_New")
+    old_deleted = subscription_object(user.pk, "canceled", subscription="sub_Old")
+    old_failed = invoice_failed(subscription="sub_Old")
+
+    responses = [
+        send(client, event("evt_1", "customer.subscription.deleted", old_deleted, created=now)),
+        send(client, event("evt_2", "invoice.payment_failed", old_failed, created=now)),
+    ]
+
+    assert [response.json()["outcome"] for response in responses] == ["ignored", "ignored"]
+    assert StripeEvent.objects.filter(event_id__in=["evt_1", "evt_2"]).count() == 2
+    subscription = Subscription.objects.get()
+    assert subscription.stripe_subscription_id == "sub_New"
+    assert subscription.status == Subscription.Status.ACTIVE
+    assert selectors.plan_for_user(user=user).code == "studio"
+
+
 def test_payment_failure_marks_past_due_but_keeps_studio(client, user, stripe_configured):
     now = int(time.time())
     send(
@@ -186,11 +234,60 @@ def test_payment_failure_marks_past_due_but_keeps_studio(client, user, stripe_co
     assert selectors.plan_for_user(user=user).code == "studio"
 
 
+def test_payment_failure_reported_with_the_cancellation_does_not_revive_studio(
+    client, user, stripe_configured
+):
+    now = int(time.time())
+    subscribe(client, user, created=now - 10)
+    deleted = subscription_object(user.pk, "canceled")
+    send(client, event("evt_1", "customer.subscription.deleted", deleted, created=now))
+
+    send(client, event("evt_2", "invoice.payment_failed", invoice_failed(), created=now))
+
+    assert Subscription.objects.get().status == Subscription.Status.CANCELED
+    assert selectors.plan_for_user(user=user).code == "free"
+
+
+@pytest.mark.parametrize("stripe_status", ["unpaid", "paused"])
+def test_unpaid_or_paused_subscription_no_longer_gives_studio(
+    client, user, stripe_configured, stripe_status
+):
+    now = int(time.time())
+    subscribe(client, user, created=now - 10)
+    updated = subscription_object(user.pk, stripe_status)
+
+    send(client, event("evt_1", "customer.subscription.updated", updated, created=now))
+
+    assert Subscription.objects.get().status == stripe_status
+    assert selectors.plan_for_user(user=user).code == "free"
+
+
+def test_subscription_status_unknown_to_geraos_changes_nothing(client, user, stripe_configured):
+    now = int(time.time())
+    subscribe(client, user, created=now - 10)
+    updated = subscription_object(user.pk, "some_future_status")
+
+    response = send(client, event("evt_1", "customer.subscription.updated", updated, created=now))
+
+    assert response.json()["outcome"] == "ignored"
+    assert Subscription.objects.get().status == Subscription.Status.ACTIVE
+
+
+def test_subscription_events_before_checkout_are_ignored(client, user, stripe_configured):
+    updated = subscription_object(user.pk, "active")
+
+    response = send(client, event("evt_1", "customer.subscription.updated", updated))
+
+    assert response.json()["outcome"] == "ignored"
+    assert selectors.plan_for_user(user=user).code == "free"
+
+
 def test_subscription_update_records_the_period_end(client, user, stripe_configured):
-    send(
-        client,
-        event("evt_1", "customer.subscription.updated", subscription_object(user.pk, "active")),
-    )
+    now = int(time.time())
+    subscribe(client, user, created=now - 10)
+    updated = subscription_object(user.pk, "active")
+
+    send(client, event("evt_1", "customer.subscription.updated", updated, created=now))
 
     subscription = Subscription.objects.get()
     assert subscription.current_period_end.timestamp() == 1797000000

@@ -1,9 +1,11 @@
 """One entitlement rule: plans, quotas consumed atomically, refusals naming the plan."""
 
+import datetime as dt
 import threading
 
 import pytest
 from django.db import connection
+from django.utils import timezone
 
 from apps.identity import selectors, services
 from apps.identity.errors import EntitlementRequired, QuotaExceeded
@@ -49,12 +51,28 @@ def test_quota_is_consumed_then_refused_without_consuming(user):
 
 
 def test_released_capacity_can_be_used_again(user):
-    services.require_entitlement(user=user, feature=Feature.AGENT_GRANTS, amount=2)
-    services.release_entitlement(user=user, feature=Feature.AGENT_GRANTS)
+    services.require_entitlement(user=user, feature=Feature.MEMORY_ITEMS, amount=100)
+    services.release_entitlement(user=user, feature=Feature.MEMORY_ITEMS)
 
-    services.require_entitlement(user=user, feature=Feature.AGENT_GRANTS)
+    services.require_entitlement(user=user, feature=Feature.MEMORY_ITEMS)
 
-    assert used(user, Feature.AGENT_GRANTS) == 2
+    assert used(user, Feature.MEMORY_ITEMS) == 100
+
+
+def test_a_use_is_given_back_to_the_month_it_was_consumed_in(user, monkeypatch):
+    january = dt.datetime(2026, 1, 31, 23, 59, tzinfo=dt.UTC)
+    monkeypatch.setattr(timezone, "now", lambda: january)
+    services.require_entitlement(user=user, feature=Feature.DISPATCHES)
+    monkeypatch.setattr(timezone, "now", lambda: january + dt.timedelta(minutes=2))
+    services.require_entitlement(user=user, feature=Feature.DISPATCHES)
+
+    services.release_entitlement(user=user, feature=Feature.DISPATCHES, consumed_at=january)
+
+    usage = EntitlementUsage.objects.filter(user=user, feature=Feature.DISPATCHES)
+    assert dict(usage.values_list("period_start", "used")) == {
+        dt.date(2026, 1, 1): 0,
+        dt.date(2026, 2, 1): 1,
+    }
 
 
 def test_past_due_keeps_the_plan_and_canceled_falls_back_to_free(user):

@@ -14,9 +14,9 @@ from rest_framework.views import APIView
 
 from apps.core.api.permissions import HasScope
 from apps.core.errors import ApplicationError
-from apps.identity import services
+from apps.identity import selectors, services
 from apps.identity.errors import QuotaExceeded, SpendLimitExceeded
-from apps.identity.models import AgentGrant, AgentSpend
+from apps.identity.models import AgentGrant, AgentSpend, Feature
 from apps.identity.tokens import hash_token
 from tests.factories import UserFactory, make_grant
 
@@ -121,6 +121,58 @@ def test_free_plan_caps_active_grants_and_revoking_frees_a_place(user):
 
     make_grant(user)
     assert AgentGrant.objects.filter(user=user, revoked_at__isnull=True).count() == 2
+
+
+def grants_in_use(user) -> int:
+    _, summary = selectors.entitlement_summary(user=user)
+    return next(entry.used for entry in summary if entry.feature == Feature.AGENT_GRANTS)
+
+
+def test_expired_grants_free_their_places(user):
+    first, _ = make_grant(user)
+    second, _ = make_grant(user)
+    expired = timezone.now() - dt.timedelta(minutes=1)
+    AgentGrant.objects.filter(pk__in=[first.pk, second.pk]).update(expires_at=expired)
+
+    make_grant(user)
+
+    assert grants_in_use(user) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="row locking needs PostgreSQL")
+def test_an_issue_racing_for_the_last_place_is_refused(monkeypatch):
+    user = UserFactory()
+    make_grant(user)
+    issue_token = services.issue_token
+    racers: list[threading.Thread] = []
+    outcomes: list[str] = []
+
+    def racing_issue() -> None:
+        try:
+            make_grant(user)
+            outcomes.append("issued")
+        except QuotaExceeded:
+            outcomes.append("refused")
+        finally:
+            connection.close()
+
+    def token_after_a_racing_issue():
+        # This issue has found the last place free; another one now tries for it, and
+        # waits for this one to commit (or, unlocked, takes the place first).
+        monkeypatch.setattr(services, "issue_token", issue_token)
+        racers.append(threading.Thread(target=racing_issue))
+        racers[0].start()
+        racers[0].join(timeout=1)
+        return issue_token()
+
+    monkeypatch.setattr(services, "issue_token", token_after_a_racing_issue)
+
+    make_grant(user)
+    racers[0].join()
+
+    assert outcomes == ["refused"]
+    assert grants_in_use(user) == 2
 
 
 # --- scopes --------------------------------------------------------------------------------

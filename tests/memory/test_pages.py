@@ -72,6 +72,17 @@ def test_unknown_cell_changes_nothing(user_client):
     assert not ConsentGrant.objects.exists()
 
 
+def test_nul_in_a_consent_cell_is_refused_without_a_server_error(user_client, gerahome):
+    user_client.raise_request_exception = False
+
+    response = user_client.post(
+        reverse("memory:consent"), {"product": "gera\x00home", "scope": "home", "allow": "1"}
+    )
+
+    assert response.status_code < 500
+    assert not ConsentGrant.objects.exists()
+
+
 def test_edit_and_delete_an_item(user_client, user, home_item):
     user_client.post(
         reverse("memory:item-edit", args=[home_item.pk]), {"value": '{"make": "Baxi"}'}

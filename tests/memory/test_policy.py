@@ -1,17 +1,22 @@
 """The consent policy, as a matrix: scope sensitivity x writer x consent x plan."""
 
 import datetime as dt
+import threading
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
+from apps.identity import selectors as identity_selectors
+from apps.identity import services as identity_services
 from apps.identity.errors import QuotaExceeded
 from apps.identity.models import Feature, PlanEntitlement
-from apps.memory import services
+from apps.memory import selectors, services
 from apps.memory.errors import ConsentRequired
-from apps.memory.models import AccessLogEntry, MemoryItem
+from apps.memory.models import AccessLogEntry, MemoryItem, MemoryScope
 from apps.memory.tasks import purge_expired
-from tests.factories import put_on_plan
+from tests.factories import UserFactory, put_on_plan
+from tests.factories import product as make_product
 
 pytestmark = pytest.mark.django_db
 
@@ -20,6 +25,11 @@ def write(user, product, scope, key="k"):
     return services.memory_write(
         user=user, product=product, scope=scope, kind="preference", key=key, value={"v": key}
     )
+
+
+def items_in_use(user) -> int:
+    _, summary = identity_selectors.entitlement_summary(user=user)
+    return next(entry.used for entry in summary if entry.feature == Feature.MEMORY_ITEMS)
 
 
 def readable_keys(user, product, scope) -> set[str] | str:
@@ -100,6 +110,60 @@ def test_memory_items_count_against_the_plan(user, gerahome, scope):
 
     with pytest.raises(QuotaExceeded):
         write(user, gerahome, scope("home"), "second")
+
+
+def test_deleting_an_item_twice_gives_its_place_back_once(user, gerahome, scope):
+    write(user, gerahome, scope("home"), "stays")
+    gone = write(user, gerahome, scope("home"), "deleted")
+    # Two requests (a double submit) that both found the item before either deleted it.
+    found_twice = [selectors.memory_item_get(user=user, item_id=gone.pk) for _ in range(2)]
+
+    for item in found_twice:
+        services.memory_item_delete(user=user, item=item)
+
+    assert items_in_use(user) == 1
+
+
+def test_two_summaries_in_the_same_microsecond_are_both_kept(user, gerahome, monkeypatch):
+    instant = timezone.now()
+    monkeypatch.setattr(timezone, "now", lambda: instant)
+
+    for text in ("Booked a plumber.", "Asked about the boiler."):
+        services.memory_append_summary(user=user, product=gerahome, summary=text)
+
+    assert MemoryItem.objects.filter(user=user, kind="conversation_summary").count() == 2
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="needs concurrent connections")
+def test_a_key_created_by_a_concurrent_write_is_replaced(monkeypatch):
+    user, gerahome = UserFactory(), make_product("gerahome")
+    home = MemoryScope.objects.get(code="home")
+    consume = identity_services.require_entitlement
+
+    def concurrent_write() -> None:
+        try:
+            write(user, gerahome, home, "boiler")
+        finally:
+            connection.close()
+
+    def other_write_commits_first(**kwargs) -> None:
+        # Runs after this write found no item under the key and before it inserts one.
+        monkeypatch.setattr(identity_services, "require_entitlement", consume)
+        other = threading.Thread(target=concurrent_write)
+        other.start()
+        other.join()
+        consume(**kwargs)
+
+    monkeypatch.setattr(identity_services, "require_entitlement", other_write_commits_first)
+
+    services.memory_write(
+        user=user, product=gerahome, scope=home, kind="preference", key="boiler", value="ours"
+    )
+
+    (item,) = selectors.memory_items_for_user(user=user)
+    assert item.value == "ours"
+    assert items_in_use(user) == 1
 
 
 def test_expired_items_are_not_read_and_are_purged(user, gerahome, scope):
