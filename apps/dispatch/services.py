@@ -511,7 +511,9 @@ def _release_reservations(order: DispatchOrder) -> None:
         identity_services.agent_grant_release_spend(
             grant=order.grant, reference=f"dispatch:{order.pk}"
         )
-    identity_services.release_entitlement(user=order.user, feature=Feature.DISPATCHES)
+    identity_services.release_entitlement(
+        user=order.user, feature=Feature.DISPATCHES, consumed_at=order.created_at
+    )
 
 
 # ---------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 """Intent -> order -> authorize -> fulfil -> capture -> receipt, in eager mode (the same
 tasks a worker runs; tests/dispatch/test_worker.py runs them on real workers)."""
 
+import datetime as dt
 import hashlib
 
 import pytest
@@ -8,10 +9,14 @@ from django.conf import settings
 from djmoney.money import Money
 
 from apps.catalog.models import Provider
+from apps.dispatch import services
 from apps.dispatch.models import DispatchOrder
+from apps.identity.models import EntitlementUsage, Feature
 from apps.payments.models import Payment, PaymentEvent
 from apps.trust import selectors as trust_selectors
 from apps.trust.verify import verify_bundle
+from tests.dispatch.conftest import ANYTIME, Agent
+from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -104,6 +109,24 @@ def test_a_failed_dispatch_gives_back_the_spend(agent):
 
     assert second.status_code == 202, second.content
     assert DispatchOrder.objects.get(pk=second.json()["id"]).status == "completed"
+
+
+def test_a_dispatch_that_fails_next_month_gives_back_the_month_it_used(
+    catalog, monkeypatch, django_capture_on_commit_callbacks
+):
+    clock = [dt.datetime(2026, 11, 30, 23, 55, tzinfo=dt.UTC)]
+    monkeypatch.setattr("django.utils.timezone.now", lambda: clock[0])
+    agent = Agent(UserFactory(country="GB", preferred_currency="GBP"))  # pipeline held back
+    order_id = agent.dispatch(text=ANYTIME).json()["id"]
+    clock[0] = dt.datetime(2026, 12, 1, 0, 5, tzinfo=dt.UTC)
+    Provider.objects.filter(name="Lagos Plumber A").update(sandbox_behaviour="decline")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        services.order_authorize(order_id=order_id)
+
+    assert DispatchOrder.objects.get(pk=order_id).status == "voided"
+    usage = EntitlementUsage.objects.get(user=agent.user, feature=Feature.DISPATCHES)
+    assert (usage.period_start, usage.used) == (dt.date(2026, 11, 1), 0)
 
 
 def test_a_declined_card_fails_the_order_with_a_failure_receipt(agent):
