@@ -12,13 +12,13 @@ PRODUCTS = [
     ("gera-warranty", "Gera Action Warranty", "Insures the outcome of dispatched actions."),
 ]
 CITIES = [
-    ("Lagos", "NG"),
-    ("Nairobi", "KE"),
-    ("Mumbai", "IN"),
-    ("São Paulo", "BR"),
-    ("Amsterdam", "NL"),
-    ("Yerevan", "AM"),
-    ("London", "GB"),
+    ("Lagos", "NG", "Africa/Lagos"),
+    ("Nairobi", "KE", "Africa/Nairobi"),
+    ("Mumbai", "IN", "Asia/Kolkata"),
+    ("São Paulo", "BR", "America/Sao_Paulo"),
+    ("Amsterdam", "NL", "Europe/Amsterdam"),
+    ("Yerevan", "AM", "Asia/Yerevan"),
+    ("London", "GB", "Europe/London"),
 ]
 HOME_DETAILS = {
     "type": "object",
@@ -89,8 +89,8 @@ def seed() -> list[str]:
                     "required": ["symptoms"],
                 },
                 "price_from": Decimal(price),
-                "countries": [c for _, c in CITIES],
-                "cities": [city for city, _ in CITIES],
+                "countries": [country for _, country, _ in CITIES],
+                "cities": [city for city, _, _ in CITIES],
                 "memory_scopes": ["preferences", "home"]
                 if product_code == "gerahome"
                 else ["health"],
@@ -106,7 +106,7 @@ def seed() -> list[str]:
 
 
 def _providers_for(skill: Skill, base: Decimal) -> None:
-    for index, (city, country) in enumerate(CITIES):
+    for index, (city, country, zone) in enumerate(CITIES):
         for rank, (windows, markup, rating) in enumerate(
             [
                 (MORNINGS, Decimal("1.20"), Decimal("4.70")),
@@ -117,6 +117,7 @@ def _providers_for(skill: Skill, base: Decimal) -> None:
                 name=f"{city} {skill.title.split()[0]} {'AB'[rank]}",
                 country=country,
                 city=city,
+                timezone=zone,
                 rating=rating - Decimal(index) / 20,
                 price=(base * markup).quantize(Decimal("0.01")),
                 availability=windows,

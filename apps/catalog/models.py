@@ -1,3 +1,6 @@
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from django.core.exceptions import ValidationError
 from django.db import models
 from djmoney.models.fields import MoneyField
 
@@ -57,6 +60,13 @@ class Skill(BaseModel):
         return f"{self.capability} ({self.product.name})"
 
 
+def validate_timezone(name: str) -> None:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as error:
+        raise ValidationError(f"{name} is not an IANA timezone.") from error
+
+
 class Provider(BaseModel):
     """Who actually does the work for a skill, somewhere, at a price, in some hours."""
 
@@ -64,6 +74,12 @@ class Provider(BaseModel):
     name = models.CharField(max_length=120)
     country = models.CharField(max_length=2)
     city = models.CharField(max_length=80, db_index=True)
+    timezone = models.CharField(
+        max_length=64,
+        blank=True,
+        validators=[validate_timezone],
+        help_text="The city's IANA zone, e.g. America/Sao_Paulo; empty: the country's first.",
+    )
     rating = models.DecimalField(max_digits=3, decimal_places=2, default=0)
     price = MoneyField(max_digits=12, decimal_places=2, default_currency="GBP")
     availability = models.JSONField(

@@ -1,6 +1,6 @@
 from django.db.models import QuerySet
 
-from apps.catalog.models import Product, Skill
+from apps.catalog.models import Product, Provider, Skill
 
 
 def product_list_active() -> QuerySet[Product]:
@@ -31,3 +31,14 @@ def skill_get_published(*, skill_id: int) -> Skill | None:
         .filter(pk=skill_id, status=Skill.Status.PUBLISHED, product__active=True)
         .first()
     )
+
+
+def city_timezones() -> dict[str, str]:
+    """City -> the IANA zone its active providers keep, for the cities where one is set."""
+    rows = (
+        Provider.objects.filter(active=True)
+        .exclude(timezone="")
+        .values_list("city", "timezone")
+        .distinct()
+    )
+    return dict(rows)

@@ -9,12 +9,14 @@ import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from http import HTTPStatus
 from zoneinfo import ZoneInfo
 
 import dateparser
 from djmoney.money import Money
 
 from apps.catalog.models import Skill
+from apps.core.errors import ApplicationError
 
 DAY_PARTS = {
     "morning": (8, 12),
@@ -54,28 +56,52 @@ CURRENCY_WORDS = {
     "ngn": "NGN",
     "naira": "NGN",
 }
-_SYMBOL = r"(?P<pre>r\$|£|€|\$|₹|₦|֏|ksh|kes|gbp|eur|usd|inr|brl|amd|ngn)"
-_NUMBER = r"\d{1,7}(?:[.,]\d{1,2})?"
-_WORD = (
-    r"(?P<post>gbp|eur|usd|kes|inr|brl|amd|ngn|pounds?|quid|euros?|dollars?|shillings|"
-    r"rupees|reais|dram|naira)"
+_SYMBOLS = r"£|€|\$|₹|₦|֏"
+# No letter just before a code or word ("kes" in "takes" is no money, "50GBP" is);
+# "R$" before the bare "$".
+_CODES = r"(?<![^\W\d_])(?:r\$|gbp|eur|usd|kes|ksh|inr|brl|amd|ngn)"
+_WORDS = r"(?<![^\W\d_])(?:pounds?|quid|euros?|dollars?|shillings|rupees|reais|dram|naira)"
+# 5,000 and 5.000 group thousands; 45.50 and 45,50 have cents.
+_NUMBER = (
+    r"(?<![\d.,])(?:\d{1,3}(?:,\d{3})+(?:\.\d{1,2})?|\d{1,3}(?:\.\d{3})+(?:,\d{1,2})?"
+    r"|\d{1,7}(?:[.,]\d{1,2})?)(?!\d)"
 )
 MONEY = re.compile(
-    rf"(?:under|below|less than|max(?:imum)?|up to|at most|for|within|budget(?: of)?)?\s*"
-    rf"(?:{_SYMBOL}\s?(?P<first>{_NUMBER})|(?P<second>{_NUMBER})\s?{_WORD})(?![\w])",
+    rf"(?:(?P<pre>{_CODES}|{_SYMBOLS})\s?(?P<first>{_NUMBER})"
+    rf"|(?P<second>{_NUMBER})\s?(?P<post>{_CODES}|{_WORDS}|{_SYMBOLS}))(?!\w)",
     re.IGNORECASE,
 )
 WEEKDAYS = "monday|tuesday|wednesday|thursday|friday|saturday|sunday"
+MONTHS = "january|february|march|april|may|june|july|august|september|october|november|december"
 WHEN = re.compile(
     rf"\b(?P<when>(?:(?:today|tomorrow|tonight|(?:this|next|on)\s+(?:{WEEKDAYS})|{WEEKDAYS}|"
     rf"day after tomorrow|in \d+ (?:hours?|days?))"
     rf"(?:\s+(?:morning|afternoon|evening|night))?)|(?:this\s+)?(?:morning|afternoon|evening)"
-    rf"|tonight)(?:\s+at\s+(?P<at>\d{{1,2}}(?::\d{{2}})?\s*(?:am|pm)?))?\b",
+    rf"|tonight)(?:\s+at\s+(?P<at>\d+(?:[:.]\d+)?(?:\s*(?:am|pm))?))?\b",
     re.IGNORECASE,
 )
+IN_HOURS = re.compile(r"in (?P<count>\d+) hours?")
+IN_DAYS = re.compile(r"in (?P<count>\d+) days?")
+CLOCK = re.compile(r"(?P<hour>\d+)(?:[:.](?P<minute>\d+))?\s*(?P<meridiem>am|pm)?")
+PM_PARTS = {"afternoon", "evening", "night"}  # "tonight" is read as "night"
+LATE_PARTS = {"evening", "night"}
+AT_LENGTH = dt.timedelta(hours=2)
+# "in Manchester": a place named that no skill serves, so nothing is booked elsewhere.
+NAMED_PLACE = re.compile(r"\b(?:[Ii]n|[Nn]ear)\s+(?P<place>[A-Z][\w'-]+(?:\s+[A-Z][\w'-]+)*)")
+NOT_PLACES = re.compile(rf"(?:{WEEKDAYS}|{MONTHS})\b", re.IGNORECASE)
 
 
-def _fold(text: str) -> str:
+class UnreadableTime(ApplicationError):
+    code = "unreadable_time"
+    status = HTTPStatus.BAD_REQUEST
+
+
+class WindowOutOfRange(ApplicationError):
+    code = "window_out_of_range"
+    status = HTTPStatus.BAD_REQUEST
+
+
+def fold(text: str) -> str:
     decomposed = unicodedata.normalize("NFKD", text)
     return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
 
@@ -112,17 +138,17 @@ def parse_intent(
     skills: list[Skill],
     now: dt.datetime,
     timezone: str,
-    timezone_of: Callable[[str], str] | None = None,
+    timezone_of: Callable[[str, str], str] | None = None,
 ) -> ParsedIntent:
-    """Times are read in `timezone` (the user's), or, when the text names a city and
-    `timezone_of` maps its country to a timezone, in the city's: where the work happens."""
-    folded = _fold(text)
+    """Times are read in `timezone` (the user's), or, when the text names a city skills
+    serve, in the zone `timezone_of(city, country)` gives: where the work happens."""
+    folded = fold(text)
     intent = ParsedIntent(text=text)
     _find_capability(intent, folded, skills)
-    _find_place(intent, folded, skills)
+    _find_place(intent, text, folded, skills)
     _find_price(intent, text)
     if intent.country and timezone_of is not None:
-        timezone = timezone_of(intent.country)
+        timezone = timezone_of(intent.city, intent.country)
     _find_window(intent, text, now.astimezone(ZoneInfo(timezone)))
     return intent
 
@@ -131,23 +157,28 @@ def _find_capability(intent: ParsedIntent, folded: str, skills: list[Skill]) -> 
     best = ""
     for skill in skills:
         for word in [*skill.synonyms, skill.title, skill.capability.split(".")[-1]]:
-            pattern = rf"\b{re.escape(_fold(word))}(?:s|es)?\b"
+            pattern = rf"\b{re.escape(fold(word))}(?:s|es)?\b"
             if re.search(pattern, folded) and len(word) > len(best):
                 best, intent.capability = word, skill.capability
     if not intent.capability:
         intent.notes.append("No published skill matches what was asked.")
 
 
-def _find_place(intent: ParsedIntent, folded: str, skills: list[Skill]) -> None:
+def _find_place(intent: ParsedIntent, text: str, folded: str, skills: list[Skill]) -> None:
     places = {}
     for skill in skills:
         for city, country in zip(skill.cities, _countries_for(skill), strict=False):
-            places[_fold(city)] = (city, country)
+            places[fold(city)] = (city, country)
     for key in sorted(places, key=len, reverse=True):
         if re.search(rf"\b{re.escape(key)}\b", folded):
             intent.city, intent.country = places[key]
             return
-    intent.notes.append("No city that skills serve was named.")
+    named = NAMED_PLACE.search(text)
+    if named and not NOT_PLACES.match(named["place"]):
+        intent.city = named["place"]
+        intent.notes.append(f"{intent.city} is not a city skills serve.")
+    else:
+        intent.notes.append("No city that skills serve was named.")
 
 
 def _countries_for(skill: Skill) -> list[str]:
@@ -161,36 +192,86 @@ def _find_price(intent: ParsedIntent, text: str) -> None:
     match = MONEY.search(text)
     if not match:
         return
-    symbol = (match.group("pre") or match.group("post") or "").casefold()
-    currency = CURRENCY_WORDS.get(symbol) or CURRENCY_WORDS.get(symbol.rstrip("s"))
-    amount = (match.group("first") or match.group("second") or "").replace(",", ".")
-    if currency and amount:
-        intent.max_price = Money(Decimal(amount), currency)
+    symbol = (match["pre"] or match["post"]).casefold()
+    currency = CURRENCY_WORDS.get(symbol) or CURRENCY_WORDS[symbol.rstrip("s")]
+    intent.max_price = Money(_amount(match["first"] or match["second"]), currency)
+
+
+def _amount(number: str) -> Decimal:
+    whole, cents = re.fullmatch(r"([\d.,]+?)(?:[.,](\d{1,2}))?", number).groups()
+    return Decimal(re.sub(r"[.,]", "", whole) + (f".{cents}" if cents else ""))
 
 
 def _find_window(intent: ParsedIntent, text: str, now: dt.datetime) -> None:
+    """Sets the window in `now`'s zone. Raises UnreadableTime for a clock time that is
+    none ("at 13pm") and WindowOutOfRange for a date past the calendar's end."""
     match = WHEN.search(text)
     if not match:
         intent.notes.append("No time was given; any time from now is accepted.")
         return
-    phrase = match.group("when").casefold()
-    settings = {"RELATIVE_BASE": now.replace(tzinfo=None), "PREFER_DATES_FROM": "future"}
-    day_phrase = re.sub(r"\b(morning|afternoon|evening|night)\b", "", phrase).strip() or "today"
-    day = dateparser.parse(day_phrase, settings=settings) or now.replace(tzinfo=None)
+    phrase = match["when"].casefold()
+    if hours := IN_HOURS.match(phrase):
+        middle = _hours_after(now, int(hours["count"]))
+        start, end = middle - AT_LENGTH / 2, middle + AT_LENGTH / 2
+    else:
+        start, end = _day_window(phrase, match["at"], now.replace(tzinfo=None))
+        start, end = start.replace(tzinfo=now.tzinfo), end.replace(tzinfo=now.tzinfo)
+    intent.window_start, intent.window_end = start, end
+
+
+def _hours_after(now: dt.datetime, count: int) -> dt.datetime:
+    # Counted in UTC: N hours from now stay N hours across a change of clocks.
+    try:
+        later = now.astimezone(dt.UTC) + dt.timedelta(hours=count)
+    except OverflowError as error:
+        raise WindowOutOfRange(f"In {count} hours is too far ahead.") from error
+    return later.astimezone(now.tzinfo).replace(second=0, microsecond=0)
+
+
+def _day_window(phrase: str, at: str | None, now: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
+    """The local (naive) window a day phrase means, with its day part or "at" time."""
+    day = _day(phrase, now)
     part = next((p for p in DAY_PARTS if p in phrase), None)
-    if match.group("at"):
-        at = dateparser.parse(match.group("at"), settings=settings)
-        start = day.replace(hour=at.hour, minute=at.minute)
-        if part in {"afternoon", "evening", "night", "tonight"} and start.hour < 12:
-            start += dt.timedelta(hours=12)
-        end = start + dt.timedelta(hours=2)
+    if at:
+        start = day.replace(hour=0, minute=0, second=0, microsecond=0) + _clock(at, part)
+        end = start + AT_LENGTH
     else:
         first, last = DAY_PARTS.get(part, WHOLE_DAY)
         start = day.replace(hour=first, minute=0, second=0, microsecond=0)
         end = day.replace(hour=last, minute=0, second=0, microsecond=0)
-    local_now = now.replace(tzinfo=None)
-    if "next" not in phrase and (start - local_now).days >= 6 and end - dt.timedelta(7) > local_now:
+    named_weekday = re.search(WEEKDAYS, phrase) and "next" not in phrase
+    if named_weekday and (start - now).days >= 6 and end - dt.timedelta(7) > now:
         # Today's weekday named this morning means later today, not in a week.
         start, end = start - dt.timedelta(7), end - dt.timedelta(7)
-    intent.window_start = start.replace(tzinfo=now.tzinfo)
-    intent.window_end = end.replace(tzinfo=now.tzinfo)
+    return start, end
+
+
+def _day(phrase: str, now: dt.datetime) -> dt.datetime:
+    if days := IN_DAYS.match(phrase):
+        try:
+            return now + dt.timedelta(days=int(days["count"]))
+        except OverflowError as error:
+            raise WindowOutOfRange(f"In {days['count']} days is too far ahead.") from error
+    settings = {"RELATIVE_BASE": now, "PREFER_DATES_FROM": "future"}
+    day_phrase = re.sub(r"\b(morning|afternoon|evening|night)\b", "", phrase).strip() or "today"
+    return dateparser.parse(day_phrase, settings=settings) or now
+
+
+def _clock(at: str, part: str | None) -> dt.timedelta:
+    """How long after midnight "7", "7:30", "7pm" or "19:00" is. Without am/pm the day
+    part decides: "evening at 7" is 19:00, "tonight at 12" is the midnight ending it."""
+    clock = CLOCK.fullmatch(at.casefold())
+    hour, minute, meridiem = int(clock["hour"]), int(clock["minute"] or 0), clock["meridiem"]
+    if meridiem:
+        real = 1 <= hour <= 12 and minute <= 59
+        hour = hour % 12 + (12 if meridiem == "pm" else 0)
+    else:
+        real = hour <= 23 and minute <= 59
+        if 1 <= hour < 12 and part in PM_PARTS:
+            hour += 12
+        elif hour == 12 and part in LATE_PARTS:
+            hour = 24
+    if not real:
+        problem = f'"at {at}" is not a time of day.'
+        raise UnreadableTime(problem, fields={"text": [problem]})
+    return dt.timedelta(hours=hour, minutes=minute)

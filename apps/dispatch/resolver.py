@@ -15,20 +15,29 @@ import pytz
 from django.conf import settings
 from django.db.models import F
 from django.utils import timezone
+from djmoney.contrib.exchange.exceptions import MissingRate
 from djmoney.contrib.exchange.models import get_rate
 from djmoney.money import Money
 
 from apps.catalog import selectors as catalog_selectors
 from apps.catalog.models import Provider, Skill
 from apps.core.errors import ApplicationError
-from apps.dispatch.parser import ParsedIntent, parse_intent
+from apps.dispatch.parser import ParsedIntent, WindowOutOfRange, fold, parse_intent
 from apps.identity import selectors as identity_selectors
 from apps.payments import services as payment_services
 from apps.payments.models import Quote
 
+MAX_DAYS_AHEAD = 90
+MAX_WINDOW = dt.timedelta(days=7)
+
 
 class NoMatch(ApplicationError):
     code = "no_match"
+    status = HTTPStatus.UNPROCESSABLE_ENTITY
+
+
+class UnsupportedCurrency(ApplicationError):
+    code = "unsupported_currency"
     status = HTTPStatus.UNPROCESSABLE_ENTITY
 
 
@@ -41,8 +50,14 @@ class Resolution:
 
 
 def timezone_for(country: str) -> str:
+    """A country's first listed zone (a guess where it has several), else the server's."""
     zones = pytz.country_timezones.get(country.upper()) if country else None
     return zones[0] if zones else settings.TIME_ZONE
+
+
+def provider_timezone(provider: Provider) -> str:
+    """Where the work happens: the zone of the provider's city, else of its country."""
+    return provider.timezone or timezone_for(provider.country)
 
 
 def resolve(*, user, intent: ParsedIntent, published: list[Skill] | None = None) -> Resolution:
@@ -62,9 +77,8 @@ def resolve(*, user, intent: ParsedIntent, published: list[Skill] | None = None)
         raise NoMatch(
             "That skill needs a plan you do not have.", extra={"constraint": "entitlement"}
         )
-    here = _providers(skills, city=intent.city)
-    if not here:
-        raise NoMatch(f"No provider serves {intent.city}.", extra={"constraint": "location"})
+    _bound_window(intent, now=timezone.now())
+    here = _providers_at(skills, intent)
     free = [p for p in here if _available(p, intent)]
     if not free:
         raise NoMatch(
@@ -90,13 +104,57 @@ def resolve(*, user, intent: ParsedIntent, published: list[Skill] | None = None)
     return Resolution(intent=intent, skill=skill, provider=cheapest, quote=quote)
 
 
-def _providers(skills: list[Skill], *, city: str) -> list[Provider]:
-    """Active providers of the skills (in the city, if one is named), each annotated with
-    `skill_id`, the matching skill it would do the work under."""
-    providers = Provider.objects.filter(skills__in=skills, active=True)
-    if city:
-        providers = providers.filter(city__iexact=city)
-    return list(providers.annotate(skill_id=F("skills__id")))
+def _bound_window(intent: ParsedIntent, *, now: dt.datetime) -> None:
+    """Refuses a window that is over or out of range; one already under way starts now."""
+    if intent.window_start is None:
+        return
+    if intent.window_end <= now:
+        raise NoMatch(
+            f"That window ended at {intent.window_end.isoformat()}, which has passed.",
+            extra={"constraint": "window"},
+        )
+    if intent.window_end > now + dt.timedelta(days=MAX_DAYS_AHEAD):
+        raise WindowOutOfRange(
+            f"Bookings are taken up to {MAX_DAYS_AHEAD} days ahead.",
+            extra={"max_days_ahead": MAX_DAYS_AHEAD},
+        )
+    started = now.astimezone(intent.window_start.tzinfo).replace(second=0, microsecond=0)
+    intent.window_start = max(intent.window_start, started)
+    if intent.window_end - intent.window_start > MAX_WINDOW:
+        raise WindowOutOfRange(
+            f"A window may be at most {MAX_WINDOW.days} days long.",
+            extra={"max_window_days": MAX_WINDOW.days},
+        )
+
+
+def _providers_at(skills: list[Skill], intent: ParsedIntent) -> list[Provider]:
+    """Active providers of the skills in the intent's city (and country, when given),
+    each annotated with `skill_id`, the matching skill it would do the work under. No
+    city, or one nobody serves, is refused rather than searched for everywhere."""
+    everywhere = list(
+        Provider.objects.filter(skills__in=skills, active=True).annotate(skill_id=F("skills__id"))
+    )
+    here = [p for p in everywhere if _works_at(p, intent)]
+    if not here:
+        cities = sorted({p.city for p in everywhere})
+        raise NoMatch(
+            _nowhere_message(skills[0], intent, cities),
+            extra={"constraint": "location", "cities": cities},
+        )
+    return here
+
+
+def _works_at(provider: Provider, intent: ParsedIntent) -> bool:
+    same_country = not intent.country or provider.country.upper() == intent.country.upper()
+    return fold(provider.city) == fold(intent.city) and same_country
+
+
+def _nowhere_message(skill: Skill, intent: ParsedIntent, cities: list[str]) -> str:
+    offered = f"{skill.title} is offered in {', '.join(cities)}."
+    if not intent.city:
+        return f"Name the city. {offered}"
+    place = f"{intent.city}, {intent.country}" if intent.country else intent.city
+    return f"No provider works in {place}. {offered}"
 
 
 def resolve_intent_or_text(
@@ -111,14 +169,14 @@ def resolve_intent_or_text(
 def resolve_text(*, user, text: str) -> Resolution:
     """Parse in the user's timezone, or, if the text names a city, in the city's."""
     published = catalog_selectors.skill_list_published()
+    zones = {fold(city): zone for city, zone in catalog_selectors.city_timezones().items()}
     intent = parse_intent(
         text,
         skills=published,
         now=timezone.now(),
         timezone=timezone_for(user.country.code),
-        timezone_of=timezone_for,
+        timezone_of=lambda city, country: zones.get(fold(city)) or timezone_for(country),
     )
-    intent.country = intent.country or user.country.code
     return resolve(user=user, intent=intent, published=published)
 
 
@@ -131,16 +189,26 @@ def _prices_in(intent: ParsedIntent, providers: list[Provider]) -> dict[int, Dec
         source = str(provider.price.currency)
         target = str(intent.max_price.currency) if intent.max_price is not None else source
         if (source, target) not in rates:
-            rates[(source, target)] = get_rate(source, target)
+            rates[(source, target)] = _rate(source, target)
         amount = provider.price.amount * rates[(source, target)]
         prices[provider.pk] = amount.quantize(Decimal("0.01"))
     return prices
 
 
+def _rate(source: str, target: str) -> Decimal:
+    try:
+        return get_rate(source, target)
+    except MissingRate as error:
+        raise UnsupportedCurrency(
+            f"Prices in {source} cannot be compared with {target}: there is no exchange rate.",
+            extra={"currency": target},
+        ) from error
+
+
 def _available(provider: Provider, intent: ParsedIntent) -> bool:
     if intent.window_start is None:
         return True
-    zone = pytz.timezone(timezone_for(provider.country))
+    zone = pytz.timezone(provider_timezone(provider))
     start = intent.window_start.astimezone(zone)
     end = intent.window_end.astimezone(zone)
     day = start.date()

@@ -76,7 +76,7 @@ def _provider_local_times(order: DispatchOrder) -> dict[str, str]:
     """The window asked for and the booked time as the provider's city keeps time (a
     plumber in Lagos comes at 08:00 Lagos time, whatever the server's clock says). A
     booked time the provider wrote in some other form is shown as written."""
-    zone = ZoneInfo(resolver.timezone_for(order.provider.country))
+    zone = ZoneInfo(resolver.provider_timezone(order.provider))
     zone_name = f"({order.provider.city} time)"
     local = {}
     window = order.intent.get("window")

@@ -7,7 +7,7 @@ import pytest
 
 from apps.catalog.demo import seed as seed_catalog
 from apps.catalog.selectors import skill_list_published
-from apps.dispatch.parser import parse_intent
+from apps.dispatch.parser import UnreadableTime, WindowOutOfRange, parse_intent
 
 pytestmark = pytest.mark.django_db
 
@@ -251,6 +251,207 @@ CASES = [
         "2026-11-30 08:00",
         "2026-11-30 10:00",
     ),
+    # A bare "at" hour is a clock time, in the evening when the day part says so.
+    (
+        "plumber in London tomorrow at 9",
+        "home.plumbing",
+        "London",
+        None,
+        "2026-11-26 09:00",
+        "2026-11-26 11:00",
+    ),
+    (
+        "plumber in London tomorrow evening at 7",
+        "home.plumbing",
+        "London",
+        None,
+        "2026-11-26 19:00",
+        "2026-11-26 21:00",
+    ),
+    (
+        "plumber in London tonight at 8",
+        "home.plumbing",
+        "London",
+        None,
+        "2026-11-25 20:00",
+        "2026-11-25 22:00",
+    ),
+    (
+        "plumber in London friday afternoon at 2:30",
+        "home.plumbing",
+        "London",
+        None,
+        "2026-11-27 14:30",
+        "2026-11-27 16:30",
+    ),
+    (
+        "plumber in London tomorrow at 7.30pm",
+        "home.plumbing",
+        "London",
+        None,
+        "2026-11-26 19:30",
+        "2026-11-26 21:30",
+    ),
+    (
+        "plumber in London tomorrow at 12pm",
+        "home.plumbing",
+        "London",
+        None,
+        "2026-11-26 12:00",
+        "2026-11-26 14:00",
+    ),
+    (
+        "plumber in London tomorrow at 12am",
+        "home.plumbing",
+        "London",
+        None,
+        "2026-11-26 00:00",
+        "2026-11-26 02:00",
+    ),
+    (
+        "plumber in London tomorrow at 0",
+        "home.plumbing",
+        "London",
+        None,
+        "2026-11-26 00:00",
+        "2026-11-26 02:00",
+    ),
+    (
+        "plumber in London tomorrow morning at 10",
+        "home.plumbing",
+        "London",
+        None,
+        "2026-11-26 10:00",
+        "2026-11-26 12:00",
+    ),
+    (
+        "plumber in London tonight at 12",
+        "home.plumbing",
+        "London",
+        None,
+        "2026-11-26 00:00",
+        "2026-11-26 02:00",
+    ),
+    (
+        "plumber in London this evening at 6:45",
+        "home.plumbing",
+        "London",
+        None,
+        "2026-11-25 18:45",
+        "2026-11-25 20:45",
+    ),
+    # "In N hours" is around then, not the whole day; "in 7 days" is not today.
+    (
+        "plumber in London in 2 hours",
+        "home.plumbing",
+        "London",
+        None,
+        "2026-11-25 10:00",
+        "2026-11-25 12:00",
+    ),
+    (
+        "plumber in London in 1 hour",
+        "home.plumbing",
+        "London",
+        None,
+        "2026-11-25 09:00",
+        "2026-11-25 11:00",
+    ),
+    (
+        "plumber in London in 7 days",
+        "home.plumbing",
+        "London",
+        None,
+        "2026-12-02 08:00",
+        "2026-12-02 20:00",
+    ),
+    # A place no skill serves is read as named, not dropped.
+    (
+        "book a plumber in Manchester under £50 tomorrow morning",
+        "home.plumbing",
+        "Manchester",
+        ("50", "GBP"),
+        "2026-11-26 08:00",
+        "2026-11-26 12:00",
+    ),
+    ("plumber near Leeds", "home.plumbing", "Leeds", None, None, None),
+    ("plumber in December", "home.plumbing", "", None, None, None),
+    # Money after the number, with thousands separators, and no currency inside a word.
+    (
+        "Plumber in Amsterdam under 30€ tomorrow",
+        "home.plumbing",
+        "Amsterdam",
+        ("30", "EUR"),
+        "2026-11-26 08:00",
+        "2026-11-26 20:00",
+    ),
+    (
+        "plumber in Amsterdam for 30 € tomorrow",
+        "home.plumbing",
+        "Amsterdam",
+        ("30", "EUR"),
+        "2026-11-26 08:00",
+        "2026-11-26 20:00",
+    ),
+    (
+        "plumber in Nairobi 3000 ksh tomorrow",
+        "home.plumbing",
+        "Nairobi",
+        ("3000", "KES"),
+        "2026-11-26 08:00",
+        "2026-11-26 20:00",
+    ),
+    (
+        "plumber in Lagos under ₦5,000 tomorrow",
+        "home.plumbing",
+        "Lagos",
+        ("5000", "NGN"),
+        "2026-11-26 08:00",
+        "2026-11-26 20:00",
+    ),
+    (
+        "plumber in London up to £1,000 tomorrow",
+        "home.plumbing",
+        "London",
+        ("1000", "GBP"),
+        "2026-11-26 08:00",
+        "2026-11-26 20:00",
+    ),
+    (
+        "plumber in Lagos max ₦1,250,000.50",
+        "home.plumbing",
+        "Lagos",
+        ("1250000.50", "NGN"),
+        None,
+        None,
+    ),
+    (
+        "cleaner in Amsterdam €1.250,50",
+        "home.cleaning",
+        "Amsterdam",
+        ("1250.50", "EUR"),
+        None,
+        None,
+    ),
+    (
+        "cleaner in Amsterdam 45,50 euros",
+        "home.cleaning",
+        "Amsterdam",
+        ("45.50", "EUR"),
+        None,
+        None,
+    ),
+    ("plumber in London 50GBP", "home.plumbing", "London", ("50", "GBP"), None, None),
+    ("plumber in Lagos US$50", "home.plumbing", "Lagos", ("50", "USD"), None, None),
+    ("plumber in Nairobi, it takes 3 hours", "home.plumbing", "Nairobi", None, None, None),
+    (
+        "plumber in Nairobi, it takes 3 hours, KES 4000",
+        "home.plumbing",
+        "Nairobi",
+        ("4000", "KES"),
+        None,
+        None,
+    ),
 ]
 
 
@@ -292,3 +493,27 @@ def test_unknown_request_says_what_was_not_understood(published):
 
     assert intent.capability == ""
     assert "No published skill matches what was asked." in intent.notes
+
+
+@pytest.mark.parametrize("at", ["13pm", "0am", "99:99", "24", "7:60", "100"])
+def test_a_time_of_day_that_does_not_exist_is_refused(published, at):
+    with pytest.raises(UnreadableTime) as refused:
+        parse_intent(
+            f"plumber in London tomorrow at {at}",
+            skills=published,
+            now=NOW,
+            timezone="Europe/London",
+        )
+
+    assert refused.value.code == "unreadable_time"
+
+
+@pytest.mark.parametrize("unit", ["days", "hours"])
+def test_a_count_past_the_end_of_the_calendar_is_out_of_range(published, unit):
+    with pytest.raises(WindowOutOfRange):
+        parse_intent(
+            f"plumber in London in 99999999999 {unit}",
+            skills=published,
+            now=NOW,
+            timezone="Europe/London",
+        )

@@ -77,7 +77,7 @@ class ResolutionSerializer(serializers.Serializer):
 
 class PlaceSerializer(serializers.Serializer):
     city = serializers.CharField(max_length=80)
-    country = serializers.CharField(max_length=2, required=False, default="")
+    country = serializers.CharField(max_length=2, required=False, default="", allow_blank=True)
 
 
 class WindowSerializer(serializers.Serializer):
@@ -149,6 +149,7 @@ class DispatchCreateSerializer(IntentOrTextSerializer):
         help_text="Filled in by the skill's `input_schema`.",
     )
     callback_url = serializers.URLField(
+        max_length=200,
         required=False,
         default="",
         allow_blank=True,
