@@ -70,7 +70,9 @@ class RoutingRuleAdmin(ModelAdmin):
         country = request.GET.get("country", "").upper()[:2]
         try:
             amount = Money(Decimal(request.GET.get("amount", "50")), "GBP")
-            decision = routing.choose_rail(country=country, amount=amount)
+            decision = routing.choose_rail(
+                country=country, amount=amount, currency=str(amount.currency)
+            )
             routing.check_rail_limits(decision.rail, amount)
             self.message_user(request, f"{country} {amount}: {decision.reason}", messages.SUCCESS)
         except (ApplicationError, InvalidOperation) as error:
@@ -211,7 +213,15 @@ class RefundAdmin(ModelAdmin):
     list_filter = ["status", "payment__rail"]
     search_fields = ["id", "payment__id", "provider_reference"]
     list_select_related = ["payment"]
-    fields = ["payment", "amount", "reason", "status", "provider_reference", "created_at"]
+    fields = [
+        "payment",
+        "amount",
+        "reason",
+        "status",
+        "provider_reference",
+        "send_interrupted_at",
+        "created_at",
+    ]
 
     def get_readonly_fields(self, request, obj=None):
         editable = obj is not None and obj.status == Refund.Status.PENDING

@@ -167,6 +167,12 @@ class Refund(BaseModel):
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     provider_idempotency_key = models.CharField(max_length=255, unique=True)
     provider_reference = models.CharField(max_length=255, blank=True)
+    send_interrupted_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When sending it to the rail broke off unanswered (e.g. a network error): "
+        "it is sent again, with the same key, before the payment is refunded further.",
+    )
 
     def __str__(self) -> str:
         return f"refund {self.amount} of {self.payment_id} ({self.status})"

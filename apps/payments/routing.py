@@ -1,8 +1,9 @@
 """Which rail takes a payment: operators' routing rules, rail status and rail limits.
 
-`choose_rail(country, amount)` walks the rules that match (a country's own rules before
-catch-all ones, then by priority); for the first rule that matches, its rail is used if
-enabled, else its fallback. The decision says why, so operators and agents can tell.
+`choose_rail(country, amount, currency)` walks the rules that match (a country's own rules
+before catch-all ones, then by priority; a rule limited to a currency matches only
+requests in it); for the first rule that matches, its rail is used if enabled, else its
+fallback. The decision says why, so operators and agents can tell.
 """
 
 from dataclasses import dataclass, field
@@ -22,11 +23,12 @@ class RouteDecision:
     fallbacks: list[Rail] = field(default_factory=list)
 
 
-def _matching_rules(country: str, amount: Money) -> list[RoutingRule]:
+def _matching_rules(country: str, amount: Money, currency: str) -> list[RoutingRule]:
     home = amount.amount
     rules = (
         RoutingRule.objects.select_related("rail", "fallback_rail")
         .filter(Q(country=country) | Q(country=""))
+        .filter(Q(currency=currency) | Q(currency=""))
         .filter(Q(min_amount__isnull=True) | Q(min_amount__lte=home))
         .filter(Q(max_amount__isnull=True) | Q(max_amount__gte=home))
     )
@@ -35,10 +37,9 @@ def _matching_rules(country: str, amount: Money) -> list[RoutingRule]:
 
 
 def choose_rail(*, country: str, amount: Money, currency: str = "") -> RouteDecision:
-    """`amount` is in the home currency (the range rules are written in it)."""
-    for rule in _matching_rules(country.upper(), amount):
-        if rule.currency and currency and rule.currency != currency:
-            continue
+    """`amount` is in the home currency (the range rules are written in it); `currency` is
+    the one the amount was asked in (empty: unknown, so only rules for any currency apply)."""
+    for rule in _matching_rules(country.upper(), amount, currency.upper()):
         where = f"country {country}" if rule.country else "any country"
         if rule.rail.enabled:
             fallbacks = [rule.fallback_rail] if rule.fallback_rail else []

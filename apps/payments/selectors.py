@@ -5,7 +5,7 @@ import datetime as dt
 from django.db.models import Count, Q
 from django.utils import timezone
 
-from apps.payments.models import Payment, Quote, Rail
+from apps.payments.models import Payment, Quote, Rail, Refund
 
 FINISHED = [Payment.Status.CAPTURED, Payment.Status.PARTIALLY_REFUNDED, Payment.Status.REFUNDED]
 
@@ -18,6 +18,14 @@ def payment_get_for_user(*, user, payment_id) -> Payment | None:
         .filter(user=user, pk=payment_id)
         .first()
     )
+
+
+def payment_refund_waiting(*, payment_id) -> bool:
+    """A refund the rail or an operator (in the rail's back office) has yet to make. One
+    whose sending broke off is not waiting: the next refund of the payment sends it again."""
+    return Refund.objects.filter(
+        payment_id=payment_id, status=Refund.Status.PENDING, send_interrupted_at__isnull=True
+    ).exists()
 
 
 def quote_get_for_user(*, user, quote_id) -> Quote | None:

@@ -4,7 +4,7 @@ amount the business settles, tied together by one signature."""
 import datetime as dt
 import re
 import uuid
-from dataclasses import asdict
+from dataclasses import asdict, fields
 from decimal import ROUND_CEILING, Decimal
 
 from babel.numbers import get_territory_currencies
@@ -19,10 +19,10 @@ from apps.core.errors import ApplicationError, ConflictError
 from apps.core.money import money_document, round_to_minor_units
 from apps.identity import services as identity_services
 from apps.identity.models import AgentGrant
-from apps.payments import fx, routing
+from apps.payments import fx, routing, selectors
 from apps.payments.adapters import ADAPTERS, ProviderResult, adapter_for
 from apps.payments.adapters.base import WebhookRejected
-from apps.payments.errors import RateUnavailable
+from apps.payments.errors import AmountOutOfRange, RateUnavailable
 from apps.payments.models import Payment, PaymentEvent, ProviderEvent, Quote, Rail, Refund
 from apps.payments.signals import payment_status_changed
 from apps.trust import services as trust_services
@@ -39,7 +39,8 @@ def _rate(source: str, target: str) -> Decimal:
 
 def local_currency_for(*, user, rail: Rail) -> str:
     """The currency the user sees: the rail's own, or for multi-currency rails the user's
-    preference, else their country's, else the home currency."""
+    preference, else their country's, else the home currency. A currency we hold no
+    exchange rate for is passed over."""
     if len(rail.currencies) == 1:
         return rail.currencies[0]
     country = user.country.code
@@ -47,40 +48,46 @@ def local_currency_for(*, user, rail: Rail) -> str:
     if country:
         candidates += get_territory_currencies(country, tender=True)
     for currency in filter(None, candidates):
-        if not rail.currencies or currency in rail.currencies:
+        if (not rail.currencies or currency in rail.currencies) and _has_rate(currency):
             return currency
     return settings.GERAOS_HOME_CURRENCY
 
 
+def _has_rate(currency: str) -> bool:
+    try:
+        _rate(settings.GERAOS_HOME_CURRENCY, currency)
+    except RateUnavailable:
+        return False
+    return True
+
+
 def quote_create(*, user, amount: Money) -> Quote:
     home = settings.GERAOS_HOME_CURRENCY
+    requested = str(amount.currency)
+    _require_minor_unit_precision(amount)
     try:
-        to_home = _rate(str(amount.currency), home)
+        to_home = _rate(requested, home)
     except RateUnavailable as exc:
         raise ApplicationError(
-            f"Quotes in {amount.currency} are not offered.", code="unsupported_currency", status=422
+            f"Quotes in {requested} are not offered.", code="unsupported_currency", status=422
         ) from exc
     home_amount = Money(round_to_minor_units(amount.amount * to_home, home), home)
-    decision = routing.choose_rail(country=user.country.code, amount=home_amount)
+    decision = routing.choose_rail(
+        country=user.country.code, amount=home_amount, currency=requested
+    )
     rail = decision.rail
     routing.check_rail_limits(rail, home_amount)
     local = local_currency_for(user=user, rail=rail)
-    rate = _rate(home, local)
-    local_value = round_to_minor_units(home_amount.amount * rate, local)
-    if rail.whole_units:  # charged in whole units: round up, never charge less than quoted
-        local_value = local_value.to_integral_value(rounding=ROUND_CEILING)
-    local_amount = Money(local_value, local)
-    fee = home_amount.amount * Decimal(rail.fee_percent) / 100 + rail.fee_fixed.amount
-    fees = Money(round_to_minor_units(fee, home), home)
+    fees = _quote_fees(rail, home_amount)
     now = timezone.now()
     quote = Quote(
         user=user,
         rail=rail,
         requested=amount,
-        local_amount=local_amount,
+        local_amount=_local_amount(amount, local, whole_units=rail.whole_units),
         settlement_amount=home_amount - fees,
         fees=fees,
-        rate=rate,
+        rate=_rate(home, local),
         rate_at=ExchangeBackend.objects.get(name=fx.BACKEND_NAME).last_update,
         routing_reason=decision.reason,
         expires_at=now + dt.timedelta(seconds=settings.GERAOS_QUOTE_TTL_SECONDS),
@@ -88,6 +95,42 @@ def quote_create(*, user, amount: Money) -> Quote:
     quote.jws = trust_services.sign_document(payload=quote_document(quote), typ=QUOTE_TYPE)
     quote.save()
     return quote
+
+
+def _require_minor_unit_precision(amount: Money) -> None:
+    """The signed quote states the amount in the currency's minor units, so an amount
+    finer than those would be priced as one amount and signed as another."""
+    currency = str(amount.currency)
+    if round_to_minor_units(amount.amount, currency) != amount.amount:
+        message = f"{amount.amount} {currency} is finer than the currency's smallest unit."
+        raise ApplicationError(
+            message,
+            code="amount_too_precise",
+            status=400,
+            fields={"amount": [{"code": "amount_too_precise", "message": message}]},
+        )
+
+
+def _local_amount(amount: Money, local: str, *, whole_units: bool) -> Money:
+    """Priced from the amount asked for, not from its rounded home-currency value: in its
+    own currency it is charged as asked."""
+    value = round_to_minor_units(amount.amount * _rate(str(amount.currency), local), local)
+    if whole_units:  # charged in whole units: round up, never charge less than quoted
+        value = value.to_integral_value(rounding=ROUND_CEILING)
+    return Money(value, local)
+
+
+def _quote_fees(rail: Rail, home_amount: Money) -> Money:
+    home = str(home_amount.currency)
+    fee = home_amount.amount * Decimal(rail.fee_percent) / 100 + rail.fee_fixed.amount
+    fees = Money(round_to_minor_units(fee, home), home)
+    if fees >= home_amount:
+        raise AmountOutOfRange(
+            f"{rail.name}'s fees of {fees.amount} {home} leave nothing of {home_amount.amount}.",
+            code="amount_below_minimum",
+            extra={"rail": rail.code, "fees": str(fees.amount)},
+        )
+    return fees
 
 
 def quote_document(quote: Quote) -> dict:
@@ -303,7 +346,7 @@ def payment_apply_result(*, payment_id, result: ProviderResult, cause: str) -> P
         early_notices = list(_early_notices(payment))
     _apply(payment, result, cause)
     for notice in early_notices:
-        _apply(payment, ProviderResult(**notice.pending_result), "webhook")
+        _apply(payment, _held_result(notice.pending_result), "webhook")
         notice.pending_result = None
         notice.save(update_fields=["pending_result"])
     payment.save()
@@ -322,6 +365,12 @@ def _early_notices(payment: Payment):
     return ProviderEvent.objects.select_for_update().filter(
         provider_reference=payment.provider_reference, pending_result__isnull=False
     )
+
+
+def _held_result(stored: dict) -> ProviderResult:
+    # A notice held by an older release may carry a field since dropped (captured_minor).
+    known = {f.name for f in fields(ProviderResult)}
+    return ProviderResult(**{name: value for name, value in stored.items() if name in known})
 
 
 def _apply(payment: Payment, result: ProviderResult, cause: str) -> None:
@@ -353,21 +402,89 @@ def _apply(payment: Payment, result: ProviderResult, cause: str) -> None:
 
 
 # ---------------------------------------------------------------------------
-# Refunds: the sum never exceeds what was captured, however many run at once
+# Refunds: the sum never exceeds what was captured, however many run at once. A refund
+# whose sending broke off (a network error) stays pending, its amount held, and is marked
+# so: the next refund of the payment first sends it again with its own key, so the rail
+# makes it once.
 # ---------------------------------------------------------------------------
 
 
+def refund_create(*, payment_id, amount: Decimal | None = None, reason: str = "") -> Refund:
+    """Refund part (`amount`, in the payment's local currency) or, by default, the rest of
+    a captured payment. A retry after an error gets the refund it first asked for."""
+    payment = Payment.objects.select_related("rail").get(pk=payment_id)
+    if amount is not None:
+        amount = _refund_amount(payment, amount)
+    resent = _resend_interrupted_refunds(payment)
+    earlier = _earlier_attempt(payment, resent, amount)
+    if earlier is not None:
+        return earlier
+    refund = _refund_reserve(payment_id=payment.pk, amount=amount, reason=reason)
+    return _refund_send(payment, refund)
+
+
+def _refund_amount(payment: Payment, amount: Decimal) -> Decimal:
+    """The amount asked for, in the currency's minor units; nothing is not a refund."""
+    amount = round_to_minor_units(amount, str(payment.local_amount.currency))
+    if amount <= 0:
+        message = "A refund must be for more than nothing."
+        raise ApplicationError(
+            message,
+            code="refund_amount_not_positive",
+            status=422,
+            fields={"amount": [{"code": "refund_amount_not_positive", "message": message}]},
+        )
+    return amount
+
+
+def _resend_interrupted_refunds(payment: Payment) -> list[Refund]:
+    resent = []
+    while (refund := _claim_interrupted_refund(payment)) is not None:
+        resent.append(_refund_send(payment, refund))
+    return resent
+
+
 @transaction.atomic
-def _refund_reserve(*, payment_id, amount: Decimal, reason: str) -> Refund:
-    payment = _locked(payment_id)
-    if payment.status not in {Payment.Status.CAPTURED, Payment.Status.PARTIALLY_REFUNDED}:
-        raise IllegalTransition(f"Only a captured payment can be refunded ({payment.status}).")
+def _claim_interrupted_refund(payment: Payment) -> Refund | None:
+    """The payment's oldest refund whose sending broke off, claimed by one caller only (a
+    second waits for the lock, then finds the mark gone)."""
+    refund = (
+        payment.refunds.select_for_update()
+        .filter(status=Refund.Status.PENDING, send_interrupted_at__isnull=False)
+        .order_by("created_at")
+        .first()
+    )
+    if refund is not None:
+        refund.send_interrupted_at = None
+        refund.save(update_fields=["send_interrupted_at", "updated_at"])
+    return refund
+
+
+def _earlier_attempt(payment: Payment, resent: list[Refund], amount: Decimal | None):
+    """A refund just sent again stands for this call when this call is its retry: the
+    same amount, or 'the rest' with nothing left."""
+    if amount is None:
+        return resent[-1] if resent and _refundable(payment) <= 0 else None
+    return next((refund for refund in resent if refund.amount.amount == amount), None)
+
+
+def _refundable(payment: Payment) -> Decimal:
+    """Captured, less every refund not failed (a pending one holds its amount)."""
     committed = sum(
         (r.amount.amount for r in payment.refunds.exclude(status=Refund.Status.FAILED)),
         Decimal(0),
     )
-    if amount <= 0 or committed + amount > payment.captured_amount.amount:
-        left = payment.captured_amount.amount - committed
+    return payment.captured_amount.amount - committed
+
+
+@transaction.atomic
+def _refund_reserve(*, payment_id, amount: Decimal | None, reason: str) -> Refund:
+    payment = _locked(payment_id)
+    if payment.status not in {Payment.Status.CAPTURED, Payment.Status.PARTIALLY_REFUNDED}:
+        raise IllegalTransition(f"Only a captured payment can be refunded ({payment.status}).")
+    left = _refundable(payment)
+    amount = left if amount is None else amount
+    if amount <= 0 or amount > left:
         raise ApplicationError(
             f"At most {left} {payment.local_amount.currency} can still be refunded.",
             code="refund_exceeds_captured",
@@ -381,24 +498,35 @@ def _refund_reserve(*, payment_id, amount: Decimal, reason: str) -> Refund:
     )
 
 
-def refund_create(*, payment_id, amount: Decimal | None = None, reason: str = "") -> Refund:
-    """Refund part or all of a captured payment (`amount` in its local currency)."""
-    payment = Payment.objects.select_related("rail").get(pk=payment_id)
-    remaining = payment.captured_amount.amount - payment.refunded_amount.amount
-    refund = _refund_reserve(payment_id=payment_id, amount=amount or remaining, reason=reason)
-    result = _adapter(payment).refund(
-        payment, refund.amount.amount, idempotency_key=refund.provider_idempotency_key
-    )
+def _refund_send(payment: Payment, refund: Refund) -> Refund:
+    try:
+        result = _adapter(payment).refund(
+            payment, refund.amount.amount, idempotency_key=refund.provider_idempotency_key
+        )
+    except Exception:
+        # No answer: the rail may have made it or not. Only the same key may ask again.
+        _refund_mark_interrupted(refund_id=refund.pk)
+        raise
     return _refund_apply(refund_id=refund.pk, result=result)
+
+
+@transaction.atomic
+def _refund_mark_interrupted(*, refund_id) -> None:
+    refund = Refund.objects.select_for_update().get(pk=refund_id)
+    if refund.status == Refund.Status.PENDING:
+        refund.send_interrupted_at = timezone.now()
+        refund.save(update_fields=["send_interrupted_at", "updated_at"])
 
 
 @transaction.atomic
 def _refund_apply(*, refund_id, result: ProviderResult) -> Refund:
     refund = Refund.objects.select_for_update().get(pk=refund_id)
     payment = _locked(refund.payment_id)
+    if refund.status != Refund.Status.PENDING:
+        return refund  # settled meanwhile (e.g. confirmed by hand): never recorded twice
     refund.provider_reference = result.provider_reference
     if result.status == MANUAL_REFUND:
-        refund.save(update_fields=["provider_reference"])  # stays pending; amount stays reserved
+        refund.save(update_fields=["provider_reference", "updated_at"])  # pending, held
         return refund
     refund.status = (
         Refund.Status.SUCCEEDED if result.status == "succeeded" else Refund.Status.FAILED
@@ -442,7 +570,7 @@ def refund_confirm_manual(*, refund_id, reference: str, operator) -> Refund:
 
 def refund_for_receipt(*, receipt, reason: str) -> str:
     """Refund what is left of the payment a receipt records (registered with trust)."""
-    payment = Payment.objects.filter(pk=receipt.payload.get("payment_ref")).first()
+    payment = _payment_named_by(receipt)
     if payment is None:
         raise ApplicationError(
             "The receipt names no GeraOS payment.", code="payment_not_found", status=404
@@ -453,7 +581,7 @@ def refund_for_receipt(*, receipt, reason: str) -> str:
             .latest("created_at")
             .provider_reference
         )
-    if payment.refunds.filter(status=Refund.Status.PENDING).exists():
+    if selectors.payment_refund_waiting(payment_id=payment.pk):
         raise ConflictError(
             "A refund of this payment is waiting to be made in the rail's back "
             "office; resolve the dispute once it is confirmed.",
@@ -469,6 +597,15 @@ def refund_for_receipt(*, receipt, reason: str) -> str:
     if refund.status != Refund.Status.SUCCEEDED:
         raise ApplicationError("The rail refused the refund.", code="refund_failed", status=502)
     return refund.provider_reference
+
+
+def _payment_named_by(receipt) -> Payment | None:
+    """Receipts carry other references too (none for a rejected order, demo ids)."""
+    try:
+        payment_id = uuid.UUID(str(receipt.payload.get("payment_ref")))
+    except ValueError:
+        return None
+    return Payment.objects.filter(pk=payment_id).first()
 
 
 # ---------------------------------------------------------------------------

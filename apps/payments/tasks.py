@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from apps.payments import fx, services
 from apps.payments.adapters import (
+    RAIL_CALL_ERRORS,
     idram,
     mpesa_sandbox,
     pix_sandbox,
@@ -31,7 +32,7 @@ def authorize_payment(payment_id: str) -> str:
 
 @shared_task(
     name="payments.refund_late_capture",
-    autoretry_for=(OSError,),
+    autoretry_for=RAIL_CALL_ERRORS,
     retry_backoff=True,
     max_retries=8,
 )

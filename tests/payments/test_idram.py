@@ -4,13 +4,14 @@ from decimal import Decimal
 from urllib.parse import urlencode
 
 import pytest
+from django.test import Client
 from django.urls import reverse
 from djmoney.money import Money
 
 from apps.core.errors import ApplicationError
 from apps.payments import services
 from apps.payments.adapters.idram import checksum
-from apps.payments.models import Payment, Rail
+from apps.payments.models import Payment, ProviderEvent, Rail
 from apps.payments.tasks import idram_sandbox_callbacks
 from apps.trust import services as trust_services
 from apps.trust.models import Dispute
@@ -75,6 +76,26 @@ def test_a_bad_checksum_is_refused(client, awaiting_payer):
     assert response.status_code == 400
     awaiting_payer.refresh_from_db()
     assert awaiting_payer.status == Payment.Status.REQUIRES_ACTION
+
+
+def test_a_non_ascii_checksum_is_a_400(awaiting_payer):
+    _, paid = idram_sandbox_callbacks(idram_form(awaiting_payer))
+
+    response = post(Client(raise_request_exception=False), {**paid, "EDP_CHECKSUM": "Ж" * 32})
+
+    assert response.status_code == 400
+    awaiting_payer.refresh_from_db()
+    assert awaiting_payer.status == Payment.Status.REQUIRES_ACTION
+
+
+@pytest.mark.parametrize("bill", ["b" * 300, "bill\x00"], ids=["over-long", "nul"])
+def test_a_callback_with_a_bill_number_we_could_not_store_is_a_400(bill):
+    precheck = {"EDP_REC_ACCOUNT": "110000601", "EDP_BILL_NO": bill, "EDP_PRECHECK": "YES"}
+
+    response = post(Client(raise_request_exception=False), precheck)
+
+    assert response.status_code == 400
+    assert not ProviderEvent.objects.exists()
 
 
 def test_a_confirmation_for_another_amount_never_settles(client, awaiting_payer, settings):

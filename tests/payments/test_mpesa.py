@@ -7,12 +7,14 @@ from decimal import Decimal
 from math import ceil
 
 import pytest
+from django.test import Client
 from django.urls import reverse
 from djmoney.money import Money
 
 from apps.payments import services
 from apps.payments.adapters.mpesa import MpesaAdapter
 from apps.payments.models import Payment, ProviderEvent, Rail
+from apps.payments.tasks import sandbox_mpesa_approve
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -71,6 +73,44 @@ def test_an_unsigned_callback_is_not_believed(client):
     held = ProviderEvent.objects.get()
     assert response.json()["outcome"] == "held"
     assert held.pending_result["status"] == "requires_action"
+
+
+def stk_callback(checkout_request_id: str) -> str:
+    return json.dumps(
+        {"Body": {"stkCallback": {"CheckoutRequestID": checkout_request_id, "ResultCode": 0}}}
+    )
+
+
+def test_an_early_callback_does_not_use_up_the_approvals_event(client, monkeypatch):
+    approvals = []
+    monkeypatch.setattr(
+        sandbox_mpesa_approve, "apply_async", lambda args, countdown: approvals.append(args[0])
+    )
+    payment = services.payment_authorize(payment_id=kenyan_payment().pk)
+
+    # A "success" callback before the customer answered: the query says still processing.
+    client.post(
+        reverse("rail-webhook", args=["mpesa"]),
+        stk_callback(payment.provider_reference),
+        content_type="application/json",
+    )
+    outcome = sandbox_mpesa_approve(approvals[0])  # the customer approves; Daraja calls back
+
+    payment.refresh_from_db()
+    assert outcome == "processed"
+    assert payment.status == Payment.Status.CAPTURED
+
+
+@pytest.mark.parametrize("checkout_request_id", ["ws_CO_" + "9" * 300, "ws_CO_\x00"])
+def test_a_callback_with_an_id_we_could_not_store_is_a_400(checkout_request_id):
+    response = Client(raise_request_exception=False).post(
+        reverse("rail-webhook", args=["mpesa"]),
+        stk_callback(checkout_request_id),
+        content_type="application/json",
+    )
+
+    assert response.status_code == 400
+    assert not ProviderEvent.objects.exists()
 
 
 def test_garbage_callback_is_a_400(client):

@@ -4,13 +4,17 @@ import threading
 from decimal import Decimal
 
 import pytest
+import stripe
 from django.core.cache import cache
 from django.db import connection
 from django.test import Client
+from djmoney.money import Money
 
+from apps.core.errors import ApplicationError
 from apps.payments import services
+from apps.payments.adapters.stripe_sandbox import SandboxStripeTransport, _ResponseLost
 from apps.payments.models import Payment, Refund
-from apps.payments.tasks import reconcile_stuck_payments
+from apps.payments.tasks import reconcile_stuck_payments, refund_late_capture
 from apps.trust import services as trust_services
 from apps.trust.models import Dispute
 from tests.factories import UserFactory, make_grant, make_payment, make_receipt
@@ -91,6 +95,129 @@ def test_refund_beyond_the_captured_amount_is_refused(user):
     assert not Refund.objects.exists()
 
 
+def captured(user) -> Payment:
+    payment = make_payment(user)
+    services.payment_authorize(payment_id=payment.pk)
+    return services.payment_capture(payment_id=payment.pk)
+
+
+@pytest.mark.parametrize("amount", ["0", "-5", "0.004"])
+def test_a_refund_of_nothing_is_refused_not_made_in_full(user, amount):
+    payment = captured(user)
+
+    with pytest.raises(ApplicationError) as refused:
+        services.refund_create(payment_id=payment.pk, amount=Decimal(amount))
+
+    assert (refused.value.code, refused.value.status) == ("refund_amount_not_positive", 422)
+    assert not Refund.objects.exists()
+    assert Payment.objects.get().status == Payment.Status.CAPTURED
+
+
+def test_refund_amounts_are_rounded_to_the_currencys_minor_units(user):
+    payment = captured(user)
+
+    refund = services.refund_create(payment_id=payment.pk, amount=Decimal("20.004"))
+
+    payment.refresh_from_db()
+    assert refund.amount == Money("20.00", "GBP")
+    assert payment.refunded_amount == Money("20.00", "GBP")
+
+
+@pytest.fixture
+def refund_answer_lost_once(monkeypatch):
+    """The sandbox Stripe makes the first refund, but its answer never arrives."""
+    make_refund = SandboxStripeTransport._refund
+    made = []
+
+    def refund_and_lose_the_first_answer(self, params):
+        body, status = make_refund(self, params)
+        made.append(body)
+        if len(made) == 1:
+            raise _ResponseLost(body)
+        return body, status
+
+    monkeypatch.setattr(SandboxStripeTransport, "_refund", refund_and_lose_the_first_answer)
+    return made
+
+
+def refunded_at_the_rail(payment: Payment) -> int:
+    return cache.get(f"sandbox:stripe:pi:{payment.provider_reference}")["amount_refunded"]
+
+
+def test_a_refund_whose_answer_was_lost_is_sent_again_and_made_once(user, refund_answer_lost_once):
+    payment = captured(user)
+    with pytest.raises(stripe.APIConnectionError):
+        services.refund_create(payment_id=payment.pk)
+    assert Refund.objects.get().status == Refund.Status.PENDING
+
+    refund = services.refund_create(payment_id=payment.pk)  # e.g. the task's retry
+
+    payment.refresh_from_db()
+    assert (refund.status, Refund.objects.count()) == (Refund.Status.SUCCEEDED, 1)
+    assert payment.status == Payment.Status.REFUNDED
+    assert payment.refunded_amount == payment.captured_amount
+    assert refunded_at_the_rail(payment) == 5000
+    assert len(refund_answer_lost_once) == 1  # the resend carried the key: Stripe replayed
+
+
+def test_the_late_capture_refund_task_retries_until_the_refund_is_made(
+    user, refund_answer_lost_once
+):
+    payment = captured(user)
+
+    outcome = refund_late_capture.apply(args=[str(payment.pk)], throw=False).get()
+
+    payment.refresh_from_db()
+    assert (outcome, Refund.objects.count()) == ("succeeded", 1)
+    assert payment.status == Payment.Status.REFUNDED
+    assert refunded_at_the_rail(payment) == 5000
+
+
+def test_a_retried_partial_refund_is_made_once(user, refund_answer_lost_once):
+    payment = captured(user)
+    with pytest.raises(stripe.APIConnectionError):
+        services.refund_create(payment_id=payment.pk, amount=Decimal("20.00"))
+
+    services.refund_create(payment_id=payment.pk, amount=Decimal("20.00"))
+
+    payment.refresh_from_db()
+    assert Refund.objects.count() == 1
+    assert payment.status == Payment.Status.PARTIALLY_REFUNDED
+    assert payment.refunded_amount == Money("20.00", "GBP")
+    assert refunded_at_the_rail(payment) == 2000
+
+
+def test_a_refund_left_unanswered_is_finished_before_another_is_made(user, refund_answer_lost_once):
+    payment = captured(user)
+    with pytest.raises(stripe.APIConnectionError):
+        services.refund_create(payment_id=payment.pk, amount=Decimal("20.00"))
+
+    services.refund_create(payment_id=payment.pk)  # the rest
+
+    payment.refresh_from_db()
+    assert payment.status == Payment.Status.REFUNDED
+    assert sorted(r.amount.amount for r in Refund.objects.all()) == [Decimal("20"), Decimal("30")]
+    assert refunded_at_the_rail(payment) == 5000
+
+
+def test_a_dispute_refund_after_a_lost_answer_finishes_that_refund(user, refund_answer_lost_once):
+    payment = captured(user)
+    with pytest.raises(stripe.APIConnectionError):
+        services.refund_create(payment_id=payment.pk)
+    receipt = make_receipt(user, payment_ref=str(payment.pk))
+    dispute = trust_services.dispute_open(receipt=receipt, opened_by="buyer", reason="other")
+
+    dispute = trust_services.dispute_resolve(
+        dispute=dispute, outcome=Dispute.Status.RESOLVED_REFUNDED
+    )
+
+    payment.refresh_from_db()
+    refund = Refund.objects.get()
+    assert payment.status == Payment.Status.REFUNDED
+    assert dispute.resolution_receipt.payload["payment_ref"] == refund.provider_reference
+    assert refunded_at_the_rail(payment) == 5000
+
+
 def test_expired_or_foreign_quotes_cannot_be_paid(user, other_user):
     payment = make_payment(user)
 
@@ -126,6 +253,17 @@ def test_dispute_refund_is_wired_to_the_real_refund(user):
     payment.refresh_from_db()
     assert payment.status == Payment.Status.REFUNDED
     assert dispute.resolution_receipt.payload["payment_ref"].startswith("re_sandbox_")
+
+
+@pytest.mark.parametrize("payment_ref", ["", "pi_demo_plumber"])
+def test_a_dispute_on_a_receipt_naming_no_geraos_payment_is_a_404(user, payment_ref):
+    receipt = make_receipt(user, payment_ref=payment_ref)
+    dispute = trust_services.dispute_open(receipt=receipt, opened_by="buyer", reason="other")
+
+    with pytest.raises(ApplicationError) as refused:
+        trust_services.dispute_resolve(dispute=dispute, outcome=Dispute.Status.RESOLVED_REFUNDED)
+
+    assert (refused.value.code, refused.value.status) == ("payment_not_found", 404)
 
 
 def test_owner_and_their_agent_read_a_payment_others_get_404(user, other_user):

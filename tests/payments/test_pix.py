@@ -4,6 +4,7 @@ CONCLUIDA with an endToEndId."""
 import json
 
 import pytest
+from django.test import Client
 from django.urls import reverse
 from djmoney.money import Money
 
@@ -51,6 +52,31 @@ def test_a_notification_for_an_unpaid_charge_settles_nothing(client):
     payment.refresh_from_db()
     assert payment.status == Payment.Status.REQUIRES_ACTION
     assert ProviderEvent.objects.filter(event_id="pix:Efake").exists()
+
+
+def notify(notice: dict):
+    return Client(raise_request_exception=False).post(
+        reverse("rail-webhook", args=["pix"]),
+        json.dumps({"pix": [notice]}),
+        content_type="application/json",
+    )
+
+
+def test_a_notification_for_a_charge_the_psp_does_not_know_is_a_400():
+    response = notify({"txid": "A" * 26, "endToEndId": "E1"})
+
+    assert response.status_code == 400
+    assert not ProviderEvent.objects.exists()
+
+
+def test_a_notification_with_ids_we_could_not_store_or_send_is_a_400():
+    payment = services.payment_authorize(payment_id=brazilian_payment("visit [unpaid]").pk)
+
+    long_id = notify({"txid": payment.provider_reference, "endToEndId": "E" * 300})
+    path_like = notify({"txid": "../../pix/x/devolucao/y", "endToEndId": "E1"})
+
+    assert (long_id.status_code, path_like.status_code) == (400, 400)
+    assert not ProviderEvent.objects.exists()
 
 
 def test_pix_refund_is_a_devolucao():

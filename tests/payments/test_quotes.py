@@ -9,7 +9,7 @@ from djmoney.money import Money
 from apps.core.money import round_to_minor_units
 from apps.payments import routing, services
 from apps.payments.errors import AmountOutOfRange, NoRailAvailable
-from apps.payments.models import Rail
+from apps.payments.models import Rail, RoutingRule
 from apps.trust import jose
 from apps.trust import selectors as trust_selectors
 from tests.factories import UserFactory, make_grant
@@ -72,6 +72,27 @@ def test_amounts_outside_rail_limits_are_refused_with_a_code():
     assert below.value.code == "amount_below_minimum"
 
 
+@pytest.mark.parametrize(("amount", "currency"), [("0.10", "EUR"), ("0.25", "GBP")])
+def test_an_amount_the_fees_would_swallow_is_refused(amount, currency):
+    # iDEAL's fixed fee is 0.25 GBP: 0.10 EUR (0.09 GBP) would settle -0.16 GBP.
+    with pytest.raises(AmountOutOfRange) as refused:
+        services.quote_create(user=UserFactory(country="NL"), amount=Money(amount, currency))
+
+    assert (refused.value.code, refused.value.status) == ("amount_below_minimum", 422)
+
+
+def test_a_rule_for_one_currency_routes_only_requests_in_that_currency():
+    RoutingRule.objects.create(
+        country="GB", currency="BRL", rail=Rail.objects.get(code="pix"), priority=1
+    )
+    user = UserFactory(country="GB")
+
+    in_pounds = services.quote_create(user=user, amount=gbp("50.00"))
+    in_reais = services.quote_create(user=user, amount=Money("100.00", "BRL"))
+
+    assert (in_pounds.rail.code, in_reais.rail.code) == ("stripe", "pix")
+
+
 def test_rounding_follows_each_currencys_minor_units():
     assert round_to_minor_units(Decimal("9565.4"), "JPY") == Decimal("9565")
     assert round_to_minor_units(Decimal("8210.005"), "KES") == Decimal("8210.01")
@@ -86,6 +107,36 @@ def test_quote_amounts_rate_and_fees_add_up():
     assert quote.fees == gbp("0.50")
     assert quote.settlement_amount == gbp("49.50")
     assert (quote.expires_at - quote.created_at).total_seconds() == pytest.approx(900, abs=5)
+
+
+def test_an_amount_asked_in_the_charged_currency_is_charged_as_asked():
+    user = UserFactory(country="NG", preferred_currency="NGN")
+
+    quote = services.quote_create(user=user, amount=Money("45000.00", "NGN"))
+
+    assert quote.local_amount == Money("45000.00", "NGN")  # not 44994.95 via 22.33 GBP
+
+
+def test_a_whole_unit_rail_rounds_an_amount_in_its_currency_up():
+    quote = services.quote_create(user=UserFactory(country="KE"), amount=Money("1000.50", "KES"))
+
+    assert quote.local_amount == Money("1001", "KES")  # not 1000 via 6.09 GBP
+
+
+def test_another_currency_is_converted_at_the_rate_between_the_two():
+    quote = services.quote_create(user=UserFactory(country="IN"), amount=Money("20.00", "EUR"))
+
+    # 20 x 107.35 / 1.1650, not 20 EUR -> 17.17 GBP -> 1843.20 INR.
+    assert quote.local_amount == Money("1842.92", "INR")
+
+
+@pytest.mark.parametrize(("country", "currency"), [("NG", "NGN"), ("GB", "GBP")])
+def test_a_preferred_currency_without_a_rate_is_passed_over(country, currency):
+    user = UserFactory(country=country, preferred_currency="CHF")
+
+    quote = services.quote_create(user=user, amount=gbp("50.00"))
+
+    assert str(quote.local_amount.currency) == currency
 
 
 def test_quote_signature_ties_local_and_settled_amounts():
@@ -133,3 +184,22 @@ def test_quote_in_a_currency_without_rates_is_a_422(user_client):
 
     assert response.status_code == 422
     assert response.json()["error"]["code"] == "unsupported_currency"
+
+
+def test_an_amount_finer_than_its_currencys_smallest_unit_is_a_400(user_client):
+    response = user_client.post(
+        "/api/v1/quotes", {"amount": "1000.50", "currency": "JPY"}, content_type="application/json"
+    )
+
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "amount_too_precise"
+    assert "amount" in response.json()["error"]["fields"]
+
+
+def test_whole_yen_written_with_decimals_are_quoted(user_client):
+    response = user_client.post(
+        "/api/v1/quotes", {"amount": "1000.00", "currency": "JPY"}, content_type="application/json"
+    )
+
+    assert response.status_code == 201
+    assert response.json()["requested"] == {"amount": "1000", "currency": "JPY"}

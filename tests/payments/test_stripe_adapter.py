@@ -50,13 +50,16 @@ def test_production_adapter_speaks_stripe_with_our_idempotency_keys(user, live_s
     )
 
 
-def intent_event(event_id: str, status: str, created: int | None = None) -> dict:
+def intent_event(
+    event_id: str, status: str, created: int | None = None, *, received: int = 5000
+) -> dict:
     intent = {
         "id": "pi_3QrEcOrDeD1abcDEF0a1b2c3",
         "object": "payment_intent",
         "status": status,
         "amount": 5000,
-        "amount_received": 5000 if status == "succeeded" else 0,
+        "amount_received": received if status == "succeeded" else 0,
+        "currency": "gbp",
         "client_secret": "s",
         "last_payment_error": None,
     }
@@ -86,6 +89,14 @@ def test_webhook_moves_the_payment_once(client, authorized):
     assert replay.json()["outcome"] == "duplicate"
     assert Payment.objects.get().status == Payment.Status.CAPTURED
     assert ProviderEvent.objects.count() == 1
+
+
+def test_a_capture_of_another_amount_never_settles(client, authorized):
+    deliver(client, intent_event("evt_short", "succeeded", received=100))  # 1.00 of 50.00 GBP
+
+    payment = Payment.objects.get()
+    assert (payment.status, payment.failure_code) == ("failed", "amount_mismatch")
+    assert payment.captured_amount.amount == 0
 
 
 @pytest.mark.parametrize("skew", [-310, 310], ids=["too-old", "in-the-future"])

@@ -4,6 +4,7 @@ query as the confirmation (its RRN is kept)."""
 import json
 
 import pytest
+from django.test import Client
 from django.urls import reverse
 from djmoney.money import Money
 
@@ -55,6 +56,20 @@ def test_unsigned_or_forged_callbacks_are_refused(client, settings):
 
     assert forged.status_code == 400
     assert forged.json()["error"]["code"] == "invalid_signature"
+
+
+def test_a_non_ascii_signature_is_a_400():
+    body = json.dumps({"txn_ref": "x", "status": "SUCCESS"}).encode()
+
+    response = Client(raise_request_exception=False).post(
+        reverse("rail-webhook", args=["upi"]),
+        body,
+        content_type="application/json",
+        HTTP_X_SIGNATURE="é" * 64,
+    )
+
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "invalid_signature"
 
 
 def test_upi_refund():

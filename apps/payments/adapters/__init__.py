@@ -1,11 +1,13 @@
 """One adapter per rail, all behind the RailAdapter interface (base.py)."""
 
+import stripe
+
 from apps.payments.adapters.base import ProviderResult, RailAdapter
 from apps.payments.adapters.idram import IdramAdapter
-from apps.payments.adapters.mpesa import MpesaAdapter
-from apps.payments.adapters.pix import PixAdapter
+from apps.payments.adapters.mpesa import MpesaAdapter, MpesaError
+from apps.payments.adapters.pix import PixAdapter, PixError
 from apps.payments.adapters.stripe_card import IdealAdapter, StripeAdapter
-from apps.payments.adapters.upi import UpiAdapter
+from apps.payments.adapters.upi import UpiAdapter, UpiError
 
 ADAPTERS: dict[str, type[RailAdapter]] = {
     "stripe": StripeAdapter,
@@ -16,6 +18,18 @@ ADAPTERS: dict[str, type[RailAdapter]] = {
     "ideal": IdealAdapter,
 }
 
+# What a rail call raises when it got no answer to act on: worth asking again, with the
+# same idempotency key.
+RAIL_CALL_ERRORS = (
+    OSError,
+    stripe.APIConnectionError,
+    stripe.APIError,
+    stripe.RateLimitError,
+    MpesaError,
+    PixError,
+    UpiError,
+)
+
 
 def adapter_for(rail_code: str, *, sandbox: bool) -> RailAdapter:
     try:
@@ -24,4 +38,4 @@ def adapter_for(rail_code: str, *, sandbox: bool) -> RailAdapter:
         raise LookupError(f"No adapter for rail {rail_code!r}") from exc
 
 
-__all__ = ["ADAPTERS", "ProviderResult", "RailAdapter", "adapter_for"]
+__all__ = ["ADAPTERS", "RAIL_CALL_ERRORS", "ProviderResult", "RailAdapter", "adapter_for"]

@@ -1,10 +1,34 @@
+import hmac
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Protocol
 
+# Ids read from a notification become event ids (255 characters, with a prefix or suffix
+# added) and references; every rail's real ids are far shorter.
+EXTERNAL_ID_MAX_LENGTH = 128
+
 
 class WebhookRejected(Exception):
     """A notification that is not from the rail, or not one we can read."""
+
+
+def external_id(value, *, name: str) -> str:
+    """An id from a notification, refused unless it can be stored as it is (PostgreSQL
+    text cannot hold NUL)."""
+    if (
+        not isinstance(value, str)
+        or not value
+        or len(value) > EXTERNAL_ID_MAX_LENGTH
+        or "\x00" in value
+    ):
+        raise WebhookRejected(f"{name} is not an id we could have issued or stored")
+    return value
+
+
+def digests_match(expected: str, received: str) -> bool:
+    """Constant-time check of a signature from a request, which may hold any characters
+    (hmac.compare_digest refuses non-ASCII text)."""
+    return hmac.compare_digest(expected.encode(), received.encode(errors="replace"))
 
 
 @dataclass(frozen=True)
@@ -12,6 +36,8 @@ class ProviderResult:
     """What a rail says about a payment (or a refund) after a call or in a webhook.
 
     `status` is one of Payment.Status's values (or succeeded/failed for refunds).
+    `data["amount"]`, where the rail says it, is the amount it took, a decimal string in
+    the payment's currency: a capture of another amount never settles.
     """
 
     status: str
@@ -20,7 +46,6 @@ class ProviderResult:
     confirmation_id: str = ""
     confirmation_verified: bool = False
     failure_code: str = ""
-    captured_minor: int | None = None
     data: dict = field(default_factory=dict)
 
 

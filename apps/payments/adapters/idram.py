@@ -8,13 +8,18 @@ the admin with Idram's reference.
 """
 
 import hashlib
-import hmac
 from decimal import Decimal
 from urllib.parse import parse_qs
 
 from django.conf import settings
 
-from apps.payments.adapters.base import ProviderResult, WebhookNotice, WebhookRejected
+from apps.payments.adapters.base import (
+    ProviderResult,
+    WebhookNotice,
+    WebhookRejected,
+    digests_match,
+    external_id,
+)
 
 PAYMENT_PAGE = "https://banking.idram.am/Payment/GetPayment"
 
@@ -84,7 +89,7 @@ class IdramAdapter:
         fields = {k: v[0] for k, v in parse_qs(body.decode(errors="replace")).items()}
         if fields.get("EDP_REC_ACCOUNT") != settings.IDRAM_ACCOUNT or "EDP_BILL_NO" not in fields:
             raise WebhookRejected("not an Idram callback for our account")
-        bill = fields["EDP_BILL_NO"]
+        bill = external_id(fields["EDP_BILL_NO"], name="EDP_BILL_NO")
         if fields.get("EDP_PRECHECK") == "YES":
             return WebhookNotice(
                 event_id=f"precheck:{bill}",
@@ -97,15 +102,16 @@ class IdramAdapter:
             expected = checksum(fields, settings.IDRAM_SECRET_KEY)
         except KeyError as exc:
             raise WebhookRejected(f"missing {exc}") from exc
-        if not hmac.compare_digest(expected, fields.get("EDP_CHECKSUM", "").upper()):
+        if not digests_match(expected, fields.get("EDP_CHECKSUM", "").upper()):
             raise WebhookRejected("EDP_CHECKSUM does not match")
+        transaction_id = external_id(fields["EDP_TRANS_ID"], name="EDP_TRANS_ID")
         return WebhookNotice(
-            event_id=f"paid:{fields['EDP_TRANS_ID']}",
+            event_id=f"paid:{transaction_id}",
             provider_reference=bill,
             result=ProviderResult(
                 status="captured",
                 provider_reference=bill,
-                confirmation_id=fields["EDP_TRANS_ID"],
+                confirmation_id=transaction_id,
                 confirmation_verified=True,
                 data={"amount": fields["EDP_AMOUNT"]},
             ),

@@ -19,6 +19,7 @@ from apps.payments.adapters.base import (
     ProviderResult,
     WebhookNotice,
     WebhookRejected,
+    external_id,
 )
 from apps.payments.adapters.http import JsonTransport, UrllibJsonTransport
 from apps.payments.adapters.mpesa_sandbox import SandboxMpesaTransport
@@ -171,10 +172,12 @@ class MpesaAdapter:
             checkout_request_id = callback["CheckoutRequestID"]
         except (ValueError, KeyError, TypeError) as exc:
             raise WebhookRejected("not an STK push callback") from exc
-        # Unsigned: ask Daraja what really happened to this push.
+        checkout_request_id = external_id(checkout_request_id, name="CheckoutRequestID")
+        # Unsigned: ask Daraja what really happened to this push. The event is what the
+        # query said, so a forged or early callback cannot use up the real approval's id.
         result = self._query(checkout_request_id)
         return WebhookNotice(
-            event_id=f"{checkout_request_id}:{callback.get('ResultCode')}",
+            event_id=f"{checkout_request_id}:{result.status}",
             provider_reference=checkout_request_id,
             result=result,
         )

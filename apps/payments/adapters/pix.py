@@ -10,19 +10,32 @@ as the verified confirmation. Refunds are `devolucao` requests.
 import base64
 import io
 import json
+import re
 from decimal import Decimal
 
 import qrcode
 import qrcode.image.svg
 from django.conf import settings
 
-from apps.payments.adapters.base import ProviderResult, WebhookNotice, WebhookRejected
+from apps.payments.adapters.base import (
+    ProviderResult,
+    WebhookNotice,
+    WebhookRejected,
+    external_id,
+)
 from apps.payments.adapters.http import JsonTransport, UrllibJsonTransport
 from apps.payments.adapters.pix_sandbox import SandboxPixTransport
+
+# BACEN's txid: what we issue, and all that may go into the PSP's URL from a notification.
+TXID = re.compile(r"[A-Za-z0-9]{26,35}")
 
 
 class PixError(Exception):
     pass
+
+
+class PixNotFound(PixError):
+    """The PSP has no such charge (or refund)."""
 
 
 def qr_svg_data_uri(text: str) -> str:
@@ -47,6 +60,8 @@ class PixAdapter:
             headers={"Authorization": f"Bearer {settings.PIX_ACCESS_TOKEN}"},
             body=body,
         )
+        if status == 404:
+            raise PixNotFound(f"PSP answered 404: {answer}")
         if status >= 400:
             raise PixError(f"PSP answered {status}: {answer}")
         return answer
@@ -121,11 +136,15 @@ class PixAdapter:
         try:
             (notice,) = json.loads(body)["pix"][:1]
             txid = notice["txid"]
+            end_to_end_id = external_id(notice.get("endToEndId", txid), name="endToEndId")
         except (ValueError, KeyError, TypeError) as exc:
             raise WebhookRejected("not a PIX notification") from exc
-        charge = self._request("GET", f"/v2/cob/{txid}")
+        if not isinstance(txid, str) or not TXID.fullmatch(txid):
+            raise WebhookRejected("txid is not a PIX txid")
+        try:
+            charge = self._request("GET", f"/v2/cob/{txid}")
+        except PixNotFound as exc:
+            raise WebhookRejected("the PSP has no such charge") from exc
         return WebhookNotice(
-            event_id=f"pix:{notice.get('endToEndId', txid)}",
-            provider_reference=txid,
-            result=self._result(charge),
+            event_id=f"pix:{end_to_end_id}", provider_reference=txid, result=self._result(charge)
         )

@@ -64,7 +64,7 @@ class StripeAdapter:
             confirmation_id=intent["id"] if status in {"authorized", "captured"} else "",
             confirmation_verified=status in {"authorized", "captured"},
             failure_code=error.get("decline_code") or error.get("code") or "",
-            captured_minor=intent.get("amount_received"),
+            data=_captured_amount(intent) if status == "captured" else {},
         )
 
     def _intent_params(self, payment) -> dict:
@@ -138,8 +138,9 @@ def _plain(obj) -> dict:
     return obj.to_dict() if hasattr(obj, "to_dict") else obj
 
 
-def amount_received(result: ProviderResult, currency: str) -> Decimal | None:
-    return None if result.captured_minor is None else from_minor(result.captured_minor, currency)
+def _captured_amount(intent: dict) -> dict:
+    """What Stripe took (amount_received), which can differ from what was asked."""
+    return {"amount": str(from_minor(intent["amount_received"], intent["currency"]))}
 
 
 class IdealAdapter(StripeAdapter):

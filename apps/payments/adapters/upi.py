@@ -16,6 +16,8 @@ from apps.payments.adapters.base import (
     ProviderResult,
     WebhookNotice,
     WebhookRejected,
+    digests_match,
+    external_id,
 )
 from apps.payments.adapters.http import JsonTransport, UrllibJsonTransport
 from apps.payments.adapters.upi_sandbox import SandboxUpiTransport
@@ -123,7 +125,7 @@ class UpiAdapter:
 
     def parse_webhook(self, body: bytes, headers: dict) -> WebhookNotice:
         expected = signature(body, settings.UPI_WEBHOOK_SECRET)
-        if not settings.UPI_WEBHOOK_SECRET or not hmac.compare_digest(
+        if not settings.UPI_WEBHOOK_SECRET or not digests_match(
             expected, headers.get("X-Signature", "")
         ):
             raise WebhookRejected("X-Signature does not match")
@@ -131,6 +133,7 @@ class UpiAdapter:
             txn_ref = json.loads(body)["txn_ref"]
         except (ValueError, KeyError, TypeError) as exc:
             raise WebhookRejected("not a UPI callback") from exc
+        txn_ref = external_id(txn_ref, name="txn_ref")
         result = self._query(txn_ref)  # the status query is the confirmation
         return WebhookNotice(
             event_id=f"{txn_ref}:{result.status}", provider_reference=txn_ref, result=result
