@@ -27,7 +27,8 @@ def verify(header: str, body: bytes, secret: bytes, *, tolerance: int = TOLERANC
         given = fields["v1"]
     except (KeyError, ValueError) as exc:
         raise BadSignature("malformed signature header") from exc
-    if abs(time.time() - timestamp) > tolerance:
+    # In integers: a float of a timestamp with hundreds of digits overflows.
+    if abs(int(time.time()) - timestamp) > tolerance:
         raise BadSignature(f"timestamp outside the {tolerance} s tolerance")
     if not hmac.compare_digest(given, _digest(body, secret, timestamp)):
         raise BadSignature("signature does not match")

@@ -9,15 +9,18 @@ first request claims the key; a replay with the same body gets the stored respon
 `Idempotent-Replayed: true`; the same key with another body is a 422
 `idempotency_key_reuse`; a request arriving while the first is in flight waits briefly for
 its outcome, then answers 409 `idempotency_in_progress`. 5xx outcomes are not stored, so
-the client may retry. Records are kept at least KEEP_FOR (purged by a beat task).
+the client may retry. Stored responses are sealed, as some carry a secret shown only once.
+Records are kept at least KEEP_FOR (purged by a beat task).
 """
 
 import datetime as dt
 import functools
 import hashlib
+import json
 import time
 
 import rfc8785
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from rest_framework.request import Request
@@ -25,6 +28,7 @@ from rest_framework.response import Response
 
 from apps.core.errors import ApplicationError, ConflictError
 from apps.core.models import IdempotencyRecord
+from apps.core.sealing import seal, unseal
 
 HEADER = "Idempotency-Key"
 KEEP_FOR = dt.timedelta(hours=24)
@@ -114,9 +118,10 @@ def _replay(record: IdempotencyRecord, digest: str) -> Response:
             "A request with this Idempotency-Key is still being processed.",
             code="idempotency_in_progress",
         )
-    return Response(
-        record.response_body, status=record.response_status, headers={"Idempotent-Replayed": "true"}
+    body = open_response_body(
+        record.response_body_sealed, caller=record.caller, path=record.path, key=record.key
     )
+    return Response(body, status=record.response_status, headers={"Idempotent-Replayed": "true"})
 
 
 def _settle(*, caller: str, path: str, key: str, response: Response) -> None:
@@ -127,8 +132,21 @@ def _settle(*, caller: str, path: str, key: str, response: Response) -> None:
     records.update(
         status=IdempotencyRecord.Status.COMPLETED,
         response_status=response.status_code,
-        response_body=response.data,
+        response_body_sealed=seal_response_body(response.data, caller=caller, path=path, key=key),
     )
+
+
+def seal_response_body(data, *, caller: str, path: str, key: str) -> str:
+    body = json.dumps(data, cls=DjangoJSONEncoder).encode()
+    return seal(body, context=_sealing_context(caller, path, key))
+
+
+def open_response_body(sealed: str, *, caller: str, path: str, key: str):
+    return json.loads(unseal(sealed, context=_sealing_context(caller, path, key)))
+
+
+def _sealing_context(caller: str, path: str, key: str) -> str:
+    return "idempotency:" + json.dumps([caller, path, key])
 
 
 def purge_expired_records() -> int:

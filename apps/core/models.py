@@ -1,4 +1,3 @@
-from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 
 
@@ -29,7 +28,9 @@ class IdempotencyRecord(models.Model):
     request_hash = models.CharField(max_length=64)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.IN_PROGRESS)
     response_status = models.PositiveSmallIntegerField(null=True)
-    response_body = models.JSONField(null=True, encoder=DjangoJSONEncoder)
+    # Sealed (core.sealing), as a response may hold a secret shown only once (the callback
+    # secret of a new dispatch).
+    response_body_sealed = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:

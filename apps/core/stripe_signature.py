@@ -16,5 +16,6 @@ def reject_skewed_timestamp(signature_header: str, *, tolerance: int = TOLERANCE
         timestamp = int(fields["t"])
     except (KeyError, ValueError) as exc:
         raise SkewedTimestamp("Stripe-Signature has no timestamp") from exc
-    if abs(time.time() - timestamp) > tolerance:
+    # In integers: a float of a timestamp with hundreds of digits overflows.
+    if abs(int(time.time()) - timestamp) > tolerance:
         raise SkewedTimestamp(f"timestamp outside the {tolerance} s tolerance")

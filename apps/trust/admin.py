@@ -3,6 +3,7 @@ action; disputes are a work queue resolved through services."""
 
 from django.contrib import admin, messages
 from django.shortcuts import redirect
+from django.template.response import TemplateResponse
 from django.urls import reverse_lazy
 from django.utils import timezone
 from unfold.admin import ModelAdmin
@@ -71,6 +72,15 @@ class SigningKeyAdmin(ReadOnlyAdmin):
 
     @action(description="Rotate signing key", url_path="rotate")
     def rotate(self, request):
+        if request.method != "POST":
+            # Only a form carrying the CSRF token rotates: a GET could come from any page.
+            context = {
+                **self.admin_site.each_context(request),
+                "title": "Rotate the signing key?",
+                "active_key": SigningKey.objects.filter(status=SigningKey.Status.ACTIVE).first(),
+                "opts": self.model._meta,
+            }
+            return TemplateResponse(request, "admin/trust/signingkey_rotate_confirm.html", context)
         key = services.signing_key_rotate()
         self.message_user(request, f"{key.kid} now signs; the old key stays published.")
         return redirect(reverse_lazy("admin:trust_signingkey_changelist"))

@@ -36,10 +36,18 @@ def jws_sign(payload: bytes, *, kid: str, key: Ed25519PrivateKey, typ: str = REC
 
 
 def jws_header(token: str) -> dict:
+    return _json_object(token.split(".")[0])
+
+
+def _json_object(segment: str) -> dict:
+    """A base64url segment holding a JSON object, as a JWS header and payload must."""
     try:
-        return json.loads(b64url_decode(token.split(".")[0]))
-    except (ValueError, IndexError) as exc:
+        decoded = json.loads(b64url_decode(segment))
+    except (ValueError, RecursionError) as exc:
         raise VerificationError("not a compact JWS") from exc
+    if not isinstance(decoded, dict):
+        raise VerificationError("not a compact JWS")
+    return decoded
 
 
 def jws_verify(token: str, *, jwks: dict) -> dict:
@@ -55,7 +63,7 @@ def jws_verify(token: str, *, jwks: dict) -> dict:
         public.verify(b64url_decode(parts[2]), f"{parts[0]}.{parts[1]}".encode())
     except (InvalidSignature, ValueError) as exc:
         raise VerificationError("signature does not match") from exc
-    payload = json.loads(b64url_decode(parts[1]))
+    payload = _json_object(parts[1])
     if payload.get("kid") != header.get("kid"):
         raise VerificationError("kid in the receipt differs from the signing kid")
     return payload

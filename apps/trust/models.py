@@ -141,6 +141,13 @@ class Dispute(BaseModel):
         Receipt, null=True, blank=True, on_delete=models.PROTECT, related_name="resolves"
     )
     resolution_note = models.TextField(blank=True)
+    refund_claimed_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="When a resolve began asking payments for the refund; while recent, no "
+        "other resolve or withdrawal of this dispute may start.",
+    )
 
     class Meta:
         ordering = ["respond_by"]

@@ -114,9 +114,10 @@ def receipt_verify_online(*, token: str) -> tuple[bool, str, dict | None]:
     return True, f"signed by {payload['kid']} and entry {logged.log_index} of the log", payload
 
 
-def dispute_get(*, user, dispute_id) -> Dispute | None:
-    """A dispute on a receipt of the user's (operators: any)."""
+def dispute_get(*, user, dispute_id, agent_grant_id=None) -> Dispute | None:
+    """A dispute on a receipt of the user's (operators: any; an operator's agent: only
+    the operator's own, as with receipts)."""
     disputes = Dispute.objects.select_related("receipt")
-    if not user.is_staff:
+    if not (user.is_staff and agent_grant_id is None):
         disputes = disputes.filter(receipt__user=user)
     return disputes.filter(pk=dispute_id).first()

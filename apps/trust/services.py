@@ -188,14 +188,23 @@ def _as_money(value: dict) -> Money:
 # ---------------------------------------------------------------------------
 
 RESPONSE_WINDOW = dt.timedelta(days=14)
+REFUNDED = "refunded"
 DISPUTE_OUTCOMES = {
-    Dispute.Status.RESOLVED_REFUNDED: "refunded",
+    Dispute.Status.RESOLVED_REFUNDED: REFUNDED,
     Dispute.Status.RESOLVED_UPHELD: "dispute_upheld",
 }
+# After this a refund claim is taken to be abandoned by a resolve that died mid-call (a
+# worker killed on timeout) and may be claimed again: payments answers a repeated refund
+# of a refunded payment with the first refund's reference, so the retry pays nothing twice.
+REFUND_CLAIM_TIMEOUT = dt.timedelta(minutes=15)
 
 
 def _locked_dispute(dispute: Dispute) -> Dispute:
     return Dispute.objects.select_for_update().get(pk=dispute.pk)
+
+
+def _locked_receipt(receipt: Receipt) -> Receipt:
+    return Receipt.objects.select_for_update().get(pk=receipt.pk)
 
 
 @transaction.atomic
@@ -212,8 +221,11 @@ def dispute_open(
         raise ApplicationError(
             "Dispute the original receipt, not an amendment.", code="not_disputable"
         )
+    receipt = _locked_receipt(receipt)  # two opens of one receipt check and create in turn
     if receipt.disputes.filter(status__in=OPEN_DISPUTE_STATUSES).exists():
         raise ConflictError("This receipt already has an open dispute.", code="dispute_open")
+    if receipt.amendments.filter(resolution=REFUNDED).exists():
+        raise ConflictError("This payment has already been refunded.", code="already_refunded")
     dispute = Dispute.objects.create(
         receipt=receipt,
         opened_by=opened_by,
@@ -240,6 +252,7 @@ def dispute_start_review(*, dispute: Dispute) -> Dispute:
 def dispute_withdraw(*, dispute: Dispute) -> Dispute:
     dispute = _locked_dispute(dispute)
     _require_status(dispute, *OPEN_DISPUTE_STATUSES)
+    _require_no_refund_underway(dispute)
     dispute.status = Dispute.Status.WITHDRAWN
     dispute.save(update_fields=["status", "updated_at"])
     _announce(dispute)
@@ -248,16 +261,18 @@ def dispute_withdraw(*, dispute: Dispute) -> Dispute:
 
 def dispute_resolve(*, dispute: Dispute, outcome: str, note: str = "") -> Dispute:
     """Close a dispute with a new signed receipt amending the original. A refund is asked
-    of the payments service first, outside any transaction (it may call a provider)."""
-    _require_status(dispute, *OPEN_DISPUTE_STATUSES)
+    of the payments service first, outside any transaction (it may call a provider), by
+    the one resolve that claimed it."""
     if outcome not in DISPUTE_OUTCOMES:
         raise ApplicationError(f"Unknown outcome {outcome!r}.", code="invalid_outcome")
     refund_ref = ""
     if outcome == Dispute.Status.RESOLVED_REFUNDED:
-        refund_ref = refunds.request_refund(receipt=dispute.receipt, reason=note or "dispute")
+        refund_ref = _refund_once(dispute, reason=note or "dispute")
     with transaction.atomic():
         dispute = _locked_dispute(dispute)
         _require_status(dispute, *OPEN_DISPUTE_STATUSES)
+        if outcome != Dispute.Status.RESOLVED_REFUNDED:
+            _require_no_refund_underway(dispute)
         dispute.resolution_receipt = receipt_amend(
             receipt=dispute.receipt, resolution=DISPUTE_OUTCOMES[outcome], payment_ref=refund_ref
         )
@@ -268,6 +283,33 @@ def dispute_resolve(*, dispute: Dispute, outcome: str, note: str = "") -> Disput
         )
         _announce(dispute)
     return dispute
+
+
+def _refund_once(dispute: Dispute, *, reason: str) -> str:
+    _claim_refund(dispute)
+    try:
+        return refunds.request_refund(receipt=dispute.receipt, reason=reason)
+    except Exception:
+        Dispute.objects.filter(pk=dispute.pk).update(refund_claimed_at=None)
+        raise
+
+
+@transaction.atomic
+def _claim_refund(dispute: Dispute) -> None:
+    dispute = _locked_dispute(dispute)
+    _require_status(dispute, *OPEN_DISPUTE_STATUSES)
+    _require_no_refund_underway(dispute)
+    dispute.refund_claimed_at = timezone.now()
+    dispute.save(update_fields=["refund_claimed_at", "updated_at"])
+
+
+def _require_no_refund_underway(dispute: Dispute) -> None:
+    claimed_at = dispute.refund_claimed_at
+    if claimed_at and claimed_at > timezone.now() - REFUND_CLAIM_TIMEOUT:
+        raise ConflictError(
+            "A refund for this dispute is being requested; try again in a moment.",
+            code="refund_in_progress",
+        )
 
 
 def _announce(dispute: Dispute) -> None:

@@ -54,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
         bundle = json.load(args.bundle)
         jwks = json.load(args.jwks) if args.jwks else None
         payload = verify_bundle(bundle, jwks)
-    except (jose.VerificationError, KeyError, ValueError, TypeError) as exc:
+    except (jose.VerificationError, AttributeError, KeyError, ValueError, TypeError) as exc:
         reason = (
             str(exc) if isinstance(exc, jose.VerificationError) else f"malformed bundle ({exc})"
         )

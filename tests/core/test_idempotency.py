@@ -33,7 +33,17 @@ class Charge(APIView):
         return Response({"charge": len(CHARGES), "amount": request.data["amount"]}, status=201)
 
 
-urlpatterns = [path("api/v1/charges", Charge.as_view())]
+class Callbacks(APIView):
+    @idempotent
+    def post(self, request):
+        return Response({"callback_secret": ONE_TIME_SECRET}, status=202)
+
+
+ONE_TIME_SECRET = "gcs_shown-once-3f9c"
+urlpatterns = [
+    path("api/v1/charges", Charge.as_view()),
+    path("api/v1/callbacks", Callbacks.as_view()),
+]
 
 
 @pytest.fixture(autouse=True)
@@ -56,6 +66,25 @@ def test_replay_returns_the_stored_response(user_client):
     assert again.json() == first.json()
     assert again["Idempotent-Replayed"] == "true"
     assert len(CHARGES) == 1
+
+
+@override_settings(ROOT_URLCONF=__name__)
+def test_a_stored_response_is_sealed_at_rest_and_replayed_intact(user_client):
+    def register():
+        return user_client.post(
+            "/api/v1/callbacks", {}, content_type="application/json", HTTP_IDEMPOTENCY_KEY="cb-1"
+        )
+
+    first = register()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT * FROM core_idempotencyrecord")
+        stored = str(cursor.fetchall())
+    again = register()
+
+    assert ONE_TIME_SECRET not in stored
+    assert again["Idempotent-Replayed"] == "true"
+    assert (again.status_code, again.json()) == (202, {"callback_secret": ONE_TIME_SECRET})
+    assert again.json() == first.json()
 
 
 @override_settings(ROOT_URLCONF=__name__)

@@ -84,6 +84,16 @@ def test_anyone_can_verify_online(client, user):
     assert invalid == {"valid": False, "reason": "signature does not match", "receipt": None}
 
 
+@pytest.mark.parametrize("header", [b"[1]", b"1", b"null"])
+def test_a_jws_whose_header_is_not_an_object_is_invalid_not_a_crash(client, header):
+    jws = f"{jose.b64url(header)}.{jose.b64url(b'{}')}.AAAA"
+
+    response = client.post("/api/v1/receipts/verify", {"jws": jws}, content_type="application/json")
+
+    assert response.status_code == 200
+    assert response.json() == {"valid": False, "reason": "not a compact JWS", "receipt": None}
+
+
 def test_public_log_head_and_consistency_proof(client, user):
     for _ in range(5):
         make_receipt(user)
@@ -123,6 +133,12 @@ def test_offline_verifier_agrees_with_the_api(tmp_path, user_client, user, clien
     assert invalid.returncode == 1
     assert invalid.stdout.strip() == "invalid: signature does not match"
     assert api["valid"] is False
+
+    not_a_jws = offline_verify(tmp_path, {**bundle, "receipt": "WzFd.e30.AAAA"})
+    assert (not_a_jws.returncode, not_a_jws.stdout.strip()) == (1, "invalid: not a compact JWS")
+    no_string = offline_verify(tmp_path, {**bundle, "receipt": 1})
+    assert no_string.returncode == 1
+    assert no_string.stdout.startswith("invalid: malformed bundle")
 
     wrong_proof = json.loads(json.dumps(bundle))
     wrong_proof["inclusion_proof"]["hashes"][0] = base64.b64encode(bytes(32)).decode()

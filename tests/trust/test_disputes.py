@@ -1,17 +1,22 @@
 """Disputes: opened by the buyer (or their agent), worked by operators, resolved with a
 new signed receipt; a refund goes through the registered payments service."""
 
+import contextlib
+import datetime as dt
+import threading
 import uuid
 
 import pytest
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.db import connection
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from apps.core.errors import ConflictError
 from apps.trust import refunds, selectors, services
-from apps.trust.models import Dispute, Receipt
-from tests.factories import make_grant, make_receipt
+from apps.trust.models import Dispute, Receipt, SigningKey
+from tests.factories import UserFactory, make_grant, make_receipt
 
 pytestmark = pytest.mark.django_db
 
@@ -67,6 +72,17 @@ def test_agent_without_the_scope_cannot(user):
     assert not Dispute.objects.exists()
 
 
+def test_operators_agent_reads_only_the_operators_own_disputes(user, operator, operator_client):
+    others = services.dispute_open(receipt=make_receipt(user), opened_by="buyer", reason="other")
+    own = services.dispute_open(receipt=make_receipt(operator), opened_by="buyer", reason="other")
+    _, token = make_grant(operator, scopes=["receipts:read"])
+    agent = Client(HTTP_AUTHORIZATION=f"Bearer {token}")
+
+    assert agent.get(f"/api/v1/disputes/{others.pk}").status_code == 404
+    assert agent.get(f"/api/v1/disputes/{own.pk}").status_code == 200
+    assert operator_client.get(f"/api/v1/disputes/{others.pk}").status_code == 200
+
+
 def test_a_retried_open_returns_the_same_dispute(user_client, user):
     receipt = make_receipt(user)
 
@@ -97,6 +113,104 @@ def test_second_open_dispute_is_refused(user_client, user):
 
     assert response.status_code == 409
     assert response.json()["error"]["code"] == "dispute_open"
+
+
+def test_a_refunded_receipt_cannot_be_disputed_again(user_client, user, refund_service):
+    receipt = make_receipt(user)
+    dispute = services.dispute_open(receipt=receipt, opened_by="buyer", reason="not_delivered")
+    services.dispute_resolve(dispute=dispute, outcome=Dispute.Status.RESOLVED_REFUNDED)
+
+    response = open_dispute(user_client, receipt)
+
+    assert response.status_code == 409
+    assert response.json()["error"]["code"] == "already_refunded"
+    assert Dispute.objects.count() == 1
+
+
+def test_an_upheld_receipt_may_be_disputed_again(user):
+    receipt = make_receipt(user)
+    dispute = services.dispute_open(receipt=receipt, opened_by="buyer", reason="other")
+    services.dispute_resolve(dispute=dispute, outcome=Dispute.Status.RESOLVED_UPHELD)
+
+    again = services.dispute_open(receipt=receipt, opened_by="buyer", reason="not_delivered")
+
+    assert again.status == Dispute.Status.OPEN
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="needs PostgreSQL")
+def test_simultaneous_opens_make_one_dispute(monkeypatch):
+    receipt = make_receipt(UserFactory())
+    both_checked = threading.Barrier(2, timeout=1)
+    create = Dispute.objects.create
+
+    def create_once_both_have_checked(**fields):
+        with contextlib.suppress(threading.BrokenBarrierError):
+            both_checked.wait()  # unless the first holds a lock that keeps the second out
+        return create(**fields)
+
+    monkeypatch.setattr(Dispute.objects, "create", create_once_both_have_checked)
+    refused = []
+
+    def attempt() -> None:
+        try:
+            services.dispute_open(receipt=receipt, opened_by="buyer", reason="other")
+        except ConflictError as error:
+            refused.append(error.code)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=attempt) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert Dispute.objects.filter(receipt=receipt).count() == 1
+    assert refused == ["dispute_open"]
+
+
+def test_while_a_refund_is_requested_the_dispute_cannot_be_resolved_or_withdrawn(user, monkeypatch):
+    dispute = services.dispute_open(receipt=make_receipt(user), opened_by="buyer", reason="other")
+    refused, calls = [], []
+
+    def slow_refund(*, receipt, reason):
+        calls.append(receipt.pk)
+        if len(calls) > 1:
+            return "re_twice"
+        for attempt in (
+            lambda: services.dispute_resolve(
+                dispute=dispute, outcome=Dispute.Status.RESOLVED_REFUNDED
+            ),
+            lambda: services.dispute_resolve(
+                dispute=dispute, outcome=Dispute.Status.RESOLVED_UPHELD
+            ),
+            lambda: services.dispute_withdraw(dispute=dispute),
+        ):
+            with pytest.raises(ConflictError) as error:
+                attempt()
+            refused.append(error.value.code)
+        return "re_once"
+
+    monkeypatch.setattr(refunds, "_handler", slow_refund)
+
+    dispute = services.dispute_resolve(dispute=dispute, outcome=Dispute.Status.RESOLVED_REFUNDED)
+
+    assert calls == [dispute.receipt_id]
+    assert refused == ["refund_in_progress"] * 3
+    assert dispute.status == Dispute.Status.RESOLVED_REFUNDED
+    assert dispute.receipt.amendments.count() == 1
+
+
+def test_a_refund_claim_left_by_a_dead_resolve_expires(user, refund_service):
+    dispute = services.dispute_open(receipt=make_receipt(user), opened_by="buyer", reason="other")
+    abandoned = timezone.now() - services.REFUND_CLAIM_TIMEOUT - dt.timedelta(seconds=1)
+    Dispute.objects.filter(pk=dispute.pk).update(refund_claimed_at=abandoned)
+
+    dispute = services.dispute_resolve(dispute=dispute, outcome=Dispute.Status.RESOLVED_REFUNDED)
+
+    assert dispute.status == Dispute.Status.RESOLVED_REFUNDED
+    assert len(refund_service) == 1
 
 
 def test_upheld_dispute_adds_a_signed_receipt_and_keeps_the_original(user):
@@ -133,6 +247,7 @@ def test_refund_without_a_payments_service_changes_nothing(user, no_refund_servi
 
     dispute.refresh_from_db()
     assert dispute.status == Dispute.Status.OPEN
+    assert dispute.refund_claimed_at is None  # a later resolve may try again
     assert Receipt.objects.count() == 1
 
 
@@ -179,7 +294,7 @@ def test_trust_admin_screens(operator_client, user):
         {"action": "verify", ACTION_CHECKBOX_NAME: [str(receipt.pk)]},
         follow=True,
     )
-    rotate = operator_client.get(reverse("admin:trust_signingkey_rotate"), follow=True)
+    rotate = operator_client.post(reverse("admin:trust_signingkey_rotate"), follow=True)
 
     assert "valid — signed by" in verify.content.decode()
     assert "now signs" in rotate.content.decode()
@@ -189,3 +304,25 @@ def test_trust_admin_screens(operator_client, user):
         operator_client.get(reverse("admin:trust_receipt_change", args=[receipt.pk])).status_code
         == 200
     )
+
+
+def test_rotating_the_signing_key_asks_first_and_needs_the_csrf_token(operator, user):
+    make_receipt(user)
+    active = SigningKey.objects.get(status=SigningKey.Status.ACTIVE)
+    operator_client = Client(enforce_csrf_checks=True)
+    operator_client.force_login(operator)
+    rotate = reverse("admin:trust_signingkey_rotate")
+
+    confirmation = operator_client.get(rotate)
+    forged = operator_client.post(rotate)
+
+    assert confirmation.status_code == 200
+    assert "Yes, rotate" in confirmation.content.decode()
+    assert forged.status_code == 403
+    assert SigningKey.objects.get(status=SigningKey.Status.ACTIVE) == active
+
+    token = confirmation.context["csrf_token"]
+    confirmed = operator_client.post(rotate, {"csrfmiddlewaretoken": token})
+
+    assert confirmed.status_code == 302
+    assert SigningKey.objects.get(status=SigningKey.Status.ACTIVE) != active

@@ -177,7 +177,10 @@ class DisputeView(APIView):
 
     @extend_schema(responses=DisputeSerializer, operation_id="dispute_retrieve")
     def get(self, request: Request, dispute_id) -> Response:
-        dispute = selectors.dispute_get(user=request.user, dispute_id=dispute_id)
+        grant_id = getattr(request.auth, "pk", None)
+        dispute = selectors.dispute_get(
+            user=request.user, dispute_id=dispute_id, agent_grant_id=grant_id
+        )
         if dispute is None:
             raise Http404
         return Response(DisputeSerializer(dispute).data)
