@@ -3,8 +3,11 @@ orders stuck in the pipeline, and the operator dashboard's numbers."""
 
 import datetime as dt
 
+from django.conf import settings
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
+from djmoney.contrib.exchange.exceptions import MissingRate
+from djmoney.contrib.exchange.models import convert_money
 from djmoney.money import Money
 
 from apps.catalog.models import Skill
@@ -24,15 +27,21 @@ def rails_for_skill(skill: Skill, *, decided: dict | None = None) -> dict[str, s
     rails = {}
     for country in skill.countries:
         if (country, price) not in decided:
-            try:
-                decided[(country, price)] = routing.choose_rail(
-                    country=country, amount=price
-                ).rail.code
-            except ApplicationError:
-                decided[(country, price)] = None  # no enabled rail there right now
+            decided[(country, price)] = _rail_code(country, price)
         if decided[(country, price)]:
             rails[country] = decided[(country, price)]
     return rails
+
+
+def _rail_code(country: str, price: Money) -> str | None:
+    """None where no enabled rail takes the price right now."""
+    try:
+        home_amount = convert_money(price, settings.GERAOS_HOME_CURRENCY)  # routing's ranges
+        return routing.choose_rail(
+            country=country, amount=home_amount, currency=str(price.currency)
+        ).rail.code
+    except (ApplicationError, MissingRate):
+        return None
 
 
 def _orders():

@@ -36,6 +36,7 @@ from apps.identity import services as identity_services
 from apps.identity.models import AgentGrant, Feature
 from apps.memory import selectors as memory_selectors
 from apps.memory import services as memory_services
+from apps.payments import selectors as payment_selectors
 from apps.payments import services as payment_services
 from apps.payments.models import Payment
 from apps.trust import services as trust_services
@@ -461,7 +462,7 @@ def order_compensate(*, order_id) -> DispatchOrder:
     if payment.status == Payment.Status.PENDING:
         # Ask the rail what became of the authorization (same key, never a second charge).
         payment = payment_services.payment_reconcile(payment_id=payment.pk)
-    if payment.status == Payment.Status.CAPTURED:
+    if payment.status == Payment.Status.CAPTURED and not _refund_waiting(payment):
         payment_services.refund_create(payment_id=payment.pk, reason=f"dispatch {order.pk} failed")
     elif payment.status in {Payment.Status.AUTHORIZED, Payment.Status.REQUIRES_ACTION}:
         payment_services.payment_void(payment_id=payment.pk)
@@ -486,12 +487,17 @@ RELEASED = frozenset(
 )
 
 
+def _refund_waiting(payment: Payment) -> bool:
+    """Asked for already (a rerun of compensation): the rail, or an operator in its back
+    office, is making it."""
+    return payment_selectors.payment_refund_waiting(payment_id=payment.pk)
+
+
 def _require_released(payment_id) -> None:
-    """The rail must have let the money go (or an operator owes a manual refund) before
-    the order says so; otherwise the task retries."""
+    """The rail must have let the money go (or a refund is on its way) before the order
+    says so; otherwise the task retries."""
     payment = Payment.objects.get(pk=payment_id)
-    manual_refund_owed = payment.refunds.filter(status="pending").exists()
-    if payment.status not in RELEASED and not manual_refund_owed:
+    if payment.status not in RELEASED and not _refund_waiting(payment):
         raise ConflictError(
             f"The rail has not released payment {payment.pk} ({payment.status}) yet.",
             code="compensation_incomplete",

@@ -8,9 +8,10 @@ from celery import shared_task
 from apps.core.errors import ConflictError
 from apps.dispatch import callbacks, selectors, services
 from apps.dispatch.fulfilment import ProviderUnavailable
+from apps.payments import services as payment_services
 
 RETRY = {"retry_backoff": 2, "retry_backoff_max": 300, "retry_jitter": True}
-RAIL_ERRORS = (OSError, ConflictError)
+RAIL_ERRORS = (*payment_services.RETRYABLE_RAIL_ERRORS, ConflictError)
 
 
 @shared_task(name="dispatch.authorize_payment", autoretry_for=RAIL_ERRORS, max_retries=8, **RETRY)

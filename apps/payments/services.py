@@ -20,7 +20,7 @@ from apps.core.money import money_document, round_to_minor_units
 from apps.identity import services as identity_services
 from apps.identity.models import AgentGrant
 from apps.payments import fx, routing, selectors
-from apps.payments.adapters import ADAPTERS, ProviderResult, adapter_for
+from apps.payments.adapters import ADAPTERS, RAIL_CALL_ERRORS, ProviderResult, adapter_for
 from apps.payments.adapters.base import WebhookRejected
 from apps.payments.errors import AmountOutOfRange, RateUnavailable
 from apps.payments.models import Payment, PaymentEvent, ProviderEvent, Quote, Rail, Refund
@@ -153,6 +153,9 @@ def quote_document(quote: Quote) -> dict:
 # Payments: the state machine. Provider calls never run inside a transaction: each
 # step locks and checks, commits, calls the rail, then locks, re-checks and applies.
 # ---------------------------------------------------------------------------
+
+# What callers retry: a rail call that got no answer to act on (see adapters).
+RETRYABLE_RAIL_ERRORS = RAIL_CALL_ERRORS
 
 # A rail without a refund API answers this: the refund is made by hand in its back office.
 MANUAL_REFUND = "pending_manual"

@@ -140,3 +140,28 @@ def test_a_declined_card_fails_the_order_with_a_failure_receipt(agent):
     assert order.confirmation is None  # the provider was never asked
     assert order.receipt.resolution == "failed"
     assert not agent.grant.spends.filter(released_at__isnull=True).exists()
+
+
+def test_compensation_run_again_after_a_manual_refund_finishes_the_order(
+    catalog, wednesday_morning, monkeypatch
+):
+    armenian = Agent(UserFactory(country="AM", preferred_currency=""))  # Idram: refunds by hand
+    order_id = armenian.dispatch(text="plumber in Yerevan tomorrow morning").json()["id"]
+    Provider.objects.filter(city="Yerevan").update(sandbox_behaviour="decline")
+    services.order_authorize(order_id=order_id)
+    services.order_fulfil(order_id=order_id)
+    real_require_released = services._require_released
+
+    def worker_lost_after_the_rail_call(payment_id):
+        monkeypatch.setattr(services, "_require_released", real_require_released)
+        raise OSError("worker lost right after the rail call")
+
+    monkeypatch.setattr(services, "_require_released", worker_lost_after_the_rail_call)
+    with pytest.raises(OSError, match="worker lost"):
+        services.order_compensate(order_id=order_id)
+
+    services.order_compensate(order_id=order_id)  # the redelivered message
+
+    order = DispatchOrder.objects.get(pk=order_id)
+    assert order.status == DispatchOrder.Status.VOIDED
+    assert order.payment.refunds.count() == 1
