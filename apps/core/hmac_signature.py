@@ -30,7 +30,8 @@ def verify(header: str, body: bytes, secret: bytes, *, tolerance: int = TOLERANC
     # In integers: a float of a timestamp with hundreds of digits overflows.
     if abs(int(time.time()) - timestamp) > tolerance:
         raise BadSignature(f"timestamp outside the {tolerance} s tolerance")
-    if not hmac.compare_digest(given, _digest(body, secret, timestamp)):
+    expected = _digest(body, secret, timestamp)
+    if not hmac.compare_digest(given.encode(), expected.encode()):  # bytes: any text compares
         raise BadSignature("signature does not match")
 
 

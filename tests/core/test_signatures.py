@@ -1,5 +1,7 @@
-"""Signature headers: a timestamp too large for a float is refused like any other skewed
-one, not a crash."""
+"""Signature headers: a timestamp too large for a float, or a signature that is not hex,
+is refused like any other bad signature, not a crash."""
+
+import time
 
 import pytest
 
@@ -11,6 +13,12 @@ HUGE = "9" * 400
 def test_hmac_signature_refuses_a_huge_timestamp():
     with pytest.raises(hmac_signature.BadSignature, match="tolerance"):
         hmac_signature.verify(f"t={HUGE},v1=00", b"{}", b"secret")
+
+
+def test_hmac_signature_refuses_a_signature_that_is_not_hex():
+    now = int(time.time())
+    with pytest.raises(hmac_signature.BadSignature):
+        hmac_signature.verify(f"t={now},v1=\u00e9\u00e9", b"{}", b"secret")
 
 
 def test_stripe_signature_refuses_a_huge_timestamp():
