@@ -9,7 +9,7 @@ from decimal import ROUND_CEILING, Decimal
 
 from babel.numbers import get_territory_currencies
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from djmoney.contrib.exchange.exceptions import MissingRate
 from djmoney.contrib.exchange.models import ExchangeBackend, get_rate
@@ -346,6 +346,7 @@ def payment_apply_result(*, payment_id, result: ProviderResult, cause: str) -> P
     early_notices = []
     if result.provider_reference and not payment.provider_reference:
         payment.provider_reference = result.provider_reference
+        _serialize_on_reference(payment.provider_reference)
         early_notices = list(_early_notices(payment))
     _apply(payment, result, cause)
     for notice in early_notices:
@@ -360,6 +361,19 @@ def _refund_late_capture(payment: Payment) -> None:
     from apps.payments.tasks import refund_late_capture
 
     refund_late_capture.delay_on_commit(str(payment.pk))
+
+
+def _serialize_on_reference(provider_reference: str) -> None:
+    """Hold a lock on the reference until commit. A webhook looking for the payment and
+    the apply storing its reference then run one after the other: either the notice finds
+    the payment, or the apply finds the held notice; without it both can miss.
+    (PostgreSQL; SQLite lets one writer in at a time anyway.)"""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))",
+                [f"payment-reference:{provider_reference}"],
+            )
 
 
 def _early_notices(payment: Payment):
@@ -633,6 +647,7 @@ def webhook_receive(*, rail_code: str, body: bytes, headers: dict) -> str:
         )
         if not is_new:
             return "duplicate"
+        _serialize_on_reference(notice.provider_reference)
         # Matched by reference alone: one Stripe account sends card and iDEAL events alike.
         payment = Payment.objects.filter(provider_reference=notice.provider_reference).first()
         if payment is None:

@@ -3,15 +3,19 @@ a Celery task), confirmation only by the status query, and the production adapte
 recorded Daraja responses."""
 
 import json
+import threading
+import time
 from decimal import Decimal
 from math import ceil
 
 import pytest
+from django.db import connection
 from django.test import Client
 from django.urls import reverse
 from djmoney.money import Money
 
 from apps.payments import services
+from apps.payments.adapters import mpesa_sandbox
 from apps.payments.adapters.mpesa import MpesaAdapter
 from apps.payments.models import Payment, ProviderEvent, Rail
 from apps.payments.tasks import sandbox_mpesa_approve
@@ -99,6 +103,44 @@ def test_an_early_callback_does_not_use_up_the_approvals_event(client, monkeypat
     payment.refresh_from_db()
     assert outcome == "processed"
     assert payment.status == Payment.Status.CAPTURED
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="needs PostgreSQL")
+def test_a_callback_racing_the_push_response_is_applied_all_the_same(monkeypatch):
+    """The callback looks for the payment just before the push's response stores its
+    reference; that apply then waits for the callback's commit and finds it held."""
+    monkeypatch.setattr(sandbox_mpesa_approve, "apply_async", lambda *a, **k: None)
+    payment = kenyan_payment(key="race")
+    pushed = MpesaAdapter(sandbox=True).authorize(
+        payment, idempotency_key=payment.provider_idempotency_key
+    )
+    callback = mpesa_sandbox.approve(pushed.provider_reference)
+    response_arrives = threading.Thread(target=apply_in_own_connection, args=(payment, pushed))
+    real_save = ProviderEvent.save
+
+    def hold_then_let_the_response_race(event, *args, **kwargs):
+        real_save(event, *args, **kwargs)
+        if event.pending_result is not None:  # the callback is being held
+            response_arrives.start()
+            time.sleep(0.5)  # without the lock, the apply commits in here and misses it
+
+    monkeypatch.setattr(ProviderEvent, "save", hold_then_let_the_response_race)
+    outcome = services.webhook_receive(
+        rail_code="mpesa", body=json.dumps(callback).encode(), headers={}
+    )
+    response_arrives.join()
+
+    payment.refresh_from_db()
+    assert (outcome, payment.status) == ("held", Payment.Status.CAPTURED)
+    assert ProviderEvent.objects.get().pending_result is None
+
+
+def apply_in_own_connection(payment, result):
+    try:
+        services.payment_apply_result(payment_id=payment.pk, result=result, cause="authorize")
+    finally:
+        connection.close()
 
 
 @pytest.mark.parametrize("checkout_request_id", ["ws_CO_" + "9" * 300, "ws_CO_\x00"])
