@@ -33,6 +33,7 @@ from apps.core.sealing import seal, unseal
 HEADER = "Idempotency-Key"
 KEEP_FOR = dt.timedelta(hours=24)
 WAIT_FOR_IN_FLIGHT_SECONDS = 10.0
+ABANDONED_AFTER = dt.timedelta(minutes=5)
 POLL_SECONDS = 0.05
 
 
@@ -103,9 +104,27 @@ def _claim(*, caller: str, path: str, key: str, digest: str) -> IdempotencyRecor
             record = IdempotencyRecord.objects.filter(caller=caller, path=path, key=key).first()
         if record is None:
             continue  # the earlier request failed with a 5xx and gave the key back
+        if _take_over_abandoned(record, digest):
+            return None
         if record.status == IdempotencyRecord.Status.COMPLETED or time.monotonic() > deadline:
             return record
         time.sleep(POLL_SECONDS)
+
+
+def _take_over_abandoned(record: IdempotencyRecord, digest: str) -> bool:
+    """A claim still in progress long after any request would have finished belongs to a
+    process that died mid-request: the retry runs the view again (the services below keep
+    their own keys, so what the first run made is found, not made twice). One retry wins
+    the conditional update; the others wait for its outcome."""
+    if record.status != IdempotencyRecord.Status.IN_PROGRESS or record.request_hash != digest:
+        return False
+    if record.created_at > timezone.now() - ABANDONED_AFTER:
+        return False
+    return bool(
+        IdempotencyRecord.objects.filter(
+            pk=record.pk, status=record.status, created_at=record.created_at
+        ).update(created_at=timezone.now())
+    )
 
 
 def _replay(record: IdempotencyRecord, digest: str) -> Response:

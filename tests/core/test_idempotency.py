@@ -1,5 +1,6 @@
 """Idempotency-Key semantics, on a small view that counts the work it does."""
 
+import datetime as dt
 import hashlib
 import json
 import threading
@@ -10,11 +11,12 @@ import rfc8785
 from django.db import connection
 from django.test import Client, override_settings
 from django.urls import path
+from django.utils import timezone
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.core.errors import ApplicationError
-from apps.core.idempotency import idempotent
+from apps.core.idempotency import ABANDONED_AFTER, idempotent
 from apps.core.models import IdempotencyRecord
 from tests.factories import UserFactory
 
@@ -150,6 +152,26 @@ def test_a_request_still_in_flight_is_409(user_client, user, monkeypatch):
     assert response.status_code == 409
     assert response.json()["error"]["code"] == "idempotency_in_progress"
     assert CHARGES == []
+
+
+@override_settings(ROOT_URLCONF=__name__)
+def test_a_claim_abandoned_by_a_dead_request_is_taken_over(user_client, user):
+    abandoned = IdempotencyRecord.objects.create(
+        caller=f"user:{user.pk}/session",
+        path="/api/v1/charges",
+        key="crashed",
+        request_hash=hashlib.sha256(rfc8785.dumps({"amount": "10.00"})).hexdigest(),
+    )
+    IdempotencyRecord.objects.filter(pk=abandoned.pk).update(
+        created_at=timezone.now() - ABANDONED_AFTER - dt.timedelta(seconds=1)
+    )
+
+    response = charge(user_client, {"amount": "10.00"}, key="crashed")
+    replay = charge(user_client, {"amount": "10.00"}, key="crashed")
+
+    assert response.status_code == 201
+    assert replay.headers["Idempotent-Replayed"] == "true"
+    assert len(CHARGES) == 1
 
 
 @override_settings(ROOT_URLCONF=__name__)
