@@ -279,6 +279,8 @@ def _pre_payment_refusal(order: DispatchOrder) -> str:
         return "the agent grant was revoked or expired before payment"
     if order.quote.expires_at <= timezone.now():
         return "the quote expired before payment"
+    if not order.quote.rail.enabled:
+        return "the payment rail was switched off before payment"
     if not order.provider.active:
         return "the provider was deactivated before payment"
     return ""

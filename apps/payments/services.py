@@ -241,6 +241,12 @@ def payment_create(
         )
     if Payment.objects.filter(quote=quote).exists():
         raise ConflictError("This quote is already paid for.", code="quote_used")
+    if not quote.rail.enabled:
+        raise ApplicationError(
+            f"{quote.rail.name} was switched off after this quote; ask for a new one.",
+            code="rail_disabled",
+            status=422,
+        )
     payer_account_check(rail=quote.rail, payer_account=payer_account)
     payment = Payment.objects.create(
         user=user,

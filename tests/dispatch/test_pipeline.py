@@ -12,7 +12,7 @@ from apps.catalog.models import Provider
 from apps.dispatch import services
 from apps.dispatch.models import DispatchOrder
 from apps.identity.models import EntitlementUsage, Feature
-from apps.payments.models import Payment, PaymentEvent
+from apps.payments.models import Payment, PaymentEvent, Rail
 from apps.trust import selectors as trust_selectors
 from apps.trust.verify import verify_bundle
 from tests.dispatch.conftest import ANYTIME, Agent
@@ -165,3 +165,16 @@ def test_compensation_run_again_after_a_manual_refund_finishes_the_order(
     order = DispatchOrder.objects.get(pk=order_id)
     assert order.status == DispatchOrder.Status.VOIDED
     assert order.payment.refunds.count() == 1
+
+
+def test_an_order_whose_rail_was_switched_off_before_payment_is_rejected(
+    catalog, wednesday_morning
+):
+    agent = Agent(UserFactory(country="GB", preferred_currency="GBP"))  # pipeline held back
+    order_id = agent.dispatch().json()["id"]
+    Rail.objects.filter(code="stripe").update(enabled=False)
+
+    services.order_authorize(order_id=order_id)
+
+    order = DispatchOrder.objects.get(pk=order_id)
+    assert (order.status, order.payment) == (DispatchOrder.Status.REJECTED, None)

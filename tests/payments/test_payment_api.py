@@ -11,7 +11,7 @@ from djmoney.money import Money
 
 from apps.identity.models import AgentSpend
 from apps.payments import services
-from apps.payments.models import Payment, PaymentEvent
+from apps.payments.models import Payment, PaymentEvent, Rail
 from tests.factories import UserFactory, make_grant
 
 pytestmark = pytest.mark.django_db
@@ -95,6 +95,17 @@ def test_a_declined_agent_payment_gives_the_spend_back(user, django_capture_on_c
 
     assert Payment.objects.get().status == Payment.Status.FAILED
     assert AgentSpend.objects.get().released_at is not None
+
+
+def test_a_quote_on_a_rail_switched_off_since_is_not_paid(user):
+    quote = services.quote_create(user=user, amount=Money("30.00", "GBP"))
+    Rail.objects.filter(pk=quote.rail_id).update(enabled=False)
+
+    response = pay(agent_for(user), quote, "pay-off")
+
+    assert response.status_code == 422
+    assert response.json()["error"]["code"] == "rail_disabled"
+    assert not Payment.objects.exists()
 
 
 def test_someone_elses_quote_is_404(user, other_user):
