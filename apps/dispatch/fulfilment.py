@@ -3,7 +3,7 @@
 GeraOS POSTs the booking as JSON with `X-GeraOS-Signature` (HMAC-SHA256 with the
 provider's shared secret over "<t>.<body>") and an `Idempotency-Key` (the order id), so
 a resent request books nothing twice. The provider answers 200 with
-`{"status": "confirmed", "reference": …, "scheduled_for": …}` or
+`{"status": "confirmed", "booking_id": <echoed>, "reference": …, "scheduled_for": …}` or
 `{"status": "declined", "reason": …}`, signed the same way in `X-Provider-Signature`; an
 answer whose signature does not verify is never taken as a confirmation.
 
@@ -177,6 +177,9 @@ def book(
     answer = _verified_answer(response_headers, answer_body, secret)
     if status >= 400 or answer.get("status") != "confirmed":
         raise ProviderDeclined(str(answer.get("reason") or f"provider answered {status}")[:300])
+    if answer.get("booking_id") != booking["booking_id"]:
+        # Signed, but for another booking (a replayed answer): it proves nothing here.
+        raise ProviderUnavailable("the confirmation names another booking")
     if not answer.get("reference"):
         raise ProviderUnavailable("the confirmation carries no booking reference")
     return Booking(

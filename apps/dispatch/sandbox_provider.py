@@ -32,6 +32,7 @@ class SandboxTransport:
             200,
             {
                 "status": "confirmed",
+                "booking_id": booking["booking_id"],
                 "reference": self._reference(headers["Idempotency-Key"]),
                 "scheduled_for": (booking.get("window") or {}).get("start", ""),
             },

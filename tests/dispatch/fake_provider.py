@@ -19,6 +19,7 @@ class FakeProvider:
         self.requests: list[dict] = []
         self.bookings: dict[str, str] = {}
         self.on_request = None  # called before answering (e.g. to kill a worker)
+        self.confirm_booking_id = None  # set: confirms that booking, whatever was asked
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
@@ -63,7 +64,13 @@ class FakeProvider:
         if self.answer == "redirect":
             return 307, {"status": "moved"}
         reference = self.bookings.setdefault(key, f"BK-{len(self.bookings) + 1:04d}")
-        return 200, {"status": "confirmed", "reference": reference, "scheduled_for": "soon"}
+        booking_id = self.confirm_booking_id or json.loads(body).get("booking_id")
+        return 200, {
+            "status": "confirmed",
+            "booking_id": booking_id,
+            "reference": reference,
+            "scheduled_for": "soon",
+        }
 
     def _handler(self):
         provider = self

@@ -77,6 +77,16 @@ def test_a_forged_provider_answer_is_never_a_confirmation(agent, lagos_plumber):
     assert order.payment.status == Payment.Status.VOIDED
 
 
+def test_a_signed_confirmation_of_another_booking_is_not_this_ones(agent, lagos_plumber):
+    lagos_plumber.confirm_booking_id = "3f1a0c55-0000-4000-8000-000000000000"  # replayed
+
+    order = DispatchOrder.objects.get(pk=agent.dispatch().json()["id"])
+
+    assert order.confirmation is None
+    assert order.failure_code == "provider_unavailable"
+    assert order.payment.status == Payment.Status.VOIDED
+
+
 def test_resending_the_booking_books_once(agent, lagos_plumber):
     order = DispatchOrder.objects.get(pk=agent.dispatch().json()["id"])
 
