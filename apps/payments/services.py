@@ -417,6 +417,8 @@ def _apply(payment: Payment, result: ProviderResult, cause: str) -> None:
             payment.captured_amount = payment.local_amount
         if late:
             _refund_late_capture(payment)
+    if payment.status != target:
+        return  # stale or refused news: it must not clear what the current state shows
     payment.next_action = result.next_action if target == "requires_action" else None
     if result.confirmation_id:
         payment.confirmation_id = result.confirmation_id

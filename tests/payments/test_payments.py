@@ -12,6 +12,7 @@ from djmoney.money import Money
 
 from apps.core.errors import ApplicationError
 from apps.payments import services
+from apps.payments.adapters import ProviderResult
 from apps.payments.adapters.stripe_sandbox import SandboxStripeTransport, _ResponseLost
 from apps.payments.models import Payment, Refund
 from apps.payments.tasks import reconcile_stuck_payments, refund_late_capture
@@ -307,3 +308,25 @@ def test_concurrent_partial_refunds_never_exceed_the_captured_amount():
     payment.refresh_from_db()
     assert outcomes.count("refunded") == 3  # 3 x 15 <= 50 < 4 x 15
     assert payment.refunded_amount.amount == Decimal("45.00")
+
+
+def test_stale_news_does_not_clear_what_the_payer_must_do(user):
+    payment = make_payment(user)
+    redirect = {"type": "redirect_to_url", "url": "https://bank.example/approve"}
+    services.payment_apply_result(
+        payment_id=payment.pk,
+        result=ProviderResult(
+            status="requires_action", provider_reference="pi_1", next_action=redirect
+        ),
+        cause="authorize",
+    )
+
+    services.payment_apply_result(
+        payment_id=payment.pk,
+        result=ProviderResult(status="pending", failure_code="still_processing"),
+        cause="webhook",
+    )
+
+    payment.refresh_from_db()
+    assert (payment.status, payment.next_action) == ("requires_action", redirect)
+    assert payment.failure_code == ""
