@@ -17,6 +17,8 @@ env = environ.Env()
 # Core
 # ---------------------------------------------------------------------------
 DEBUG = env.bool("DEBUG", default=False)
+# A TLS-terminating proxy in front (production): it sets X-Forwarded-Proto and -For.
+BEHIND_TLS_PROXY = env.bool("BEHIND_TLS_PROXY", default=not DEBUG)
 
 # The dev secret exists only in DEBUG, so a production process can never boot on it.
 _DEV_SECRET_KEY = "django-insecure-geraos-local-development-only"  # noqa: S105
@@ -280,6 +282,13 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.CursorPagination",
     "PAGE_SIZE": 50,
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    "DEFAULT_THROTTLE_CLASSES": ["apps.core.api.throttling.CallerRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {
+        "caller": env.str("GERAOS_API_RATE", default="1200/min"),
+        "money": env.str("GERAOS_API_MONEY_RATE", default="120/min"),
+    },
+    # Behind the TLS proxy the client's address is the last one it appends.
+    "NUM_PROXIES": 1 if BEHIND_TLS_PROXY else None,
 }
 DRF_STANDARDIZED_ERRORS = {
     "EXCEPTION_HANDLER_CLASS": "apps.core.api.exceptions.ExceptionHandler",
@@ -432,7 +441,7 @@ STORAGES = {
 # Security: strict unless DEBUG; `manage.py check --deploy` is clean in production
 # ---------------------------------------------------------------------------
 # Trust X-Forwarded-Proto only where a TLS-terminating proxy sets it (never spoofable).
-if env.bool("BEHIND_TLS_PROXY", default=not DEBUG):
+if BEHIND_TLS_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]

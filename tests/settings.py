@@ -30,6 +30,13 @@ WHITENOISE_USE_FINDERS = True
 # worker processes started by tests and benchmarks set GERAOS_TEST_EAGER=false.
 CELERY_TASK_ALWAYS_EAGER = os.environ.get("GERAOS_TEST_EAGER", "true") == "true"
 
+# Tests call the API far faster than any agent may; tests/core/test_throttling.py checks
+# the limits themselves.
+REST_FRAMEWORK = {
+    **REST_FRAMEWORK,  # noqa: F405
+    "DEFAULT_THROTTLE_RATES": {"caller": "100000/min", "money": "100000/min"},
+}
+
 # Fake providers and agents listen on this machine (tests/dispatch/test_outbound.py
 # checks the production refusal).
 GERAOS_OUTBOUND_PRIVATE_ALLOWED = True

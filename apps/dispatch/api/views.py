@@ -8,6 +8,7 @@ from rest_framework.views import APIView
 from apps.catalog import selectors as catalog_selectors
 from apps.core.api.openapi import IDEMPOTENCY_KEY_PARAMETER
 from apps.core.api.permissions import HasScope
+from apps.core.api.throttling import MONEY_MOVING
 from apps.core.idempotency import idempotent, service_key
 from apps.dispatch import resolver, selectors, services
 from apps.dispatch.api.serializers import (
@@ -57,6 +58,7 @@ class SkillDetailView(APIView):
 class ResolveView(APIView):
     """A dry run: what dispatching this intent would do, with a quote. Nothing is booked."""
 
+    throttle_classes = MONEY_MOVING
     permission_classes = [HasScope("dispatch:create")]
 
     @extend_schema(
@@ -73,6 +75,8 @@ class ResolveView(APIView):
 
 class DispatchListView(APIView):
     """Dispatch an intent (202: the pipeline runs in the background), or list yours."""
+
+    throttle_classes = MONEY_MOVING
 
     def get_permissions(self):
         scope = "dispatch:create" if self.request.method == "POST" else "dispatch:read"

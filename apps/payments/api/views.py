@@ -8,6 +8,7 @@ from rest_framework.views import APIView
 
 from apps.core.api.openapi import IDEMPOTENCY_KEY_PARAMETER
 from apps.core.api.permissions import HasScope
+from apps.core.api.throttling import MONEY_MOVING
 from apps.core.idempotency import idempotent, service_key
 from apps.identity.permissions import acting_grant
 from apps.payments import selectors, services
@@ -23,6 +24,7 @@ class QuoteView(APIView):
     """A price for the calling user: rail, local amount, home-currency settlement, rate,
     fees and expiry, signed (the `jws`) so the two amounts are provably tied."""
 
+    throttle_classes = MONEY_MOVING
     permission_classes = [HasScope("dispatch:create")]
 
     @extend_schema(
@@ -52,6 +54,7 @@ class PaymentView(APIView):
 class PaymentCreateView(APIView):
     """Pay a quote: the payment is created at once and authorized by a worker."""
 
+    throttle_classes = MONEY_MOVING
     permission_classes = [HasScope("dispatch:create")]
 
     @extend_schema(

@@ -11,6 +11,7 @@ from rest_framework.views import APIView
 
 from apps.core.api.openapi import IDEMPOTENCY_KEY_PARAMETER
 from apps.core.api.permissions import HasScope
+from apps.core.api.throttling import MONEY_MOVING
 from apps.core.idempotency import idempotent
 from apps.trust import selectors, services
 from apps.trust.api.serializers import (
@@ -151,6 +152,7 @@ class ConsistencyProofView(APIView):
 class ReceiptDisputesView(APIView):
     """The receipt's user (or their agent, with `disputes:create`) opens a dispute."""
 
+    throttle_classes = MONEY_MOVING
     permission_classes = [HasScope("disputes:create")]
 
     @extend_schema(

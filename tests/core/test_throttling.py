@@ -1,0 +1,72 @@
+"""API rate limits: per agent grant, per session, per address for anonymous callers, and
+a tighter one for money-moving POSTs. Over the limit: 429 `throttled` with Retry-After."""
+
+import uuid
+
+import pytest
+from django.test import Client
+
+from apps.core.api.throttling import CallerRateThrottle
+from tests.factories import UserFactory, make_grant
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def tight_limits(monkeypatch):
+    monkeypatch.setattr(CallerRateThrottle, "THROTTLE_RATES", {"caller": "3/min", "money": "2/min"})
+
+
+def agent(user=None) -> Client:
+    _, token = make_grant(user or UserFactory(), scopes=["dispatch:create", "dispatch:read"])
+    return Client(HTTP_AUTHORIZATION=f"Bearer {token}")
+
+
+def quote(client):
+    return client.post(
+        "/api/v1/quotes", {"amount": "30.00", "currency": "GBP"}, content_type="application/json"
+    )
+
+
+def test_an_agent_over_its_allowance_is_told_to_wait(catalog):
+    calls = agent()
+
+    statuses = [calls.get("/api/v1/me").status_code for _ in range(4)]
+
+    assert statuses == [200, 200, 200, 429]
+    refused = calls.get("/api/v1/me")
+    assert refused.json()["error"]["code"] == "throttled"
+    assert int(refused.headers["Retry-After"]) > 0
+
+
+def test_each_grant_has_its_own_allowance(catalog):
+    user = UserFactory()
+    busy, other = agent(user), agent(user)
+    for _ in range(3):
+        busy.get("/api/v1/me")
+
+    assert busy.get("/api/v1/me").status_code == 429
+    assert other.get("/api/v1/me").status_code == 200
+
+
+def test_money_moving_posts_have_a_tighter_allowance(catalog, monkeypatch):
+    monkeypatch.setattr(CallerRateThrottle, "THROTTLE_RATES", {"caller": "9/min", "money": "2/min"})
+    calls = agent()
+
+    assert [quote(calls).status_code for _ in range(3)] == [201, 201, 429]
+    assert calls.get("/api/v1/me").status_code == 200  # reads still have room
+
+
+def test_anonymous_callers_are_counted_by_the_address_the_proxy_saw(catalog):
+    address = f"203.0.113.{uuid.uuid4().int % 250 + 1}"
+    anonymous = Client(REMOTE_ADDR="10.0.0.1")  # the proxy; X-Forwarded-For's last entry
+    spoofed = {"HTTP_X_FORWARDED_FOR": f"198.51.100.{uuid.uuid4().int % 250}, {address}"}
+
+    statuses = [
+        anonymous.post(
+            "/api/v1/receipts/verify", {"jws": "x.y.z"}, content_type="application/json", **spoofed
+        ).status_code
+        for _ in range(4)
+    ]
+
+    assert statuses == [200, 200, 200, 429]
