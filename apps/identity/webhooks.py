@@ -10,6 +10,7 @@ class StripeWebhookView(APIView):
     """Stripe's deliveries. Authenticated by the Stripe-Signature header alone."""
 
     authentication_classes = []
+    throttle_classes = []  # Stripe sends from a few addresses; its signature gates this
     permission_classes = [AllowAny]
     schema = None  # for Stripe, not for agents
 

@@ -159,6 +159,8 @@ RETRYABLE_RAIL_ERRORS = RAIL_CALL_ERRORS
 
 # A rail without a refund API answers this: the refund is made by hand in its back office.
 MANUAL_REFUND = "pending_manual"
+# A refund the rail accepted but has not made yet; its webhook tells the outcome.
+REFUND_PENDING = "pending"
 
 TRANSITIONS = {
     Payment.Status.PENDING: {"requires_action", "authorized", "captured", "failed"},
@@ -549,8 +551,8 @@ def _refund_apply(*, refund_id, result: ProviderResult) -> Refund:
     payment = _locked(refund.payment_id)
     if refund.status != Refund.Status.PENDING:
         return refund  # settled meanwhile (e.g. confirmed by hand): never recorded twice
-    refund.provider_reference = result.provider_reference
-    if result.status == MANUAL_REFUND:
+    refund.provider_reference = result.provider_reference or refund.provider_reference
+    if result.status in {MANUAL_REFUND, REFUND_PENDING}:
         refund.save(update_fields=["provider_reference", "updated_at"])  # pending, held
         return refund
     refund.status = (
@@ -560,6 +562,16 @@ def _refund_apply(*, refund_id, result: ProviderResult) -> Refund:
     if refund.status == Refund.Status.SUCCEEDED:
         _record_refunded(payment, refund)
     return refund
+
+
+class _RefundNotConfirmed(ConflictError):
+    code = "refund_pending"
+
+    def __init__(self):
+        super().__init__(
+            "The refund is on its way but not confirmed yet (by the rail, or by an operator "
+            "for a rail refunded in its back office); resolve the dispute once it is."
+        )
 
 
 def _record_refunded(payment: Payment, refund: Refund) -> None:
@@ -607,18 +619,10 @@ def refund_for_receipt(*, receipt, reason: str) -> str:
             .provider_reference
         )
     if selectors.payment_refund_waiting(payment_id=payment.pk):
-        raise ConflictError(
-            "A refund of this payment is waiting to be made in the rail's back "
-            "office; resolve the dispute once it is confirmed.",
-            code="refund_pending_manual",
-        )
+        raise _RefundNotConfirmed()
     refund = refund_create(payment_id=payment.pk, reason=reason)
     if refund.status == Refund.Status.PENDING:
-        raise ConflictError(
-            "The refund must be made in the rail's back office; resolve the "
-            "dispute once it is confirmed.",
-            code="refund_pending_manual",
-        )
+        raise _RefundNotConfirmed()
     if refund.status != Refund.Status.SUCCEEDED:
         raise ApplicationError("The rail refused the refund.", code="refund_failed", status=502)
     return refund.provider_reference
@@ -655,6 +659,8 @@ def webhook_receive(*, rail_code: str, body: bytes, headers: dict) -> str:
         )
         if not is_new:
             return "duplicate"
+        if notice.about_refund:
+            return _apply_refund_notice(notice)
         _serialize_on_reference(notice.provider_reference)
         # Matched by reference alone: one Stripe account sends card and iDEAL events alike.
         payment = Payment.objects.filter(provider_reference=notice.provider_reference).first()
@@ -663,6 +669,18 @@ def webhook_receive(*, rail_code: str, body: bytes, headers: dict) -> str:
             event.save(update_fields=["pending_result"])
             return "held"
         payment_apply_result(payment_id=payment.pk, result=notice.result, cause="webhook")
+    return "processed"
+
+
+def _apply_refund_notice(notice) -> str:
+    refund = Refund.objects.filter(provider_reference=notice.provider_reference).first()
+    if refund is None:
+        # The rail answered the refund request and wrote this before we stored the answer:
+        # refused, so the rail sends it again (rolled back, the event is not kept either).
+        raise ConflictError(
+            "That refund is not recorded yet; send the notice again.", code="refund_not_recorded"
+        )
+    _refund_apply(refund_id=refund.pk, result=notice.result)
     return "processed"
 
 

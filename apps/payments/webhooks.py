@@ -13,6 +13,7 @@ class RailWebhookView(APIView):
     """Rails' notifications; each adapter verifies its rail's signature or secret."""
 
     authentication_classes = []
+    throttle_classes = []  # rails and Stripe send from a few addresses; signatures gate them
     permission_classes = [AllowAny]
     parser_classes = [JSONParser, FormParser]
     schema = None

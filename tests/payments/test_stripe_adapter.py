@@ -10,7 +10,7 @@ from django.urls import reverse
 
 from apps.payments import services
 from apps.payments.adapters.stripe_card import StripeAdapter
-from apps.payments.models import Payment, ProviderEvent, Rail
+from apps.payments.models import Payment, ProviderEvent, Rail, Refund
 from tests.factories import make_payment
 from tests.identity.stripe_recordings import RecordedStripe, event, signed_webhook
 
@@ -121,3 +121,57 @@ def test_an_old_event_never_regresses_a_payment(client, authorized):
     deliver(client, intent_event("evt_old", "requires_capture"))
 
     assert Payment.objects.get().status == Payment.Status.CAPTURED
+
+
+def refund_event(event_id: str, status: str, failure_reason: str | None = None) -> dict:
+    refund = {
+        "id": "re_3QrEcOrDeD1abcDEF0pendng",
+        "object": "refund",
+        "amount": 5000,
+        "currency": "gbp",
+        "payment_intent": "pi_3QrEcOrDeD1abcDEF0a1b2c3",
+        "status": status,
+        "failure_reason": failure_reason,
+    }
+    return event(event_id, f"refund.{'failed' if status == 'failed' else 'updated'}", refund)
+
+
+@pytest.fixture
+def refund_pending(authorized, live_stripe):
+    """A captured payment whose refund Stripe accepted but has not made yet."""
+    live_stripe.overrides["/v1/refunds"] = ("POST_v1_refunds_pending.json", 200)
+    services.payment_capture(payment_id=authorized.pk)
+    return services.refund_create(payment_id=authorized.pk)
+
+
+def test_a_pending_stripe_refund_is_not_money_returned_yet(refund_pending):
+    assert refund_pending.status == Refund.Status.PENDING
+    assert Payment.objects.get().status == Payment.Status.CAPTURED
+
+
+def test_stripes_word_that_the_refund_succeeded_refunds_the_payment(client, refund_pending):
+    response = deliver(client, refund_event("evt_ref_ok", "succeeded"))
+
+    assert response.json()["outcome"] == "processed"
+    refund_pending.refresh_from_db()
+    assert refund_pending.status == Refund.Status.SUCCEEDED
+    assert Payment.objects.get().status == Payment.Status.REFUNDED
+
+
+def test_a_refund_stripe_could_not_make_frees_the_amount_again(client, refund_pending):
+    deliver(
+        client, refund_event("evt_ref_failed", "failed", failure_reason="expired_or_canceled_card")
+    )
+
+    refund_pending.refresh_from_db()
+    assert (refund_pending.status, Payment.objects.get().status) == ("failed", "captured")
+    again = services.refund_create(payment_id=refund_pending.payment_id)  # the operator retries
+    assert again.pk != refund_pending.pk
+
+
+def test_a_refund_notice_before_the_refund_is_recorded_is_sent_back(client, authorized):
+    response = deliver(client, refund_event("evt_early", "succeeded"))
+
+    assert response.status_code == 409
+    assert response.json()["error"]["code"] == "refund_not_recorded"
+    assert not ProviderEvent.objects.exists()  # so Stripe's retry is not a duplicate

@@ -51,9 +51,12 @@ class ProviderResult:
 
 @dataclass(frozen=True)
 class WebhookNotice:
+    """`provider_reference` names a payment, or with `about_refund` a refund."""
+
     event_id: str
     provider_reference: str
     result: ProviderResult
+    about_refund: bool = False
 
 
 @dataclass(frozen=True)

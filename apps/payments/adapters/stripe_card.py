@@ -101,12 +101,7 @@ class StripeAdapter:
             {"payment_intent": payment.provider_reference, "amount": to_minor(amount, currency)},
             {"idempotency_key": idempotency_key},
         )
-        refund = _plain(refund)
-        return ProviderResult(
-            status="succeeded" if refund["status"] in {"succeeded", "pending"} else "failed",
-            provider_reference=refund["id"],
-            failure_code=refund.get("failure_reason") or "",
-        )
+        return _refund_result(refund)
 
     def status(self, payment) -> ProviderResult:
         return self._result(self._client().v1.payment_intents.retrieve(payment.provider_reference))
@@ -127,10 +122,37 @@ class StripeAdapter:
             )
         except (ValueError, stripe.SignatureVerificationError) as exc:
             raise WebhookRejected(str(exc)) from exc
-        intent = _plain(event)["data"]["object"]
+        subject = _plain(event)["data"]["object"]
+        if subject.get("object") == "refund":
+            return WebhookNotice(
+                event_id=event["id"],
+                provider_reference=subject["id"],
+                result=_refund_result(subject),
+                about_refund=True,
+            )
         return WebhookNotice(
-            event_id=event["id"], provider_reference=intent["id"], result=self._result(intent)
+            event_id=event["id"], provider_reference=subject["id"], result=self._result(subject)
         )
+
+
+# Some refunds (bank debits like iDEAL's SEPA, some cards) stay pending for days and
+# can still fail; Stripe reports the outcome with refund.updated / refund.failed.
+REFUND_STATUS = {
+    "succeeded": "succeeded",
+    "pending": "pending",
+    "requires_action": "pending",
+    "failed": "failed",
+    "canceled": "failed",
+}
+
+
+def _refund_result(refund) -> ProviderResult:
+    refund = _plain(refund)
+    return ProviderResult(
+        status=REFUND_STATUS.get(refund["status"], "failed"),
+        provider_reference=refund["id"],
+        failure_code=refund.get("failure_reason") or "",
+    )
 
 
 def _plain(obj) -> dict:
