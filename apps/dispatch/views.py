@@ -98,9 +98,9 @@ def _in_zone(moment: str, zone: ZoneInfo) -> str:
     """An ISO 8601 time with an offset, formatted in `zone`; "" for anything else."""
     try:
         parsed = dt.datetime.fromisoformat(moment)
-    except ValueError:
+        return format_date(parsed.astimezone(zone), DAY_AND_TIME) if parsed.tzinfo else ""
+    except (ValueError, OverflowError):  # not a time, or one past the calendar's end
         return ""
-    return format_date(parsed.astimezone(zone), DAY_AND_TIME) if parsed.tzinfo else ""
 
 
 def _uuid_or_none(value: str) -> uuid.UUID | None:

@@ -1,6 +1,7 @@
-import json
-
 from django import forms
+
+from apps.core import strict_json
+from apps.memory.services import MAX_VALUE_BYTES
 
 
 class ConsentToggleForm(forms.Form):
@@ -10,13 +11,15 @@ class ConsentToggleForm(forms.Form):
 
 
 class MemoryValueForm(forms.Form):
-    value = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), help_text="JSON")
+    value = forms.CharField(
+        max_length=MAX_VALUE_BYTES, widget=forms.Textarea(attrs={"rows": 3}), help_text="JSON"
+    )
 
     def clean_value(self):
         try:
-            return json.loads(self.cleaned_data["value"])
-        except json.JSONDecodeError as exc:
-            raise forms.ValidationError(f"Not valid JSON: {exc.msg}.") from exc
+            return strict_json.loads(self.cleaned_data["value"])
+        except ValueError as exc:
+            raise forms.ValidationError(f"Not valid JSON: {exc}.") from exc
 
 
 class EraseForm(forms.Form):

@@ -2,6 +2,7 @@
 Every read by a product goes through `memory_read`, which applies the policy and logs."""
 
 import datetime as dt
+import json
 import uuid
 from contextlib import contextmanager
 
@@ -13,10 +14,12 @@ from apps.core.errors import ApplicationError
 from apps.identity import services as identity_services
 from apps.identity.models import AgentGrant, Feature, User
 from apps.memory import crypto, policy, selectors
-from apps.memory.errors import ConsentRequired
+from apps.memory.errors import ConsentRequired, ValueTooLarge
 from apps.memory.models import AccessLogEntry, ConsentGrant, MemoryItem, MemoryScope
 
 CONVERSATIONS_SCOPE = "conversations"
+# Memory is context for agents, not storage: a value larger than this is refused.
+MAX_VALUE_BYTES = 16 * 1024
 
 
 def _log(*, user, product=None, grant=None, scope=None, action, items=(), purpose="", allowed):
@@ -179,6 +182,8 @@ def memory_append_summary(
 
 
 def _seal(item: MemoryItem, value) -> None:
+    if len(json.dumps(value, separators=(",", ":")).encode()) > MAX_VALUE_BYTES:
+        raise ValueTooLarge(f"A memory value may take at most {MAX_VALUE_BYTES} bytes as JSON.")
     item.value_encrypted = crypto.encrypt_value(value, context=item.encryption_context)
     item.value = value
 

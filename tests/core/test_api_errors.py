@@ -132,3 +132,27 @@ def test_500_hides_internals(client):
     error = assert_error(client.get("/api/v1/crash"), 500, "error")
 
     assert "secret" not in error["message"]
+
+
+@pytest.mark.parametrize(
+    "body",
+    ["[" * 100_000, '{"jws": NaN}', '{"jws": 1e400}', '{"jws": ' + "1" * 5000 + "}"],
+    ids=["nested-too-deep", "nan", "infinite", "too-many-digits"],
+)
+def test_json_no_one_could_send_back_is_a_400(client, body):
+    client.raise_request_exception = False
+
+    response = client.post("/api/v1/receipts/verify", body, content_type="application/json")
+
+    assert_error(response, 400, "parse_error")
+
+
+def test_a_body_over_the_size_limit_is_a_413(client, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    client.raise_request_exception = False
+
+    response = client.post(
+        "/api/v1/receipts/verify", {"jws": "x" * 2000}, content_type="application/json"
+    )
+
+    assert_error(response, 413, "request_too_large")

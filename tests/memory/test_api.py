@@ -138,3 +138,23 @@ def test_a_nul_byte_in_a_code_is_a_400_not_a_database_error(memory_agent, geraho
 
     assert response.status_code == 400
     assert field in response.json()["error"]["fields"]
+
+
+def test_a_value_larger_than_memory_keeps_is_a_400(memory_agent, gerahome):
+    _, token = memory_agent
+
+    response = agent(token).post(
+        "/api/v1/memory",
+        {
+            "product": "gerahome",
+            "scope": "home",
+            "kind": "preference",
+            "key": "big",
+            "value": "x" * 20_000,
+        },
+        content_type="application/json",
+    )
+
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "value_too_large"
+    assert not MemoryItem.objects.exists()

@@ -153,3 +153,15 @@ def test_erase_needs_confirmation_then_deletes_everything(
     assert not MemoryItem.objects.filter(user=user).exists()
     (entry,) = AccessLogEntry.objects.filter(user=user)
     assert entry.action == "erase"
+
+
+@pytest.mark.parametrize(
+    "typed", ["NaN", "1e400", "1" * 5000, "[" * 100_000, "x" * 20_000], ids=str.__len__
+)
+def test_json_memory_could_not_keep_is_refused_on_the_page(user, user_client, home_item, typed):
+    user_client.raise_request_exception = False
+
+    response = user_client.post(reverse("memory:item-edit", args=[home_item.pk]), {"value": typed})
+
+    assert response.status_code == 302
+    assert selectors.memory_item_get(user=user, item_id=home_item.pk).value == {"make": "Ideal"}

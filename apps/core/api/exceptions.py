@@ -9,6 +9,7 @@ error; `details` carries structured context of an ApplicationError (e.g. the sco
 that needs consent) and is omitted when there is none.
 """
 
+from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_standardized_errors.formatter import ExceptionFormatter, flatten_errors
 from drf_standardized_errors.handler import ExceptionHandler as BaseExceptionHandler
@@ -26,10 +27,18 @@ class ApplicationAPIException(exceptions.APIException):
         super().__init__(detail=error.message, code=error.code)
 
 
+class RequestTooLarge(exceptions.APIException):
+    status_code = 413
+    default_code = "request_too_large"
+    default_detail = "The request body is larger than GeraOS accepts."
+
+
 class ExceptionHandler(BaseExceptionHandler):
     def convert_known_exceptions(self, exc: Exception) -> Exception:
         if isinstance(exc, ApplicationError):
             return ApplicationAPIException(exc)
+        if isinstance(exc, RequestDataTooBig):
+            return RequestTooLarge()
         if isinstance(exc, DjangoValidationError):
             return exceptions.ValidationError(as_serializer_error(exc))
         return super().convert_known_exceptions(exc)

@@ -1,0 +1,40 @@
+"""JSON GeraOS can store and send back as it came: finite numbers only (NaN, Infinity and
+1e400 could never be rendered again) and nesting Python can follow. Used for API bodies
+and for JSON typed into pages."""
+
+import json
+import math
+
+from django.conf import settings
+from rest_framework.exceptions import ParseError
+from rest_framework.parsers import JSONParser
+
+
+def loads(text: str):
+    """The value `text` holds; ValueError saying why not."""
+    try:
+        return json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float)
+    except RecursionError as exc:
+        raise ValueError("nested too deeply") from exc
+    except json.JSONDecodeError as exc:
+        raise ValueError(exc.msg) from exc
+
+
+def _refuse_constant(name: str):
+    raise ValueError(f"{name} is not a number JSON can carry")
+
+
+def _finite_float(text: str) -> float:
+    number = float(text)
+    if not math.isfinite(number):
+        raise ValueError(f"{text} is too large a number")
+    return number
+
+
+class StrictJSONParser(JSONParser):
+    def parse(self, stream, media_type=None, parser_context=None):
+        encoding = (parser_context or {}).get("encoding", settings.DEFAULT_CHARSET)
+        try:
+            return loads(stream.read().decode(encoding))
+        except (ValueError, UnicodeDecodeError) as exc:  # int-digit limit raises ValueError too
+            raise ParseError(f"JSON parse error - {exc}") from exc
