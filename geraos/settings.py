@@ -409,6 +409,9 @@ GERAOS_DEMO_SEEDERS = [
     "apps.trust.demo.seed",
     "apps.payments.demo.seed",
 ]
+# The demo accounts have published passwords and a published agent token: seed_demo runs
+# only where this is on (development), never by accident in production.
+GERAOS_DEMO_ALLOWED = env.bool("GERAOS_DEMO_ALLOWED", default=DEBUG)
 GERAOS_DEMO_PASSWORD = env.str("GERAOS_DEMO_PASSWORD", default="gera-demo-2026")
 GERAOS_DEMO_AGENT_TOKEN = env.str(
     "GERAOS_DEMO_AGENT_TOKEN", default="gera_demo2026_DemoAgentTokenForLocalRunsOnly0000000"

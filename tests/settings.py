@@ -37,6 +37,9 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {"caller": "100000/min", "money": "100000/min"},
 }
 
+# Tests seed the demo data (tests/core/test_seed_demo.py checks the production refusal).
+GERAOS_DEMO_ALLOWED = True
+
 # Fake providers and agents listen on this machine (tests/dispatch/test_outbound.py
 # checks the production refusal).
 GERAOS_OUTBOUND_PRIVATE_ALLOWED = True

@@ -2,7 +2,7 @@ from io import StringIO
 
 import pytest
 from allauth.account.models import EmailAddress
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 
 from apps.catalog.models import Product
 from apps.identity import selectors
@@ -60,3 +60,12 @@ def test_second_seed_changes_nothing():
     seed()
 
     assert snapshot() == first
+
+
+def test_seed_demo_refuses_where_demo_accounts_are_not_allowed(settings):
+    settings.GERAOS_DEMO_ALLOWED = False
+
+    with pytest.raises(CommandError, match="published passwords"):
+        seed()
+
+    assert not User.objects.exists()
