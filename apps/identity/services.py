@@ -176,7 +176,9 @@ def subscription_apply(
     subscription, _ = Subscription.objects.select_for_update().get_or_create(
         user=user, defaults={"plan": plan, "status": status}
     )
-    if _is_stale(subscription, event_created):
+    if _is_stale(subscription, event_created) and not _replaces_an_ended_subscription(
+        subscription, stripe_subscription_id
+    ):
         return subscription
     subscription.stripe_customer_id = stripe_customer_id or subscription.stripe_customer_id
     subscription.stripe_subscription_id = (
@@ -247,6 +249,18 @@ def _lock_subscription_billed_as(stripe_subscription_id: str) -> Subscription | 
         Subscription.objects.select_for_update(of=("self",))
         .filter(stripe_subscription_id=stripe_subscription_id)
         .first()
+    )
+
+
+def _replaces_an_ended_subscription(subscription: Subscription, stripe_subscription_id: str):
+    """A Checkout for a new Stripe subscription after the stored one stopped giving the
+    plan: the user subscribed again. It binds, whatever the old one's latest event time
+    (their timelines are unrelated). A Checkout while the stored one still pays is a late
+    duplicate, and waits its turn like any other event."""
+    return (
+        bool(stripe_subscription_id)
+        and stripe_subscription_id != subscription.stripe_subscription_id
+        and subscription.status not in selectors.PLAN_GIVING_STATUSES
     )
 
 

@@ -221,6 +221,24 @@ def test_events_about_a_replaced_subscription_are_ignored(client, user, stripe_c
     assert selectors.plan_for_user(user=user).code == "studio"
 
 
+def test_subscribing_again_after_the_old_subscription_ended_binds_the_new_one(
+    client, user, stripe_configured
+):
+    now = int(time.time())
+    subscribe(client, user, created=now - 400, subscription="sub_Old")
+    old_deleted = subscription_object(user.pk, "canceled", subscription="sub_Old")
+    send(
+        client, event("evt_old_end", "customer.subscription.deleted", old_deleted, created=now - 50)
+    )
+    # The new Checkout (earlier than the old one's last event) is delivered after it.
+    subscribe(client, user, created=now - 100, subscription="sub_New")
+    new_active = subscription_object(user.pk, "active", subscription="sub_New")
+    send(client, event("evt_new", "customer.subscription.updated", new_active, created=now))
+
+    assert Subscription.objects.get().stripe_subscription_id == "sub_New"
+    assert selectors.plan_for_user(user=user).code == "studio"
+
+
 def test_payment_failure_marks_past_due_but_keeps_studio(client, user, stripe_configured):
     now = int(time.time())
     send(
