@@ -44,11 +44,11 @@ class SkillAdmin(ModelAdmin):
             else:
                 self.message_user(request, f"{skill}: {verb}.", messages.SUCCESS)
 
-    @action(description="Publish selected skills")
+    @action(description="Publish selected skills", permissions=["change"])
     def publish(self, request, queryset) -> None:
         self._each(request, queryset, services.skill_publish, "published")
 
-    @action(description="Suspend selected skills")
+    @action(description="Suspend selected skills", permissions=["change"])
     def suspend(self, request, queryset) -> None:
         self._each(request, queryset, services.skill_suspend, "suspended")
 
@@ -71,7 +71,10 @@ class ProviderAdmin(ModelAdmin):
         if not change:  # a new provider cannot be sent bookings without a secret
             self._new_secret(request, obj)
 
-    @action(description="Rotate signing secret (shown once)")
+    def has_rotate_secret_permission(self, request, obj=None) -> bool:
+        return request.user.has_perm("catalog.rotate_provider_secret")
+
+    @action(description="Rotate signing secret (shown once)", permissions=["rotate_secret"])
     def rotate_secret(self, request, queryset) -> None:
         for provider in queryset:
             self._new_secret(request, provider)

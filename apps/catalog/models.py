@@ -107,6 +107,7 @@ class Provider(BaseModel):
 
     class Meta:
         ordering = ["city", "name"]
+        permissions = [("rotate_provider_secret", "Can rotate and see a provider's signing secret")]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.city})"

@@ -4,6 +4,7 @@ Each app contributes a section of headline numbers through a function named in
 GERAOS_DASHBOARD_KPIS, so core knows nothing of the apps above it.
 """
 
+from django.apps import apps
 from django.conf import settings
 from django.http import HttpRequest
 from django.utils.module_loading import import_string
@@ -13,9 +14,17 @@ def can_view_users(request: HttpRequest) -> bool:
     return request.user.has_perm("identity.view_user")
 
 
+def _may_see_app_of(user, dotted_path: str) -> bool:
+    """A section shows only to users the admin shows its app to: its numbers are that
+    app's business."""
+    app_label = apps.get_containing_app_config(dotted_path).label
+    return user.has_module_perms(app_label)
+
+
 def dashboard_callback(request: HttpRequest, context: dict) -> dict:
     context["kpi_sections"] = [
         {"title": title, "cards": import_string(dotted_path)()}
         for title, dotted_path in settings.GERAOS_DASHBOARD_KPIS.items()
+        if _may_see_app_of(request.user, dotted_path)
     ]
     return context

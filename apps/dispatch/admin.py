@@ -138,7 +138,10 @@ class DispatchOrderAdmin(ReadOnlyAdmin):
     def receipt_link(self, order: DispatchOrder) -> str:
         return _admin_link("admin:trust_receipt_change", order.receipt)
 
-    @action(description="Retry the step it is waiting on")
+    def has_retry_permission(self, request, obj=None) -> bool:
+        return request.user.has_perm("dispatch.retry_dispatchorder")
+
+    @action(description="Retry the step it is waiting on", permissions=["retry"])
     def retry_step(self, request, queryset) -> None:
         actor = f"operator:{request.user.email}"
         for order in queryset:

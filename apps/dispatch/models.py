@@ -73,6 +73,7 @@ class DispatchOrder(BaseModel):
     class Meta:
         ordering = ["-created_at"]
         indexes = [models.Index(fields=["status", "updated_at"], name="dispatch_stuck_idx")]
+        permissions = [("retry_dispatchorder", "Can retry the step a dispatch order waits on")]
 
     def __str__(self) -> str:
         return f"dispatch {self.pk} ({self.status})"

@@ -178,7 +178,7 @@ class AgentGrantAdmin(ModelAdmin):
             return "revoked"
         return "expired" if grant.is_expired else "active"
 
-    @action(description="Revoke selected grants now")
+    @action(description="Revoke selected grants now", permissions=["change"])
     def revoke(self, request, queryset) -> None:
         for grant in queryset:
             services.agent_grant_revoke(grant=grant, reason=f"revoked by operator {request.user}")

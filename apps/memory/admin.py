@@ -50,6 +50,14 @@ class MemoryItemAdmin(ModelAdmin):
     def has_change_permission(self, request, obj=None) -> bool:
         return False
 
+    # Deleting through the service gives the user's quota place back.
+    def delete_model(self, request, obj: MemoryItem) -> None:
+        services.memory_item_delete(user=obj.user, item=obj)
+
+    def delete_queryset(self, request, queryset) -> None:
+        for item in queryset.select_related("user"):
+            services.memory_item_delete(user=item.user, item=item)
+
 
 @admin.register(ConsentGrant)
 class ConsentGrantAdmin(ModelAdmin):
@@ -82,7 +90,7 @@ class ConsentGrantAdmin(ModelAdmin):
     def has_add_permission(self, request) -> bool:
         return False  # consent is the user's to give
 
-    @action(description="Revoke on the user's request")
+    @action(description="Revoke on the user's request", permissions=["change"])
     def revoke_on_user_request(self, request, queryset) -> None:
         for consent in queryset.select_related("user", "product", "scope"):
             services.consent_set(

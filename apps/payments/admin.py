@@ -37,12 +37,14 @@ class RailAdmin(ModelAdmin):
     def enabled_badge(self, rail: Rail) -> str:
         return "on" if rail.enabled else "off"
 
-    @action(description="Enable selected rails")
+    @action(description="Enable selected rails", permissions=["change"])
     def enable(self, request, queryset) -> None:
         queryset.update(enabled=True)
         self.message_user(request, "Enabled; routing uses them at once.", messages.SUCCESS)
 
-    @action(description="Disable selected rails (routing falls back at once)")
+    @action(
+        description="Disable selected rails (routing falls back at once)", permissions=["change"]
+    )
     def disable(self, request, queryset) -> None:
         queryset.update(enabled=False)
         self.message_user(request, "Disabled; routing falls back at once.", messages.WARNING)
@@ -65,7 +67,11 @@ class RoutingRuleAdmin(ModelAdmin):
     list_select_related = ["rail", "fallback_rail"]
     actions_list = ["simulate"]
 
-    @action(description="Simulate routing (?country=KE&amount=50)", url_path="simulate")
+    @action(
+        description="Simulate routing (?country=KE&amount=50)",
+        url_path="simulate",
+        permissions=["view"],
+    )
     def simulate(self, request):
         country = request.GET.get("country", "").upper()[:2]
         try:
@@ -159,6 +165,9 @@ class PaymentAdmin(ModelAdmin):
     def has_change_permission(self, request, obj=None) -> bool:
         return False
 
+    def has_refund_permission(self, request, obj=None) -> bool:
+        return request.user.has_perm("payments.refund_payment")
+
     @display(description="Country")
     def country(self, payment: Payment) -> str:
         return payment.user.country.code
@@ -179,7 +188,7 @@ class PaymentAdmin(ModelAdmin):
     def status_badge(self, payment: Payment) -> str:
         return payment.status
 
-    @action(description="Refund in full (asks the rail now)")
+    @action(description="Refund in full (asks the rail now)", permissions=["refund"])
     def refund_in_full(self, request, queryset):
         if request.POST.get("confirm") != "yes":
             # Money leaves: show what would be refunded and ask once more.

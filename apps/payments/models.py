@@ -132,6 +132,7 @@ class Payment(BaseModel):
     class Meta:
         ordering = ["-created_at"]
         indexes = [models.Index(fields=["rail", "status"])]
+        permissions = [("refund_payment", "Can refund payments")]
 
     def __str__(self) -> str:
         return f"{self.local_amount} via {self.rail.code} ({self.status})"

@@ -39,7 +39,7 @@ class ReceiptAdmin(ReadOnlyAdmin):
     def pretty_payload(self, receipt: Receipt) -> str:
         return pretty_json(receipt.payload)
 
-    @action(description="Verify signature and log inclusion")
+    @action(description="Verify signature and log inclusion", permissions=["view"])
     def verify(self, request, queryset) -> None:
         for receipt in queryset:
             valid, reason, _ = selectors.receipt_verify_online(token=receipt.jws)
@@ -70,7 +70,10 @@ class SigningKeyAdmin(ReadOnlyAdmin):
     def status_badge(self, key: SigningKey) -> str:
         return key.status
 
-    @action(description="Rotate signing key", url_path="rotate")
+    def has_rotate_permission(self, request, obj=None) -> bool:
+        return request.user.has_perm("trust.rotate_signingkey")
+
+    @action(description="Rotate signing key", url_path="rotate", permissions=["rotate"])
     def rotate(self, request):
         if request.method != "POST":
             # Only a form carrying the CSRF token rotates: a GET could come from any page.
@@ -130,6 +133,9 @@ class DisputeAdmin(ModelAdmin):
     def has_change_permission(self, request, obj=None) -> bool:
         return False  # state moves only through the actions below
 
+    def has_resolve_permission(self, request, obj=None) -> bool:
+        return request.user.has_perm("trust.resolve_dispute")
+
     @display(
         description="Status",
         label={
@@ -159,13 +165,13 @@ class DisputeAdmin(ModelAdmin):
             else:
                 self.message_user(request, f"{dispute}: {verb}.", messages.SUCCESS)
 
-    @action(description="Start review")
+    @action(description="Start review", permissions=["resolve"])
     def start_review(self, request, queryset) -> None:
         self._each(
             request, queryset, "under review", lambda d: services.dispute_start_review(dispute=d)
         )
 
-    @action(description="Resolve: uphold the charge (signed receipt)")
+    @action(description="Resolve: uphold the charge (signed receipt)", permissions=["resolve"])
     def resolve_upheld(self, request, queryset) -> None:
         note = f"upheld by {request.user}"
         self._each(
@@ -177,7 +183,7 @@ class DisputeAdmin(ModelAdmin):
             ),
         )
 
-    @action(description="Resolve: refund the buyer (signed receipt)")
+    @action(description="Resolve: refund the buyer (signed receipt)", permissions=["resolve"])
     def resolve_refunded(self, request, queryset) -> None:
         note = f"refunded by {request.user}"
         self._each(

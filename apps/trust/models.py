@@ -26,6 +26,7 @@ class SigningKey(BaseModel):
                 fields=["status"], condition=models.Q(status="active"), name="trust_one_active_key"
             )
         ]
+        permissions = [("rotate_signingkey", "Can rotate the signing key")]
 
     def __str__(self) -> str:
         return f"{self.kid} ({self.status})"
@@ -151,6 +152,7 @@ class Dispute(BaseModel):
 
     class Meta:
         ordering = ["respond_by"]
+        permissions = [("resolve_dispute", "Can review and resolve disputes")]
 
     def __str__(self) -> str:
         return f"dispute on #{self.receipt.log_index} ({self.status})"

@@ -25,8 +25,9 @@ def jwk(*, kid: str) -> dict | None:
 
 
 def receipts_visible_to(*, user, agent_grant_id=None) -> QuerySet[Receipt]:
-    """Operators see all; a user their own and those naming them; an agent its user's."""
-    if user.is_staff and agent_grant_id is None:
+    """Operators allowed to view receipts see all; a user their own and those naming them;
+    an agent its user's."""
+    if user.has_perm("trust.view_receipt") and agent_grant_id is None:
         return Receipt.objects.all()
     return Receipt.objects.filter(Q(user=user) | Q(counterparties=user)).distinct()
 
@@ -115,9 +116,9 @@ def receipt_verify_online(*, token: str) -> tuple[bool, str, dict | None]:
 
 
 def dispute_get(*, user, dispute_id, agent_grant_id=None) -> Dispute | None:
-    """A dispute on a receipt of the user's (operators: any; an operator's agent: only
-    the operator's own, as with receipts)."""
+    """A dispute on a receipt of the user's (operators allowed to view disputes: any; an
+    operator's agent: only the operator's own, as with receipts)."""
     disputes = Dispute.objects.select_related("receipt")
-    if not (user.is_staff and agent_grant_id is None):
+    if not (user.has_perm("trust.view_dispute") and agent_grant_id is None):
         disputes = disputes.filter(receipt__user=user)
     return disputes.filter(pk=dispute_id).first()

@@ -1,6 +1,8 @@
 """The operator admin: allauth guards its door; operators get the unfold dashboard."""
 
 import pytest
+from django.contrib.auth.models import Permission
+from django.test import Client
 from django.urls import reverse
 
 from apps.identity.models import User
@@ -54,3 +56,17 @@ def test_operator_creates_user_with_lowercased_email(operator_client):
 
     assert response.status_code == 302, response.context["adminform"].form.errors
     assert User.objects.filter(email="new.operator@gera.example").exists()
+
+
+def dashboard_sections(*codenames: str) -> list[str]:
+    staff = UserFactory(is_staff=True)
+    staff.user_permissions.add(*Permission.objects.filter(codename__in=codenames))
+    client = Client()
+    client.force_login(staff)
+    return [section["title"] for section in client.get("/admin/").context["kpi_sections"]]
+
+
+def test_dashboard_shows_staff_only_the_numbers_of_apps_they_may_view():
+    assert dashboard_sections() == []
+    assert dashboard_sections("view_payment") == ["Payment rails, last 7 days"]
+    assert dashboard_sections("view_user", "view_dispatchorder") == ["Identity", "Dispatch"]

@@ -2,7 +2,9 @@
 that goes through `dispatch.services.order_resume`."""
 
 import pytest
+from django.contrib.auth.models import Permission
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
@@ -107,6 +109,34 @@ def test_retry_runs_the_step_a_pending_order_is_waiting_on(
     assert resumed.reason.startswith("resumed:")
     shown = [str(message) for message in response.context["messages"]]
     assert shown == [f"{order.pk}: queued dispatch.authorize_payment."]
+
+
+def staff_with(*codenames: str) -> Client:
+    user = UserFactory(is_staff=True)
+    user.user_permissions.add(*Permission.objects.filter(codename__in=codenames))
+    client = Client(raise_request_exception=False)
+    client.force_login(user)
+    return client
+
+
+@pytest.mark.parametrize(
+    ("codenames", "status"),
+    [
+        (["view_dispatchorder"], "pending"),
+        (["view_dispatchorder", "retry_dispatchorder"], "completed"),
+    ],
+)
+def test_retry_needs_its_permission(agent, django_capture_on_commit_callbacks, codenames, status):
+    stalled = Agent(agent.user)  # no on_commit: the pipeline is never started
+    order = DispatchOrder.objects.get(pk=stalled.dispatch().json()["id"])
+
+    with django_capture_on_commit_callbacks(execute=True):
+        staff_with(*codenames).post(
+            reverse(CHANGELIST), {"action": "retry_step", "_selected_action": [order.pk]}
+        )
+
+    order.refresh_from_db()
+    assert order.status == status
 
 
 def test_retry_refuses_a_disputed_order_and_changes_nothing(

@@ -2,8 +2,10 @@ import pytest
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.urls import reverse
 
+from apps.identity import selectors as identity_selectors
+from apps.identity.models import Feature
 from apps.memory import services
-from apps.memory.models import ConsentGrant
+from apps.memory.models import ConsentGrant, MemoryItem
 
 pytestmark = pytest.mark.django_db
 
@@ -57,3 +59,47 @@ def test_memory_changelists_render_and_search(operator_client, user, health_item
     response = operator_client.get(f"/admin/memory/{model}/?q={user.email}")
 
     assert response.status_code == 200
+
+
+def items_in_use(user) -> int:
+    _, summary = identity_selectors.entitlement_summary(user=user)
+    return next(entry.used for entry in summary if entry.feature == Feature.MEMORY_ITEMS)
+
+
+def test_deleting_an_item_in_the_admin_gives_the_users_place_back(
+    operator_client, user, health_item
+):
+    assert items_in_use(user) == 1
+
+    operator_client.post(
+        reverse("admin:memory_memoryitem_delete", args=[health_item.pk]), {"post": "yes"}
+    )
+
+    assert not MemoryItem.objects.exists()
+    assert items_in_use(user) == 0
+
+
+def test_deleting_selected_items_gives_each_users_place_back(
+    operator_client, user, other_user, geraclinic, scope, health_item
+):
+    services.consent_set(user=other_user, product=geraclinic, scope=scope("health"), allow=True)
+    other = services.memory_write(
+        user=other_user,
+        product=geraclinic,
+        scope=scope("health"),
+        kind="preference",
+        key="allergy",
+        value={"note": "penicillin"},
+    )
+
+    operator_client.post(
+        reverse("admin:memory_memoryitem_changelist"),
+        {
+            "action": "delete_selected",
+            "post": "yes",
+            ACTION_CHECKBOX_NAME: [str(health_item.pk), str(other.pk)],
+        },
+    )
+
+    assert not MemoryItem.objects.exists()
+    assert (items_in_use(user), items_in_use(other_user)) == (0, 0)

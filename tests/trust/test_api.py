@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from django.contrib.auth.models import Permission
 from django.test import Client
 
 from apps.trust import jose, merkle
@@ -65,6 +66,20 @@ def test_named_counterparty_and_operator_read_it_others_do_not(user, other_user,
     assert seller.get(f"/api/v1/receipts/{receipt.pk}").status_code == 200
     assert operator_client.get(f"/api/v1/receipts/{receipt.pk}").status_code == 200
     assert stranger.get(f"/api/v1/receipts/{receipt.pk}").status_code == 404
+
+
+def test_staff_session_reads_others_receipts_only_with_the_view_permission(user):
+    receipt = make_receipt(user)
+    staff = UserFactory(is_staff=True)
+    client = Client()
+    client.force_login(staff)
+
+    refused = client.get(f"/api/v1/receipts/{receipt.pk}")
+    staff.user_permissions.add(Permission.objects.get(codename="view_receipt"))
+    allowed = client.get(f"/api/v1/receipts/{receipt.pk}")
+
+    assert refused.status_code == 404
+    assert allowed.status_code == 200
 
 
 def test_anyone_can_verify_online(client, user):

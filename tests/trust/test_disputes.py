@@ -8,6 +8,7 @@ import uuid
 
 import pytest
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.contrib.auth.models import Permission
 from django.db import connection
 from django.test import Client
 from django.urls import reverse
@@ -81,6 +82,20 @@ def test_operators_agent_reads_only_the_operators_own_disputes(user, operator, o
     assert agent.get(f"/api/v1/disputes/{others.pk}").status_code == 404
     assert agent.get(f"/api/v1/disputes/{own.pk}").status_code == 200
     assert operator_client.get(f"/api/v1/disputes/{others.pk}").status_code == 200
+
+
+def test_staff_session_reads_others_disputes_only_with_the_view_permission(user):
+    dispute = services.dispute_open(receipt=make_receipt(user), opened_by="buyer", reason="other")
+    staff = UserFactory(is_staff=True)
+    client = Client()
+    client.force_login(staff)
+
+    refused = client.get(f"/api/v1/disputes/{dispute.pk}")
+    staff.user_permissions.add(Permission.objects.get(codename="view_dispute"))
+    allowed = client.get(f"/api/v1/disputes/{dispute.pk}")
+
+    assert refused.status_code == 404
+    assert allowed.status_code == 200
 
 
 def test_a_retried_open_returns_the_same_dispute(user_client, user):
