@@ -86,6 +86,7 @@ CLOCK = re.compile(r"(?P<hour>\d+)(?:[:.](?P<minute>\d+))?\s*(?P<meridiem>am|pm)
 PM_PARTS = {"afternoon", "evening", "night"}  # "tonight" is read as "night"
 LATE_PARTS = {"evening", "night"}
 AT_LENGTH = dt.timedelta(hours=2)
+HORIZON = dt.timedelta(days=366)
 # "in Manchester": a place named that no skill serves, so nothing is booked elsewhere.
 NAMED_PLACE = re.compile(r"\b(?:[Ii]n|[Nn]ear)\s+(?P<place>[A-Z][\w'-]+(?:\s+[A-Z][\w'-]+)*)")
 NOT_PLACES = re.compile(rf"(?:{WEEKDAYS}|{MONTHS})\b", re.IGNORECASE)
@@ -210,6 +211,7 @@ def _find_window(intent: ParsedIntent, text: str, now: dt.datetime) -> None:
         intent.notes.append("No time was given; any time from now is accepted.")
         return
     phrase = match["when"].casefold()
+    _refuse_beyond_horizon(phrase)
     if hours := IN_HOURS.match(phrase):
         middle = _hours_after(now, int(hours["count"]))
         start, end = middle - AT_LENGTH / 2, middle + AT_LENGTH / 2
@@ -219,12 +221,18 @@ def _find_window(intent: ParsedIntent, text: str, now: dt.datetime) -> None:
     intent.window_start, intent.window_end = start, end
 
 
+def _refuse_beyond_horizon(phrase: str) -> None:
+    """ "In N days/hours" past a year is refused before any date arithmetic (which would
+    overflow the calendar for a large enough N); the resolver's own limit is tighter."""
+    if (days := IN_DAYS.match(phrase)) and int(days["count"]) > HORIZON.days:
+        raise WindowOutOfRange(f"In {days['count']} days is too far ahead.")
+    if (hours := IN_HOURS.match(phrase)) and int(hours["count"]) > HORIZON / dt.timedelta(hours=1):
+        raise WindowOutOfRange(f"In {hours['count']} hours is too far ahead.")
+
+
 def _hours_after(now: dt.datetime, count: int) -> dt.datetime:
     # Counted in UTC: N hours from now stay N hours across a change of clocks.
-    try:
-        later = now.astimezone(dt.UTC) + dt.timedelta(hours=count)
-    except OverflowError as error:
-        raise WindowOutOfRange(f"In {count} hours is too far ahead.") from error
+    later = now.astimezone(dt.UTC) + dt.timedelta(hours=count)
     return later.astimezone(now.tzinfo).replace(second=0, microsecond=0)
 
 
@@ -248,10 +256,7 @@ def _day_window(phrase: str, at: str | None, now: dt.datetime) -> tuple[dt.datet
 
 def _day(phrase: str, now: dt.datetime) -> dt.datetime:
     if days := IN_DAYS.match(phrase):
-        try:
-            return now + dt.timedelta(days=int(days["count"]))
-        except OverflowError as error:
-            raise WindowOutOfRange(f"In {days['count']} days is too far ahead.") from error
+        return now + dt.timedelta(days=int(days["count"]))
     settings = {"RELATIVE_BASE": now, "PREFER_DATES_FROM": "future"}
     day_phrase = re.sub(r"\b(morning|afternoon|evening|night)\b", "", phrase).strip() or "today"
     return dateparser.parse(day_phrase, settings=settings) or now

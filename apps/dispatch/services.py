@@ -514,14 +514,16 @@ def _fail(order: DispatchOrder, to: str, *, code: str, message: str) -> None:
 
 
 def _release_reservations(order: DispatchOrder) -> None:
-    """No money moved for the user: give back the spend and this month's dispatch."""
+    """No money moved for the user: give back this month's dispatch and the spend. In the
+    order they were taken (usage row, then grant row), so a new dispatch taking them at
+    the same time cannot deadlock with this."""
+    identity_services.release_entitlement(
+        user=order.user, feature=Feature.DISPATCHES, consumed_at=order.created_at
+    )
     if order.grant is not None:
         identity_services.agent_grant_release_spend(
             grant=order.grant, reference=f"dispatch:{order.pk}"
         )
-    identity_services.release_entitlement(
-        user=order.user, feature=Feature.DISPATCHES, consumed_at=order.created_at
-    )
 
 
 # ---------------------------------------------------------------------------
