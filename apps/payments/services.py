@@ -21,7 +21,7 @@ from apps.identity import services as identity_services
 from apps.identity.models import AgentGrant
 from apps.payments import fx, routing, selectors
 from apps.payments.adapters import ADAPTERS, RAIL_CALL_ERRORS, ProviderResult, adapter_for
-from apps.payments.adapters.base import WebhookRejected
+from apps.payments.adapters.base import WebhookIgnored, WebhookRejected
 from apps.payments.errors import AmountOutOfRange, RateUnavailable
 from apps.payments.models import Payment, PaymentEvent, ProviderEvent, Quote, Rail, Refund
 from apps.payments.signals import payment_status_changed
@@ -649,6 +649,8 @@ def webhook_receive(*, rail_code: str, body: bytes, headers: dict) -> str:
         raise ApplicationError("Unknown rail.", code="not_found", status=404)
     try:
         notice = adapter_for(rail.code, sandbox=rail.sandbox).parse_webhook(body, headers)
+    except WebhookIgnored:
+        return "ignored"
     except (WebhookRejected, LookupError) as exc:
         raise ApplicationError(f"Webhook rejected: {exc}", code="invalid_signature") from exc
     with transaction.atomic():

@@ -175,3 +175,12 @@ def test_a_refund_notice_before_the_refund_is_recorded_is_sent_back(client, auth
     assert response.status_code == 409
     assert response.json()["error"]["code"] == "refund_not_recorded"
     assert not ProviderEvent.objects.exists()  # so Stripe's retry is not a duplicate
+
+
+def test_a_signed_event_about_something_else_is_acknowledged_and_left_alone(client, authorized):
+    charge = {"id": "ch_1", "object": "charge", "status": "succeeded", "amount": 5000}
+
+    response = deliver(client, event("evt_charge", "charge.succeeded", charge))
+
+    assert (response.status_code, response.json()["outcome"]) == (200, "ignored")
+    assert Payment.objects.get().status == Payment.Status.AUTHORIZED

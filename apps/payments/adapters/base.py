@@ -8,6 +8,11 @@ from typing import Protocol
 EXTERNAL_ID_MAX_LENGTH = 128
 
 
+class WebhookIgnored(Exception):
+    """Genuine, but about nothing GeraOS tracks (a Stripe charge.* event): acknowledged so
+    the sender does not retry it, and otherwise left alone."""
+
+
 class WebhookRejected(Exception):
     """A notification that is not from the rail, or not one we can read."""
 

@@ -11,7 +11,12 @@ import stripe
 from django.conf import settings
 
 from apps.core.stripe_signature import reject_skewed_timestamp
-from apps.payments.adapters.base import ProviderResult, WebhookNotice, WebhookRejected
+from apps.payments.adapters.base import (
+    ProviderResult,
+    WebhookIgnored,
+    WebhookNotice,
+    WebhookRejected,
+)
 from apps.payments.adapters.stripe_sandbox import SANDBOX_WEBHOOK_SECRET, SandboxStripeTransport
 from apps.payments.minor_units import from_minor, to_minor
 
@@ -123,7 +128,9 @@ class StripeAdapter:
         except (ValueError, stripe.SignatureVerificationError) as exc:
             raise WebhookRejected(str(exc)) from exc
         subject = _plain(event)["data"]["object"]
-        if subject.get("object") == "refund":
+        if subject.get("object") not in {"payment_intent", "refund"}:
+            raise WebhookIgnored(f"{event['type']} is not about a payment or a refund")
+        if subject["object"] == "refund":
             return WebhookNotice(
                 event_id=event["id"],
                 provider_reference=subject["id"],
