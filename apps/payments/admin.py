@@ -228,6 +228,7 @@ class RefundAdmin(ModelAdmin):
         "reason",
         "status",
         "provider_reference",
+        "send_started_at",
         "send_interrupted_at",
         "created_at",
     ]

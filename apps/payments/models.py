@@ -168,6 +168,12 @@ class Refund(BaseModel):
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     provider_idempotency_key = models.CharField(max_length=255, unique=True)
     provider_reference = models.CharField(max_length=255, blank=True)
+    send_started_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="Sent to the rail and not answered yet. Left standing long after (the "
+        "sending process died) it is sent again, with the same key.",
+    )
     send_interrupted_at = models.DateTimeField(
         null=True,
         blank=True,

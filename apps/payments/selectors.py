@@ -24,7 +24,10 @@ def payment_refund_waiting(*, payment_id) -> bool:
     """A refund the rail or an operator (in the rail's back office) has yet to make. One
     whose sending broke off is not waiting: the next refund of the payment sends it again."""
     return Refund.objects.filter(
-        payment_id=payment_id, status=Refund.Status.PENDING, send_interrupted_at__isnull=True
+        payment_id=payment_id,
+        status=Refund.Status.PENDING,
+        send_started_at__isnull=True,
+        send_interrupted_at__isnull=True,
     ).exists()
 
 

@@ -10,6 +10,7 @@ from decimal import ROUND_CEILING, Decimal
 from babel.numbers import get_territory_currencies
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 from djmoney.contrib.exchange.exceptions import MissingRate
 from djmoney.contrib.exchange.models import ExchangeBackend, get_rate
@@ -20,7 +21,13 @@ from apps.core.money import money_document, round_to_minor_units
 from apps.identity import services as identity_services
 from apps.identity.models import AgentGrant
 from apps.payments import fx, routing, selectors
-from apps.payments.adapters import ADAPTERS, RAIL_CALL_ERRORS, ProviderResult, adapter_for
+from apps.payments.adapters import (
+    ADAPTERS,
+    RAIL_CALL_ERRORS,
+    RAIL_REFUSALS,
+    ProviderResult,
+    adapter_for,
+)
 from apps.payments.adapters.base import WebhookIgnored, WebhookRejected
 from apps.payments.errors import AmountOutOfRange, RateUnavailable
 from apps.payments.models import Payment, PaymentEvent, ProviderEvent, Quote, Rail, Refund
@@ -156,6 +163,8 @@ def quote_document(quote: Quote) -> dict:
 
 # What callers retry: a rail call that got no answer to act on (see adapters).
 RETRYABLE_RAIL_ERRORS = RAIL_CALL_ERRORS
+# A refund sent and unanswered this long was lost with the process that sent it.
+REFUND_ANSWER_TIMEOUT = dt.timedelta(minutes=2)
 
 # A rail without a refund API answers this: the refund is made by hand in its back office.
 MANUAL_REFUND = "pending_manual"
@@ -430,9 +439,10 @@ def _apply(payment: Payment, result: ProviderResult, cause: str) -> None:
 
 # ---------------------------------------------------------------------------
 # Refunds: the sum never exceeds what was captured, however many run at once. A refund
-# whose sending broke off (a network error) stays pending, its amount held, and is marked
-# so: the next refund of the payment first sends it again with its own key, so the rail
-# makes it once.
+# is marked as sent before the rail is called and unmarked by the answer. One whose
+# sending broke off (a network error, or a process that died mid-call) stays pending, its
+# amount held: the next refund of the payment first sends it again with its own key, so
+# the rail makes it once. A rail's definite refusal fails it and frees the amount.
 # ---------------------------------------------------------------------------
 
 
@@ -473,18 +483,23 @@ def _resend_interrupted_refunds(payment: Payment) -> list[Refund]:
 
 @transaction.atomic
 def _claim_interrupted_refund(payment: Payment) -> Refund | None:
-    """The payment's oldest refund whose sending broke off, claimed by one caller only (a
-    second waits for the lock, then finds the mark gone)."""
+    """The payment's oldest refund whose sending broke off, claimed by one caller only:
+    the claim marks it as being sent now, so a second caller finds nothing to claim."""
+    abandoned = Q(send_started_at__lt=timezone.now() - REFUND_ANSWER_TIMEOUT)
     refund = (
         payment.refunds.select_for_update()
-        .filter(status=Refund.Status.PENDING, send_interrupted_at__isnull=False)
+        .filter(Q(send_interrupted_at__isnull=False) | abandoned, status=Refund.Status.PENDING)
         .order_by("created_at")
         .first()
     )
     if refund is not None:
-        refund.send_interrupted_at = None
-        refund.save(update_fields=["send_interrupted_at", "updated_at"])
+        _mark_sending(refund)
     return refund
+
+
+def _mark_sending(refund: Refund) -> None:
+    refund.send_started_at, refund.send_interrupted_at = timezone.now(), None
+    refund.save(update_fields=["send_started_at", "send_interrupted_at", "updated_at"])
 
 
 def _earlier_attempt(payment: Payment, resent: list[Refund], amount: Decimal | None):
@@ -522,14 +537,18 @@ def _refund_reserve(*, payment_id, amount: Decimal | None, reason: str) -> Refun
         amount=Money(amount, payment.local_amount.currency),
         reason=reason,
         provider_idempotency_key=f"geraos-refund-{uuid.uuid4()}",
+        send_started_at=timezone.now(),
     )
 
 
 def _refund_send(payment: Payment, refund: Refund) -> Refund:
+    """Ask the rail; `refund` is already marked as being sent (by reserve or claim)."""
     try:
         result = _adapter(payment).refund(
             payment, refund.amount.amount, idempotency_key=refund.provider_idempotency_key
         )
+    except RAIL_REFUSALS as refusal:
+        result = ProviderResult(status="failed", failure_code=getattr(refusal, "code", "") or "")
     except Exception:
         # No answer: the rail may have made it or not. Only the same key may ask again.
         _refund_mark_interrupted(refund_id=refund.pk)
@@ -552,8 +571,9 @@ def _refund_apply(*, refund_id, result: ProviderResult) -> Refund:
     if refund.status != Refund.Status.PENDING:
         return refund  # settled meanwhile (e.g. confirmed by hand): never recorded twice
     refund.provider_reference = result.provider_reference or refund.provider_reference
+    refund.send_started_at = refund.send_interrupted_at = None  # answered
     if result.status in {MANUAL_REFUND, REFUND_PENDING}:
-        refund.save(update_fields=["provider_reference", "updated_at"])  # pending, held
+        refund.save()  # pending, its amount held, until the rail or an operator confirms
         return refund
     refund.status = (
         Refund.Status.SUCCEEDED if result.status == "succeeded" else Refund.Status.FAILED

@@ -8,10 +8,11 @@ import stripe
 from django.core.cache import cache
 from django.db import connection
 from django.test import Client
+from django.utils import timezone
 from djmoney.money import Money
 
 from apps.core.errors import ApplicationError
-from apps.payments import services
+from apps.payments import selectors, services
 from apps.payments.adapters import ProviderResult
 from apps.payments.adapters.stripe_sandbox import SandboxStripeTransport, _ResponseLost
 from apps.payments.models import Payment, Refund
@@ -80,7 +81,7 @@ def test_lost_response_is_repaired_by_reconciliation_without_a_second_charge(use
     assert payment.status == Payment.Status.AUTHORIZED
     # The retry carried the same idempotency key, so the rail answered with the charge it
     # had already made rather than making another.
-    first_answer = cache.get(f"sandbox:stripe:idem:{payment.provider_idempotency_key}")
+    first_answer, _ = cache.get(f"sandbox:stripe:idem:{payment.provider_idempotency_key}")
     assert payment.provider_reference in first_answer
 
 
@@ -159,6 +160,47 @@ def test_a_refund_whose_answer_was_lost_is_sent_again_and_made_once(user, refund
     assert payment.refunded_amount == payment.captured_amount
     assert refunded_at_the_rail(payment) == 5000
     assert len(refund_answer_lost_once) == 1  # the resend carried the key: Stripe replayed
+
+
+class WorkerKilled(BaseException):
+    """A process killed mid-call: no except clause of ours runs."""
+
+
+def test_a_refund_whose_sender_died_mid_call_is_sent_again_later(user, monkeypatch):
+    payment = captured(user)
+    stripe_answers = SandboxStripeTransport.request
+
+    def answered_then_killed(self, method, url, *args, **kwargs):
+        stripe_answers(self, method, url, *args, **kwargs)  # Stripe made it and kept the answer
+        raise WorkerKilled
+
+    monkeypatch.setattr(SandboxStripeTransport, "request", answered_then_killed)
+    with pytest.raises(WorkerKilled):
+        services.refund_create(payment_id=payment.pk)
+    monkeypatch.setattr(SandboxStripeTransport, "request", stripe_answers)
+    assert not selectors.payment_refund_waiting(payment_id=payment.pk)  # not the rail's to make
+    Refund.objects.update(send_started_at=timezone.now() - services.REFUND_ANSWER_TIMEOUT)
+
+    refund = services.refund_create(payment_id=payment.pk)
+
+    payment.refresh_from_db()
+    assert (refund.status, Refund.objects.count()) == (Refund.Status.SUCCEEDED, 1)
+    assert payment.status == Payment.Status.REFUNDED
+    assert refunded_at_the_rail(payment) == 5000
+
+
+def test_a_refund_the_rail_refuses_fails_and_frees_the_amount(user):
+    payment = captured(user)
+    intent_key = f"sandbox:stripe:pi:{payment.provider_reference}"
+    intent = cache.get(intent_key)
+    intent["amount_refunded"] = 2000  # 20.00 refunded by an operator in Stripe's dashboard
+    cache.set(intent_key, intent)
+
+    refused = services.refund_create(payment_id=payment.pk)  # "the rest": 50.00, too much
+    refund = services.refund_create(payment_id=payment.pk, amount=Decimal("30.00"))
+
+    assert refused.status == Refund.Status.FAILED
+    assert refund.status == Refund.Status.SUCCEEDED
 
 
 def test_the_late_capture_refund_task_retries_until_the_refund_is_made(

@@ -30,6 +30,10 @@ RAIL_CALL_ERRORS = (
     UpiError,
 )
 
+# A rail's definite "no" to a request (Stripe's 4xx): asking again, even with the same
+# key, gets the same answer.
+RAIL_REFUSALS = (stripe.InvalidRequestError, stripe.CardError)
+
 
 def adapter_for(rail_code: str, *, sandbox: bool) -> RailAdapter:
     try:
@@ -38,4 +42,11 @@ def adapter_for(rail_code: str, *, sandbox: bool) -> RailAdapter:
         raise LookupError(f"No adapter for rail {rail_code!r}") from exc
 
 
-__all__ = ["ADAPTERS", "RAIL_CALL_ERRORS", "ProviderResult", "RailAdapter", "adapter_for"]
+__all__ = [
+    "ADAPTERS",
+    "RAIL_CALL_ERRORS",
+    "RAIL_REFUSALS",
+    "ProviderResult",
+    "RailAdapter",
+    "adapter_for",
+]

@@ -40,7 +40,8 @@ class SandboxStripeTransport(stripe.HTTPClient):
     def request(self, method, url, headers, post_data=None, *, _usage=None):
         idempotency_key = (headers or {}).get("Idempotency-Key")
         if idempotency_key and (stored := cache.get(_key("idem", idempotency_key))):
-            return stored, 200, {"Idempotent-Replayed": "true"}
+            text, status = stored
+            return text, status, {"Idempotent-Replayed": "true"}
         params = {k: v[0] for k, v in parse_qs(post_data or "").items()}
         try:
             body, status = self._route(method.upper(), urlsplit(url).path, params)
@@ -50,7 +51,7 @@ class SandboxStripeTransport(stripe.HTTPClient):
         text = json.dumps(body)
         if idempotency_key and status < 500:
             # Like Stripe, the outcome is kept even when the caller never saw it.
-            cache.set(_key("idem", idempotency_key), text, STATE_TTL_SECONDS)
+            cache.set(_key("idem", idempotency_key), (text, status), STATE_TTL_SECONDS)
         if timed_out:
             raise stripe.APIConnectionError("Sandbox: the response timed out after the charge.")
         return text, status, {"request-id": f"req_sandbox_{secrets.token_hex(6)}"}
