@@ -19,7 +19,14 @@ from http.client import HTTPConnection, HTTPException, HTTPSConnection
 from typing import Protocol
 from urllib.error import HTTPError, URLError
 from urllib.parse import urlsplit
-from urllib.request import HTTPHandler, HTTPRedirectHandler, HTTPSHandler, Request, build_opener
+from urllib.request import (
+    HTTPHandler,
+    HTTPRedirectHandler,
+    HTTPSHandler,
+    ProxyHandler,
+    Request,
+    build_opener,
+)
 
 from django.conf import settings
 
@@ -80,7 +87,7 @@ def _connect_public_only(address, *args, **kwargs) -> socket.socket:
     DNS rebinding) to a private address is dropped before a byte is sent."""
     sock = socket.create_connection(address, *args, **kwargs)
     peer = ipaddress.ip_address(sock.getpeername()[0])
-    if not peer.is_global:
+    if not _is_public(peer):
         sock.close()
         raise NonPublicAddress(f"{address[0]} is at a non-public address ({peer})")
     return sock
@@ -105,8 +112,20 @@ class _PublicHTTPSHandler(HTTPSHandler):
         return self.do_open(_public_only(HTTPSConnection), request, context=self._context)
 
 
+# IPv6 prefixes that carry an IPv4 address inside (NAT64, 6to4): "global" to Python, yet
+# they can reach a private IPv4 network through a translator.
+_EMBEDS_IPV4 = (ipaddress.ip_network("64:ff9b::/96"), ipaddress.ip_network("2002::/16"))
+
+
+def _is_public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    return address.is_global and not any(address in prefix for prefix in _EMBEDS_IPV4)
+
+
 _OPENER = build_opener(_NoRedirects)
-_PUBLIC_OPENER = build_opener(_NoRedirects, _PublicHTTPHandler, _PublicHTTPSHandler)
+# No proxies from the environment: the socket check must see the endpoint, not a proxy.
+_PUBLIC_OPENER = build_opener(
+    _NoRedirects, ProxyHandler({}), _PublicHTTPHandler, _PublicHTTPSHandler
+)
 
 
 class HttpTransport:
@@ -146,7 +165,7 @@ def _is_this_machine(host: str) -> bool:
 
 
 def _names_non_public_address(host: str) -> bool:
-    return host == "localhost" or _literal_address(host, lambda ip: not ip.is_global)
+    return host == "localhost" or _literal_address(host, lambda ip: not _is_public(ip))
 
 
 def _literal_address(host: str, test) -> bool:

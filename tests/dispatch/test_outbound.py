@@ -27,6 +27,8 @@ def production(settings):
         "https://169.254.169.254/latest/meta-data/",
         "https://[::1]/cb",
         "https://[::ffff:192.168.1.1]/cb",
+        "https://[64:ff9b::a00:7]/cb",  # NAT64 to 10.0.0.7
+        "https://[2002:a00:7::1]/cb",  # 6to4 from 10.0.0.7
         "https:///no-host",
     ],
 )
