@@ -379,6 +379,8 @@ UNFOLD = {
                     _nav("Routing rules", "route", "/admin/payments/routingrule/"),
                     _nav("FX rates", "currency_exchange", "/admin/exchange/rate/"),
                     _nav("Quotes", "request_quote", "/admin/payments/quote/"),
+                    _nav("Refunds", "undo", "/admin/payments/refund/"),
+                    _nav("Rail notices", "notifications", "/admin/payments/providerevent/"),
                 ],
             },
             {

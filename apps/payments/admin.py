@@ -10,9 +10,18 @@ from djmoney.money import Money
 from unfold.admin import ModelAdmin, TabularInline
 from unfold.decorators import action, display
 
+from apps.core.admin import ReadOnlyAdmin
 from apps.core.errors import ApplicationError
-from apps.payments import routing, services
-from apps.payments.models import Payment, PaymentEvent, Quote, Rail, Refund, RoutingRule
+from apps.payments import routing, selectors, services
+from apps.payments.models import (
+    Payment,
+    PaymentEvent,
+    ProviderEvent,
+    Quote,
+    Rail,
+    Refund,
+    RoutingRule,
+)
 
 
 @admin.register(Rail)
@@ -247,3 +256,32 @@ class RefundAdmin(ModelAdmin):
             )
         except ApplicationError as error:
             self.message_user(request, error.message, messages.ERROR)
+
+
+class HeldFilter(admin.SimpleListFilter):
+    title = "held"
+    parameter_name = "held"
+
+    def lookups(self, request, model_admin):
+        return [("unmatched", "Matching no payment after an hour"), ("yes", "Held now")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "unmatched":
+            return queryset & selectors.notices_unmatched()
+        if self.value() == "yes":
+            return queryset.filter(pending_result__isnull=False)
+        return queryset
+
+
+@admin.register(ProviderEvent)
+class ProviderEventAdmin(ReadOnlyAdmin):
+    """Every rail notice applied or held; a held one its payment never claimed is money a
+    rail may have taken that no payment records."""
+
+    list_display = ["received_at", "rail", "event_id", "provider_reference", "held"]
+    list_filter = ["rail", HeldFilter, "received_at"]
+    search_fields = ["event_id", "provider_reference"]
+
+    @display(description="Held", boolean=True)
+    def held(self, event: ProviderEvent) -> bool:
+        return event.pending_result is not None

@@ -2,10 +2,10 @@
 
 import datetime as dt
 
-from django.db.models import Count, Q
+from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
-from apps.payments.models import Payment, Quote, Rail, Refund
+from apps.payments.models import Payment, ProviderEvent, Quote, Rail, Refund
 
 FINISHED = [Payment.Status.CAPTURED, Payment.Status.PARTIALLY_REFUNDED, Payment.Status.REFUNDED]
 
@@ -56,12 +56,34 @@ def rail_summary(*, days: int = 7) -> list[dict]:
     ]
 
 
+# A held notice its payment has not claimed in this long names no payment of ours: money
+# a rail may have taken that nothing records (a second prompt approved, say).
+UNMATCHED_AFTER = dt.timedelta(hours=1)
+
+
+def notices_unmatched() -> QuerySet[ProviderEvent]:
+    return ProviderEvent.objects.filter(
+        pending_result__isnull=False, received_at__lt=timezone.now() - UNMATCHED_AFTER
+    )
+
+
+def payments_amount_mismatched() -> QuerySet[Payment]:
+    """Payments a rail confirmed for another amount: never settled, for an operator."""
+    return Payment.objects.filter(failure_code="amount_mismatch")
+
+
 def operator_kpis() -> list[dict]:
-    """One dashboard card per rail: last week's captured payments and failure rate."""
-    return [
+    """One dashboard card per rail (last week's captured payments and failure rate), and
+    the money operators must look at by hand."""
+    rails = [
         {
             "title": f"{row['rail']}{'' if row['enabled'] else ' (disabled)'}",
             "value": f"{row['captured']} captured · {row['failure_rate']:.0%} failed",
         }
         for row in rail_summary()
+    ]
+    return [
+        *rails,
+        {"title": "Rail notices matching no payment", "value": notices_unmatched().count()},
+        {"title": "Confirmed for another amount", "value": payments_amount_mismatched().count()},
     ]

@@ -1,11 +1,14 @@
+import datetime as dt
+
 import pytest
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.core.management import call_command
 from django.urls import reverse
+from django.utils import timezone
 
 from apps.core.errors import ApplicationError
 from apps.payments import services
-from apps.payments.models import Payment, Rail
+from apps.payments.models import Payment, ProviderEvent, Rail
 from tests.factories import make_payment
 from tests.helpers import dashboard_numbers
 
@@ -85,3 +88,23 @@ def test_operator_refunds_a_payment_in_full(operator_client, user):
         operator_client.get(reverse("admin:payments_payment_change", args=[payment.pk])).status_code
         == 200
     )
+
+
+def test_rail_notices_no_payment_claimed_are_counted_and_listed(operator_client):
+    ProviderEvent.objects.create(
+        rail="mpesa",
+        event_id="ws_CO_orphan:captured",
+        provider_reference="ws_CO_orphan",
+        pending_result={"status": "captured"},
+    )
+    ProviderEvent.objects.update(received_at=timezone.now() - dt.timedelta(hours=2))
+    ProviderEvent.objects.create(
+        rail="mpesa", event_id="fresh", pending_result={"status": "captured"}
+    )
+
+    kpis = dashboard_numbers(operator_client)
+    listed = operator_client.get("/admin/payments/providerevent/?held=unmatched")
+
+    assert kpis["Rail notices matching no payment"] == 1
+    assert "ws_CO_orphan" in listed.content.decode()
+    assert "fresh" not in listed.content.decode()
