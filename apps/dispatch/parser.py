@@ -73,11 +73,23 @@ MONEY = re.compile(
 )
 WEEKDAYS = "monday|tuesday|wednesday|thursday|friday|saturday|sunday"
 MONTHS = "january|february|march|april|may|june|july|august|september|october|november|december"
+_AT = r"\d+(?:[:.]\d+)?(?:\s*(?:am|pm))?|noon|midnight"
 WHEN = re.compile(
     rf"\b(?P<when>(?:(?:today|tomorrow|tonight|(?:this|next|on)\s+(?:{WEEKDAYS})|{WEEKDAYS}|"
     rf"day after tomorrow|in \d+ (?:hours?|days?))"
     rf"(?:\s+(?:morning|afternoon|evening|night))?)|(?:this\s+)?(?:morning|afternoon|evening)"
-    rf"|tonight)(?:\s+at\s+(?P<at>\d+(?:[:.]\d+)?(?:\s*(?:am|pm))?))?\b",
+    rf"|tonight)(?:\s+at\s+(?P<at>{_AT}))?\b",
+    re.IGNORECASE,
+)
+# "at 3pm tomorrow" says what "tomorrow at 3pm" says.
+CLOCK_FIRST = re.compile(
+    rf"\bat\s+(?P<at>{_AT})\s+(?:on\s+)?"
+    rf"(?P<day>(?:(?:this|next)\s+)?(?:today|tomorrow|tonight|{WEEKDAYS}))\b",
+    re.IGNORECASE,
+)
+# "at 3pm" with no day at all: only an unmistakable clock time ("at 50" may be a price).
+LONE_CLOCK = re.compile(
+    r"\bat\s+(?P<at>\d{1,2}(?::\d{2})?\s*(?:am|pm)|\d{1,2}:\d{2}|noon|midnight)\b",
     re.IGNORECASE,
 )
 IN_HOURS = re.compile(r"in (?P<count>\d+) hours?")
@@ -206,9 +218,10 @@ def _amount(number: str) -> Decimal:
 def _find_window(intent: ParsedIntent, text: str, now: dt.datetime) -> None:
     """Sets the window in `now`'s zone. Raises UnreadableTime for a clock time that is
     none ("at 13pm") and WindowOutOfRange for a date past the calendar's end."""
+    text = CLOCK_FIRST.sub(r"\g<day> at \g<at>", text)
     match = WHEN.search(text)
     if not match:
-        intent.notes.append("No time was given; any time from now is accepted.")
+        _find_lone_clock(intent, text, now)
         return
     phrase = match["when"].casefold()
     _refuse_beyond_horizon(phrase)
@@ -219,6 +232,21 @@ def _find_window(intent: ParsedIntent, text: str, now: dt.datetime) -> None:
         start, end = _day_window(phrase, match["at"], now.replace(tzinfo=None))
         start, end = start.replace(tzinfo=now.tzinfo), end.replace(tzinfo=now.tzinfo)
     intent.window_start, intent.window_end = start, end
+
+
+def _find_lone_clock(intent: ParsedIntent, text: str, now: dt.datetime) -> None:
+    """'at 3pm' alone is the next 3pm: today's, or tomorrow's once it has passed."""
+    lone = LONE_CLOCK.search(text)
+    if not lone:
+        intent.notes.append("No time was given; any time from now is accepted.")
+        return
+    local_now = now.replace(tzinfo=None)
+    start = local_now.replace(hour=0, minute=0, second=0, microsecond=0) + _clock(lone["at"], None)
+    if start <= local_now:
+        start += dt.timedelta(days=1)
+    intent.window_start = start.replace(tzinfo=now.tzinfo)
+    intent.window_end = intent.window_start + AT_LENGTH
+    intent.notes.append(f'"at {lone["at"]}" with no day was read as the next one.')
 
 
 def _refuse_beyond_horizon(phrase: str) -> None:
@@ -263,8 +291,11 @@ def _day(phrase: str, now: dt.datetime) -> dt.datetime:
 
 
 def _clock(at: str, part: str | None) -> dt.timedelta:
-    """How long after midnight "7", "7:30", "7pm" or "19:00" is. Without am/pm the day
-    part decides: "evening at 7" is 19:00, "tonight at 12" is the midnight ending it."""
+    """How long after midnight "7", "7:30", "7pm", "19:00" or "noon" is. Without am/pm the
+    day part decides: "evening at 7" is 19:00, "tonight at 12" is the midnight ending it."""
+    named = {"noon": dt.timedelta(hours=12), "midnight": dt.timedelta(hours=24)}
+    if at.casefold() in named:
+        return named[at.casefold()]  # midnight: the one ending the day named
     clock = CLOCK.fullmatch(at.casefold())
     hour, minute, meridiem = int(clock["hour"]), int(clock["minute"] or 0), clock["meridiem"]
     if meridiem:

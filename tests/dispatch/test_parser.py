@@ -452,6 +452,48 @@ CASES = [
         None,
         None,
     ),
+    # Clock times before the day, named ones, and alone (now: Wednesday 09:00 in London)
+    (
+        "plumber in London at 3pm tomorrow",
+        "home.plumbing",
+        "London",
+        None,
+        "2026-11-26 15:00",
+        "2026-11-26 17:00",
+    ),
+    (
+        "plumber in London at 3pm on friday",
+        "home.plumbing",
+        "London",
+        None,
+        "2026-11-27 15:00",
+        "2026-11-27 17:00",
+    ),
+    (
+        "plumber in London tomorrow at noon",
+        "home.plumbing",
+        "London",
+        None,
+        "2026-11-26 12:00",
+        "2026-11-26 14:00",
+    ),
+    (
+        "plumber in London at 3pm",
+        "home.plumbing",
+        "London",
+        None,
+        "2026-11-25 15:00",
+        "2026-11-25 17:00",
+    ),
+    (
+        "plumber in London at 8am",
+        "home.plumbing",
+        "London",
+        None,
+        "2026-11-26 08:00",
+        "2026-11-26 10:00",
+    ),
+    ("plumber in London at 50 pounds", "home.plumbing", "London", ("50", "GBP"), None, None),
 ]
 
 
