@@ -97,6 +97,7 @@ IN_DAYS = re.compile(r"in (?P<count>\d+) days?")
 CLOCK = re.compile(r"(?P<hour>\d+)(?:[:.](?P<minute>\d+))?\s*(?P<meridiem>am|pm)?")
 PM_PARTS = {"afternoon", "evening", "night"}  # "tonight" is read as "night"
 LATE_PARTS = {"evening", "night"}
+SMALL_HOURS = 4
 AT_LENGTH = dt.timedelta(hours=2)
 HORIZON = dt.timedelta(days=366)
 # "in Manchester": a place named that no skill serves, so nothing is booked elsewhere.
@@ -303,7 +304,9 @@ def _clock(at: str, part: str | None) -> dt.timedelta:
         hour = hour % 12 + (12 if meridiem == "pm" else 0)
     else:
         real = hour <= 23 and minute <= 59
-        if 1 <= hour < 12 and part in PM_PARTS:
+        if 1 <= hour <= SMALL_HOURS and part == "night":
+            hour += 24  # "tonight at 1" is the small hours after midnight
+        elif 1 <= hour < 12 and part in PM_PARTS:
             hour += 12
         elif hour == 12 and part in LATE_PARTS:
             hour = 24

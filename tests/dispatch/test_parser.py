@@ -494,6 +494,22 @@ CASES = [
         "2026-11-26 10:00",
     ),
     ("plumber in London at 50 pounds", "home.plumbing", "London", ("50", "GBP"), None, None),
+    (
+        "plumber in London tonight at 1",
+        "home.plumbing",
+        "London",
+        None,
+        "2026-11-26 01:00",
+        "2026-11-26 03:00",
+    ),
+    (
+        "plumber in London tonight at 11",
+        "home.plumbing",
+        "London",
+        None,
+        "2026-11-25 23:00",
+        "2026-11-26 01:00",
+    ),
 ]
 
 
