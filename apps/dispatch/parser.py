@@ -183,10 +183,14 @@ def _find_place(intent: ParsedIntent, text: str, folded: str, skills: list[Skill
     for skill in skills:
         for city, country in zip(skill.cities, _countries_for(skill), strict=False):
             places[fold(city)] = (city, country)
-    for key in sorted(places, key=len, reverse=True):
-        if re.search(rf"\b{re.escape(key)}\b", folded):
-            intent.city, intent.country = places[key]
-            return
+    # The city the work is "in" or "near" wins over one merely mentioned ("from Amsterdam");
+    # then the longest name, so "New Delhi" is not read as "Delhi".
+    by_length = sorted(places, key=len, reverse=True)
+    for pattern in (r"\b(?:in|near)\s+{}\b", r"\b{}\b"):
+        for key in by_length:
+            if re.search(pattern.format(re.escape(key)), folded):
+                intent.city, intent.country = places[key]
+                return
     named = NAMED_PLACE.search(text)
     if named and not NOT_PLACES.match(named["place"]):
         intent.city = named["place"]

@@ -510,6 +510,14 @@ CASES = [
         "2026-11-25 23:00",
         "2026-11-26 01:00",
     ),
+    (
+        "I'm flying back from Amsterdam: plumber in Lagos for £50",
+        "home.plumbing",
+        "Lagos",
+        ("50", "GBP"),
+        None,
+        None,
+    ),
 ]
 
 
