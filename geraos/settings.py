@@ -287,8 +287,9 @@ REST_FRAMEWORK = {
         "caller": env.str("GERAOS_API_RATE", default="1200/min"),
         "money": env.str("GERAOS_API_MONEY_RATE", default="120/min"),
     },
-    # Behind the TLS proxy the client's address is the last one it appends.
-    "NUM_PROXIES": 1 if BEHIND_TLS_PROXY else None,
+    # Behind the TLS proxy the client's address is the last one it appends; without one,
+    # X-Forwarded-For is the client's own say-so and is ignored.
+    "NUM_PROXIES": 1 if BEHIND_TLS_PROXY else 0,
 }
 DRF_STANDARDIZED_ERRORS = {
     "EXCEPTION_HANDLER_CLASS": "apps.core.api.exceptions.ExceptionHandler",

@@ -13,11 +13,16 @@ from rest_framework.parsers import JSONParser
 def loads(text: str):
     """The value `text` holds; ValueError saying why not."""
     try:
-        return json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float)
+        value = json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float)
+        # A lone surrogate ("\ud800") parses, but no UTF-8 response could carry it.
+        json.dumps(value, ensure_ascii=False).encode()
     except RecursionError as exc:
         raise ValueError("nested too deeply") from exc
     except json.JSONDecodeError as exc:
         raise ValueError(exc.msg) from exc
+    except UnicodeEncodeError as exc:
+        raise ValueError("not valid Unicode (a lone surrogate)") from exc
+    return value
 
 
 def _refuse_constant(name: str):

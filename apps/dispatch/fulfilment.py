@@ -112,9 +112,11 @@ class _PublicHTTPSHandler(HTTPSHandler):
         return self.do_open(_public_only(HTTPSConnection), request, context=self._context)
 
 
-# IPv6 prefixes that carry an IPv4 address inside (NAT64, 6to4): "global" to Python, yet
-# they can reach a private IPv4 network through a translator.
-_EMBEDS_IPV4 = (ipaddress.ip_network("64:ff9b::/96"), ipaddress.ip_network("2002::/16"))
+# IPv6 prefixes that carry an IPv4 address inside (NAT64, local NAT64, 6to4): "global"
+# to Python, yet they can reach a private IPv4 network through a translator.
+_EMBEDS_IPV4 = tuple(
+    ipaddress.ip_network(prefix) for prefix in ("64:ff9b::/96", "64:ff9b:1::/48", "2002::/16")
+)
 
 
 def _is_public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:

@@ -122,6 +122,7 @@ def memory_write(
     }
     with _refusals_logged(entry):
         policy.check_write(user=user, product=product, scope=scope)
+    _require_fitting(value)
     with transaction.atomic():
         item = _store_item(
             lookup={"user": user, "scope": scope, "product": product, "key": key},
@@ -181,9 +182,13 @@ def memory_append_summary(
     )
 
 
-def _seal(item: MemoryItem, value) -> None:
+def _require_fitting(value) -> None:
+    """On the way in only: re-encrypting a value stored before the cap must still work."""
     if len(json.dumps(value, separators=(",", ":")).encode()) > MAX_VALUE_BYTES:
         raise ValueTooLarge(f"A memory value may take at most {MAX_VALUE_BYTES} bytes as JSON.")
+
+
+def _seal(item: MemoryItem, value) -> None:
     item.value_encrypted = crypto.encrypt_value(value, context=item.encryption_context)
     item.value = value
 
@@ -197,6 +202,7 @@ def _seal(item: MemoryItem, value) -> None:
 def memory_item_update_value(*, user: User, item: MemoryItem, value) -> MemoryItem:
     if item.user_id != user.pk:
         raise ApplicationError("No such memory item.", code="not_found", status=404)
+    _require_fitting(value)
     _seal(item, value)
     item.save(update_fields=["value_encrypted", "updated_at"])
     return item

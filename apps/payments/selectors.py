@@ -72,6 +72,14 @@ def payments_amount_mismatched() -> QuerySet[Payment]:
     return Payment.objects.filter(failure_code="amount_mismatch")
 
 
+def refunds_failed_outstanding() -> QuerySet[Refund]:
+    """Refunds the rail failed on payments not refunded since: money owed back that no
+    refund is on its way for (a Stripe refund pending, then failed, for instance)."""
+    return Refund.objects.filter(status=Refund.Status.FAILED).exclude(
+        payment__status=Payment.Status.REFUNDED
+    )
+
+
 def operator_kpis() -> list[dict]:
     """One dashboard card per rail (last week's captured payments and failure rate), and
     the money operators must look at by hand."""
@@ -86,4 +94,5 @@ def operator_kpis() -> list[dict]:
         *rails,
         {"title": "Rail notices matching no payment", "value": notices_unmatched().count()},
         {"title": "Confirmed for another amount", "value": payments_amount_mismatched().count()},
+        {"title": "Failed refunds not made since", "value": refunds_failed_outstanding().count()},
     ]

@@ -682,7 +682,7 @@ def webhook_receive(*, rail_code: str, body: bytes, headers: dict) -> str:
         if not is_new:
             return "duplicate"
         if notice.about_refund:
-            return _apply_refund_notice(notice)
+            return _apply_refund_notice(notice, event)
         _serialize_on_reference(notice.provider_reference)
         # Matched by reference alone: one Stripe account sends card and iDEAL events alike.
         payment = Payment.objects.filter(provider_reference=notice.provider_reference).first()
@@ -694,16 +694,29 @@ def webhook_receive(*, rail_code: str, body: bytes, headers: dict) -> str:
     return "processed"
 
 
-def _apply_refund_notice(notice) -> str:
+def _apply_refund_notice(notice, event: ProviderEvent) -> str:
     refund = Refund.objects.filter(provider_reference=notice.provider_reference).first()
-    if refund is None:
-        # The rail answered the refund request and wrote this before we stored the answer:
-        # refused, so the rail sends it again (rolled back, the event is not kept either).
+    if refund is not None:
+        _refund_apply(refund_id=refund.pk, result=notice.result)
+        return "processed"
+    if _refund_awaiting_its_answer(notice.result.data.get("payment_reference", "")):
+        # The rail wrote this before we stored its answer to our request: refused, so the
+        # rail sends it again (rolled back, the event is not kept either).
         raise ConflictError(
             "That refund is not recorded yet; send the notice again.", code="refund_not_recorded"
         )
-    _refund_apply(refund_id=refund.pk, result=notice.result)
-    return "processed"
+    # Made outside GeraOS (the rail's dashboard, say): kept where operators look.
+    event.pending_result = asdict(notice.result)
+    event.save(update_fields=["pending_result"])
+    return "held"
+
+
+def _refund_awaiting_its_answer(payment_reference: str) -> bool:
+    return Refund.objects.filter(
+        payment__provider_reference=payment_reference,
+        status=Refund.Status.PENDING,
+        provider_reference="",
+    ).exists()
 
 
 STUCK_AFTER = dt.timedelta(minutes=10)

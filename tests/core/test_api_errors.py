@@ -136,8 +136,14 @@ def test_500_hides_internals(client):
 
 @pytest.mark.parametrize(
     "body",
-    ["[" * 100_000, '{"jws": NaN}', '{"jws": 1e400}', '{"jws": ' + "1" * 5000 + "}"],
-    ids=["nested-too-deep", "nan", "infinite", "too-many-digits"],
+    [
+        "[" * 100_000,
+        '{"jws": NaN}',
+        '{"jws": 1e400}',
+        '{"jws": ' + "1" * 5000 + "}",
+        '{"jws": "\\ud800"}',
+    ],
+    ids=["nested-too-deep", "nan", "infinite", "too-many-digits", "lone-surrogate"],
 )
 def test_json_no_one_could_send_back_is_a_400(client, body):
     client.raise_request_exception = False

@@ -28,6 +28,7 @@ def production(settings):
         "https://[::1]/cb",
         "https://[::ffff:192.168.1.1]/cb",
         "https://[64:ff9b::a00:7]/cb",  # NAT64 to 10.0.0.7
+        "https://[64:ff9b:1::a00:7]/cb",  # local-use NAT64 (RFC 8215)
         "https://[2002:a00:7::1]/cb",  # 6to4 from 10.0.0.7
         "https:///no-host",
     ],

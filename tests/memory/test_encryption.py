@@ -66,6 +66,19 @@ def test_rotation_reencrypts_every_item_and_keeps_it_readable(settings, user, ge
     ]
 
 
+def test_rotation_moves_a_value_stored_before_the_size_cap(settings, user, gerahome, scope):
+    item = store(user, gerahome, scope("home"))
+    legacy = crypto.encrypt_value({"note": "x" * 20_000}, context=item.encryption_context)
+    MemoryItem.objects.filter(pk=item.pk).update(value_encrypted=legacy)
+    settings.GERAOS_MEMORY_KEYS = (
+        f"{crypto.generate_key_entry('test2')},{settings.GERAOS_MEMORY_KEYS}"
+    )
+
+    call_command("rotate_memory_key", stdout=StringIO())
+
+    assert raw_column(item.pk).startswith("v1.test2.")
+
+
 def test_value_under_an_unknown_key_is_refused(settings, user, gerahome, scope):
     item = store(user, gerahome, scope("home"))
     settings.GERAOS_MEMORY_KEYS = crypto.generate_key_entry("other")

@@ -156,7 +156,9 @@ def test_erase_needs_confirmation_then_deletes_everything(
 
 
 @pytest.mark.parametrize(
-    "typed", ["NaN", "1e400", "1" * 5000, "[" * 100_000, "x" * 20_000], ids=str.__len__
+    "typed",
+    ["NaN", "1e400", "1" * 5000, "[" * 100_000, "x" * 20_000, '"\\ud800"'],
+    ids=str.__len__,
 )
 def test_json_memory_could_not_keep_is_refused_on_the_page(user, user_client, home_item, typed):
     user_client.raise_request_exception = False

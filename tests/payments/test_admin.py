@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from apps.core.errors import ApplicationError
 from apps.payments import services
-from apps.payments.models import Payment, ProviderEvent, Rail
+from apps.payments.models import Payment, ProviderEvent, Rail, Refund
 from tests.factories import make_payment
 from tests.helpers import dashboard_numbers
 
@@ -108,3 +108,17 @@ def test_rail_notices_no_payment_claimed_are_counted_and_listed(operator_client)
     assert kpis["Rail notices matching no payment"] == 1
     assert "ws_CO_orphan" in listed.content.decode()
     assert "fresh" not in listed.content.decode()
+
+
+def test_failed_refunds_of_payments_not_refunded_since_are_counted(operator_client, user):
+    payment = make_payment(user)
+    services.payment_authorize(payment_id=payment.pk)
+    payment = services.payment_capture(payment_id=payment.pk)
+    Refund.objects.create(
+        payment=payment,
+        amount=payment.captured_amount,
+        provider_idempotency_key="k-failed",
+        status=Refund.Status.FAILED,
+    )
+
+    assert dashboard_numbers(operator_client)["Failed refunds not made since"] == 1

@@ -169,12 +169,27 @@ def test_a_refund_stripe_could_not_make_frees_the_amount_again(client, refund_pe
     assert again.pk != refund_pending.pk
 
 
-def test_a_refund_notice_before_the_refund_is_recorded_is_sent_back(client, authorized):
+def test_a_refund_notice_before_its_answer_is_recorded_is_sent_back(client, authorized):
+    payment = services.payment_capture(payment_id=authorized.pk)
+    Refund.objects.create(  # asked of Stripe, its answer not stored yet
+        payment=payment, amount=payment.captured_amount, provider_idempotency_key="k-early"
+    )
+
     response = deliver(client, refund_event("evt_early", "succeeded"))
 
     assert response.status_code == 409
     assert response.json()["error"]["code"] == "refund_not_recorded"
     assert not ProviderEvent.objects.exists()  # so Stripe's retry is not a duplicate
+
+
+def test_a_refund_made_outside_geraos_is_acknowledged_and_kept_for_operators(client, authorized):
+    services.payment_capture(payment_id=authorized.pk)
+
+    response = deliver(client, refund_event("evt_dashboard", "succeeded"))
+
+    assert (response.status_code, response.json()["outcome"]) == (200, "held")
+    assert ProviderEvent.objects.get().pending_result["status"] == "succeeded"
+    assert Payment.objects.get().status == Payment.Status.CAPTURED
 
 
 def test_a_signed_event_about_something_else_is_acknowledged_and_left_alone(client, authorized):

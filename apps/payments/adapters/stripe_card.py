@@ -159,6 +159,7 @@ def _refund_result(refund) -> ProviderResult:
         status=REFUND_STATUS.get(refund["status"], "failed"),
         provider_reference=refund["id"],
         failure_code=refund.get("failure_reason") or "",
+        data={"payment_reference": refund.get("payment_intent") or ""},
     )
 
 
