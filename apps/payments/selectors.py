@@ -80,6 +80,15 @@ def refunds_failed_outstanding() -> QuerySet[Refund]:
     )
 
 
+def refunds_unanswered_for_a_day() -> QuerySet[Refund]:
+    """Sent, never answered, and too old to send again with the same key (see services):
+    an operator must ask the rail what became of them."""
+    day_ago = timezone.now() - dt.timedelta(days=1)
+    return Refund.objects.filter(status=Refund.Status.PENDING, created_at__lt=day_ago).filter(
+        Q(send_started_at__isnull=False) | Q(send_interrupted_at__isnull=False)
+    )
+
+
 def operator_kpis() -> list[dict]:
     """One dashboard card per rail (last week's captured payments and failure rate), and
     the money operators must look at by hand."""
@@ -95,4 +104,5 @@ def operator_kpis() -> list[dict]:
         {"title": "Rail notices matching no payment", "value": notices_unmatched().count()},
         {"title": "Confirmed for another amount", "value": payments_amount_mismatched().count()},
         {"title": "Failed refunds not made since", "value": refunds_failed_outstanding().count()},
+        {"title": "Refunds unanswered for a day", "value": refunds_unanswered_for_a_day().count()},
     ]

@@ -165,6 +165,9 @@ def quote_document(quote: Quote) -> dict:
 RETRYABLE_RAIL_ERRORS = RAIL_CALL_ERRORS
 # A refund sent and unanswered this long was lost with the process that sent it.
 REFUND_ANSWER_TIMEOUT = dt.timedelta(minutes=2)
+# Rails keep an idempotency key for a day (Stripe: 24 hours); sent again later, the same
+# key could make a second refund, so an older unanswered one is left to an operator.
+REFUND_RESEND_WITHIN = dt.timedelta(hours=23)
 
 # A rail without a refund API answers this: the refund is made by hand in its back office.
 MANUAL_REFUND = "pending_manual"
@@ -485,10 +488,12 @@ def _resend_interrupted_refunds(payment: Payment) -> list[Refund]:
 def _claim_interrupted_refund(payment: Payment) -> Refund | None:
     """The payment's oldest refund whose sending broke off, claimed by one caller only:
     the claim marks it as being sent now, so a second caller finds nothing to claim."""
-    abandoned = Q(send_started_at__lt=timezone.now() - REFUND_ANSWER_TIMEOUT)
+    now = timezone.now()
+    abandoned = Q(send_started_at__lt=now - REFUND_ANSWER_TIMEOUT)
     refund = (
         payment.refunds.select_for_update()
         .filter(Q(send_interrupted_at__isnull=False) | abandoned, status=Refund.Status.PENDING)
+        .filter(created_at__gt=now - REFUND_RESEND_WITHIN)
         .order_by("created_at")
         .first()
     )

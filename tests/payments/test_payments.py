@@ -1,5 +1,6 @@
 """Payments through the sandbox Stripe rail: the real adapter and SDK, a simulated API."""
 
+import datetime as dt
 import threading
 from decimal import Decimal
 
@@ -372,3 +373,16 @@ def test_stale_news_does_not_clear_what_the_payer_must_do(user):
     payment.refresh_from_db()
     assert (payment.status, payment.next_action) == ("requires_action", redirect)
     assert payment.failure_code == ""
+
+
+def test_an_unanswered_refund_a_day_old_is_left_to_an_operator(user, refund_answer_lost_once):
+    payment = captured(user)
+    with pytest.raises(stripe.APIConnectionError):
+        services.refund_create(payment_id=payment.pk)
+    Refund.objects.update(created_at=timezone.now() - dt.timedelta(days=1, minutes=1))
+
+    with pytest.raises(ApplicationError, match="can still be refunded"):
+        services.refund_create(payment_id=payment.pk)  # its key may have expired: not resent
+
+    assert len(refund_answer_lost_once) == 1
+    assert selectors.refunds_unanswered_for_a_day().count() == 1
