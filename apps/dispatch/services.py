@@ -265,6 +265,7 @@ def order_authorize(*, order_id) -> DispatchOrder:
                 reference=f"dispatch {order.pk}: {order.skill.title}",
                 idempotency_key=f"dispatch:{order.pk}",
                 payer_account=order.payer_account,
+                grant=order.grant,
             )
             _move(order, Status.AUTHORIZING, actor=WORKER, reason="payment created")
         elif order.status != Status.AUTHORIZING:

@@ -10,14 +10,13 @@ from apps.payments.models import Payment, ProviderEvent, Quote, Rail, Refund
 FINISHED = [Payment.Status.CAPTURED, Payment.Status.PARTIALLY_REFUNDED, Payment.Status.REFUNDED]
 
 
-def payment_get_for_user(*, user, payment_id) -> Payment | None:
-    """The user's own payment with its refunds, or None (another's looks like none)."""
-    return (
-        Payment.objects.select_related("rail")
-        .prefetch_related("refunds")
-        .filter(user=user, pk=payment_id)
-        .first()
-    )
+def payment_get_for_user(*, user, payment_id, grant_id=None) -> Payment | None:
+    """The user's own payment with its refunds, or None (another's looks like none); with
+    `grant_id`, only one that grant's agent made."""
+    payments = Payment.objects.select_related("rail").prefetch_related("refunds")
+    if grant_id:
+        payments = payments.filter(grant_id=grant_id)
+    return payments.filter(user=user, pk=payment_id).first()
 
 
 def payment_refund_waiting(*, payment_id) -> bool:

@@ -234,12 +234,23 @@ def payer_account_check(*, rail: Rail, payer_account: str) -> None:
 
 @transaction.atomic
 def payment_create(
-    *, user, quote: Quote, reference: str, idempotency_key: str, payer_account: str = ""
+    *,
+    user,
+    quote: Quote,
+    reference: str,
+    idempotency_key: str,
+    payer_account: str = "",
+    grant: AgentGrant | None = None,
 ) -> Payment:
-    """A payment for an unexpired quote of the user's; the same key returns the same one."""
+    """A payment for an unexpired quote of the user's, made by `grant`'s agent (or the user
+    themselves); the same key returns the same one."""
     existing = Payment.objects.filter(idempotency_key=idempotency_key).first()
     if existing:
-        if existing.user_id != user.pk or existing.quote_id != quote.pk:
+        if (
+            existing.user_id != user.pk
+            or existing.quote_id != quote.pk
+            or existing.grant_id != getattr(grant, "pk", None)
+        ):
             raise ApplicationError(
                 "Idempotency key reused for another payment.",
                 code="idempotency_key_reuse",
@@ -264,6 +275,7 @@ def payment_create(
     payer_account_check(rail=quote.rail, payer_account=payer_account)
     payment = Payment.objects.create(
         user=user,
+        grant=grant,
         payer_account=payer_account,
         quote=quote,
         rail=quote.rail,
@@ -292,7 +304,7 @@ def payment_start(*, grant: AgentGrant | None = None, **kwargs) -> Payment:
     from apps.payments.tasks import authorize_payment
 
     with transaction.atomic():
-        payment = payment_create(**kwargs)
+        payment = payment_create(grant=grant, **kwargs)
         if grant is not None:
             _reserve_agent_spend(payment, grant)
         if payment.status == Payment.Status.PENDING:
@@ -302,13 +314,6 @@ def payment_start(*, grant: AgentGrant | None = None, **kwargs) -> Payment:
 
 
 def _reserve_agent_spend(payment: Payment, grant: AgentGrant) -> None:
-    if payment.grant_id is None:
-        payment.grant = grant
-        payment.save(update_fields=["grant"])
-    elif payment.grant_id != grant.pk:
-        raise ApplicationError(
-            "Idempotency key reused for another payment.", code="idempotency_key_reuse", status=422
-        )
     identity_services.agent_grant_reserve_spend(
         grant=grant,
         amount=payment.quote.settlement_amount + payment.quote.fees,

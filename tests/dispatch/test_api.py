@@ -246,3 +246,10 @@ def test_a_nul_character_in_the_details_is_a_400(agent, details):
     assert response.status_code == 400
     assert "details" in response.json()["error"]["fields"]
     assert_nothing_happened()
+
+
+def test_the_agent_reads_the_payment_of_its_dispatch(agent):
+    order = DispatchOrder.objects.get(pk=agent.dispatch().json()["id"])
+
+    assert agent.get(f"/api/v1/payments/{order.payment_id}").status_code == 200
+    assert Agent(agent.user).get(f"/api/v1/payments/{order.payment_id}").status_code == 404

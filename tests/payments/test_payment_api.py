@@ -156,3 +156,12 @@ def test_an_mpesa_payment_without_the_payers_phone_is_a_400(catalog):
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "payer_account_required"
     assert not Payment.objects.exists()
+
+
+def test_an_agent_reads_the_payments_it_made_and_no_other_agents(user):
+    quote = services.quote_create(user=user, amount=Money("30.00", "GBP"))
+    payer, other = agent_for(user), agent_for(user)
+    payment_id = pay(payer, quote, "pay-mine").json()["id"]
+
+    assert payer.get(f"/api/v1/payments/{payment_id}").status_code == 200
+    assert other.get(f"/api/v1/payments/{payment_id}").status_code == 404

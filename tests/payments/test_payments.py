@@ -310,16 +310,21 @@ def test_a_dispute_on_a_receipt_naming_no_geraos_payment_is_a_404(user, payment_
     assert (refused.value.code, refused.value.status) == ("payment_not_found", 404)
 
 
-def test_owner_and_their_agent_read_a_payment_others_get_404(user, other_user):
-    payment = make_payment(user)
-    _, token = make_grant(user, scopes=["dispatch:read"])
-    stranger = Client()
+def test_owner_and_the_agent_that_paid_read_a_payment_others_get_404(user, other_user):
+    grant, token = make_grant(user, scopes=["dispatch:read"])
+    quote = services.quote_create(user=user, amount=Money("50.00", "GBP"))
+    payment = services.payment_create(
+        user=user, quote=quote, reference="order", idempotency_key="pay-1", grant=grant
+    )
+    owner, stranger = Client(), Client()
+    owner.force_login(user)
     stranger.force_login(other_user)
 
     body = Client(HTTP_AUTHORIZATION=f"Bearer {token}").get(f"/api/v1/payments/{payment.pk}").json()
 
     assert body["status"] == "pending"
     assert body["local_amount"] == {"amount": "50.00", "currency": "GBP"}
+    assert owner.get(f"/api/v1/payments/{payment.pk}").status_code == 200
     assert stranger.get(f"/api/v1/payments/{payment.pk}").status_code == 404
 
 

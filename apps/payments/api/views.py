@@ -45,7 +45,10 @@ class PaymentView(APIView):
 
     @extend_schema(responses=PaymentSerializer, operation_id="payment_retrieve")
     def get(self, request: Request, payment_id) -> Response:
-        payment = selectors.payment_get_for_user(user=request.user, payment_id=payment_id)
+        grant = acting_grant(request)
+        payment = selectors.payment_get_for_user(
+            user=request.user, payment_id=payment_id, grant_id=getattr(grant, "pk", None)
+        )
         if payment is None:
             raise Http404
         return Response(PaymentSerializer(payment).data)
