@@ -400,6 +400,7 @@ UNFOLD = {
 GERAOS_DASHBOARD_KPIS = {
     "Identity": "apps.identity.selectors.operator_kpis",
     "Payment rails, last 7 days": "apps.payments.selectors.operator_kpis",
+    "Money to look at": "apps.payments.selectors.money_to_look_at_kpis",
     "Dispatch": "apps.dispatch.selectors.operator_kpis",
 }
 

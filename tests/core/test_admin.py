@@ -68,5 +68,5 @@ def dashboard_sections(*codenames: str) -> list[str]:
 
 def test_dashboard_shows_staff_only_the_numbers_of_apps_they_may_view():
     assert dashboard_sections() == []
-    assert dashboard_sections("view_payment") == ["Payment rails, last 7 days"]
+    assert dashboard_sections("view_payment") == ["Payment rails, last 7 days", "Money to look at"]
     assert dashboard_sections("view_user", "view_dispatchorder") == ["Identity", "Dispatch"]
