@@ -196,6 +196,7 @@ class ProviderEvent(models.Model):
     received_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = "rail notice"
         constraints = [
             models.UniqueConstraint(fields=["rail", "event_id"], name="payments_event_unique")
         ]
