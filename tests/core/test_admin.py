@@ -1,13 +1,11 @@
 """The operator admin: allauth guards its door; operators get the unfold dashboard."""
 
 import pytest
-from django.contrib.auth.models import Permission
-from django.test import Client
 from django.urls import reverse
 
 from apps.identity.models import User
 from tests.factories import PASSWORD, UserFactory
-from tests.helpers import dashboard_numbers
+from tests.helpers import dashboard_numbers, staff_with
 
 pytestmark = pytest.mark.django_db
 
@@ -58,15 +56,18 @@ def test_operator_creates_user_with_lowercased_email(operator_client):
     assert User.objects.filter(email="new.operator@gera.example").exists()
 
 
-def dashboard_sections(*codenames: str) -> list[str]:
-    staff = UserFactory(is_staff=True)
-    staff.user_permissions.add(*Permission.objects.filter(codename__in=codenames))
-    client = Client()
-    client.force_login(staff)
+def dashboard_sections(*perms: str) -> list[str]:
+    client = staff_with(*perms)
     return [section["title"] for section in client.get("/admin/").context["kpi_sections"]]
 
 
 def test_dashboard_shows_staff_only_the_numbers_of_apps_they_may_view():
     assert dashboard_sections() == []
-    assert dashboard_sections("view_payment") == ["Payment rails, last 7 days", "Money to look at"]
-    assert dashboard_sections("view_user", "view_dispatchorder") == ["Identity", "Dispatch"]
+    assert dashboard_sections("payments.view_payment") == [
+        "Payment rails, last 7 days",
+        "Money to look at",
+    ]
+    assert dashboard_sections("identity.view_user", "dispatch.view_dispatchorder") == [
+        "Identity",
+        "Dispatch",
+    ]

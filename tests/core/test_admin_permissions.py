@@ -7,7 +7,6 @@ from dataclasses import dataclass
 import pytest
 from django.contrib import admin
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
-from django.contrib.auth.models import Permission
 from django.db.models import Model
 from django.test import Client
 from django.urls import reverse
@@ -25,24 +24,12 @@ from apps.payments.rails import ensure_default_rails
 from apps.trust import refunds
 from apps.trust import services as trust_services
 from apps.trust.models import Dispute, SigningKey
-from tests.factories import UserFactory, make_grant, make_payment, make_receipt, product
+from tests.factories import make_grant, make_payment, make_receipt, product
+from tests.helpers import staff_with
 
 pytestmark = pytest.mark.django_db
 
 UNFOLD_ACTION_LISTS = ["actions_list", "actions_detail", "actions_row", "actions_submit_line"]
-
-
-def staff_with(*perms: str) -> Client:
-    """A signed-in staff user holding exactly `perms` ("app.codename")."""
-    user = UserFactory(is_staff=True)
-    for perm in perms:
-        app_label, codename = perm.split(".")
-        user.user_permissions.add(
-            Permission.objects.get(content_type__app_label=app_label, codename=codename)
-        )
-    client = Client(raise_request_exception=False)
-    client.force_login(user)
-    return client
 
 
 @pytest.fixture(autouse=True)

@@ -2,9 +2,7 @@
 that goes through `dispatch.services.order_resume`."""
 
 import pytest
-from django.contrib.auth.models import Permission
 from django.db import connection
-from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
@@ -12,7 +10,7 @@ from apps.catalog.models import Provider
 from apps.dispatch.models import DispatchOrder, DispatchTransition
 from tests.dispatch.conftest import Agent
 from tests.factories import UserFactory
-from tests.helpers import dashboard_numbers
+from tests.helpers import dashboard_numbers, staff_with
 
 pytestmark = pytest.mark.django_db
 
@@ -111,19 +109,11 @@ def test_retry_runs_the_step_a_pending_order_is_waiting_on(
     assert shown == [f"{order.pk}: queued dispatch.authorize_payment."]
 
 
-def staff_with(*codenames: str) -> Client:
-    user = UserFactory(is_staff=True)
-    user.user_permissions.add(*Permission.objects.filter(codename__in=codenames))
-    client = Client(raise_request_exception=False)
-    client.force_login(user)
-    return client
-
-
 @pytest.mark.parametrize(
     ("codenames", "status"),
     [
-        (["view_dispatchorder"], "pending"),
-        (["view_dispatchorder", "retry_dispatchorder"], "completed"),
+        (["dispatch.view_dispatchorder"], "pending"),
+        (["dispatch.view_dispatchorder", "dispatch.retry_dispatchorder"], "completed"),
     ],
 )
 def test_retry_needs_its_permission(agent, django_capture_on_commit_callbacks, codenames, status):

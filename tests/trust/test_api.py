@@ -8,12 +8,12 @@ import sys
 from pathlib import Path
 
 import pytest
-from django.contrib.auth.models import Permission
 from django.test import Client
 
 from apps.trust import jose, merkle
 from apps.trust.models import TreeHead
 from tests.factories import UserFactory, make_grant, make_receipt
+from tests.helpers import staff_with
 
 pytestmark = pytest.mark.django_db
 ROOT = Path(__file__).resolve().parents[2]
@@ -70,13 +70,8 @@ def test_named_counterparty_and_operator_read_it_others_do_not(user, other_user,
 
 def test_staff_session_reads_others_receipts_only_with_the_view_permission(user):
     receipt = make_receipt(user)
-    staff = UserFactory(is_staff=True)
-    client = Client()
-    client.force_login(staff)
-
-    refused = client.get(f"/api/v1/receipts/{receipt.pk}")
-    staff.user_permissions.add(Permission.objects.get(codename="view_receipt"))
-    allowed = client.get(f"/api/v1/receipts/{receipt.pk}")
+    refused = staff_with().get(f"/api/v1/receipts/{receipt.pk}")
+    allowed = staff_with("trust.view_receipt").get(f"/api/v1/receipts/{receipt.pk}")
 
     assert refused.status_code == 404
     assert allowed.status_code == 200

@@ -8,7 +8,6 @@ import uuid
 
 import pytest
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
-from django.contrib.auth.models import Permission
 from django.db import connection
 from django.test import Client
 from django.urls import reverse
@@ -18,6 +17,7 @@ from apps.core.errors import ConflictError
 from apps.trust import refunds, selectors, services
 from apps.trust.models import Dispute, Receipt, SigningKey
 from tests.factories import UserFactory, make_grant, make_receipt
+from tests.helpers import staff_with
 
 pytestmark = pytest.mark.django_db
 
@@ -86,13 +86,8 @@ def test_operators_agent_reads_only_the_operators_own_disputes(user, operator, o
 
 def test_staff_session_reads_others_disputes_only_with_the_view_permission(user):
     dispute = services.dispute_open(receipt=make_receipt(user), opened_by="buyer", reason="other")
-    staff = UserFactory(is_staff=True)
-    client = Client()
-    client.force_login(staff)
-
-    refused = client.get(f"/api/v1/disputes/{dispute.pk}")
-    staff.user_permissions.add(Permission.objects.get(codename="view_dispute"))
-    allowed = client.get(f"/api/v1/disputes/{dispute.pk}")
+    refused = staff_with().get(f"/api/v1/disputes/{dispute.pk}")
+    allowed = staff_with("trust.view_dispute").get(f"/api/v1/disputes/{dispute.pk}")
 
     assert refused.status_code == 404
     assert allowed.status_code == 200
