@@ -15,9 +15,14 @@ def healthz(request: HttpRequest) -> JsonResponse:
     return JsonResponse(body, status=200 if healthy else 503)
 
 
+def api_not_found(request: HttpRequest) -> JsonResponse:
+    """Unknown URLs under /api/ answer in the API's error format, not an HTML page (also
+    with DEBUG on, where Django would show its own)."""
+    error = {"code": "not_found", "message": "No API endpoint at this URL.", "fields": {}}
+    return JsonResponse({"error": error}, status=404)
+
+
 def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
-    """Unknown URLs under /api/ answer in the API's error format, not an HTML page."""
     if request.path.startswith("/api/"):
-        error = {"code": "not_found", "message": "No API endpoint at this URL.", "fields": {}}
-        return JsonResponse({"error": error}, status=404)
+        return api_not_found(request)
     return html_page_not_found(request, exception)

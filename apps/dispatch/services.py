@@ -548,7 +548,7 @@ def order_issue_receipt(*, order_id) -> DispatchOrder:
         payment_ref=str(payment.pk) if payment else "",
         resolution=RESOLUTIONS[order.status],
         agent_grant_id=order.grant_id,
-        agent=order.grant.name if order.grant else None,
+        agent=order.grant.client_id if order.grant else None,
     )
     order.save(update_fields=["receipt", "updated_at"])
     _queue_callback(order)

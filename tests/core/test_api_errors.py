@@ -53,6 +53,12 @@ def test_404_for_unknown_api_url(user_client):
     assert_error(user_client.get("/api/v1/no-such-thing"), 404, "not_found")
 
 
+def test_404_for_unknown_api_url_is_json_in_debug_too(client, settings):
+    settings.DEBUG = True
+
+    assert_error(client.get("/api/nothing-here"), 404, "not_found")
+
+
 def test_405_for_unsupported_method(user_client):
     assert_error(user_client.delete("/api/v1/me"), 405, "method_not_allowed")
 

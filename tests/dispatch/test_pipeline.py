@@ -71,7 +71,7 @@ def test_the_receipt_carries_the_whole_chain_and_verifies_offline(agent):
     assert source["provider_confirmation"]["reference"] == order.confirmation["reference"]
     assert payload["subject"]["user"].startswith("sub_")
     assert agent.user.email not in str(payload)
-    assert payload["subject"]["agent"] == agent.grant.name
+    assert payload["subject"]["agent"] == agent.grant.client_id  # the agent, not its label
     assert payload["rail"] == "stripe"
     assert payload["payment_ref"] == str(order.payment_id)
     assert payload["resolution"] == "completed"
