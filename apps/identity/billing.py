@@ -48,8 +48,12 @@ class InvalidWebhook(ApplicationError):
     status = HTTPStatus.BAD_REQUEST
 
 
+def is_configured() -> bool:
+    return bool(settings.STRIPE_SECRET_KEY)
+
+
 def stripe_client() -> stripe.StripeClient:
-    if not settings.STRIPE_SECRET_KEY:
+    if not is_configured():
         raise BillingUnavailable("Billing is not configured on this GeraOS (STRIPE_SECRET_KEY).")
     return stripe.StripeClient(
         settings.STRIPE_SECRET_KEY, http_client=STRIPE_HTTP_CLIENT, max_network_retries=2

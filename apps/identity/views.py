@@ -42,6 +42,7 @@ def plan(request: HttpRequest) -> HttpResponse:
         "entitlements": entitlements,
         "subscription": selectors.subscription_for_user(user=request.user),
         "upgrades": Plan.objects.filter(price__gt=current.price),
+        "billing_on": billing.is_configured(),
     }
     return render(request, "identity/plan.html", context)
 

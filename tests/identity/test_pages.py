@@ -83,3 +83,13 @@ def test_plan_page_shows_plan_usage_and_the_upgrade(user_client, user):
     assert "4 of 20" in page
     assert "Upgrade to Studio" in page
     assert "£29.00" in page
+    assert "Billing is off on this GeraOS" in page  # no STRIPE_SECRET_KEY in tests
+
+
+def test_with_billing_on_the_plan_page_offers_the_upgrade_button(user_client, settings):
+    settings.STRIPE_SECRET_KEY = "sk_test_recorded"
+
+    page = user_client.get(reverse("identity:plan")).content.decode()
+
+    assert '<button type="submit">Upgrade to Studio</button>' in page
+    assert "Billing is off" not in page
