@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 import dateparser
 from djmoney.money import Money
+from moneyed import CURRENCIES
 
 from apps.catalog.models import Skill
 from apps.core.errors import ApplicationError
@@ -55,12 +56,16 @@ CURRENCY_WORDS = {
     "₦": "NGN",
     "ngn": "NGN",
     "naira": "NGN",
+    "rs": "INR",
+    "¥": "JPY",
+    "jpy": "JPY",
+    "yen": "JPY",
 }
-_SYMBOLS = r"£|€|\$|₹|₦|֏"
+_SYMBOLS = r"£|€|\$|₹|₦|֏|¥"
 # No letter just before a code or word ("kes" in "takes" is no money, "50GBP" is);
 # "R$" before the bare "$".
-_CODES = r"(?<![^\W\d_])(?:r\$|gbp|eur|usd|kes|ksh|inr|brl|amd|ngn)"
-_WORDS = r"(?<![^\W\d_])(?:pounds?|quid|euros?|dollars?|shillings|rupees|reais|dram|naira)"
+_CODES = r"(?<![^\W\d_])(?:r\$|gbp|eur|usd|kes|ksh|inr|rs|brl|amd|ngn|jpy)"
+_WORDS = r"(?<![^\W\d_])(?:pounds?|quid|euros?|dollars?|shillings|rupees|reais|dram|naira|yen)"
 # 5,000 and 5.000 group thousands; 45.50 and 45,50 have cents.
 _NUMBER = (
     r"(?<![\d.,])(?:\d{1,3}(?:,\d{3})+(?:\.\d{1,2})?|\d{1,3}(?:\.\d{3})+(?:,\d{1,2})?"
@@ -71,11 +76,18 @@ MONEY = re.compile(
     rf"|(?P<second>{_NUMBER})\s?(?P<post>{_CODES}|{_WORDS}|{_SYMBOLS}))(?!\w)",
     re.IGNORECASE,
 )
+# Any other ISO 4217 code, written in capitals ("50 CHF"): read, so that a price in a
+# currency GeraOS cannot convert is refused rather than silently dropped.
+ISO_MONEY = re.compile(
+    rf"(?<![A-Za-z])(?:(?P<pre>[A-Z]{{3}})\s?(?P<first>{_NUMBER})"
+    rf"|(?P<second>{_NUMBER})\s?(?P<post>[A-Z]{{3}}))(?![A-Za-z])"
+)
 WEEKDAYS = "monday|tuesday|wednesday|thursday|friday|saturday|sunday"
 MONTHS = "january|february|march|april|may|june|july|august|september|october|november|december"
 _AT = r"\d+(?:[:.]\d+)?(?:\s*(?:am|pm))?|noon|midnight"
 WHEN = re.compile(
-    rf"\b(?P<when>(?:(?:today|tomorrow|tonight|(?:this|next|on)\s+(?:{WEEKDAYS})|{WEEKDAYS}|"
+    rf"\b(?P<when>(?:(?:today|tomorrow|tonight|yesterday|(?:this|next|on|last)\s+(?:{WEEKDAYS})"
+    rf"|{WEEKDAYS}|"
     rf"day after tomorrow|in \d+ (?:hours?|days?))"
     rf"(?:\s+(?:morning|afternoon|evening|night))?)|(?:this\s+)?(?:morning|afternoon|evening)"
     rf"|tonight)(?:\s+at\s+(?P<at>{_AT}))?\b",
@@ -92,6 +104,8 @@ LONE_CLOCK = re.compile(
     r"\bat\s+(?P<at>\d{1,2}(?::\d{2})?\s*(?:am|pm)|\d{1,2}:\d{2}|noon|midnight)\b",
     re.IGNORECASE,
 )
+LAST_WEEKDAY = re.compile(rf"last\s+(?P<weekday>{WEEKDAYS})")
+WEEKDAY_NAMES = WEEKDAYS.split("|")
 IN_HOURS = re.compile(r"in (?P<count>\d+) hours?")
 IN_DAYS = re.compile(r"in (?P<count>\d+) days?")
 CLOCK = re.compile(r"(?P<hour>\d+)(?:[:.](?P<minute>\d+))?\s*(?P<meridiem>am|pm)?")
@@ -207,11 +221,13 @@ def _countries_for(skill: Skill) -> list[str]:
 
 
 def _find_price(intent: ParsedIntent, text: str) -> None:
-    match = MONEY.search(text)
-    if not match:
+    if match := MONEY.search(text):
+        symbol = (match["pre"] or match["post"]).casefold()
+        currency = CURRENCY_WORDS.get(symbol) or CURRENCY_WORDS[symbol.rstrip("s")]
+    elif (match := ISO_MONEY.search(text)) and (match["pre"] or match["post"]) in CURRENCIES:
+        currency = match["pre"] or match["post"]
+    else:
         return
-    symbol = (match["pre"] or match["post"]).casefold()
-    currency = CURRENCY_WORDS.get(symbol) or CURRENCY_WORDS[symbol.rstrip("s")]
     intent.max_price = Money(_amount(match["first"] or match["second"]), currency)
 
 
@@ -288,8 +304,15 @@ def _day_window(phrase: str, at: str | None, now: dt.datetime) -> tuple[dt.datet
 
 
 def _day(phrase: str, now: dt.datetime) -> dt.datetime:
+    """The day a phrase names. Past ones ("yesterday", "last monday") are read as said,
+    so the resolver can refuse a window that has passed instead of booking another day."""
     if days := IN_DAYS.match(phrase):
         return now + dt.timedelta(days=int(days["count"]))
+    if phrase.startswith("yesterday"):
+        return now - dt.timedelta(days=1)
+    if last := LAST_WEEKDAY.match(phrase):
+        days_back = (now.weekday() - WEEKDAY_NAMES.index(last["weekday"])) % 7 or 7
+        return now - dt.timedelta(days=days_back)
     settings = {"RELATIVE_BASE": now, "PREFER_DATES_FROM": "future"}
     day_phrase = re.sub(r"\b(morning|afternoon|evening|night)\b", "", phrase).strip() or "today"
     return dateparser.parse(day_phrase, settings=settings) or now

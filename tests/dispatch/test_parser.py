@@ -518,6 +518,34 @@ CASES = [
         None,
         None,
     ),
+    ("plumber in London under ¥5000", "home.plumbing", "London", ("5000", "JPY"), None, None),
+    ("plumber in London under 5000 yen", "home.plumbing", "London", ("5000", "JPY"), None, None),
+    ("plumber in Mumbai under Rs 3000", "home.plumbing", "Mumbai", ("3000", "INR"), None, None),
+    ("plumber in London under 50 CHF", "home.plumbing", "London", ("50", "CHF"), None, None),
+    (
+        "plumber in London yesterday morning",
+        "home.plumbing",
+        "London",
+        None,
+        "2026-11-24 08:00",
+        "2026-11-24 12:00",
+    ),
+    (
+        "plumber in London last monday",
+        "home.plumbing",
+        "London",
+        None,
+        "2026-11-23 08:00",
+        "2026-11-23 20:00",
+    ),
+    (
+        "plumber in London last wednesday",
+        "home.plumbing",
+        "London",
+        None,
+        "2026-11-18 08:00",
+        "2026-11-18 20:00",
+    ),
 ]
 
 

@@ -170,6 +170,20 @@ def test_the_city_and_country_together_find_the_provider():
 # Windows ------------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("when", ["yesterday morning", "last monday"])
+def test_a_day_that_has_passed_is_refused_not_read_as_another(when):
+    error = refusal(resolve(f"plumber in London {when}", "GB"))
+
+    assert error["details"]["constraint"] == "window"
+
+
+def test_a_price_in_a_currency_without_a_rate_is_refused_not_dropped():
+    response = resolve("plumber in London under 50 CHF tomorrow", "GB")
+
+    assert response.status_code == 422
+    assert response.json()["error"]["code"] == "unsupported_currency"
+
+
 def test_a_window_that_has_passed_today_is_refused(monkeypatch):
     afternoon = dt.datetime(2026, 11, 25, 15, 0, tzinfo=dt.UTC)
     monkeypatch.setattr("apps.dispatch.resolver.timezone.now", lambda: afternoon)
