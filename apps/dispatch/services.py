@@ -1,5 +1,5 @@
 """Dispatch writes: an intent becomes an order, and the order moves through its state
-machine one step at a time (DESIGN.md):
+machine one step at a time (docs/DESIGN.md):
 
     pending -> authorizing -> authorized -> fulfilling -> fulfilled -> capturing -> completed
     pending -> rejected; authorizing -> failed; authorized/fulfilling -> voided;
@@ -51,7 +51,7 @@ TRANSITIONS = {
     Status.FULFILLED: {Status.CAPTURING},
     Status.CAPTURING: {Status.COMPLETED, Status.FAILED},
     Status.COMPLETED: {Status.DISPUTED},
-    # Back to completed when the dispute is withdrawn (not drawn in DESIGN.md).
+    # Back to completed when the dispute is withdrawn (not drawn in docs/DESIGN.md).
     Status.DISPUTED: {Status.RESOLVED_REFUNDED, Status.RESOLVED_UPHELD, Status.COMPLETED},
 }
 RESOLUTIONS = {

@@ -30,6 +30,7 @@ DEMO_AGENT_SCOPES = [
     "receipts:read",
     "memory:read:preferences",
     "memory:read:home",
+    "memory:read:health",  # the grant allows it; consent (off for health) still refuses
     "memory:write:conversations",
 ]
 
