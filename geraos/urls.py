@@ -31,5 +31,3 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     re_path(r"^api/", core_views.api_not_found),  # last: whatever the API does not serve
 ]
-
-handler404 = "apps.core.views.page_not_found"

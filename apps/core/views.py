@@ -1,7 +1,6 @@
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
-from django.views.defaults import page_not_found as html_page_not_found
 
 from apps.core.health import run_health_checks
 
@@ -20,9 +19,3 @@ def api_not_found(request: HttpRequest) -> JsonResponse:
     with DEBUG on, where Django would show its own)."""
     error = {"code": "not_found", "message": "No API endpoint at this URL.", "fields": {}}
     return JsonResponse({"error": error}, status=404)
-
-
-def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
-    if request.path.startswith("/api/"):
-        return api_not_found(request)
-    return html_page_not_found(request, exception)

@@ -116,6 +116,8 @@ AT_REST = frozenset(
         DispatchOrder.Status.RESOLVED_UPHELD,
     }
 )
+# Where a receipt's dispute moves the order: it took the money.
+DISPUTABLE = AT_REST | {DispatchOrder.Status.COMPLETED}
 
 
 class DispatchTransition(models.Model):

@@ -23,8 +23,7 @@ DAY_PARTS = {
     "morning": (8, 12),
     "afternoon": (12, 17),
     "evening": (17, 21),
-    "night": (19, 23),
-    "tonight": (19, 23),
+    "night": (19, 23),  # "tonight" too: it contains "night"
 }
 WHOLE_DAY = (8, 20)
 CURRENCY_WORDS = {
@@ -109,7 +108,7 @@ WEEKDAY_NAMES = WEEKDAYS.split("|")
 IN_HOURS = re.compile(r"in (?P<count>\d+) hours?")
 IN_DAYS = re.compile(r"in (?P<count>\d+) days?")
 CLOCK = re.compile(r"(?P<hour>\d+)(?:[:.](?P<minute>\d+))?\s*(?P<meridiem>am|pm)?")
-PM_PARTS = {"afternoon", "evening", "night"}  # "tonight" is read as "night"
+PM_PARTS = {"afternoon", "evening", "night"}
 LATE_PARTS = {"evening", "night"}
 SMALL_HOURS = 4
 AT_LENGTH = dt.timedelta(hours=2)
@@ -238,7 +237,7 @@ def _amount(number: str) -> Decimal:
 
 def _find_window(intent: ParsedIntent, text: str, now: dt.datetime) -> None:
     """Sets the window in `now`'s zone. Raises UnreadableTime for a clock time that is
-    none ("at 13pm") and WindowOutOfRange for a date past the calendar's end."""
+    none ("at 13pm") and WindowOutOfRange for "in N days/hours" beyond the horizon."""
     text = CLOCK_FIRST.sub(r"\g<day> at \g<at>", text)
     match = WHEN.search(text)
     if not match:

@@ -25,6 +25,7 @@ from apps.core.money import money_document
 from apps.dispatch import callbacks, fulfilment, resolver
 from apps.dispatch.models import (
     AT_REST,
+    DISPUTABLE,
     FINISHED,
     CallbackDelivery,
     DispatchOrder,
@@ -465,7 +466,9 @@ def order_compensate(*, order_id) -> DispatchOrder:
     if payment.status == Payment.Status.PENDING:
         # Ask the rail what became of the authorization (same key, never a second charge).
         payment = payment_services.payment_reconcile(payment_id=payment.pk)
-    if payment.status == Payment.Status.CAPTURED and not _refund_waiting(payment):
+    # A rerun of compensation finds the refund it asked for on its way: not asked twice.
+    refund_waiting = payment_selectors.payment_refund_waiting(payment_id=payment.pk)
+    if payment.status == Payment.Status.CAPTURED and not refund_waiting:
         payment_services.refund_create(payment_id=payment.pk, reason=f"dispatch {order.pk} failed")
     elif payment.status in {Payment.Status.AUTHORIZED, Payment.Status.REQUIRES_ACTION}:
         payment_services.payment_void(payment_id=payment.pk)
@@ -490,17 +493,13 @@ RELEASED = frozenset(
 )
 
 
-def _refund_waiting(payment: Payment) -> bool:
-    """Asked for already (a rerun of compensation): the rail, or an operator in its back
-    office, is making it."""
-    return payment_selectors.payment_refund_waiting(payment_id=payment.pk)
-
-
 def _require_released(payment_id) -> None:
     """The rail must have let the money go (or a refund is on its way) before the order
     says so; otherwise the task retries."""
     payment = Payment.objects.get(pk=payment_id)
-    if payment.status not in RELEASED and not _refund_waiting(payment):
+    if payment.status not in RELEASED and not payment_selectors.payment_refund_waiting(
+        payment_id=payment.pk
+    ):
         raise ConflictError(
             f"The rail has not released payment {payment.pk} ({payment.status}) yet.",
             code="compensation_incomplete",
@@ -615,9 +614,10 @@ _AFTER_DISPUTE = {
 
 @transaction.atomic
 def order_follow_dispute(*, receipt_id, dispute_id, status: str) -> DispatchOrder | None:
-    """Move a completed order whose receipt is disputed. A dispute going under review,
-    one about a receipt no order issued, or one about an order that never took the
-    money (failed, voided, rejected: trust handles it alone) changes nothing here."""
+    """Move an order whose receipt is disputed (completed, or already in a dispute). A
+    dispute going under review, one about a receipt no order issued, or one about an
+    order that never took the money (failed, voided, rejected: trust handles it alone)
+    changes nothing here."""
     order_id = (
         DispatchOrder.objects.filter(receipt_id=receipt_id).values_list("pk", flat=True).first()
     )
@@ -625,7 +625,7 @@ def order_follow_dispute(*, receipt_id, dispute_id, status: str) -> DispatchOrde
     if order_id is None or to is None:
         return None
     order = _locked(order_id)
-    if order.status in {Status.COMPLETED} | AT_REST and order.status != to:
+    if order.status in DISPUTABLE and order.status != to:
         _move(order, to, actor="trust", reason=f"dispute {dispute_id} {status}".replace("_", " "))
     return order
 

@@ -11,7 +11,7 @@ from apps.dispatch.fulfilment import ProviderUnavailable
 from apps.payments import services as payment_services
 
 RETRY = {"retry_backoff": 2, "retry_backoff_max": 300, "retry_jitter": True}
-RAIL_ERRORS = (*payment_services.RETRYABLE_RAIL_ERRORS, ConflictError)
+RAIL_ERRORS = (*payment_services.RAIL_CALL_ERRORS, ConflictError)
 
 
 @shared_task(name="dispatch.authorize_payment", autoretry_for=RAIL_ERRORS, max_retries=8, **RETRY)

@@ -1,10 +1,10 @@
 """Studio billing with Stripe: Checkout to upgrade, the customer portal, and webhooks.
 
 Webhooks are verified with Stripe's signature scheme (300 s tolerance), applied once per
-event id, and never move a subscription back to an older state (see
-services.subscription_apply). Only Checkout completion makes a Stripe subscription a user's
-current one; events about any other Stripe subscription are ignored. Amounts are Stripe's
-business only here: the plan price is configured in Stripe as `Plan.stripe_price_id`.
+event id, and never move a subscription back to an older state (services._is_stale).
+Only Checkout completion makes a Stripe subscription a user's current one; events about
+any other Stripe subscription are ignored. Amounts are Stripe's business only here: the
+plan price is configured in Stripe as `Plan.stripe_price_id`.
 """
 
 import datetime as dt

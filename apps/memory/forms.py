@@ -11,6 +11,7 @@ class ConsentToggleForm(forms.Form):
 
 
 class MemoryValueForm(forms.Form):
+    # A first, cheap bound in characters; the service counts the JSON's bytes.
     value = forms.CharField(
         max_length=MAX_VALUE_BYTES, widget=forms.Textarea(attrs={"rows": 3}), help_text="JSON"
     )

@@ -79,11 +79,16 @@ def refunds_failed_outstanding() -> QuerySet[Refund]:
     )
 
 
-def refunds_unanswered_for_a_day() -> QuerySet[Refund]:
-    """Sent, never answered, and too old to send again with the same key (see services):
-    an operator must ask the rail what became of them."""
-    day_ago = timezone.now() - dt.timedelta(days=1)
-    return Refund.objects.filter(status=Refund.Status.PENDING, created_at__lt=day_ago).filter(
+# Rails keep an idempotency key for a day (Stripe: 24 hours); sent again later, the same
+# key could make a second refund, so services resend only younger unanswered refunds.
+REFUND_RESEND_WITHIN = dt.timedelta(hours=23)
+
+
+def refunds_unanswered_too_long() -> QuerySet[Refund]:
+    """Sent, never answered, and too old to send again with the same key: an operator
+    must ask the rail what became of them."""
+    too_old = timezone.now() - REFUND_RESEND_WITHIN
+    return Refund.objects.filter(status=Refund.Status.PENDING, created_at__lte=too_old).filter(
         Q(send_started_at__isnull=False) | Q(send_interrupted_at__isnull=False)
     )
 
@@ -105,5 +110,5 @@ def money_to_look_at_kpis() -> list[dict]:
         {"title": "Rail notices matching no payment", "value": notices_unmatched().count()},
         {"title": "Confirmed for another amount", "value": payments_amount_mismatched().count()},
         {"title": "Failed refunds not made since", "value": refunds_failed_outstanding().count()},
-        {"title": "Refunds unanswered for a day", "value": refunds_unanswered_for_a_day().count()},
+        {"title": "Refunds unanswered too long", "value": refunds_unanswered_too_long().count()},
     ]

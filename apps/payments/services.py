@@ -23,10 +23,12 @@ from apps.identity.models import AgentGrant
 from apps.payments import fx, routing, selectors
 from apps.payments.adapters import (
     ADAPTERS,
-    RAIL_CALL_ERRORS,
     RAIL_REFUSALS,
     ProviderResult,
     adapter_for,
+)
+from apps.payments.adapters import (  # re-exported for callers that retry rail calls
+    RAIL_CALL_ERRORS as RAIL_CALL_ERRORS,
 )
 from apps.payments.adapters.base import WebhookIgnored, WebhookRejected
 from apps.payments.errors import AmountOutOfRange, RateUnavailable
@@ -161,13 +163,8 @@ def quote_document(quote: Quote) -> dict:
 # step locks and checks, commits, calls the rail, then locks, re-checks and applies.
 # ---------------------------------------------------------------------------
 
-# What callers retry: a rail call that got no answer to act on (see adapters).
-RETRYABLE_RAIL_ERRORS = RAIL_CALL_ERRORS
 # A refund sent and unanswered this long was lost with the process that sent it.
 REFUND_ANSWER_TIMEOUT = dt.timedelta(minutes=2)
-# Rails keep an idempotency key for a day (Stripe: 24 hours); sent again later, the same
-# key could make a second refund, so an older unanswered one is left to an operator.
-REFUND_RESEND_WITHIN = dt.timedelta(hours=23)
 
 # A rail without a refund API answers this: the refund is made by hand in its back office.
 MANUAL_REFUND = "pending_manual"
@@ -498,7 +495,7 @@ def _claim_interrupted_refund(payment: Payment) -> Refund | None:
     refund = (
         payment.refunds.select_for_update()
         .filter(Q(send_interrupted_at__isnull=False) | abandoned, status=Refund.Status.PENDING)
-        .filter(created_at__gt=now - REFUND_RESEND_WITHIN)
+        .filter(created_at__gt=now - selectors.REFUND_RESEND_WITHIN)
         .order_by("created_at")
         .first()
     )

@@ -390,4 +390,4 @@ def test_an_unanswered_refund_a_day_old_is_left_to_an_operator(user, refund_answ
         services.refund_create(payment_id=payment.pk)  # its key may have expired: not resent
 
     assert len(refund_answer_lost_once) == 1
-    assert selectors.refunds_unanswered_for_a_day().count() == 1
+    assert selectors.refunds_unanswered_too_long().count() == 1

@@ -7,7 +7,7 @@ from rest_framework import serializers
 
 from apps.catalog.models import Provider, Skill
 from apps.core.api.serializers import MoneySerializer, without_nul_characters
-from apps.dispatch.fulfilment import is_allowed_url
+from apps.dispatch.fulfilment import URL_RULE, is_allowed_url
 from apps.dispatch.models import DispatchOrder
 from apps.dispatch.parser import ParsedIntent
 from apps.dispatch.selectors import rails_for_skill
@@ -181,7 +181,7 @@ class DispatchCreateSerializer(IntentOrTextSerializer):
 
     def validate_callback_url(self, value: str) -> str:
         if value and not is_allowed_url(value):
-            raise serializers.ValidationError("Callbacks are sent over https only.")
+            raise serializers.ValidationError(URL_RULE)
         return value
 
 

@@ -1,4 +1,3 @@
-import hmac
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Protocol
@@ -28,12 +27,6 @@ def external_id(value, *, name: str) -> str:
     ):
         raise WebhookRejected(f"{name} is not an id we could have issued or stored")
     return value
-
-
-def digests_match(expected: str, received: str) -> bool:
-    """Constant-time check of a signature from a request, which may hold any characters
-    (hmac.compare_digest refuses non-ASCII text)."""
-    return hmac.compare_digest(expected.encode(), received.encode(errors="replace"))
 
 
 @dataclass(frozen=True)

@@ -13,11 +13,11 @@ from urllib.parse import parse_qs
 
 from django.conf import settings
 
+from apps.core.hmac_signature import digests_match
 from apps.payments.adapters.base import (
     ProviderResult,
     WebhookNotice,
     WebhookRejected,
-    digests_match,
     external_id,
 )
 

@@ -11,12 +11,12 @@ from decimal import Decimal
 
 from django.conf import settings
 
+from apps.core.hmac_signature import digests_match
 from apps.payments.adapters.base import (
     PayerAccount,
     ProviderResult,
     WebhookNotice,
     WebhookRejected,
-    digests_match,
     external_id,
 )
 from apps.payments.adapters.http import JsonTransport, UrllibJsonTransport
