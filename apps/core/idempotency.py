@@ -26,6 +26,7 @@ from django.utils import timezone
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from apps.core.api.permissions import acting_grant_id
 from apps.core.errors import ApplicationError, ConflictError
 from apps.core.models import IdempotencyRecord
 from apps.core.sealing import seal, unseal
@@ -85,7 +86,7 @@ def _body_digest(data) -> str:
 
 
 def _caller(request: Request) -> str:
-    via = getattr(request.auth, "pk", None) or "session"
+    via = acting_grant_id(request) or "session"
     return f"user:{request.user.pk}/{via}"
 
 

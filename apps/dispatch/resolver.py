@@ -25,6 +25,7 @@ from apps.core.errors import ApplicationError
 from apps.dispatch.parser import ParsedIntent, WindowOutOfRange, fold, parse_intent
 from apps.identity import selectors as identity_selectors
 from apps.payments import services as payment_services
+from apps.payments.errors import UnsupportedCurrency
 from apps.payments.models import Quote
 
 MAX_DAYS_AHEAD = 90
@@ -33,11 +34,6 @@ MAX_WINDOW = dt.timedelta(days=7)
 
 class NoMatch(ApplicationError):
     code = "no_match"
-    status = HTTPStatus.UNPROCESSABLE_ENTITY
-
-
-class UnsupportedCurrency(ApplicationError):
-    code = "unsupported_currency"
     status = HTTPStatus.UNPROCESSABLE_ENTITY
 
 

@@ -15,3 +15,10 @@ class AmountOutOfRange(ApplicationError):
 class RateUnavailable(ApplicationError):
     code = "fx_rate_unavailable"
     status = HTTPStatus.SERVICE_UNAVAILABLE
+
+
+class UnsupportedCurrency(ApplicationError):
+    """A currency GeraOS holds no exchange rate for: what the caller asked cannot be priced."""
+
+    code = "unsupported_currency"
+    status = HTTPStatus.UNPROCESSABLE_ENTITY

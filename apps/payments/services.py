@@ -31,7 +31,7 @@ from apps.payments.adapters import (  # re-exported for callers that retry rail 
     RAIL_CALL_ERRORS as RAIL_CALL_ERRORS,
 )
 from apps.payments.adapters.base import WebhookIgnored, WebhookRejected
-from apps.payments.errors import AmountOutOfRange, RateUnavailable
+from apps.payments.errors import AmountOutOfRange, RateUnavailable, UnsupportedCurrency
 from apps.payments.models import Payment, PaymentEvent, ProviderEvent, Quote, Rail, Refund
 from apps.payments.signals import payment_status_changed
 from apps.trust import services as trust_services
@@ -77,9 +77,7 @@ def quote_create(*, user, amount: Money) -> Quote:
     try:
         to_home = _rate(requested, home)
     except RateUnavailable as exc:
-        raise ApplicationError(
-            f"Quotes in {requested} are not offered.", code="unsupported_currency", status=422
-        ) from exc
+        raise UnsupportedCurrency(f"Quotes in {requested} are not offered.") from exc
     home_amount = Money(round_to_minor_units(amount.amount * to_home, home), home)
     decision = routing.choose_rail(
         country=user.country.code, amount=home_amount, currency=requested

@@ -7,6 +7,12 @@ from rest_framework.request import Request
 from apps.core.errors import PermissionDeniedError
 
 
+def acting_grant_id(request: Request):
+    """The id of the agent grant making the request, or None for a signed-in person.
+    (identity.permissions.acting_grant gives the grant itself, to apps that may know it.)"""
+    return getattr(request.auth, "pk", None)
+
+
 def require_scope(request: Request, scope: str) -> None:
     """Refuse an agent whose grant lacks `scope` (403 `scope_required` naming it)."""
     granted = getattr(request.auth, "scopes", None)

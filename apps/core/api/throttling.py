@@ -6,12 +6,14 @@ Retry-After. Counts live in the cache (Redis in production, shared by every proc
 from rest_framework.permissions import SAFE_METHODS
 from rest_framework.throttling import SimpleRateThrottle
 
+from apps.core.api.permissions import acting_grant_id
+
 
 class CallerRateThrottle(SimpleRateThrottle):
     scope = "caller"
 
     def get_cache_key(self, request, view) -> str:
-        grant_id = getattr(request.auth, "pk", None)
+        grant_id = acting_grant_id(request)
         if grant_id:
             caller = f"grant:{grant_id}"
         elif request.user and request.user.is_authenticated:

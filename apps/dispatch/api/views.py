@@ -7,7 +7,7 @@ from rest_framework.views import APIView
 
 from apps.catalog import selectors as catalog_selectors
 from apps.core.api.openapi import IDEMPOTENCY_KEY_PARAMETER
-from apps.core.api.permissions import HasScope
+from apps.core.api.permissions import HasScope, acting_grant_id
 from apps.core.api.throttling import MONEY_MOVING
 from apps.core.idempotency import idempotent, service_key
 from apps.dispatch import resolver, selectors, services
@@ -27,8 +27,8 @@ from apps.identity.permissions import acting_grant
 def _seen_by(request: Request) -> dict:
     """An agent sees the dispatches made under its own grant (another agent's bookings
     are not its business); the user, signed in, sees all of theirs."""
-    grant = acting_grant(request)
-    return {"grant_id": grant.pk} if grant is not None else {}
+    grant_id = acting_grant_id(request)
+    return {"grant_id": grant_id} if grant_id else {}
 
 
 class SkillListView(APIView):

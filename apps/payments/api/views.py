@@ -7,7 +7,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.core.api.openapi import IDEMPOTENCY_KEY_PARAMETER
-from apps.core.api.permissions import HasScope
+from apps.core.api.permissions import HasScope, acting_grant_id
 from apps.core.api.throttling import MONEY_MOVING
 from apps.core.idempotency import idempotent, service_key
 from apps.identity.permissions import acting_grant
@@ -45,9 +45,8 @@ class PaymentView(APIView):
 
     @extend_schema(responses=PaymentSerializer, operation_id="payment_retrieve")
     def get(self, request: Request, payment_id) -> Response:
-        grant = acting_grant(request)
         payment = selectors.payment_get_for_user(
-            user=request.user, payment_id=payment_id, grant_id=getattr(grant, "pk", None)
+            user=request.user, payment_id=payment_id, grant_id=acting_grant_id(request)
         )
         if payment is None:
             raise Http404

@@ -10,7 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.core.api.openapi import IDEMPOTENCY_KEY_PARAMETER
-from apps.core.api.permissions import HasScope
+from apps.core.api.permissions import HasScope, acting_grant_id
 from apps.core.api.throttling import MONEY_MOVING
 from apps.core.idempotency import idempotent
 from apps.trust import selectors, services
@@ -43,7 +43,7 @@ def _head(head: TreeHead) -> dict:
 
 
 def _visible_receipt(request: Request, receipt_id) -> Receipt:
-    grant_id = getattr(request.auth, "pk", None)
+    grant_id = acting_grant_id(request)
     receipt = selectors.receipt_get(
         user=request.user, receipt_id=receipt_id, agent_grant_id=grant_id
     )
@@ -179,7 +179,7 @@ class DisputeView(APIView):
 
     @extend_schema(responses=DisputeSerializer, operation_id="dispute_retrieve")
     def get(self, request: Request, dispute_id) -> Response:
-        grant_id = getattr(request.auth, "pk", None)
+        grant_id = acting_grant_id(request)
         dispute = selectors.dispute_get(
             user=request.user, dispute_id=dispute_id, agent_grant_id=grant_id
         )
