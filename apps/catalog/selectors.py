@@ -1,4 +1,4 @@
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
 
 from apps.catalog.models import Product, Provider, Skill
 
@@ -42,3 +42,11 @@ def city_timezones() -> dict[str, str]:
         .distinct()
     )
     return dict(rows)
+
+
+def provider_list_for_skills(skills: list[Skill]) -> list[Provider]:
+    """Active providers of any of `skills`, each annotated with `skill_id`: the one of
+    those skills it would do the work under."""
+    return list(
+        Provider.objects.filter(skills__in=skills, active=True).annotate(skill_id=F("skills__id"))
+    )

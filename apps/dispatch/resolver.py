@@ -13,7 +13,6 @@ from http import HTTPStatus
 
 import pytz
 from django.conf import settings
-from django.db.models import F
 from django.utils import timezone
 from djmoney.contrib.exchange.exceptions import MissingRate
 from djmoney.contrib.exchange.models import get_rate
@@ -127,9 +126,7 @@ def _providers_at(skills: list[Skill], intent: ParsedIntent) -> list[Provider]:
     """Active providers of the skills in the intent's city (and country, when given),
     each annotated with `skill_id`, the matching skill it would do the work under. No
     city, or one nobody serves, is refused rather than searched for everywhere."""
-    everywhere = list(
-        Provider.objects.filter(skills__in=skills, active=True).annotate(skill_id=F("skills__id"))
-    )
+    everywhere = catalog_selectors.provider_list_for_skills(skills)
     here = [p for p in everywhere if _works_at(p, intent)]
     if not here:
         cities = sorted({p.city for p in everywhere})

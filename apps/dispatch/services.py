@@ -179,7 +179,7 @@ def _dispatch_new(
         )
         if grant is not None:
             identity_services.agent_grant_reserve_spend(
-                grant=grant, amount=_home_amount(order), reference=f"dispatch:{order.pk}"
+                grant=grant, amount=order.quote.home_total, reference=f"dispatch:{order.pk}"
             )
         callback_secret = callbacks.new_secret(order) if callback_url else ""
         DispatchTransition.objects.create(
@@ -225,11 +225,6 @@ def _check_consent(*, user, grant, skill: Skill) -> None:
         grant=grant,
         purpose=f"dispatching {skill.capability}",
     )
-
-
-def _home_amount(order: DispatchOrder):
-    """What the action costs in the home currency: what the grant's limits are in."""
-    return order.quote.settlement_amount + order.quote.fees
 
 
 def _actor(user, grant: AgentGrant | None) -> str:
@@ -279,10 +274,8 @@ def _pre_payment_refusal(order: DispatchOrder) -> str:
     grant = order.grant
     if grant is not None and (grant.revoked_at or grant.expires_at <= timezone.now()):
         return "the agent grant was revoked or expired before payment"
-    if order.quote.expires_at <= timezone.now():
-        return "the quote expired before payment"
-    if not order.quote.rail.enabled:
-        return "the payment rail was switched off before payment"
+    if refusal := payment_selectors.quote_unpayable(order.quote):
+        return f"not payable any more: {refusal[1]}"
     if not order.provider.active:
         return "the provider was deactivated before payment"
     return ""

@@ -3,6 +3,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 from djmoney.models.fields import MoneyField
+from djmoney.money import Money
 
 from apps.core.models import BaseModel
 
@@ -79,6 +80,12 @@ class Quote(models.Model):
 
     def __str__(self) -> str:
         return f"{self.local_amount} via {self.rail.code}"
+
+    @property
+    def home_total(self) -> Money:
+        """What the payer's action costs in the home currency, fees included: the amount an
+        agent grant's spend limits count."""
+        return self.settlement_amount + self.fees
 
 
 class Payment(BaseModel):

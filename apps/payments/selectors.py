@@ -30,6 +30,16 @@ def payment_refund_waiting(*, payment_id) -> bool:
     ).exists()
 
 
+def quote_unpayable(quote: Quote) -> tuple[str, str] | None:
+    """Why a quote can no longer be paid, as (code, reason), or None: it expired, or the
+    rail it was priced on was switched off since."""
+    if quote.expires_at <= timezone.now():
+        return "quote_expired", "the quote has expired"
+    if not quote.rail.enabled:
+        return "rail_disabled", f"{quote.rail.name} was switched off after the quote was made"
+    return None
+
+
 def quote_get_for_user(*, user, quote_id) -> Quote | None:
     return Quote.objects.filter(user=user, pk=quote_id).first()
 

@@ -255,17 +255,12 @@ def payment_create(
     quote = Quote.objects.select_for_update().get(pk=quote.pk)
     if quote.user_id != user.pk:
         raise ApplicationError("No such quote.", code="not_found", status=404)
-    if quote.expires_at <= timezone.now():
-        raise ApplicationError(
-            "The quote has expired; ask for a new one.", code="quote_expired", status=422
-        )
     if Payment.objects.filter(quote=quote).exists():
         raise ConflictError("This quote is already paid for.", code="quote_used")
-    if not quote.rail.enabled:
+    if refusal := selectors.quote_unpayable(quote):
+        code, message = refusal
         raise ApplicationError(
-            f"{quote.rail.name} was switched off after this quote; ask for a new one.",
-            code="rail_disabled",
-            status=422,
+            f"Not payable: {message}; ask for a new quote.", code=code, status=422
         )
     payer_account_check(rail=quote.rail, payer_account=payer_account)
     payment = Payment.objects.create(
@@ -311,7 +306,7 @@ def payment_start(*, grant: AgentGrant | None = None, **kwargs) -> Payment:
 def _reserve_agent_spend(payment: Payment, grant: AgentGrant) -> None:
     identity_services.agent_grant_reserve_spend(
         grant=grant,
-        amount=payment.quote.settlement_amount + payment.quote.fees,
+        amount=payment.quote.home_total,
         reference=_spend_reference(payment),
     )
 
