@@ -3,17 +3,13 @@ orders stuck in the pipeline, and the operator dashboard's numbers."""
 
 import datetime as dt
 
-from django.conf import settings
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
-from djmoney.contrib.exchange.exceptions import MissingRate
-from djmoney.contrib.exchange.models import convert_money
 from djmoney.money import Money
 
 from apps.catalog.models import Skill
-from apps.core.errors import ApplicationError
 from apps.dispatch.models import AT_REST, FINISHED, DispatchOrder
-from apps.payments import routing
+from apps.payments import selectors as payment_selectors
 
 
 def rails_for_skill(skill: Skill, *, decided: dict | None = None) -> dict[str, str]:
@@ -27,21 +23,12 @@ def rails_for_skill(skill: Skill, *, decided: dict | None = None) -> dict[str, s
     rails = {}
     for country in skill.countries:
         if (country, price) not in decided:
-            decided[(country, price)] = _rail_code(country, price)
+            decided[(country, price)] = payment_selectors.rail_code_for(
+                country=country, price=price
+            )
         if decided[(country, price)]:
             rails[country] = decided[(country, price)]
     return rails
-
-
-def _rail_code(country: str, price: Money) -> str | None:
-    """None where no enabled rail takes the price right now."""
-    try:
-        home_amount = convert_money(price, settings.GERAOS_HOME_CURRENCY)  # routing's ranges
-        return routing.choose_rail(
-            country=country, amount=home_amount, currency=str(price.currency)
-        ).rail.code
-    except (ApplicationError, MissingRate):
-        return None
 
 
 def _orders():

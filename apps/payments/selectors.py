@@ -2,9 +2,15 @@
 
 import datetime as dt
 
+from django.conf import settings
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
+from djmoney.contrib.exchange.exceptions import MissingRate
+from djmoney.contrib.exchange.models import convert_money
+from djmoney.money import Money
 
+from apps.core.errors import ApplicationError
+from apps.payments import routing
 from apps.payments.models import Payment, ProviderEvent, Quote, Rail, Refund
 
 FINISHED = [Payment.Status.CAPTURED, Payment.Status.PARTIALLY_REFUNDED, Payment.Status.REFUNDED]
@@ -28,6 +34,20 @@ def payment_refund_waiting(*, payment_id) -> bool:
         send_started_at__isnull=True,
         send_interrupted_at__isnull=True,
     ).exists()
+
+
+def rail_code_for(*, country: str, price: Money) -> str | None:
+    """The rail a payment of `price` from `country` would take now (limits included), or
+    None where no enabled rail would take it or the price's currency has no rate."""
+    try:
+        home_amount = convert_money(price, settings.GERAOS_HOME_CURRENCY)  # routing's ranges
+        rail = routing.choose_rail(
+            country=country, amount=home_amount, currency=str(price.currency)
+        ).rail
+        routing.check_rail_limits(rail, home_amount)
+    except (ApplicationError, MissingRate):
+        return None
+    return rail.code
 
 
 def quote_unpayable(quote: Quote) -> tuple[str, str] | None:
