@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from apps.core import hmac_signature
 from apps.core.sealing import seal, unseal
-from apps.dispatch import fulfilment
+from apps.dispatch import fulfilment, outbound
 from apps.dispatch.models import CallbackDelivery, DispatchOrder
 
 
@@ -41,11 +41,9 @@ def deliver(*, delivery_id, final: bool) -> str:
         "X-GeraOS-Delivery": str(delivery.pk),
     }
     try:
-        status, _, _ = fulfilment.HttpTransport().post(
-            order.callback_url, headers=headers, body=body
-        )
+        status, _, _ = outbound.post(order.callback_url, headers=headers, body=body)
         outcome = f"HTTP {status}"
-    except (fulfilment.ProviderUnavailable, fulfilment.ProviderDeclined) as error:
+    except (outbound.Unreachable, outbound.Refused) as error:
         status, outcome = 0, str(error)
     recorded = _record(delivery.pk, delivered=200 <= status < 300, outcome=outcome, final=final)
     if recorded == CallbackDelivery.Status.PENDING:

@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from apps.dispatch import fulfilment
+from apps.dispatch import outbound
 from tests.dispatch.fake_provider import FakeProvider
 
 
@@ -34,18 +34,18 @@ def production(settings):
     ],
 )
 def test_production_refuses_urls_that_are_not_public_https(production, url):
-    assert not fulfilment.is_allowed_url(url)
+    assert not outbound.is_allowed_url(url)
 
 
 def test_production_accepts_public_https(production):
-    assert fulfilment.is_allowed_url("https://agent.example/events")
-    assert fulfilment.is_allowed_url("https://93.184.215.14/events")
+    assert outbound.is_allowed_url("https://agent.example/events")
+    assert outbound.is_allowed_url("https://93.184.215.14/events")
 
 
 def test_development_also_allows_plain_http_to_this_machine():
-    assert fulfilment.is_allowed_url("http://127.0.0.1:8080/cb")
-    assert fulfilment.is_allowed_url("http://localhost:8080/cb")
-    assert not fulfilment.is_allowed_url("http://agent.example/cb")
+    assert outbound.is_allowed_url("http://127.0.0.1:8080/cb")
+    assert outbound.is_allowed_url("http://localhost:8080/cb")
+    assert not outbound.is_allowed_url("http://agent.example/cb")
 
 
 def test_a_public_name_resolving_to_a_private_address_is_dropped_before_sending(
@@ -59,10 +59,8 @@ def test_a_public_name_resolving_to_a_private_address_is_dropped_before_sending(
     monkeypatch.setattr(socket, "getaddrinfo", rebinding_dns)
     with FakeProvider(secret=b"s") as provider:
         port = provider.url.split(":")[2].split("/")[0]
-        with pytest.raises(fulfilment.ProviderDeclined) as refused:
-            fulfilment.HttpTransport().post(
-                f"https://plumber.example:{port}/bookings", headers={}, body=b"{}"
-            )
+        with pytest.raises(outbound.Refused) as refused:
+            outbound.post(f"https://plumber.example:{port}/bookings", headers={}, body=b"{}")
 
     assert refused.value.code == "non_public_address"
     assert provider.requests == []
@@ -86,5 +84,5 @@ def test_a_garbled_http_answer_is_worth_retrying():
             connection.close()
 
         threading.Thread(target=answer_garbage, daemon=True).start()
-        with pytest.raises(fulfilment.ProviderUnavailable):
-            fulfilment.HttpTransport().post(f"http://127.0.0.1:{port}/", headers={}, body=b"{}")
+        with pytest.raises(outbound.Unreachable):
+            outbound.post(f"http://127.0.0.1:{port}/", headers={}, body=b"{}")

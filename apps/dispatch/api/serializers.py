@@ -7,8 +7,8 @@ from rest_framework import serializers
 
 from apps.catalog.models import Provider, Skill
 from apps.core.api.serializers import MoneySerializer, without_nul_characters
-from apps.dispatch.fulfilment import URL_RULE, is_allowed_url
 from apps.dispatch.models import DispatchOrder
+from apps.dispatch.outbound import URL_RULE, is_allowed_url
 from apps.dispatch.parser import ParsedIntent
 from apps.dispatch.selectors import rails_for_skill
 from apps.payments.api.serializers import QuoteSerializer
