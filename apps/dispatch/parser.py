@@ -26,6 +26,12 @@ DAY_PARTS = {
     "night": (19, 23),  # "tonight" too: it contains "night"
 }
 WHOLE_DAY = (8, 20)
+
+
+def _has_letter(text: str) -> bool:
+    return any(character.isalpha() for character in text)
+
+
 CURRENCY_WORDS = {
     "£": "GBP",
     "gbp": "GBP",
@@ -43,9 +49,11 @@ CURRENCY_WORDS = {
     "ksh": "KES",
     "kes": "KES",
     "shillings": "KES",
+    "shilling": "KES",
     "₹": "INR",
     "inr": "INR",
     "rupees": "INR",
+    "rupee": "INR",
     "r$": "BRL",
     "brl": "BRL",
     "reais": "BRL",
@@ -60,19 +68,21 @@ CURRENCY_WORDS = {
     "jpy": "JPY",
     "yen": "JPY",
 }
-_SYMBOLS = r"£|€|\$|₹|₦|֏|¥"
-# No letter just before a code or word ("kes" in "takes" is no money, "50GBP" is);
-# "R$" before the bare "$".
-_CODES = r"(?<![^\W\d_])(?:r\$|gbp|eur|usd|kes|ksh|inr|rs|brl|amd|ngn|jpy)"
-_WORDS = r"(?<![^\W\d_])(?:pounds?|quid|euros?|dollars?|shillings|rupees|reais|dram|naira|yen)"
+# Built from CURRENCY_WORDS, longest first ("r$" before "$", "pounds" before "pound"). No
+# letter may come just before a name: "kes" in "takes" is no money, "50GBP" is.
+_LONGEST_FIRST = sorted(CURRENCY_WORDS, key=len, reverse=True)
+_SYMBOLS = "|".join(re.escape(key) for key in _LONGEST_FIRST if not _has_letter(key))
+_NAMES = r"(?<![^\W\d_])(?:{})".format(
+    "|".join(re.escape(key) for key in _LONGEST_FIRST if _has_letter(key))
+)
 # 5,000 and 5.000 group thousands; 45.50 and 45,50 have cents.
 _NUMBER = (
     r"(?<![\d.,])(?:\d{1,3}(?:,\d{3})+(?:\.\d{1,2})?|\d{1,3}(?:\.\d{3})+(?:,\d{1,2})?"
     r"|\d{1,7}(?:[.,]\d{1,2})?)(?!\d)"
 )
 MONEY = re.compile(
-    rf"(?:(?P<pre>{_CODES}|{_SYMBOLS})\s?(?P<first>{_NUMBER})"
-    rf"|(?P<second>{_NUMBER})\s?(?P<post>{_CODES}|{_WORDS}|{_SYMBOLS}))(?!\w)",
+    rf"(?:(?P<pre>{_NAMES}|{_SYMBOLS})\s?(?P<first>{_NUMBER})"
+    rf"|(?P<second>{_NUMBER})\s?(?P<post>{_NAMES}|{_SYMBOLS}))(?!\w)",
     re.IGNORECASE,
 )
 # Any other ISO 4217 code, written in capitals ("50 CHF"): read, so that a price in a
@@ -221,8 +231,7 @@ def _countries_for(skill: Skill) -> list[str]:
 
 def _find_price(intent: ParsedIntent, text: str) -> None:
     if match := MONEY.search(text):
-        symbol = (match["pre"] or match["post"]).casefold()
-        currency = CURRENCY_WORDS.get(symbol) or CURRENCY_WORDS[symbol.rstrip("s")]
+        currency = CURRENCY_WORDS[(match["pre"] or match["post"]).casefold()]
     elif (match := ISO_MONEY.search(text)) and (match["pre"] or match["post"]) in CURRENCIES:
         currency = match["pre"] or match["post"]
     else:
