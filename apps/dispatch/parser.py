@@ -68,20 +68,31 @@ CURRENCY_WORDS = {
     "jpy": "JPY",
     "yen": "JPY",
 }
+# Words name a currency only after the number ("50 pounds"; "Euro 2024" is no price);
+# symbols and codes stand on either side.
+AFTER_ONLY = {
+    "pounds", "pound", "quid", "euros", "euro", "dollars", "dollar", "shillings",
+    "shilling", "rupees", "rupee", "reais", "dram", "naira", "yen",
+}  # fmt: skip
 # Built from CURRENCY_WORDS, longest first ("r$" before "$", "pounds" before "pound"). No
 # letter may come just before a name: "kes" in "takes" is no money, "50GBP" is.
 _LONGEST_FIRST = sorted(CURRENCY_WORDS, key=len, reverse=True)
 _SYMBOLS = "|".join(re.escape(key) for key in _LONGEST_FIRST if not _has_letter(key))
-_NAMES = r"(?<![^\W\d_])(?:{})".format(
-    "|".join(re.escape(key) for key in _LONGEST_FIRST if _has_letter(key))
-)
+
+
+def _names(keys) -> str:
+    return r"(?<![^\W\d_])(?:{})".format("|".join(re.escape(key) for key in keys))
+
+
+_CODES = _names(key for key in _LONGEST_FIRST if _has_letter(key) and key not in AFTER_ONLY)
+_NAMES = _names(key for key in _LONGEST_FIRST if _has_letter(key))
 # 5,000 and 5.000 group thousands; 45.50 and 45,50 have cents.
 _NUMBER = (
     r"(?<![\d.,])(?:\d{1,3}(?:,\d{3})+(?:\.\d{1,2})?|\d{1,3}(?:\.\d{3})+(?:,\d{1,2})?"
     r"|\d{1,7}(?:[.,]\d{1,2})?)(?!\d)"
 )
 MONEY = re.compile(
-    rf"(?:(?P<pre>{_NAMES}|{_SYMBOLS})\s?(?P<first>{_NUMBER})"
+    rf"(?:(?P<pre>{_CODES}|{_SYMBOLS})\s?(?P<first>{_NUMBER})"
     rf"|(?P<second>{_NUMBER})\s?(?P<post>{_NAMES}|{_SYMBOLS}))(?!\w)",
     re.IGNORECASE,
 )

@@ -10,6 +10,7 @@ from djmoney.contrib.exchange.models import convert_money
 from djmoney.money import Money
 
 from apps.core.errors import ApplicationError
+from apps.core.money import round_to_minor_units
 from apps.payments import routing
 from apps.payments.models import Payment, ProviderEvent, Quote, Rail, Refund
 
@@ -40,7 +41,8 @@ def rail_code_for(*, country: str, price: Money) -> str | None:
     """The rail a payment of `price` from `country` would take now (limits included), or
     None where no enabled rail would take it or the price's currency has no rate."""
     try:
-        home_amount = convert_money(price, settings.GERAOS_HOME_CURRENCY)  # routing's ranges
+        home = settings.GERAOS_HOME_CURRENCY  # routing's ranges are written in it
+        home_amount = Money(round_to_minor_units(convert_money(price, home).amount, home), home)
         rail = routing.choose_rail(
             country=country, amount=home_amount, currency=str(price.currency)
         ).rail

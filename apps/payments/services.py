@@ -255,13 +255,13 @@ def payment_create(
     quote = Quote.objects.select_for_update().get(pk=quote.pk)
     if quote.user_id != user.pk:
         raise ApplicationError("No such quote.", code="not_found", status=404)
-    if Payment.objects.filter(quote=quote).exists():
-        raise ConflictError("This quote is already paid for.", code="quote_used")
     if refusal := selectors.quote_unpayable(quote):
         code, message = refusal
         raise ApplicationError(
             f"Not payable: {message}; ask for a new quote.", code=code, status=422
         )
+    if Payment.objects.filter(quote=quote).exists():
+        raise ConflictError("This quote is already paid for.", code="quote_used")
     payer_account_check(rail=quote.rail, payer_account=payer_account)
     payment = Payment.objects.create(
         user=user,

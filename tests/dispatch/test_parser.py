@@ -546,6 +546,15 @@ CASES = [
         "2026-11-18 08:00",
         "2026-11-18 20:00",
     ),
+    (
+        "plumber in London for the Euro 2024 final, max 50 GBP",
+        "home.plumbing",
+        "London",
+        ("50", "GBP"),
+        None,
+        None,
+    ),
+    ("plumber in London, I pay in dollars 2 rooms", "home.plumbing", "London", None, None, None),
 ]
 
 

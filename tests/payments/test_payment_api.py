@@ -11,7 +11,7 @@ from djmoney.money import Money
 
 from apps.identity.models import AgentSpend
 from apps.payments import services
-from apps.payments.models import Payment, PaymentEvent, Rail
+from apps.payments.models import Payment, PaymentEvent, Quote, Rail
 from tests.factories import UserFactory, make_grant
 
 pytestmark = pytest.mark.django_db
@@ -165,3 +165,14 @@ def test_an_agent_reads_the_payments_it_made_and_no_other_agents(user):
 
     assert payer.get(f"/api/v1/payments/{payment_id}").status_code == 200
     assert other.get(f"/api/v1/payments/{payment_id}").status_code == 404
+
+
+def test_paying_an_expired_quote_says_it_expired_even_if_it_was_paid(user):
+    quote = services.quote_create(user=user, amount=Money("30.00", "GBP"))
+    services.payment_create(user=user, quote=quote, reference="order", idempotency_key="first")
+    Quote.objects.filter(pk=quote.pk).update(expires_at=quote.created_at)
+
+    response = pay(agent_for(user), quote, "second")
+
+    assert response.status_code == 422
+    assert response.json()["error"]["code"] == "quote_expired"
