@@ -393,11 +393,13 @@ def agent_grant_reserve_spend(*, grant: AgentGrant, amount: Money, reference: st
 
 @transaction.atomic
 def agent_grant_release_spend(*, grant: AgentGrant, reference: str) -> None:
-    """The action a spend was reserved for failed before money moved: stop counting it."""
+    """The action a spend was reserved for failed before money moved: stop counting it.
+    Nothing reserved under `reference` (a payment a dispatch made, say): nothing locked."""
+    held = grant.spends.filter(reference=reference, released_at__isnull=True)
+    if not held.exists():
+        return
     AgentGrant.objects.select_for_update().get(pk=grant.pk)
-    grant.spends.filter(reference=reference, released_at__isnull=True).update(
-        released_at=timezone.now()
-    )
+    held.update(released_at=timezone.now())
 
 
 def _spent_since(grant: AgentGrant, since: dt.datetime) -> Money:
