@@ -44,9 +44,10 @@ def city_timezones() -> dict[str, str]:
     return dict(rows)
 
 
-def provider_list_for_skills(skills: list[Skill]) -> list[Provider]:
-    """Active providers of any of `skills`, each annotated with `skill_id`: the one of
-    those skills it would do the work under."""
-    return list(
-        Provider.objects.filter(skills__in=skills, active=True).annotate(skill_id=F("skills__id"))
-    )
+def provider_list_for_skills(skills: list[Skill], *, country: str = "") -> list[Provider]:
+    """Active providers of any of `skills` (in `country`, if given), each annotated with
+    `skill_id`: the one of those skills it would do the work under."""
+    providers = Provider.objects.filter(skills__in=skills, active=True)
+    if country:
+        providers = providers.filter(country__iexact=country)
+    return list(providers.annotate(skill_id=F("skills__id")))

@@ -126,20 +126,15 @@ def _providers_at(skills: list[Skill], intent: ParsedIntent) -> list[Provider]:
     """Active providers of the skills in the intent's city (and country, when given),
     each annotated with `skill_id`, the matching skill it would do the work under. No
     city, or one nobody serves, is refused rather than searched for everywhere."""
-    everywhere = catalog_selectors.provider_list_for_skills(skills)
-    here = [p for p in everywhere if _works_at(p, intent)]
+    candidates = catalog_selectors.provider_list_for_skills(skills, country=intent.country)
+    here = [p for p in candidates if fold(p.city) == fold(intent.city)]
     if not here:
-        cities = sorted({p.city for p in everywhere})
+        cities = sorted({p.city for p in catalog_selectors.provider_list_for_skills(skills)})
         raise NoMatch(
             _nowhere_message(skills[0], intent, cities),
             extra={"constraint": "location", "cities": cities},
         )
     return here
-
-
-def _works_at(provider: Provider, intent: ParsedIntent) -> bool:
-    same_country = not intent.country or provider.country.upper() == intent.country.upper()
-    return fold(provider.city) == fold(intent.city) and same_country
 
 
 def _nowhere_message(skill: Skill, intent: ParsedIntent, cities: list[str]) -> str:
