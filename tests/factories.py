@@ -10,7 +10,8 @@ from djmoney.money import Money
 from apps.catalog.models import Product
 from apps.identity import services
 from apps.identity.models import Plan, Subscription, User
-from apps.payments import services as payment_services
+from apps.payments import lifecycle as payment_lifecycle
+from apps.payments import quotes as payment_quotes
 from apps.trust import services as trust_services
 
 PASSWORD = "correct-horse-battery-staple"
@@ -81,7 +82,7 @@ def make_receipt(user, **overrides):
 
 def make_payment(user, amount: str = "50.00", key: str | None = None):
     """A quote and a pending payment for it, through the services."""
-    quote = payment_services.quote_create(user=user, amount=Money(amount, "GBP"))
-    return payment_services.payment_create(
+    quote = payment_quotes.quote_create(user=user, amount=Money(amount, "GBP"))
+    return payment_lifecycle.payment_create(
         user=user, quote=quote, reference="order", idempotency_key=key or f"pay-{quote.pk}"
     )

@@ -14,8 +14,6 @@ from http import HTTPStatus
 import pytz
 from django.conf import settings
 from django.utils import timezone
-from djmoney.contrib.exchange.exceptions import MissingRate
-from djmoney.contrib.exchange.models import get_rate
 from djmoney.money import Money
 
 from apps.catalog import selectors as catalog_selectors
@@ -23,8 +21,9 @@ from apps.catalog.models import Provider, Skill
 from apps.core.errors import ApplicationError
 from apps.dispatch.parser import ParsedIntent, WindowOutOfRange, fold, parse_intent
 from apps.identity import selectors as identity_selectors
-from apps.payments import services as payment_services
-from apps.payments.errors import UnsupportedCurrency
+from apps.payments import fx as payment_fx
+from apps.payments import quotes as payment_quotes
+from apps.payments.errors import RateUnavailable, UnsupportedCurrency
 from apps.payments.models import Quote
 
 MAX_DAYS_AHEAD = 90
@@ -95,7 +94,7 @@ def resolve(*, user, intent: ParsedIntent, published: list[Skill] | None = None)
                 },
             },
         )
-    quote = payment_services.quote_create(user=user, amount=cheapest.price)
+    quote = payment_quotes.quote_create(user=user, amount=cheapest.price)
     return Resolution(intent=intent, skill=skill, provider=cheapest, quote=quote)
 
 
@@ -170,26 +169,29 @@ def resolve_text(*, user, text: str) -> Resolution:
 
 def _prices_in(intent: ParsedIntent, providers: list[Provider]) -> dict[int, Decimal]:
     """Provider id -> price in the currency of the user's maximum (each provider's own
-    when there is none), fetching each exchange rate once."""
-    rates: dict[tuple[str, str], Decimal] = {}
+    when there is none), priced as a quote would price it; each distinct price once."""
+    converted: dict[tuple[Decimal, str], Decimal] = {}
     prices = {}
     for provider in providers:
-        source = str(provider.price.currency)
-        target = str(intent.max_price.currency) if intent.max_price is not None else source
-        if (source, target) not in rates:
-            rates[(source, target)] = _rate(source, target)
-        amount = provider.price.amount * rates[(source, target)]
-        prices[provider.pk] = amount.quantize(Decimal("0.01"))
+        price = provider.price
+        target = str(intent.max_price.currency) if intent.max_price is not None else None
+        key = (price.amount, str(price.currency))
+        if key not in converted:
+            converted[key] = _convert(price, target).amount
+        prices[provider.pk] = converted[key]
     return prices
 
 
-def _rate(source: str, target: str) -> Decimal:
+def _convert(price: Money, currency: str | None) -> Money:
+    if currency is None or currency == str(price.currency):
+        return price
     try:
-        return get_rate(source, target)
-    except MissingRate as error:
+        return payment_fx.convert(price, currency)
+    except RateUnavailable as error:
         raise UnsupportedCurrency(
-            f"Prices in {source} cannot be compared with {target}: there is no exchange rate.",
-            extra={"currency": target},
+            f"Prices in {price.currency} cannot be compared with {currency}: "
+            "there is no exchange rate.",
+            extra={"currency": currency},
         ) from error
 
 

@@ -37,8 +37,9 @@ from apps.identity import services as identity_services
 from apps.identity.models import AgentGrant, Feature
 from apps.memory import selectors as memory_selectors
 from apps.memory import services as memory_services
+from apps.payments import lifecycle as payment_lifecycle
+from apps.payments import refunds as payment_refunds
 from apps.payments import selectors as payment_selectors
-from apps.payments import services as payment_services
 from apps.payments.models import Payment
 from apps.trust import services as trust_services
 
@@ -161,7 +162,7 @@ def _dispatch_new(
                 grant=grant, capability=found.skill.capability
             )
         _check_details(found.skill, details)
-        payment_services.payer_account_check(rail=found.quote.rail, payer_account=payer_account)
+        payment_lifecycle.payer_account_check(rail=found.quote.rail, payer_account=payer_account)
         _check_consent(user=user, grant=grant, skill=found.skill)
         identity_services.require_entitlement(user=user, feature=Feature.DISPATCHES)
         order = DispatchOrder.objects.create(
@@ -255,7 +256,7 @@ def order_authorize(*, order_id) -> DispatchOrder:
                 _release_reservations(order)
                 _after_commit(_tasks().issue_receipt, order)
                 return order
-            order.payment = payment_services.payment_create(
+            order.payment = payment_lifecycle.payment_create(
                 user=order.user,
                 quote=order.quote,
                 reference=f"dispatch {order.pk}: {order.skill.title}",
@@ -266,7 +267,7 @@ def order_authorize(*, order_id) -> DispatchOrder:
             _move(order, Status.AUTHORIZING, actor=WORKER, reason="payment created")
         elif order.status != Status.AUTHORIZING:
             return order
-    payment_services.payment_authorize(payment_id=order.payment_id)
+    payment_lifecycle.payment_authorize(payment_id=order.payment_id)
     return order_sync_payment(order_id=order_id)
 
 
@@ -414,7 +415,7 @@ def order_capture(*, order_id) -> DispatchOrder:
     )
     if not go_on:
         return order
-    payment = payment_services.payment_capture(payment_id=order.payment_id)
+    payment = payment_lifecycle.payment_capture(payment_id=order.payment_id)
     with transaction.atomic():
         order = _locked(order_id)
         if order.status != Status.CAPTURING:
@@ -458,13 +459,13 @@ def order_compensate(*, order_id) -> DispatchOrder:
     payment = order.payment
     if payment.status == Payment.Status.PENDING:
         # Ask the rail what became of the authorization (same key, never a second charge).
-        payment = payment_services.payment_reconcile(payment_id=payment.pk)
+        payment = payment_lifecycle.payment_reconcile(payment_id=payment.pk)
     # A rerun of compensation finds the refund it asked for on its way: not asked twice.
     refund_waiting = payment_selectors.payment_refund_waiting(payment_id=payment.pk)
     if payment.status == Payment.Status.CAPTURED and not refund_waiting:
-        payment_services.refund_create(payment_id=payment.pk, reason=f"dispatch {order.pk} failed")
+        payment_refunds.refund_create(payment_id=payment.pk, reason=f"dispatch {order.pk} failed")
     elif payment.status in {Payment.Status.AUTHORIZED, Payment.Status.REQUIRES_ACTION}:
-        payment_services.payment_void(payment_id=payment.pk)
+        payment_lifecycle.payment_void(payment_id=payment.pk)
     _require_released(payment.pk)
     with transaction.atomic():
         order = _locked(order_id)
@@ -476,23 +477,11 @@ def order_compensate(*, order_id) -> DispatchOrder:
     return order
 
 
-RELEASED = frozenset(
-    {
-        Payment.Status.VOIDED,
-        Payment.Status.FAILED,
-        Payment.Status.REFUNDED,
-        Payment.Status.PARTIALLY_REFUNDED,
-    }
-)
-
-
 def _require_released(payment_id) -> None:
     """The rail must have let the money go (or a refund is on its way) before the order
     says so; otherwise the task retries."""
-    payment = Payment.objects.get(pk=payment_id)
-    if payment.status not in RELEASED and not payment_selectors.payment_refund_waiting(
-        payment_id=payment.pk
-    ):
+    payment = payment_selectors.payment_get(payment_id=payment_id)
+    if not payment_selectors.payment_released(payment):
         raise ConflictError(
             f"The rail has not released payment {payment.pk} ({payment.status}) yet.",
             code="compensation_incomplete",

@@ -8,10 +8,10 @@ from celery import shared_task
 from apps.core.errors import ConflictError
 from apps.dispatch import callbacks, selectors, services
 from apps.dispatch.fulfilment import ProviderUnavailable
-from apps.payments import services as payment_services
+from apps.payments.adapters import RAIL_CALL_ERRORS
 
 RETRY = {"retry_backoff": 2, "retry_backoff_max": 300, "retry_jitter": True}
-RAIL_ERRORS = (*payment_services.RAIL_CALL_ERRORS, ConflictError)
+RAIL_ERRORS = (*RAIL_CALL_ERRORS, ConflictError)
 
 
 @shared_task(name="dispatch.authorize_payment", autoretry_for=RAIL_ERRORS, max_retries=8, **RETRY)

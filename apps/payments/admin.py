@@ -12,7 +12,7 @@ from unfold.decorators import action, display
 
 from apps.core.admin import ReadOnlyAdmin
 from apps.core.errors import ApplicationError
-from apps.payments import routing, selectors, services
+from apps.payments import refunds, routing, selectors
 from apps.payments.models import (
     Payment,
     PaymentEvent,
@@ -211,7 +211,7 @@ class PaymentAdmin(ModelAdmin):
             return TemplateResponse(request, "admin/payments/refund_confirm.html", context)
         for payment in queryset:
             try:
-                refund = services.refund_create(
+                refund = refunds.refund_create(
                     payment_id=payment.pk, reason=f"refunded by operator {request.user}"
                 )
             except ApplicationError as error:
@@ -251,7 +251,7 @@ class RefundAdmin(ModelAdmin):
 
     def save_model(self, request, obj: Refund, form, change) -> None:
         try:
-            services.refund_confirm_manual(
+            refunds.refund_confirm_manual(
                 refund_id=obj.pk, reference=obj.provider_reference, operator=request.user
             )
         except ApplicationError as error:

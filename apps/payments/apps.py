@@ -7,8 +7,9 @@ class PaymentsConfig(AppConfig):
     verbose_name = "Payments"
 
     def ready(self) -> None:
-        # Trust resolves disputes as refunds through this; it cannot import payments.
-        from apps.payments.services import refund_for_receipt
+        from apps.payments import sandbox_payer  # noqa: F401  (registers the payer's tasks)
+        from apps.payments.refunds import refund_for_receipt
         from apps.trust.refunds import register_refund_handler
 
+        # Trust resolves disputes as refunds through this; it cannot import payments.
         register_refund_handler(refund_for_receipt)

@@ -11,9 +11,13 @@ from pathlib import Path
 
 from django.conf import settings
 from djmoney.contrib.exchange.backends.base import BaseExchangeBackend
-from djmoney.contrib.exchange.models import ExchangeBackend
+from djmoney.contrib.exchange.exceptions import MissingRate
+from djmoney.contrib.exchange.models import ExchangeBackend, get_rate
+from djmoney.money import Money
 
 from apps.core.errors import ApplicationError
+from apps.core.money import round_to_minor_units
+from apps.payments.errors import RateUnavailable
 
 BACKEND_NAME = "geraos"
 
@@ -42,3 +46,18 @@ def import_rates(source: str | None = None) -> int:
     backend = RatesSourceBackend(source)
     backend.update_rates(base_currency=settings.GERAOS_HOME_CURRENCY)
     return ExchangeBackend.objects.get(name=BACKEND_NAME).rates.count()
+
+
+def rate(source: str, target: str) -> Decimal:
+    """Units of `target` per unit of `source`, from the last imported rates."""
+    try:
+        return Decimal(get_rate(source, target, backend=BACKEND_NAME))
+    except MissingRate as exc:
+        raise RateUnavailable(f"No exchange rate from {source} to {target}.") from exc
+
+
+def convert(amount: Money, currency: str) -> Money:
+    """`amount` in `currency`, rounded to that currency's minor units: how GeraOS prices
+    every amount it compares or charges in another currency."""
+    value = amount.amount * rate(str(amount.currency), currency)
+    return Money(round_to_minor_units(value, currency), currency)

@@ -5,13 +5,10 @@ import datetime as dt
 from django.conf import settings
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
-from djmoney.contrib.exchange.exceptions import MissingRate
-from djmoney.contrib.exchange.models import convert_money
 from djmoney.money import Money
 
 from apps.core.errors import ApplicationError
-from apps.core.money import round_to_minor_units
-from apps.payments import routing
+from apps.payments import fx, routing
 from apps.payments.models import Payment, ProviderEvent, Quote, Rail, Refund
 
 FINISHED = [Payment.Status.CAPTURED, Payment.Status.PARTIALLY_REFUNDED, Payment.Status.REFUNDED]
@@ -24,6 +21,37 @@ def payment_get_for_user(*, user, payment_id, grant_id=None) -> Payment | None:
     if grant_id:
         payments = payments.filter(grant_id=grant_id)
     return payments.filter(user=user, pk=payment_id).first()
+
+
+# A payment pending or awaiting its payer this long missed a rail's answer: ask the rail.
+STUCK_AFTER = dt.timedelta(minutes=10)
+
+
+def payments_needing_reconciliation() -> QuerySet[Payment]:
+    cutoff = timezone.now() - STUCK_AFTER
+    return Payment.objects.filter(
+        status__in=[Payment.Status.PENDING, Payment.Status.REQUIRES_ACTION], updated_at__lt=cutoff
+    ).values_list("pk", flat=True)
+
+
+def payment_get(*, payment_id) -> Payment:
+    return Payment.objects.select_related("rail").get(pk=payment_id)
+
+
+# Where no money of the payer's is held any more (or only what a refund owes back).
+RELEASED = frozenset(
+    {
+        Payment.Status.VOIDED,
+        Payment.Status.FAILED,
+        Payment.Status.REFUNDED,
+        Payment.Status.PARTIALLY_REFUNDED,
+    }
+)
+
+
+def payment_released(payment: Payment) -> bool:
+    """The rail let the payer's money go, or a refund of it is on its way."""
+    return payment.status in RELEASED or payment_refund_waiting(payment_id=payment.pk)
 
 
 def payment_refund_waiting(*, payment_id) -> bool:
@@ -42,12 +70,12 @@ def rail_code_for(*, country: str, price: Money) -> str | None:
     None where no enabled rail would take it or the price's currency has no rate."""
     try:
         home = settings.GERAOS_HOME_CURRENCY  # routing's ranges are written in it
-        home_amount = Money(round_to_minor_units(convert_money(price, home).amount, home), home)
+        home_amount = fx.convert(price, home)
         rail = routing.choose_rail(
             country=country, amount=home_amount, currency=str(price.currency)
         ).rail
         routing.check_rail_limits(rail, home_amount)
-    except (ApplicationError, MissingRate):
+    except ApplicationError:
         return None
     return rail.code
 

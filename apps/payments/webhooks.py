@@ -5,7 +5,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.payments import services
+from apps.payments import notices
 from apps.payments.adapters import ADAPTERS
 
 
@@ -19,7 +19,7 @@ class RailWebhookView(APIView):
     schema = None
 
     def post(self, request: Request, rail: str) -> HttpResponse:
-        outcome = services.webhook_receive(
+        outcome = notices.webhook_receive(
             rail_code=rail, body=request.body, headers=dict(request.headers)
         )
         acknowledgement = getattr(ADAPTERS.get(rail), "acknowledgement", None)

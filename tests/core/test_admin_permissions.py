@@ -18,7 +18,7 @@ from apps.identity.models import User
 from apps.memory import services as memory_services
 from apps.memory.models import MemoryScope
 from apps.payments import fx
-from apps.payments import services as payment_services
+from apps.payments import lifecycle as payment_lifecycle
 from apps.payments.models import Payment, Rail, RoutingRule
 from apps.payments.rails import ensure_default_rails
 from apps.trust import refunds
@@ -67,8 +67,8 @@ def a_skill(status: str) -> Skill:
 
 def a_captured_payment(owner: User) -> Payment:
     payment = make_payment(owner)
-    payment_services.payment_authorize(payment_id=payment.pk)
-    return payment_services.payment_capture(payment_id=payment.pk)
+    payment_lifecycle.payment_authorize(payment_id=payment.pk)
+    return payment_lifecycle.payment_capture(payment_id=payment.pk)
 
 
 def an_open_dispute(owner: User) -> Dispute:

@@ -165,7 +165,7 @@ def silent_payer(catalog, wednesday_morning, django_capture_on_commit_callbacks,
     function that lets the beat task find it."""
     kenyan = Agent(UserFactory(country="KE", preferred_currency=""))
     monkeypatch.setattr(
-        "apps.payments.tasks.sandbox_mpesa_approve.apply_async", lambda *a, **k: None
+        "apps.payments.sandbox_payer.sandbox_mpesa_approve.apply_async", lambda *a, **k: None
     )
     with django_capture_on_commit_callbacks(execute=True):
         order_id = kenyan.dispatch(
@@ -197,13 +197,13 @@ def test_an_order_waiting_past_the_deadline_is_given_up_and_released(silent_paye
 def test_a_payer_approving_after_the_give_up_is_refunded(
     silent_payer, django_capture_on_commit_callbacks
 ):
-    from apps.payments import tasks as payment_tasks
+    from apps.payments import sandbox_payer
 
     silent_payer()
     payment = Payment.objects.get()
 
     with django_capture_on_commit_callbacks(execute=True):
-        payment_tasks.sandbox_mpesa_approve(payment.provider_reference)  # the prompt, late
+        sandbox_payer.sandbox_mpesa_approve(payment.provider_reference)  # the prompt, late
 
     payment.refresh_from_db()
     assert payment.status == Payment.Status.REFUNDED

@@ -7,7 +7,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from apps.core.errors import ApplicationError
-from apps.payments import services
+from apps.payments import lifecycle
 from apps.payments.models import Payment, ProviderEvent, Rail, Refund
 from tests.factories import make_payment
 from tests.helpers import dashboard_numbers
@@ -60,9 +60,9 @@ def test_import_command_refuses_rates_in_another_base(tmp_path):
 
 def test_dashboard_shows_each_rails_volume_and_failure_rate(operator_client, user):
     ok = make_payment(user)
-    services.payment_authorize(payment_id=ok.pk)
-    services.payment_capture(payment_id=ok.pk)
-    services.payment_authorize(payment_id=make_payment(user, amount="50.51").pk)  # declined
+    lifecycle.payment_authorize(payment_id=ok.pk)
+    lifecycle.payment_capture(payment_id=ok.pk)
+    lifecycle.payment_authorize(payment_id=make_payment(user, amount="50.51").pk)  # declined
 
     kpis = dashboard_numbers(operator_client)
 
@@ -72,8 +72,8 @@ def test_dashboard_shows_each_rails_volume_and_failure_rate(operator_client, use
 
 def test_operator_refunds_a_payment_in_full(operator_client, user):
     payment = make_payment(user)
-    services.payment_authorize(payment_id=payment.pk)
-    services.payment_capture(payment_id=payment.pk)
+    lifecycle.payment_authorize(payment_id=payment.pk)
+    lifecycle.payment_capture(payment_id=payment.pk)
 
     changelist = reverse("admin:payments_payment_changelist")
     chosen = {"action": "refund_in_full", ACTION_CHECKBOX_NAME: [str(payment.pk)]}
@@ -112,8 +112,8 @@ def test_rail_notices_no_payment_claimed_are_counted_and_listed(operator_client)
 
 def test_failed_refunds_of_payments_not_refunded_since_are_counted(operator_client, user):
     payment = make_payment(user)
-    services.payment_authorize(payment_id=payment.pk)
-    payment = services.payment_capture(payment_id=payment.pk)
+    lifecycle.payment_authorize(payment_id=payment.pk)
+    payment = lifecycle.payment_capture(payment_id=payment.pk)
     Refund.objects.create(
         payment=payment,
         amount=payment.captured_amount,

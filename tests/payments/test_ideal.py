@@ -3,9 +3,9 @@
 import pytest
 from djmoney.money import Money
 
-from apps.payments import services
+from apps.payments import lifecycle, quotes, refunds
 from apps.payments.models import Payment
-from apps.payments.tasks import sandbox_stripe_bank_approves
+from apps.payments.sandbox_payer import sandbox_stripe_bank_approves
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -13,8 +13,8 @@ pytestmark = pytest.mark.django_db
 
 def dutch_payment() -> Payment:
     user = UserFactory(country="NL")
-    quote = services.quote_create(user=user, amount=Money("20.00", "GBP"))
-    return services.payment_create(
+    quote = quotes.quote_create(user=user, amount=Money("20.00", "GBP"))
+    return lifecycle.payment_create(
         user=user, quote=quote, reference="cleaner", idempotency_key=f"nl-{quote.pk}"
     )
 
@@ -27,7 +27,7 @@ def test_payer_redirected_to_the_bank_then_captured_by_the_webhook(monkeypatch):
         lambda args, countdown: approvals.append(args[0]),
     )
 
-    payment = services.payment_authorize(payment_id=dutch_payment().pk)
+    payment = lifecycle.payment_authorize(payment_id=dutch_payment().pk)
 
     assert payment.status == Payment.Status.REQUIRES_ACTION
     assert payment.next_action["type"] == "redirect"
@@ -43,9 +43,9 @@ def test_payer_redirected_to_the_bank_then_captured_by_the_webhook(monkeypatch):
 
 
 def test_ideal_refund():
-    payment = services.payment_authorize(payment_id=dutch_payment().pk)
+    payment = lifecycle.payment_authorize(payment_id=dutch_payment().pk)
     assert payment.status == Payment.Status.CAPTURED  # eager: the bank approved at once
 
-    refund = services.refund_create(payment_id=payment.pk)
+    refund = refunds.refund_create(payment_id=payment.pk)
 
     assert refund.status == "succeeded"

@@ -9,10 +9,10 @@ from django.urls import reverse
 from djmoney.money import Money
 
 from apps.core.errors import ApplicationError
-from apps.payments import services
+from apps.payments import lifecycle, quotes, refunds
 from apps.payments.adapters.idram import checksum
 from apps.payments.models import Payment, ProviderEvent, Rail
-from apps.payments.tasks import idram_sandbox_callbacks
+from apps.payments.sandbox_payer import idram_sandbox_callbacks
 from apps.trust import services as trust_services
 from apps.trust.models import Dispute
 from tests.factories import UserFactory, make_receipt
@@ -22,14 +22,14 @@ pytestmark = pytest.mark.django_db
 
 def armenian_payment() -> Payment:
     user = UserFactory(country="AM")
-    quote = services.quote_create(user=user, amount=Money("10.00", "GBP"))
-    return services.payment_create(
+    quote = quotes.quote_create(user=user, amount=Money("10.00", "GBP"))
+    return lifecycle.payment_create(
         user=user, quote=quote, reference="taxi", idempotency_key=f"am-{quote.pk}"
     )
 
 
 def test_payer_pays_on_idram_and_the_checksum_confirms_it():
-    payment = services.payment_authorize(payment_id=armenian_payment().pk)
+    payment = lifecycle.payment_authorize(payment_id=armenian_payment().pk)
 
     assert payment.status == Payment.Status.CAPTURED
     assert payment.confirmation_verified
@@ -43,7 +43,7 @@ def idram_form(payment: Payment) -> dict:
 @pytest.fixture
 def awaiting_payer():
     Rail.objects.filter(code="idram").update(sandbox=False)  # no simulated payer
-    return services.payment_authorize(payment_id=armenian_payment().pk)
+    return lifecycle.payment_authorize(payment_id=armenian_payment().pk)
 
 
 def post(client, fields: dict):
@@ -115,12 +115,12 @@ def test_a_confirmation_for_another_amount_never_settles(client, awaiting_payer,
 
 
 def test_refund_waits_for_the_idram_cabinet_then_is_confirmed_in_admin(operator_client):
-    payment = services.payment_authorize(payment_id=armenian_payment().pk)
+    payment = lifecycle.payment_authorize(payment_id=armenian_payment().pk)
 
-    refund = services.refund_create(payment_id=payment.pk)
+    refund = refunds.refund_create(payment_id=payment.pk)
     assert refund.status == "pending"
     with pytest.raises(ApplicationError, match="can still be refunded"):
-        services.refund_create(payment_id=payment.pk, amount=Decimal("1"))  # amount reserved
+        refunds.refund_create(payment_id=payment.pk, amount=Decimal("1"))  # amount reserved
 
     operator_client.post(
         reverse("admin:payments_refund_change", args=[refund.pk]),
@@ -134,13 +134,13 @@ def test_refund_waits_for_the_idram_cabinet_then_is_confirmed_in_admin(operator_
 
 
 def test_a_dispute_refunded_on_idram_resolves_once_the_cabinet_refund_is_confirmed(operator):
-    payment = services.payment_authorize(payment_id=armenian_payment().pk)
+    payment = lifecycle.payment_authorize(payment_id=armenian_payment().pk)
     receipt = make_receipt(payment.user, payment_ref=str(payment.pk))
     dispute = trust_services.dispute_open(receipt=receipt, opened_by="buyer", reason="other")
 
     with pytest.raises(ApplicationError, match="back office"):
         trust_services.dispute_resolve(dispute=dispute, outcome=Dispute.Status.RESOLVED_REFUNDED)
-    services.refund_confirm_manual(
+    refunds.refund_confirm_manual(
         refund_id=payment.refunds.get().pk, reference="IDRAM-RF-1", operator=operator
     )
     dispute = trust_services.dispute_resolve(

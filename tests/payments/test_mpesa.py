@@ -14,11 +14,11 @@ from django.test import Client
 from django.urls import reverse
 from djmoney.money import Money
 
-from apps.payments import services
+from apps.payments import lifecycle, notices, quotes, refunds
 from apps.payments.adapters import mpesa_sandbox
 from apps.payments.adapters.mpesa import MpesaAdapter
 from apps.payments.models import Payment, ProviderEvent, Rail
-from apps.payments.tasks import sandbox_mpesa_approve
+from apps.payments.sandbox_payer import sandbox_mpesa_approve
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -27,8 +27,8 @@ PHONE = "254708374149"
 
 def kenyan_payment(gbp: str = "10.00", key: str = "mpesa-1") -> Payment:
     user = UserFactory(country="KE")
-    quote = services.quote_create(user=user, amount=Money(gbp, "GBP"))
-    return services.payment_create(
+    quote = quotes.quote_create(user=user, amount=Money(gbp, "GBP"))
+    return lifecycle.payment_create(
         user=user, quote=quote, reference="plumber", idempotency_key=key, payer_account=PHONE
     )
 
@@ -36,7 +36,7 @@ def kenyan_payment(gbp: str = "10.00", key: str = "mpesa-1") -> Payment:
 def test_stk_push_is_confirmed_by_the_status_query_and_captured():
     payment = kenyan_payment()  # KES 1,642
 
-    payment = services.payment_authorize(payment_id=payment.pk)
+    payment = lifecycle.payment_authorize(payment_id=payment.pk)
 
     # Eager Celery: the customer's approval and Daraja's callback arrived even before the
     # push's own response was stored; the held notice was applied once it was.
@@ -58,7 +58,7 @@ def test_customer_side_failures(kes_ending, failure):
     payment = kenyan_payment(gbp=str(Decimal(pence) / 100))
     assert str(payment.local_amount.amount).split(".")[0].endswith(kes_ending)
 
-    payment = services.payment_authorize(payment_id=payment.pk)
+    payment = lifecycle.payment_authorize(payment_id=payment.pk)
 
     assert (payment.status, payment.failure_code) == ("failed", failure)
 
@@ -90,7 +90,7 @@ def test_an_early_callback_does_not_use_up_the_approvals_event(client, monkeypat
     monkeypatch.setattr(
         sandbox_mpesa_approve, "apply_async", lambda args, countdown: approvals.append(args[0])
     )
-    payment = services.payment_authorize(payment_id=kenyan_payment().pk)
+    payment = lifecycle.payment_authorize(payment_id=kenyan_payment().pk)
 
     # A "success" callback before the customer answered: the query says still processing.
     client.post(
@@ -126,7 +126,7 @@ def test_a_callback_racing_the_push_response_is_applied_all_the_same(monkeypatch
             time.sleep(0.5)  # without the lock, the apply commits in here and misses it
 
     monkeypatch.setattr(ProviderEvent, "save", hold_then_let_the_response_race)
-    outcome = services.webhook_receive(
+    outcome = notices.webhook_receive(
         rail_code="mpesa", body=json.dumps(callback).encode(), headers={}
     )
     response_arrives.join()
@@ -138,7 +138,7 @@ def test_a_callback_racing_the_push_response_is_applied_all_the_same(monkeypatch
 
 def apply_in_own_connection(payment, result):
     try:
-        services.payment_apply_result(payment_id=payment.pk, result=result, cause="authorize")
+        lifecycle.payment_apply_result(payment_id=payment.pk, result=result, cause="authorize")
     finally:
         connection.close()
 
@@ -165,9 +165,9 @@ def test_garbage_callback_is_a_400(client):
 
 
 def test_refund_is_a_reversal():
-    payment = services.payment_authorize(payment_id=kenyan_payment().pk)
+    payment = lifecycle.payment_authorize(payment_id=kenyan_payment().pk)
 
-    refund = services.refund_create(payment_id=payment.pk)
+    refund = refunds.refund_create(payment_id=payment.pk)
 
     assert refund.status == "succeeded"
     assert refund.provider_reference.startswith("AG_sandbox_")
@@ -208,10 +208,10 @@ def test_production_adapter_speaks_daraja(monkeypatch, settings):
     recorded = RecordedDaraja()
     monkeypatch.setattr(MpesaAdapter, "transport", recorded)
 
-    payment = services.payment_authorize(payment_id=kenyan_payment().pk)
+    payment = lifecycle.payment_authorize(payment_id=kenyan_payment().pk)
     assert payment.status == Payment.Status.REQUIRES_ACTION
     assert payment.next_action["type"] == "mpesa_stk_push"
-    payment = services.payment_reconcile(payment_id=payment.pk)
+    payment = lifecycle.payment_reconcile(payment_id=payment.pk)
 
     push = next(body for _, url, body in recorded.sent if url.endswith("/processrequest"))
     assert push["PhoneNumber"] == PHONE

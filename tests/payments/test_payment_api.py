@@ -10,7 +10,7 @@ from django.test import Client
 from djmoney.money import Money
 
 from apps.identity.models import AgentSpend
-from apps.payments import services
+from apps.payments import lifecycle, quotes
 from apps.payments.models import Payment, PaymentEvent, Quote, Rail
 from tests.factories import UserFactory, make_grant
 
@@ -32,7 +32,7 @@ def pay(client, quote, key):
 
 
 def test_paying_a_quote_authorizes_it_after_commit(user, django_capture_on_commit_callbacks):
-    quote = services.quote_create(user=user, amount=Money("30.00", "GBP"))
+    quote = quotes.quote_create(user=user, amount=Money("30.00", "GBP"))
 
     with django_capture_on_commit_callbacks(execute=True):
         response = pay(agent_for(user), quote, "pay-1")
@@ -42,8 +42,8 @@ def test_paying_a_quote_authorizes_it_after_commit(user, django_capture_on_commi
 
 
 def test_two_agents_of_one_user_may_choose_the_same_key(user):
-    first = services.quote_create(user=user, amount=Money("30.00", "GBP"))
-    second = services.quote_create(user=user, amount=Money("40.00", "GBP"))
+    first = quotes.quote_create(user=user, amount=Money("30.00", "GBP"))
+    second = quotes.quote_create(user=user, amount=Money("40.00", "GBP"))
 
     paid_first = pay(agent_for(user), first, "pay-1")
     paid_second = pay(agent_for(user), second, "pay-1")
@@ -54,13 +54,13 @@ def test_two_agents_of_one_user_may_choose_the_same_key(user):
 
 
 def test_a_key_as_long_as_allowed_fits_with_its_namespace(user):
-    quote = services.quote_create(user=user, amount=Money("30.00", "GBP"))
+    quote = quotes.quote_create(user=user, amount=Money("30.00", "GBP"))
 
     assert pay(agent_for(user), quote, "k" * 255).status_code == 202
 
 
 def test_an_agent_cannot_pay_beyond_its_grants_limits(user, django_capture_on_commit_callbacks):
-    quote = services.quote_create(user=user, amount=Money("5000.00", "GBP"))  # limit: £50
+    quote = quotes.quote_create(user=user, amount=Money("5000.00", "GBP"))  # limit: £50
 
     with django_capture_on_commit_callbacks(execute=True):
         response = pay(agent_for(user), quote, "pay-big")
@@ -74,7 +74,7 @@ def test_an_agent_cannot_pay_beyond_its_grants_limits(user, django_capture_on_co
 def test_an_agents_payment_counts_against_its_grant_once(user, django_capture_on_commit_callbacks):
     grant, token = make_grant(user, scopes=["dispatch:create"])
     agent = Client(HTTP_AUTHORIZATION=f"Bearer {token}")
-    quote = services.quote_create(user=user, amount=Money("30.00", "GBP"))
+    quote = quotes.quote_create(user=user, amount=Money("30.00", "GBP"))
 
     with django_capture_on_commit_callbacks(execute=True):
         paid = pay(agent, quote, "pay-1")
@@ -88,7 +88,7 @@ def test_an_agents_payment_counts_against_its_grant_once(user, django_capture_on
 def test_a_declined_agent_payment_gives_the_spend_back(user, django_capture_on_commit_callbacks):
     limit = Money("100.00", "GBP")
     _, token = make_grant(user, per_action_limit=limit, daily_limit=limit)
-    quote = services.quote_create(user=user, amount=Money("50.51", "GBP"))  # sandbox declines
+    quote = quotes.quote_create(user=user, amount=Money("50.51", "GBP"))  # sandbox declines
 
     with django_capture_on_commit_callbacks(execute=True):
         pay(Client(HTTP_AUTHORIZATION=f"Bearer {token}"), quote, "pay-declined")
@@ -98,7 +98,7 @@ def test_a_declined_agent_payment_gives_the_spend_back(user, django_capture_on_c
 
 
 def test_a_quote_on_a_rail_switched_off_since_is_not_paid(user):
-    quote = services.quote_create(user=user, amount=Money("30.00", "GBP"))
+    quote = quotes.quote_create(user=user, amount=Money("30.00", "GBP"))
     Rail.objects.filter(pk=quote.rail_id).update(enabled=False)
 
     response = pay(agent_for(user), quote, "pay-off")
@@ -109,7 +109,7 @@ def test_a_quote_on_a_rail_switched_off_since_is_not_paid(user):
 
 
 def test_someone_elses_quote_is_404(user, other_user):
-    quote = services.quote_create(user=other_user, amount=Money("30.00", "GBP"))
+    quote = quotes.quote_create(user=other_user, amount=Money("30.00", "GBP"))
 
     assert pay(agent_for(user), quote, "pay-x").status_code == 404
     assert not Payment.objects.exists()
@@ -120,7 +120,7 @@ def test_someone_elses_quote_is_404(user, other_user):
 def test_fifty_concurrent_retries_make_one_payment_and_one_charge():
     user = UserFactory()
     _, token = make_grant(user, scopes=["dispatch:create"])
-    quote = services.quote_create(user=user, amount=Money("30.00", "GBP"))
+    quote = quotes.quote_create(user=user, amount=Money("30.00", "GBP"))
     key = str(uuid.uuid4())
     bodies: list[str] = []
     start = threading.Barrier(50)
@@ -149,7 +149,7 @@ def test_fifty_concurrent_retries_make_one_payment_and_one_charge():
 
 def test_an_mpesa_payment_without_the_payers_phone_is_a_400(catalog):
     kenyan = UserFactory(country="KE", preferred_currency="")
-    quote = services.quote_create(user=kenyan, amount=Money("30.00", "GBP"))
+    quote = quotes.quote_create(user=kenyan, amount=Money("30.00", "GBP"))
 
     response = pay(agent_for(kenyan), quote, "pay-ke")
 
@@ -159,7 +159,7 @@ def test_an_mpesa_payment_without_the_payers_phone_is_a_400(catalog):
 
 
 def test_an_agent_reads_the_payments_it_made_and_no_other_agents(user):
-    quote = services.quote_create(user=user, amount=Money("30.00", "GBP"))
+    quote = quotes.quote_create(user=user, amount=Money("30.00", "GBP"))
     payer, other = agent_for(user), agent_for(user)
     payment_id = pay(payer, quote, "pay-mine").json()["id"]
 
@@ -168,8 +168,8 @@ def test_an_agent_reads_the_payments_it_made_and_no_other_agents(user):
 
 
 def test_paying_an_expired_quote_says_it_expired_even_if_it_was_paid(user):
-    quote = services.quote_create(user=user, amount=Money("30.00", "GBP"))
-    services.payment_create(user=user, quote=quote, reference="order", idempotency_key="first")
+    quote = quotes.quote_create(user=user, amount=Money("30.00", "GBP"))
+    lifecycle.payment_create(user=user, quote=quote, reference="order", idempotency_key="first")
     Quote.objects.filter(pk=quote.pk).update(expires_at=quote.created_at)
 
     response = pay(agent_for(user), quote, "second")

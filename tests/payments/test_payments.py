@@ -13,7 +13,7 @@ from django.utils import timezone
 from djmoney.money import Money
 
 from apps.core.errors import ApplicationError
-from apps.payments import selectors, services
+from apps.payments import lifecycle, quotes, refunds, selectors
 from apps.payments.adapters import ProviderResult
 from apps.payments.adapters.stripe_sandbox import SandboxStripeTransport, _ResponseLost
 from apps.payments.models import Payment, Refund
@@ -28,13 +28,13 @@ pytestmark = pytest.mark.django_db
 def test_authorize_capture_and_refund_in_sandbox(user):
     payment = make_payment(user)
 
-    payment = services.payment_authorize(payment_id=payment.pk)
+    payment = lifecycle.payment_authorize(payment_id=payment.pk)
     assert (payment.status, payment.confirmation_verified) == ("authorized", True)
-    payment = services.payment_capture(payment_id=payment.pk)
+    payment = lifecycle.payment_capture(payment_id=payment.pk)
     assert payment.captured_amount == payment.local_amount
 
-    services.refund_create(payment_id=payment.pk, amount=Decimal("20.00"))
-    services.refund_create(payment_id=payment.pk)
+    refunds.refund_create(payment_id=payment.pk, amount=Decimal("20.00"))
+    refunds.refund_create(payment_id=payment.pk)
     payment.refresh_from_db()
 
     assert payment.status == Payment.Status.REFUNDED
@@ -50,11 +50,11 @@ def test_authorize_capture_and_refund_in_sandbox(user):
 
 def test_each_step_is_safe_to_run_twice(user):
     payment = make_payment(user)
-    first = services.payment_authorize(payment_id=payment.pk).provider_reference
+    first = lifecycle.payment_authorize(payment_id=payment.pk).provider_reference
 
-    again = services.payment_authorize(payment_id=payment.pk)
-    services.payment_capture(payment_id=payment.pk)
-    services.payment_capture(payment_id=payment.pk)
+    again = lifecycle.payment_authorize(payment_id=payment.pk)
+    lifecycle.payment_capture(payment_id=payment.pk)
+    lifecycle.payment_capture(payment_id=payment.pk)
 
     assert again.provider_reference == first
     assert Payment.objects.get().events.filter(to_status="captured").count() == 1
@@ -63,7 +63,7 @@ def test_each_step_is_safe_to_run_twice(user):
 def test_declined_card_fails_the_payment(user):
     payment = make_payment(user, amount="50.51")
 
-    payment = services.payment_authorize(payment_id=payment.pk)
+    payment = lifecycle.payment_authorize(payment_id=payment.pk)
 
     assert (payment.status, payment.failure_code) == ("failed", "insufficient_funds")
 
@@ -72,7 +72,7 @@ def test_lost_response_is_repaired_by_reconciliation_without_a_second_charge(use
     payment = make_payment(user, amount="50.52")  # the sandbox charges, then times out
 
     with pytest.raises(Exception, match="timed out"):
-        services.payment_authorize(payment_id=payment.pk)
+        lifecycle.payment_authorize(payment_id=payment.pk)
     assert Payment.objects.get().status == Payment.Status.PENDING
     Payment.objects.update(updated_at=payment.created_at.replace(year=2020))
 
@@ -88,11 +88,11 @@ def test_lost_response_is_repaired_by_reconciliation_without_a_second_charge(use
 
 def test_refund_beyond_the_captured_amount_is_refused(user):
     payment = make_payment(user)
-    services.payment_authorize(payment_id=payment.pk)
-    services.payment_capture(payment_id=payment.pk)
+    lifecycle.payment_authorize(payment_id=payment.pk)
+    lifecycle.payment_capture(payment_id=payment.pk)
 
     with pytest.raises(Exception, match="can still be refunded") as refused:
-        services.refund_create(payment_id=payment.pk, amount=Decimal("50.01"))
+        refunds.refund_create(payment_id=payment.pk, amount=Decimal("50.01"))
 
     assert refused.value.code == "refund_exceeds_captured"
     assert not Refund.objects.exists()
@@ -100,8 +100,8 @@ def test_refund_beyond_the_captured_amount_is_refused(user):
 
 def captured(user) -> Payment:
     payment = make_payment(user)
-    services.payment_authorize(payment_id=payment.pk)
-    return services.payment_capture(payment_id=payment.pk)
+    lifecycle.payment_authorize(payment_id=payment.pk)
+    return lifecycle.payment_capture(payment_id=payment.pk)
 
 
 @pytest.mark.parametrize("amount", ["0", "-5", "0.004"])
@@ -109,7 +109,7 @@ def test_a_refund_of_nothing_is_refused_not_made_in_full(user, amount):
     payment = captured(user)
 
     with pytest.raises(ApplicationError) as refused:
-        services.refund_create(payment_id=payment.pk, amount=Decimal(amount))
+        refunds.refund_create(payment_id=payment.pk, amount=Decimal(amount))
 
     assert (refused.value.code, refused.value.status) == ("refund_amount_not_positive", 422)
     assert not Refund.objects.exists()
@@ -119,7 +119,7 @@ def test_a_refund_of_nothing_is_refused_not_made_in_full(user, amount):
 def test_refund_amounts_are_rounded_to_the_currencys_minor_units(user):
     payment = captured(user)
 
-    refund = services.refund_create(payment_id=payment.pk, amount=Decimal("20.004"))
+    refund = refunds.refund_create(payment_id=payment.pk, amount=Decimal("20.004"))
 
     payment.refresh_from_db()
     assert refund.amount == Money("20.00", "GBP")
@@ -150,10 +150,10 @@ def refunded_at_the_rail(payment: Payment) -> int:
 def test_a_refund_whose_answer_was_lost_is_sent_again_and_made_once(user, refund_answer_lost_once):
     payment = captured(user)
     with pytest.raises(stripe.APIConnectionError):
-        services.refund_create(payment_id=payment.pk)
+        refunds.refund_create(payment_id=payment.pk)
     assert Refund.objects.get().status == Refund.Status.PENDING
 
-    refund = services.refund_create(payment_id=payment.pk)  # e.g. the task's retry
+    refund = refunds.refund_create(payment_id=payment.pk)  # e.g. the task's retry
 
     payment.refresh_from_db()
     assert (refund.status, Refund.objects.count()) == (Refund.Status.SUCCEEDED, 1)
@@ -177,12 +177,12 @@ def test_a_refund_whose_sender_died_mid_call_is_sent_again_later(user, monkeypat
 
     monkeypatch.setattr(SandboxStripeTransport, "request", answered_then_killed)
     with pytest.raises(WorkerKilled):
-        services.refund_create(payment_id=payment.pk)
+        refunds.refund_create(payment_id=payment.pk)
     monkeypatch.setattr(SandboxStripeTransport, "request", stripe_answers)
     assert not selectors.payment_refund_waiting(payment_id=payment.pk)  # not the rail's to make
-    Refund.objects.update(send_started_at=timezone.now() - services.REFUND_ANSWER_TIMEOUT)
+    Refund.objects.update(send_started_at=timezone.now() - refunds.REFUND_ANSWER_TIMEOUT)
 
-    refund = services.refund_create(payment_id=payment.pk)
+    refund = refunds.refund_create(payment_id=payment.pk)
 
     payment.refresh_from_db()
     assert (refund.status, Refund.objects.count()) == (Refund.Status.SUCCEEDED, 1)
@@ -197,8 +197,8 @@ def test_a_refund_the_rail_refuses_fails_and_frees_the_amount(user):
     intent["amount_refunded"] = 2000  # 20.00 refunded by an operator in Stripe's dashboard
     cache.set(intent_key, intent)
 
-    refused = services.refund_create(payment_id=payment.pk)  # "the rest": 50.00, too much
-    refund = services.refund_create(payment_id=payment.pk, amount=Decimal("30.00"))
+    refused = refunds.refund_create(payment_id=payment.pk)  # "the rest": 50.00, too much
+    refund = refunds.refund_create(payment_id=payment.pk, amount=Decimal("30.00"))
 
     assert refused.status == Refund.Status.FAILED
     assert refund.status == Refund.Status.SUCCEEDED
@@ -220,9 +220,9 @@ def test_the_late_capture_refund_task_retries_until_the_refund_is_made(
 def test_a_retried_partial_refund_is_made_once(user, refund_answer_lost_once):
     payment = captured(user)
     with pytest.raises(stripe.APIConnectionError):
-        services.refund_create(payment_id=payment.pk, amount=Decimal("20.00"))
+        refunds.refund_create(payment_id=payment.pk, amount=Decimal("20.00"))
 
-    services.refund_create(payment_id=payment.pk, amount=Decimal("20.00"))
+    refunds.refund_create(payment_id=payment.pk, amount=Decimal("20.00"))
 
     payment.refresh_from_db()
     assert Refund.objects.count() == 1
@@ -234,9 +234,9 @@ def test_a_retried_partial_refund_is_made_once(user, refund_answer_lost_once):
 def test_a_refund_left_unanswered_is_finished_before_another_is_made(user, refund_answer_lost_once):
     payment = captured(user)
     with pytest.raises(stripe.APIConnectionError):
-        services.refund_create(payment_id=payment.pk, amount=Decimal("20.00"))
+        refunds.refund_create(payment_id=payment.pk, amount=Decimal("20.00"))
 
-    services.refund_create(payment_id=payment.pk)  # the rest
+    refunds.refund_create(payment_id=payment.pk)  # the rest
 
     payment.refresh_from_db()
     assert payment.status == Payment.Status.REFUNDED
@@ -247,7 +247,7 @@ def test_a_refund_left_unanswered_is_finished_before_another_is_made(user, refun
 def test_a_dispute_refund_after_a_lost_answer_finishes_that_refund(user, refund_answer_lost_once):
     payment = captured(user)
     with pytest.raises(stripe.APIConnectionError):
-        services.refund_create(payment_id=payment.pk)
+        refunds.refund_create(payment_id=payment.pk)
     receipt = make_receipt(user, payment_ref=str(payment.pk))
     dispute = trust_services.dispute_open(receipt=receipt, opened_by="buyer", reason="other")
 
@@ -266,9 +266,11 @@ def test_expired_or_foreign_quotes_cannot_be_paid(user, other_user):
     payment = make_payment(user)
 
     with pytest.raises(Exception, match="already paid"):
-        services.payment_create(user=user, quote=payment.quote, reference="x", idempotency_key="k2")
+        lifecycle.payment_create(
+            user=user, quote=payment.quote, reference="x", idempotency_key="k2"
+        )
     with pytest.raises(Exception, match="No such quote"):
-        services.payment_create(
+        lifecycle.payment_create(
             user=other_user, quote=payment.quote, reference="x", idempotency_key="k3"
         )
 
@@ -276,7 +278,7 @@ def test_expired_or_foreign_quotes_cannot_be_paid(user, other_user):
 def test_same_payment_key_returns_the_same_payment(user):
     payment = make_payment(user, key="order-77")
 
-    again = services.payment_create(
+    again = lifecycle.payment_create(
         user=user, quote=payment.quote, reference="order", idempotency_key="order-77"
     )
 
@@ -285,8 +287,8 @@ def test_same_payment_key_returns_the_same_payment(user):
 
 def test_dispute_refund_is_wired_to_the_real_refund(user):
     payment = make_payment(user)
-    services.payment_authorize(payment_id=payment.pk)
-    services.payment_capture(payment_id=payment.pk)
+    lifecycle.payment_authorize(payment_id=payment.pk)
+    lifecycle.payment_capture(payment_id=payment.pk)
     receipt = make_receipt(user, payment_ref=str(payment.pk))
     dispute = trust_services.dispute_open(receipt=receipt, opened_by="buyer", reason="other")
 
@@ -312,8 +314,8 @@ def test_a_dispute_on_a_receipt_naming_no_geraos_payment_is_a_404(user, payment_
 
 def test_owner_and_the_agent_that_paid_read_a_payment_others_get_404(user, other_user):
     grant, token = make_grant(user, scopes=["dispatch:read"])
-    quote = services.quote_create(user=user, amount=Money("50.00", "GBP"))
-    payment = services.payment_create(
+    quote = quotes.quote_create(user=user, amount=Money("50.00", "GBP"))
+    payment = lifecycle.payment_create(
         user=user, quote=quote, reference="order", idempotency_key="pay-1", grant=grant
     )
     owner, stranger = Client(), Client()
@@ -332,15 +334,15 @@ def test_owner_and_the_agent_that_paid_read_a_payment_others_get_404(user, other
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks need PostgreSQL")
 def test_concurrent_partial_refunds_never_exceed_the_captured_amount():
     payment = make_payment(UserFactory())
-    services.payment_authorize(payment_id=payment.pk)
-    services.payment_capture(payment_id=payment.pk)
+    lifecycle.payment_authorize(payment_id=payment.pk)
+    lifecycle.payment_capture(payment_id=payment.pk)
     outcomes: list[str] = []
     start = threading.Barrier(8)
 
     def refund() -> None:
         start.wait()
         try:
-            services.refund_create(payment_id=payment.pk, amount=Decimal("15.00"))
+            refunds.refund_create(payment_id=payment.pk, amount=Decimal("15.00"))
             outcomes.append("refunded")
         except Exception:  # noqa: BLE001 - refusals are the point
             outcomes.append("refused")
@@ -361,7 +363,7 @@ def test_concurrent_partial_refunds_never_exceed_the_captured_amount():
 def test_stale_news_does_not_clear_what_the_payer_must_do(user):
     payment = make_payment(user)
     redirect = {"type": "redirect_to_url", "url": "https://bank.example/approve"}
-    services.payment_apply_result(
+    lifecycle.payment_apply_result(
         payment_id=payment.pk,
         result=ProviderResult(
             status="requires_action", provider_reference="pi_1", next_action=redirect
@@ -369,7 +371,7 @@ def test_stale_news_does_not_clear_what_the_payer_must_do(user):
         cause="authorize",
     )
 
-    services.payment_apply_result(
+    lifecycle.payment_apply_result(
         payment_id=payment.pk,
         result=ProviderResult(status="pending", failure_code="still_processing"),
         cause="webhook",
@@ -383,11 +385,11 @@ def test_stale_news_does_not_clear_what_the_payer_must_do(user):
 def test_an_unanswered_refund_a_day_old_is_left_to_an_operator(user, refund_answer_lost_once):
     payment = captured(user)
     with pytest.raises(stripe.APIConnectionError):
-        services.refund_create(payment_id=payment.pk)
+        refunds.refund_create(payment_id=payment.pk)
     Refund.objects.update(created_at=timezone.now() - dt.timedelta(days=1, minutes=1))
 
     with pytest.raises(ApplicationError, match="can still be refunded"):
-        services.refund_create(payment_id=payment.pk)  # its key may have expired: not resent
+        refunds.refund_create(payment_id=payment.pk)  # its key may have expired: not resent
 
     assert len(refund_answer_lost_once) == 1
     assert selectors.refunds_unanswered_too_long().count() == 1

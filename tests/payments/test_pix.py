@@ -8,7 +8,7 @@ from django.test import Client
 from django.urls import reverse
 from djmoney.money import Money
 
-from apps.payments import services
+from apps.payments import lifecycle, quotes, refunds
 from apps.payments.models import Payment, ProviderEvent
 from tests.factories import UserFactory
 
@@ -17,14 +17,14 @@ pytestmark = pytest.mark.django_db
 
 def brazilian_payment(reference: str = "consulta") -> Payment:
     user = UserFactory(country="BR")
-    quote = services.quote_create(user=user, amount=Money("10.00", "GBP"))
-    return services.payment_create(
+    quote = quotes.quote_create(user=user, amount=Money("10.00", "GBP"))
+    return lifecycle.payment_create(
         user=user, quote=quote, reference=reference, idempotency_key=f"pix-{quote.pk}"
     )
 
 
 def test_pix_charge_paid_in_the_banking_app_is_captured():
-    payment = services.payment_authorize(payment_id=brazilian_payment().pk)
+    payment = lifecycle.payment_authorize(payment_id=brazilian_payment().pk)
 
     # Eager Celery: the payer paid at once; the notification was held, then applied.
     assert payment.status == Payment.Status.CAPTURED
@@ -34,7 +34,7 @@ def test_pix_charge_paid_in_the_banking_app_is_captured():
 
 
 def test_unpaid_charge_offers_copy_paste_code_and_qr():
-    payment = services.payment_authorize(payment_id=brazilian_payment("visit [unpaid]").pk)
+    payment = lifecycle.payment_authorize(payment_id=brazilian_payment("visit [unpaid]").pk)
 
     assert payment.status == Payment.Status.REQUIRES_ACTION
     assert payment.next_action["copy_paste"].startswith("000201")
@@ -42,7 +42,7 @@ def test_unpaid_charge_offers_copy_paste_code_and_qr():
 
 
 def test_a_notification_for_an_unpaid_charge_settles_nothing(client):
-    payment = services.payment_authorize(payment_id=brazilian_payment("visit [unpaid]").pk)
+    payment = lifecycle.payment_authorize(payment_id=brazilian_payment("visit [unpaid]").pk)
     forged = {"pix": [{"txid": payment.provider_reference, "endToEndId": "Efake", "valor": "1.00"}]}
 
     client.post(
@@ -70,7 +70,7 @@ def test_a_notification_for_a_charge_the_psp_does_not_know_is_a_400():
 
 
 def test_a_notification_with_ids_we_could_not_store_or_send_is_a_400():
-    payment = services.payment_authorize(payment_id=brazilian_payment("visit [unpaid]").pk)
+    payment = lifecycle.payment_authorize(payment_id=brazilian_payment("visit [unpaid]").pk)
 
     long_id = notify({"txid": payment.provider_reference, "endToEndId": "E" * 300})
     path_like = notify({"txid": "../../pix/x/devolucao/y", "endToEndId": "E1"})
@@ -80,9 +80,9 @@ def test_a_notification_with_ids_we_could_not_store_or_send_is_a_400():
 
 
 def test_pix_refund_is_a_devolucao():
-    payment = services.payment_authorize(payment_id=brazilian_payment().pk)
+    payment = lifecycle.payment_authorize(payment_id=brazilian_payment().pk)
 
-    refund = services.refund_create(payment_id=payment.pk)
+    refund = refunds.refund_create(payment_id=payment.pk)
 
     assert refund.status == "succeeded"
     assert refund.provider_reference.startswith("D")

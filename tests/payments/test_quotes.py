@@ -7,7 +7,7 @@ from django.test import Client
 from djmoney.money import Money
 
 from apps.core.money import round_to_minor_units
-from apps.payments import routing, services
+from apps.payments import quotes, routing
 from apps.payments.errors import AmountOutOfRange, NoRailAvailable
 from apps.payments.models import Rail, RoutingRule
 from apps.trust import jose
@@ -35,7 +35,7 @@ def gbp(amount: str) -> Money:
     ],
 )
 def test_default_routes_and_local_currency(country, rail, currency):
-    quote = services.quote_create(
+    quote = quotes.quote_create(
         user=UserFactory(country=country, preferred_currency=""), amount=gbp("50.00")
     )
 
@@ -64,9 +64,9 @@ def test_amounts_outside_rail_limits_are_refused_with_a_code():
     user = UserFactory(country="KE")
 
     with pytest.raises(AmountOutOfRange) as above:
-        services.quote_create(user=user, amount=gbp("900.01"))
+        quotes.quote_create(user=user, amount=gbp("900.01"))
     with pytest.raises(AmountOutOfRange) as below:
-        services.quote_create(user=UserFactory(country="GB"), amount=gbp("0.10"))
+        quotes.quote_create(user=UserFactory(country="GB"), amount=gbp("0.10"))
 
     assert above.value.code == "amount_above_maximum"
     assert below.value.code == "amount_below_minimum"
@@ -76,7 +76,7 @@ def test_amounts_outside_rail_limits_are_refused_with_a_code():
 def test_an_amount_the_fees_would_swallow_is_refused(amount, currency):
     # iDEAL's fixed fee is 0.25 GBP: 0.10 EUR (0.09 GBP) would settle -0.16 GBP.
     with pytest.raises(AmountOutOfRange) as refused:
-        services.quote_create(user=UserFactory(country="NL"), amount=Money(amount, currency))
+        quotes.quote_create(user=UserFactory(country="NL"), amount=Money(amount, currency))
 
     assert (refused.value.code, refused.value.status) == ("amount_below_minimum", 422)
 
@@ -87,8 +87,8 @@ def test_a_rule_for_one_currency_routes_only_requests_in_that_currency():
     )
     user = UserFactory(country="GB")
 
-    in_pounds = services.quote_create(user=user, amount=gbp("50.00"))
-    in_reais = services.quote_create(user=user, amount=Money("100.00", "BRL"))
+    in_pounds = quotes.quote_create(user=user, amount=gbp("50.00"))
+    in_reais = quotes.quote_create(user=user, amount=Money("100.00", "BRL"))
 
     assert (in_pounds.rail.code, in_reais.rail.code) == ("stripe", "pix")
 
@@ -100,7 +100,7 @@ def test_rounding_follows_each_currencys_minor_units():
 
 
 def test_quote_amounts_rate_and_fees_add_up():
-    quote = services.quote_create(user=UserFactory(country="KE"), amount=gbp("50.00"))
+    quote = quotes.quote_create(user=UserFactory(country="KE"), amount=gbp("50.00"))
 
     assert quote.rate == Decimal("164.20")
     assert quote.local_amount == Money("8210.00", "KES")
@@ -112,19 +112,19 @@ def test_quote_amounts_rate_and_fees_add_up():
 def test_an_amount_asked_in_the_charged_currency_is_charged_as_asked():
     user = UserFactory(country="NG", preferred_currency="NGN")
 
-    quote = services.quote_create(user=user, amount=Money("45000.00", "NGN"))
+    quote = quotes.quote_create(user=user, amount=Money("45000.00", "NGN"))
 
     assert quote.local_amount == Money("45000.00", "NGN")  # not 44994.95 via 22.33 GBP
 
 
 def test_a_whole_unit_rail_rounds_an_amount_in_its_currency_up():
-    quote = services.quote_create(user=UserFactory(country="KE"), amount=Money("1000.50", "KES"))
+    quote = quotes.quote_create(user=UserFactory(country="KE"), amount=Money("1000.50", "KES"))
 
     assert quote.local_amount == Money("1001", "KES")  # not 1000 via 6.09 GBP
 
 
 def test_another_currency_is_converted_at_the_rate_between_the_two():
-    quote = services.quote_create(user=UserFactory(country="IN"), amount=Money("20.00", "EUR"))
+    quote = quotes.quote_create(user=UserFactory(country="IN"), amount=Money("20.00", "EUR"))
 
     # 20 x 107.35 / 1.1650, not 20 EUR -> 17.17 GBP -> 1843.20 INR.
     assert quote.local_amount == Money("1842.92", "INR")
@@ -134,13 +134,13 @@ def test_another_currency_is_converted_at_the_rate_between_the_two():
 def test_a_preferred_currency_without_a_rate_is_passed_over(country, currency):
     user = UserFactory(country=country, preferred_currency="CHF")
 
-    quote = services.quote_create(user=user, amount=gbp("50.00"))
+    quote = quotes.quote_create(user=user, amount=gbp("50.00"))
 
     assert str(quote.local_amount.currency) == currency
 
 
 def test_quote_signature_ties_local_and_settled_amounts():
-    quote = services.quote_create(user=UserFactory(country="KE"), amount=gbp("50.00"))
+    quote = quotes.quote_create(user=UserFactory(country="KE"), amount=gbp("50.00"))
 
     document = jose.jws_verify(quote.jws, jwks=trust_selectors.jwks())
 

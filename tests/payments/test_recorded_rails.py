@@ -4,7 +4,7 @@ shapes (BACEN's /v2/cob; a UPI PSP's collect API): what we send, and how we read
 import pytest
 from djmoney.money import Money
 
-from apps.payments import services
+from apps.payments import lifecycle, quotes
 from apps.payments.adapters.pix import PixAdapter
 from apps.payments.adapters.stripe_card import StripeAdapter
 from apps.payments.adapters.upi import UpiAdapter
@@ -32,8 +32,8 @@ class Recorded:
 def payment_in(country: str, rail: str, payer: str = "") -> Payment:
     Rail.objects.filter(code=rail).update(sandbox=False)
     user = UserFactory(country=country)
-    quote = services.quote_create(user=user, amount=Money("10.00", "GBP"))
-    return services.payment_create(
+    quote = quotes.quote_create(user=user, amount=Money("10.00", "GBP"))
+    return lifecycle.payment_create(
         user=user,
         quote=quote,
         reference="visit",
@@ -71,9 +71,9 @@ def test_pix_production_adapter(monkeypatch):
     recorded = Recorded({("PUT", "/v2/cob/"): PIX_COB, ("GET", "/v2/cob/"): PIX_PAID})
     monkeypatch.setattr(PixAdapter, "transport", recorded)
 
-    payment = services.payment_authorize(payment_id=payment_in("BR", "pix").pk)
+    payment = lifecycle.payment_authorize(payment_id=payment_in("BR", "pix").pk)
     assert payment.next_action["copy_paste"] == PIX_COB["pixCopiaECola"]
-    payment = services.payment_reconcile(payment_id=payment.pk)
+    payment = lifecycle.payment_reconcile(payment_id=payment.pk)
 
     method, url, body = recorded.sent[0]
     assert method == "PUT"
@@ -105,9 +105,9 @@ def test_upi_production_adapter(monkeypatch):
     )
     monkeypatch.setattr(UpiAdapter, "transport", recorded)
 
-    payment = services.payment_authorize(payment_id=payment_in("IN", "upi", "asha@okbank").pk)
+    payment = lifecycle.payment_authorize(payment_id=payment_in("IN", "upi", "asha@okbank").pk)
     assert payment.status == Payment.Status.REQUIRES_ACTION
-    payment = services.payment_reconcile(payment_id=payment.pk)
+    payment = lifecycle.payment_reconcile(payment_id=payment.pk)
 
     _, url, body = recorded.sent[0]
     assert url.endswith("/v1/upi/collect")
@@ -123,7 +123,7 @@ def test_ideal_production_adapter(monkeypatch, settings):
     monkeypatch.setattr("tests.identity.stripe_recordings.RECORDINGS", RECORDINGS)
     monkeypatch.setattr(StripeAdapter, "transport", recorded)
 
-    payment = services.payment_authorize(payment_id=payment_in("NL", "ideal").pk)
+    payment = lifecycle.payment_authorize(payment_id=payment_in("NL", "ideal").pk)
 
     (_, path, sent) = recorded.sent[0]
     assert path == "/v1/payment_intents"

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from django.urls import reverse
 
-from apps.payments import services
+from apps.payments import lifecycle, refunds
 from apps.payments.adapters.stripe_card import StripeAdapter
 from apps.payments.models import Payment, ProviderEvent, Rail, Refund
 from tests.factories import make_payment
@@ -33,9 +33,9 @@ def live_stripe(settings, monkeypatch):
 def test_production_adapter_speaks_stripe_with_our_idempotency_keys(user, live_stripe):
     payment = make_payment(user)
 
-    payment = services.payment_authorize(payment_id=payment.pk)
-    payment = services.payment_capture(payment_id=payment.pk)
-    services.refund_create(payment_id=payment.pk, amount=Decimal("20.00"))
+    payment = lifecycle.payment_authorize(payment_id=payment.pk)
+    payment = lifecycle.payment_capture(payment_id=payment.pk)
+    refunds.refund_create(payment_id=payment.pk, amount=Decimal("20.00"))
 
     (create, capture, refund) = live_stripe.sent
     assert create[:2] == ("POST", "/v1/payment_intents")
@@ -78,7 +78,7 @@ def deliver(client, evt: dict, *, secret: str = SECRET, at: int | None = None):
 
 @pytest.fixture
 def authorized(user, live_stripe):
-    return services.payment_authorize(payment_id=make_payment(user).pk)
+    return lifecycle.payment_authorize(payment_id=make_payment(user).pk)
 
 
 def test_webhook_moves_the_payment_once(client, authorized):
@@ -140,8 +140,8 @@ def refund_event(event_id: str, status: str, failure_reason: str | None = None) 
 def refund_pending(authorized, live_stripe):
     """A captured payment whose refund Stripe accepted but has not made yet."""
     live_stripe.overrides["/v1/refunds"] = ("POST_v1_refunds_pending.json", 200)
-    services.payment_capture(payment_id=authorized.pk)
-    return services.refund_create(payment_id=authorized.pk)
+    lifecycle.payment_capture(payment_id=authorized.pk)
+    return refunds.refund_create(payment_id=authorized.pk)
 
 
 def test_a_pending_stripe_refund_is_not_money_returned_yet(refund_pending):
@@ -165,12 +165,12 @@ def test_a_refund_stripe_could_not_make_frees_the_amount_again(client, refund_pe
 
     refund_pending.refresh_from_db()
     assert (refund_pending.status, Payment.objects.get().status) == ("failed", "captured")
-    again = services.refund_create(payment_id=refund_pending.payment_id)  # the operator retries
+    again = refunds.refund_create(payment_id=refund_pending.payment_id)  # the operator retries
     assert again.pk != refund_pending.pk
 
 
 def test_a_refund_notice_before_its_answer_is_recorded_is_sent_back(client, authorized):
-    payment = services.payment_capture(payment_id=authorized.pk)
+    payment = lifecycle.payment_capture(payment_id=authorized.pk)
     Refund.objects.create(  # asked of Stripe, its answer not stored yet
         payment=payment, amount=payment.captured_amount, provider_idempotency_key="k-early"
     )
@@ -183,7 +183,7 @@ def test_a_refund_notice_before_its_answer_is_recorded_is_sent_back(client, auth
 
 
 def test_a_refund_made_outside_geraos_is_acknowledged_and_kept_for_operators(client, authorized):
-    services.payment_capture(payment_id=authorized.pk)
+    lifecycle.payment_capture(payment_id=authorized.pk)
 
     response = deliver(client, refund_event("evt_dashboard", "succeeded"))
 

@@ -8,7 +8,7 @@ from django.test import Client
 from django.urls import reverse
 from djmoney.money import Money
 
-from apps.payments import services
+from apps.payments import lifecycle, quotes, refunds
 from apps.payments.adapters.upi import signature
 from apps.payments.models import Payment, Rail
 from tests.factories import UserFactory
@@ -18,8 +18,8 @@ pytestmark = pytest.mark.django_db
 
 def indian_payment(vpa: str = "asha@okbank") -> Payment:
     user = UserFactory(country="IN")
-    quote = services.quote_create(user=user, amount=Money("10.00", "GBP"))
-    return services.payment_create(
+    quote = quotes.quote_create(user=user, amount=Money("10.00", "GBP"))
+    return lifecycle.payment_create(
         user=user,
         quote=quote,
         reference="tutor",
@@ -29,7 +29,7 @@ def indian_payment(vpa: str = "asha@okbank") -> Payment:
 
 
 def test_collect_request_approved_in_the_upi_app_is_captured():
-    payment = services.payment_authorize(payment_id=indian_payment().pk)
+    payment = lifecycle.payment_authorize(payment_id=indian_payment().pk)
 
     assert payment.status == Payment.Status.CAPTURED
     assert payment.confirmation_verified
@@ -38,7 +38,7 @@ def test_collect_request_approved_in_the_upi_app_is_captured():
 
 
 def test_payer_declining_fails_the_payment():
-    payment = services.payment_authorize(payment_id=indian_payment("fail@okbank").pk)
+    payment = lifecycle.payment_authorize(payment_id=indian_payment("fail@okbank").pk)
 
     assert (payment.status, payment.failure_code) == ("failed", "declined_by_payer")
 
@@ -73,9 +73,9 @@ def test_a_non_ascii_signature_is_a_400():
 
 
 def test_upi_refund():
-    payment = services.payment_authorize(payment_id=indian_payment().pk)
+    payment = lifecycle.payment_authorize(payment_id=indian_payment().pk)
 
-    refund = services.refund_create(payment_id=payment.pk)
+    refund = refunds.refund_create(payment_id=payment.pk)
 
     assert refund.status == "succeeded"
     assert refund.provider_reference.startswith("UPIRF")

@@ -2,9 +2,21 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Protocol
 
+from celery import current_app
+
 # Ids read from a notification become event ids (255 characters, with a prefix or suffix
 # added) and references; every rail's real ids are far shorter.
 EXTERNAL_ID_MAX_LENGTH = 128
+
+
+# How long the simulated payer of a sandbox rail takes to answer.
+SANDBOX_PAYER_DELAY_SECONDS = 2
+
+
+def sandbox_payer_acts(task_name: str, *args) -> None:
+    """Queue the simulated payer's answer (a task of apps.payments.sandbox_payer) by name:
+    that module reaches the adapters through the services, so they never import it."""
+    current_app.tasks[task_name].apply_async(args, countdown=SANDBOX_PAYER_DELAY_SECONDS)
 
 
 class WebhookIgnored(Exception):

@@ -19,6 +19,7 @@ from apps.payments.adapters.base import (
     WebhookNotice,
     WebhookRejected,
     external_id,
+    sandbox_payer_acts,
 )
 
 PAYMENT_PAGE = "https://banking.idram.am/Payment/GetPayment"
@@ -57,9 +58,7 @@ class IdramAdapter:
             "EDP_BILL_NO": bill,
         }
         if self.sandbox:
-            from apps.payments.tasks import sandbox_idram_pay
-
-            sandbox_idram_pay.apply_async((fields,), countdown=2)
+            sandbox_payer_acts("payments.sandbox_idram_pay", fields)
         return ProviderResult(
             status="requires_action",
             provider_reference=bill,

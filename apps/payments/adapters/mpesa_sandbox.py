@@ -12,6 +12,8 @@ from urllib.parse import urlsplit
 
 from django.core.cache import cache
 
+from apps.payments.adapters.base import sandbox_payer_acts
+
 STATE_TTL_SECONDS = 24 * 3600
 INSUFFICIENT, CANCELLED = 51, 32
 PROCESSING = {
@@ -46,15 +48,13 @@ class SandboxMpesaTransport:
         return 404, {"errorCode": "404.001.03", "errorMessage": "Invalid Access Token"}
 
     def _push(self, body: dict) -> tuple[int, dict]:
-        from apps.payments.tasks import sandbox_mpesa_approve
-
         checkout_request_id = f"ws_CO_sandbox_{secrets.token_hex(8)}"
         cache.set(
             _key(checkout_request_id),
             {"amount": int(body["Amount"]), "result": None},
             STATE_TTL_SECONDS,
         )
-        sandbox_mpesa_approve.apply_async((checkout_request_id,), countdown=2)
+        sandbox_payer_acts("payments.sandbox_mpesa_approve", checkout_request_id)
         return 200, {
             "MerchantRequestID": secrets.token_hex(6),
             "CheckoutRequestID": checkout_request_id,

@@ -8,6 +8,8 @@ from urllib.parse import urlsplit
 
 from django.core.cache import cache
 
+from apps.payments.adapters.base import sandbox_payer_acts
+
 STATE_TTL_SECONDS = 24 * 3600
 NEVER_PAID = "[unpaid]"
 
@@ -45,8 +47,6 @@ class SandboxPixTransport:
         existing = cache.get(_key(txid))
         if existing:
             return 200, existing
-        from apps.payments.tasks import sandbox_pix_pay
-
         charge = {
             "txid": txid,
             "status": "ATIVA",
@@ -58,7 +58,7 @@ class SandboxPixTransport:
         }
         cache.set(_key(txid), charge, STATE_TTL_SECONDS)
         if NEVER_PAID not in body.get("solicitacaoPagador", ""):
-            sandbox_pix_pay.apply_async((txid,), countdown=2)
+            sandbox_payer_acts("payments.sandbox_pix_pay", txid)
         return 201, charge
 
 

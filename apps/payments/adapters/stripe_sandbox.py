@@ -18,6 +18,8 @@ from urllib.parse import parse_qs, urlsplit
 import stripe
 from django.core.cache import cache
 
+from apps.payments.adapters.base import sandbox_payer_acts
+
 STATE_TTL_SECONDS = 7 * 24 * 3600
 # The simulator signs its webhooks with this published secret (sandbox money only).
 SANDBOX_WEBHOOK_SECRET = "whsec_geraos_sandbox_simulator"  # noqa: S105
@@ -103,8 +105,6 @@ class SandboxStripeTransport(stripe.HTTPClient):
         return intent, 200
 
     def _redirect_to_bank(self, intent: dict, params: dict) -> tuple[dict, int]:
-        from apps.payments.tasks import sandbox_stripe_bank_approves
-
         intent.update(
             status="requires_action",
             capture_method="automatic",
@@ -117,7 +117,7 @@ class SandboxStripeTransport(stripe.HTTPClient):
             },
         )
         self._save(intent)
-        sandbox_stripe_bank_approves.apply_async((intent["id"],), countdown=2)
+        sandbox_payer_acts("payments.sandbox_stripe_bank_approves", intent["id"])
         return intent, 200
 
     def _act_on_intent(self, intent: dict, action: str | None) -> tuple[dict, int]:

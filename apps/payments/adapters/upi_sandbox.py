@@ -8,6 +8,8 @@ from urllib.parse import urlsplit
 
 from django.core.cache import cache
 
+from apps.payments.adapters.base import sandbox_payer_acts
+
 STATE_TTL_SECONDS = 24 * 3600
 
 
@@ -34,8 +36,6 @@ class SandboxUpiTransport:
         existing = cache.get(_key(body["txn_ref"]))
         if existing:
             return 200, existing
-        from apps.payments.tasks import sandbox_upi_approve
-
         txn = {
             "txn_ref": body["txn_ref"],
             "status": "PENDING",
@@ -43,7 +43,7 @@ class SandboxUpiTransport:
             "payer_vpa": body["payer_vpa"],
         }
         cache.set(_key(body["txn_ref"]), txn, STATE_TTL_SECONDS)
-        sandbox_upi_approve.apply_async((body["txn_ref"],), countdown=2)
+        sandbox_payer_acts("payments.sandbox_upi_approve", body["txn_ref"])
         return 200, txn
 
 

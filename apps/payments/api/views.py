@@ -11,7 +11,7 @@ from apps.core.api.permissions import HasScope, acting_grant_id
 from apps.core.api.throttling import MONEY_MOVING
 from apps.core.idempotency import idempotent, service_key
 from apps.identity.permissions import acting_grant
-from apps.payments import selectors, services
+from apps.payments import lifecycle, quotes, selectors
 from apps.payments.api.serializers import (
     PaymentCreateSerializer,
     PaymentSerializer,
@@ -36,7 +36,7 @@ class QuoteView(APIView):
         body = QuoteRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         amount = Money(body.validated_data["amount"], body.validated_data["currency"])
-        quote = services.quote_create(user=request.user, amount=amount)
+        quote = quotes.quote_create(user=request.user, amount=amount)
         return Response(QuoteSerializer(quote).data, status=status.HTTP_201_CREATED)
 
 
@@ -74,7 +74,7 @@ class PaymentCreateView(APIView):
         )
         if quote is None:
             raise Http404
-        payment = services.payment_start(
+        payment = lifecycle.payment_start(
             user=request.user,
             grant=acting_grant(request),
             quote=quote,

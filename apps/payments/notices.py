@@ -1,0 +1,70 @@
+"""Notices: what rails tell us on their own (webhooks, callbacks), verified, applied once,
+and kept for operators when they name nothing of ours."""
+
+from dataclasses import asdict
+
+from django.db import transaction
+
+from apps.core.errors import ApplicationError, ConflictError
+from apps.payments.adapters import adapter_for
+from apps.payments.adapters.base import WebhookIgnored, WebhookRejected
+from apps.payments.lifecycle import payment_apply_result, serialize_on_reference
+from apps.payments.models import Payment, ProviderEvent, Rail, Refund
+from apps.payments.refunds import refund_apply_result
+
+
+def webhook_receive(*, rail_code: str, body: bytes, headers: dict) -> str:
+    """Verify a rail's notification, apply it once; returns processed or duplicate."""
+    rail = Rail.objects.filter(code=rail_code).first()
+    if rail is None:
+        raise ApplicationError("Unknown rail.", code="not_found", status=404)
+    try:
+        notice = adapter_for(rail.code, sandbox=rail.sandbox).parse_webhook(body, headers)
+    except WebhookIgnored:
+        return "ignored"
+    except (WebhookRejected, LookupError) as exc:
+        raise ApplicationError(f"Webhook rejected: {exc}", code="invalid_signature") from exc
+    with transaction.atomic():
+        event, is_new = ProviderEvent.objects.get_or_create(
+            rail=rail.code,
+            event_id=notice.event_id,
+            defaults={"provider_reference": notice.provider_reference},
+        )
+        if not is_new:
+            return "duplicate"
+        if notice.about_refund:
+            return _apply_refund_notice(notice, event)
+        serialize_on_reference(notice.provider_reference)
+        # Matched by reference alone: one Stripe account sends card and iDEAL events alike.
+        payment = Payment.objects.filter(provider_reference=notice.provider_reference).first()
+        if payment is None:
+            event.pending_result = asdict(notice.result)
+            event.save(update_fields=["pending_result"])
+            return "held"
+        payment_apply_result(payment_id=payment.pk, result=notice.result, cause="webhook")
+    return "processed"
+
+
+def _apply_refund_notice(notice, event: ProviderEvent) -> str:
+    refund = Refund.objects.filter(provider_reference=notice.provider_reference).first()
+    if refund is not None:
+        refund_apply_result(refund_id=refund.pk, result=notice.result)
+        return "processed"
+    if _refund_awaiting_its_answer(notice.result.data.get("payment_reference", "")):
+        # The rail wrote this before we stored its answer to our request: refused, so the
+        # rail sends it again (rolled back, the event is not kept either).
+        raise ConflictError(
+            "That refund is not recorded yet; send the notice again.", code="refund_not_recorded"
+        )
+    # Made outside GeraOS (the rail's dashboard, say): kept where operators look.
+    event.pending_result = asdict(notice.result)
+    event.save(update_fields=["pending_result"])
+    return "held"
+
+
+def _refund_awaiting_its_answer(payment_reference: str) -> bool:
+    return Refund.objects.filter(
+        payment__provider_reference=payment_reference,
+        status=Refund.Status.PENDING,
+        provider_reference="",
+    ).exists()
