@@ -22,6 +22,7 @@ from apps.catalog import services as catalog_services
 from apps.catalog.models import Skill
 from apps.core.errors import ApplicationError, ConflictError
 from apps.core.money import money_document
+from apps.core.state_machine import Transitions
 from apps.dispatch import callbacks, fulfilment, resolver
 from apps.dispatch.models import (
     AT_REST,
@@ -45,17 +46,26 @@ from apps.trust import services as trust_services
 
 Status = DispatchOrder.Status
 
-TRANSITIONS = {
-    Status.PENDING: {Status.AUTHORIZING, Status.REJECTED},
-    Status.AUTHORIZING: {Status.AUTHORIZED, Status.FAILED},
-    Status.AUTHORIZED: {Status.FULFILLING, Status.VOIDED},
-    Status.FULFILLING: {Status.FULFILLED, Status.VOIDED},
-    Status.FULFILLED: {Status.CAPTURING},
-    Status.CAPTURING: {Status.COMPLETED, Status.FAILED},
-    Status.COMPLETED: {Status.DISPUTED},
-    # Back to completed when the dispute is withdrawn (not drawn in docs/DESIGN.md).
-    Status.DISPUTED: {Status.RESOLVED_REFUNDED, Status.RESOLVED_UPHELD, Status.COMPLETED},
-}
+
+class IllegalTransition(ConflictError):
+    code = "illegal_dispatch_transition"
+
+
+MOVES = Transitions(
+    {
+        Status.PENDING: {Status.AUTHORIZING, Status.REJECTED},
+        Status.AUTHORIZING: {Status.AUTHORIZED, Status.FAILED},
+        Status.AUTHORIZED: {Status.FULFILLING, Status.VOIDED},
+        Status.FULFILLING: {Status.FULFILLED, Status.VOIDED},
+        Status.FULFILLED: {Status.CAPTURING},
+        Status.CAPTURING: {Status.COMPLETED, Status.FAILED},
+        Status.COMPLETED: {Status.DISPUTED},
+        # Back to completed when the dispute is withdrawn.
+        Status.DISPUTED: {Status.RESOLVED_REFUNDED, Status.RESOLVED_UPHELD, Status.COMPLETED},
+    },
+    subject="A dispatch",
+    refusal=IllegalTransition,
+)
 RESOLUTIONS = {
     Status.COMPLETED: "completed",
     Status.REJECTED: "rejected",
@@ -63,10 +73,6 @@ RESOLUTIONS = {
     Status.VOIDED: "voided",
 }
 WORKER = "worker"
-
-
-class IllegalTransition(ConflictError):
-    code = "illegal_dispatch_transition"
 
 
 class InvalidDetails(ApplicationError):
@@ -84,8 +90,7 @@ def _locked(order_id) -> DispatchOrder:
 def _move(order: DispatchOrder, to: str, *, actor: str, reason: str, data: dict | None = None):
     """The one place an order's status changes: legal moves only, each one recorded, and
     the agent's callback told once the move is committed."""
-    if to not in TRANSITIONS.get(order.status, set()):
-        raise IllegalTransition(f"A dispatch cannot go from {order.status} to {to}.")
+    MOVES.require(order.status, to)
     DispatchTransition.objects.create(
         order=order,
         from_status=order.status,

@@ -394,7 +394,7 @@ def agent_grant_reserve_spend(*, grant: AgentGrant, amount: Money, reference: st
 @transaction.atomic
 def agent_grant_release_spend(*, grant: AgentGrant, reference: str) -> None:
     """The action a spend was reserved for failed before money moved: stop counting it.
-    Nothing reserved under `reference` (a payment a dispatch made, say): nothing locked."""
+    Nothing reserved under `reference`: nothing changes and nothing is locked."""
     held = grant.spends.filter(reference=reference, released_at__isnull=True)
     if not held.exists():
         return

@@ -57,7 +57,7 @@ def move(payment: Payment, to: str, *, cause: str, data: dict | None = None) -> 
         payment=payment, from_status=payment.status, to_status=to, cause=cause, data=data or {}
     )
     payment.status = to
-    if to in {Status.FAILED, Status.VOIDED} and payment.grant_id:
+    if to in {Status.FAILED, Status.VOIDED} and payment.holds_agent_spend:
         # No money moved: the agent's limits get the amount back.
         identity_services.agent_grant_release_spend(
             grant=payment.grant, reference=_spend_reference(payment)
@@ -155,19 +155,22 @@ def payment_start(*, grant: AgentGrant | None = None, **kwargs) -> Payment:
     with transaction.atomic():
         payment = payment_create(grant=grant, **kwargs)
         if grant is not None:
-            _reserve_agent_spend(payment, grant)
+            _hold_agent_spend(payment, grant)
         if payment.status == Status.PENDING:
             transaction.on_commit(lambda: authorize_payment.delay(str(payment.pk)))
     payment.refresh_from_db()
     return payment
 
 
-def _reserve_agent_spend(payment: Payment, grant: AgentGrant) -> None:
+def _hold_agent_spend(payment: Payment, grant: AgentGrant) -> None:
+    """The payment reserves the spend, so it is the one to release it."""
     identity_services.agent_grant_reserve_spend(
         grant=grant,
         amount=payment.quote.home_total,
         reference=_spend_reference(payment),
     )
+    payment.holds_agent_spend = True
+    payment.save(update_fields=["holds_agent_spend", "updated_at"])
 
 
 def _spend_reference(payment: Payment) -> str:

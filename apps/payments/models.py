@@ -114,6 +114,13 @@ class Payment(BaseModel):
         related_name="payments",
         help_text="The agent grant that paid through the API, whose limits it counts against.",
     )
+    holds_agent_spend = models.BooleanField(
+        default=False,
+        help_text=(
+            "The payment reserved its agent's spend itself (paid through the API) and gives "
+            "it back if no money moves. A dispatch's payment leaves that to its order."
+        ),
+    )
     quote = models.OneToOneField(Quote, on_delete=models.PROTECT, related_name="payment")
     rail = models.ForeignKey(Rail, on_delete=models.PROTECT, related_name="payments")
     reference = models.CharField(max_length=200, help_text="What the payment is for.")

@@ -139,7 +139,10 @@ def test_a_declined_card_fails_the_order_with_a_failure_receipt(agent):
     assert order.payment.status == Payment.Status.FAILED
     assert order.confirmation is None  # the provider was never asked
     assert order.receipt.resolution == "failed"
-    assert not agent.grant.spends.filter(released_at__isnull=True).exists()
+    # The order reserved the agent's spend, not its payment: the order gave it back.
+    assert not order.payment.holds_agent_spend
+    spend = agent.grant.spends.get()
+    assert (spend.reference, spend.released_at is not None) == (f"dispatch:{order.pk}", True)
 
 
 def test_compensation_run_again_after_a_manual_refund_finishes_the_order(

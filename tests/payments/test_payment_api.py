@@ -93,7 +93,8 @@ def test_a_declined_agent_payment_gives_the_spend_back(user, django_capture_on_c
     with django_capture_on_commit_callbacks(execute=True):
         pay(Client(HTTP_AUTHORIZATION=f"Bearer {token}"), quote, "pay-declined")
 
-    assert Payment.objects.get().status == Payment.Status.FAILED
+    payment = Payment.objects.get()
+    assert (payment.status, payment.holds_agent_spend) == (Payment.Status.FAILED, True)
     assert AgentSpend.objects.get().released_at is not None
 
 
