@@ -59,6 +59,7 @@ beat: venv
 lint: dev-deps
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 format: dev-deps
 	$(BIN)/ruff check --fix .

@@ -2,15 +2,16 @@
 
 from decimal import Decimal
 
+from django.contrib.auth import get_user_model
 from djmoney.money import Money
 
-from apps.identity import selectors as identity_selectors
 from apps.trust import services
 from apps.trust.models import Receipt
 
 
 def seed() -> list[str]:
-    user = identity_selectors.user_get_by_email(email="demo@gera.example")
+    # Trust knows no identity app, only Django's user model (the identity seeder made it).
+    user = get_user_model().objects.get(email="demo@gera.example")
     receipt = Receipt.objects.filter(user=user).order_by("log_index").first()
     if receipt is None:
         receipt = services.issue_receipt(
