@@ -72,7 +72,3 @@ def decrypt_value(token: str, *, context: str):
     except Exception as exc:
         raise UndecryptableValue("The value does not decrypt in this place.") from exc
     return json.loads(plaintext)
-
-
-def key_id_of(token: str) -> str:
-    return token.split(".", 2)[1]

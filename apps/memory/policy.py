@@ -36,14 +36,28 @@ def _refuse(product: Product, scope: MemoryScope, action: str) -> ConsentRequire
     )
 
 
-def read_access(*, user, product: Product, scope: MemoryScope) -> ReadAccess:
-    consent = _consent(user, product, scope)
+# How a product stands for reading a scope of a user's.
+READ_ON = "on"  # consented: it reads every product's items (given the entitlement)
+READ_OFF = "off"  # sensitive and never consented, or switched off by the user
+READ_OWN = "own"  # the user said nothing: it reads what it wrote itself
+
+
+def read_standing(consent: ConsentGrant | None, scope: MemoryScope) -> str:
     if consent and consent.can_read:
-        cross = identity_selectors.has_feature(user=user, feature=Feature.CROSS_PRODUCT_MEMORY)
-        return ReadAccess(writer_ids=None if cross else frozenset({product.pk}))
-    switched_off = consent is not None and consent.revoked_at is not None
-    if scope.is_sensitive or switched_off:
+        return READ_ON
+    if scope.is_sensitive or (consent is not None and consent.revoked_at is not None):
+        return READ_OFF
+    return READ_OWN
+
+
+def read_access(*, user, product: Product, scope: MemoryScope) -> ReadAccess:
+    standing = read_standing(_consent(user, product, scope), scope)
+    if standing == READ_OFF:
         raise _refuse(product, scope, "read")
+    if standing == READ_ON and identity_selectors.has_feature(
+        user=user, feature=Feature.CROSS_PRODUCT_MEMORY
+    ):
+        return ReadAccess(writer_ids=None)
     return ReadAccess(writer_ids=frozenset({product.pk}))
 
 
@@ -54,8 +68,3 @@ def check_write(*, user, product: Product, scope: MemoryScope) -> None:
     switched_off = consent is not None and consent.revoked_at is not None
     if scope.is_sensitive or switched_off:
         raise _refuse(product, scope, "write")
-
-
-def default_allows_read(*, scope: MemoryScope) -> bool:
-    """What a product may do with a scope when the user has said nothing."""
-    return not scope.is_sensitive

@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from apps.catalog.models import Product
 from apps.catalog.selectors import product_list_active
-from apps.memory import crypto
+from apps.memory import crypto, policy
 from apps.memory.models import AccessLogEntry, ConsentGrant, MemoryItem, MemoryScope
 
 
@@ -54,7 +54,7 @@ def memory_scope_list() -> QuerySet[MemoryScope]:
 class ConsentCell:
     product: Product
     scope: MemoryScope
-    state: str  # "on", "off", or "own" (the default: the product's own items only)
+    state: str  # policy.READ_ON, READ_OFF or READ_OWN
 
 
 def consent_grid(*, user) -> tuple[list[Product], list[tuple[MemoryScope, list[ConsentCell]]]]:
@@ -65,13 +65,7 @@ def consent_grid(*, user) -> tuple[list[Product], list[tuple[MemoryScope, list[C
     for scope in memory_scope_list():
         cells = []
         for product in products:
-            consent = consents.get((product.pk, scope.pk))
-            if consent and consent.can_read:
-                state = "on"
-            elif (consent and consent.revoked_at) or scope.is_sensitive:
-                state = "off"
-            else:
-                state = "own"
+            state = policy.read_standing(consents.get((product.pk, scope.pk)), scope)
             cells.append(ConsentCell(product=product, scope=scope, state=state))
         rows.append((scope, cells))
     return products, rows

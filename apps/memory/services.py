@@ -10,7 +10,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from apps.catalog.models import Product
-from apps.core.errors import ApplicationError
+from apps.core.errors import ApplicationError, NotFoundError
 from apps.identity import services as identity_services
 from apps.identity.models import AgentGrant, Feature, User
 from apps.memory import crypto, policy, selectors
@@ -201,7 +201,7 @@ def _seal(item: MemoryItem, value) -> None:
 @transaction.atomic
 def memory_item_update_value(*, user: User, item: MemoryItem, value) -> MemoryItem:
     if item.user_id != user.pk:
-        raise ApplicationError("No such memory item.", code="not_found", status=404)
+        raise NotFoundError("No such memory item.")
     _require_fitting(value)
     _seal(item, value)
     item.save(update_fields=["value_encrypted", "updated_at"])
@@ -211,7 +211,7 @@ def memory_item_update_value(*, user: User, item: MemoryItem, value) -> MemoryIt
 @transaction.atomic
 def memory_item_delete(*, user: User, item: MemoryItem) -> None:
     if item.user_id != user.pk:
-        raise ApplicationError("No such memory item.", code="not_found", status=404)
+        raise NotFoundError("No such memory item.")
     # Deleting an item already gone (a double submit) deletes nothing and gives back nothing.
     deleted, _ = MemoryItem.objects.filter(pk=item.pk, user=user).delete()
     identity_services.release_entitlement(user=user, feature=Feature.MEMORY_ITEMS, amount=deleted)

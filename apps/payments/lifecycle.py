@@ -10,7 +10,7 @@ from decimal import Decimal
 from django.db import connection, transaction
 from djmoney.money import Money
 
-from apps.core.errors import ApplicationError, ConflictError
+from apps.core.errors import ApplicationError, ConflictError, NotFoundError
 from apps.core.state_machine import Transitions
 from apps.identity import services as identity_services
 from apps.identity.models import AgentGrant
@@ -113,7 +113,7 @@ def payment_create(
         return existing
     quote = Quote.objects.select_for_update().get(pk=quote.pk)
     if quote.user_id != user.pk:
-        raise ApplicationError("No such quote.", code="not_found", status=404)
+        raise NotFoundError("No such quote.")
     if refusal := selectors.quote_unpayable(quote):
         code, message = refusal
         raise ApplicationError(

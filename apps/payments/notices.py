@@ -5,7 +5,7 @@ from dataclasses import asdict
 
 from django.db import transaction
 
-from apps.core.errors import ApplicationError, ConflictError
+from apps.core.errors import ApplicationError, ConflictError, NotFoundError
 from apps.payments.adapters import adapter_for
 from apps.payments.adapters.base import WebhookIgnored, WebhookRejected
 from apps.payments.lifecycle import payment_apply_result, serialize_on_reference
@@ -17,7 +17,7 @@ def webhook_receive(*, rail_code: str, body: bytes, headers: dict) -> str:
     """Verify a rail's notification, apply it once; returns processed or duplicate."""
     rail = Rail.objects.filter(code=rail_code).first()
     if rail is None:
-        raise ApplicationError("Unknown rail.", code="not_found", status=404)
+        raise NotFoundError("Unknown rail.")
     try:
         notice = adapter_for(rail.code, sandbox=rail.sandbox).parse_webhook(body, headers)
     except WebhookIgnored:

@@ -15,7 +15,7 @@ from django.db.models import Q
 from django.utils import timezone
 from djmoney.money import Money
 
-from apps.core.errors import ApplicationError, ConflictError
+from apps.core.errors import ApplicationError, ConflictError, NotFoundError
 from apps.core.money import round_to_minor_units
 from apps.payments import selectors
 from apps.payments.adapters import RAIL_REFUSALS, ProviderResult
@@ -216,9 +216,7 @@ def refund_for_receipt(*, receipt, reason: str) -> str:
     """Refund what is left of the payment a receipt records (registered with trust)."""
     payment = _payment_named_by(receipt)
     if payment is None:
-        raise ApplicationError(
-            "The receipt names no GeraOS payment.", code="payment_not_found", status=404
-        )
+        raise NotFoundError("The receipt names no GeraOS payment.", code="payment_not_found")
     if payment.status == Payment.Status.REFUNDED:  # e.g. confirmed by hand earlier
         return (
             payment.refunds.filter(status=Refund.Status.SUCCEEDED)
