@@ -48,6 +48,27 @@ if not GERAOS_TRUST_KEY_SECRET:
     raise ImproperlyConfigured("GERAOS_TRUST_KEY_SECRET must be set when DEBUG is off.")
 GERAOS_LOG_ORIGIN = env.str("GERAOS_LOG_ORIGIN", default="geraos.example/receipts")
 
+# The currencies GeraOS keeps money in: the home currency, the rails' and the demo rates'.
+# They are the money fields' choices, so they are written into the migrations: the names
+# are spelled out here because babel's (django-money's default) change between releases.
+# Prices asked in other ISO 4217 currencies still reach the API; without a rate they are
+# refused as unsupported_currency.
+CURRENCY_CHOICES = [
+    ("AMD", "Armenian Dram"),
+    ("BRL", "Brazilian Real"),
+    ("GBP", "British Pound"),
+    ("EUR", "Euro"),
+    ("INR", "Indian Rupee"),
+    ("JPY", "Japanese Yen"),
+    ("KES", "Kenyan Shilling"),
+    ("NGN", "Nigerian Naira"),
+    ("USD", "US Dollar"),
+]
+if GERAOS_HOME_CURRENCY not in dict(CURRENCY_CHOICES):
+    raise ImproperlyConfigured(
+        f"GERAOS_HOME_CURRENCY must be one of {', '.join(dict(CURRENCY_CHOICES))}."
+    )
+
 # FX: django-money's exchange tables, filled from a rates file or URL (JSON: base, rates).
 BASE_CURRENCY = GERAOS_HOME_CURRENCY
 EXCHANGE_BACKEND = "apps.payments.fx.RatesSourceBackend"
@@ -307,7 +328,7 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "ENUM_NAME_OVERRIDES": {
-        "CurrencyEnum": "djmoney.settings.CURRENCY_CHOICES",
+        "CurrencyEnum": "apps.core.api.serializers.ISO_CURRENCY_CODES",
         "DispatchStatusEnum": "apps.dispatch.models.DispatchOrder.Status",
     },
 }

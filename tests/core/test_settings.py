@@ -59,3 +59,10 @@ def test_production_refuses_to_start_without_a_secret_key():
 
     assert result.returncode != 0
     assert "SECRET_KEY must be set when DEBUG is off" in result.stderr
+
+
+def test_a_home_currency_geraos_keeps_no_money_in_refuses_to_start():
+    result = run_manage("check", DEBUG="true", GERAOS_HOME_CURRENCY="CHF")
+
+    assert result.returncode != 0
+    assert "GERAOS_HOME_CURRENCY must be one of AMD, BRL, GBP, EUR" in result.stderr
