@@ -2,19 +2,22 @@ import os
 
 import pytest
 from celery.contrib.testing.worker import start_worker
+from django.apps import apps as installed_apps
 from django.core.cache import cache
 from django.test import Client
+from django.utils.module_loading import import_string
 
 from apps.catalog.demo import seed as seed_catalog
-from apps.identity.models import Plan, PlanEntitlement
-from apps.identity.plans import ensure_default_plans
-from apps.memory.models import MemoryScope
-from apps.memory.scopes import ensure_default_scopes
 from apps.payments import fx
 from apps.payments.models import Rail, RoutingRule
 from apps.payments.rails import ensure_default_rails
 from geraos.celery import app as celery_app
 from tests.factories import UserFactory
+
+MIGRATION_DATA = [
+    "apps.identity.migrations.0003_plans_free_and_studio.create_plans",
+    "apps.memory.migrations.0002_default_scopes.create_scopes",
+]
 
 requires_redis = pytest.mark.skipif(
     not os.environ.get("REDIS_URL"), reason="needs REDIS_URL (run through `make test`)"
@@ -32,15 +35,15 @@ def _fresh_cache():
 @pytest.fixture(autouse=True)
 def _reference_data(request):
     """Transactional tests flush every table afterwards, the migrations' rows included;
-    put the default plans and scopes back before each one."""
+    put the default plans and scopes back before each one, as the migrations made them."""
     marker = request.node.get_closest_marker("django_db")
     transactional = "transactional_db" in request.fixturenames or (
         marker is not None and marker.kwargs.get("transaction")
     )
     if transactional:
         request.getfixturevalue("transactional_db")
-        ensure_default_plans(Plan, PlanEntitlement)
-        ensure_default_scopes(MemoryScope)
+        for dotted_path in MIGRATION_DATA:
+            import_string(dotted_path)(installed_apps, None)
 
 
 @pytest.fixture
