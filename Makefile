@@ -60,6 +60,7 @@ lint: dev-deps
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
+	$(RUN_ENV) $(BIN)/python manage.py makemigrations --check --dry-run
 
 format: dev-deps
 	$(BIN)/ruff check --fix .
