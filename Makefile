@@ -42,7 +42,7 @@ demo: seed
 	@$(RUN_ENV) $(BIN)/python scripts/demo_agent.py --serve
 
 test: dev-deps
-	scripts/with-test-services $(BIN)/pytest $(PYTEST_ARGS)
+	scripts/with-test-services $(BIN)/pytest --durations=15 $(PYTEST_ARGS)
 
 bench: dev-deps
 	scripts/with-test-services sh -c '$(BIN)/python -m bench.run && $(BIN)/python -m bench.trust && $(BIN)/python -m bench.dispatch'
