@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 RUN_ENV := DEBUG=true
 
-.PHONY: run demo test lint worker beat bench venv dev-deps migrate seed format
+.PHONY: run demo test lint worker beat bench venv dev-deps migrate seed manage format
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
@@ -28,6 +28,10 @@ migrate: venv
 
 seed: migrate
 	@$(RUN_ENV) $(BIN)/python manage.py seed_demo
+
+# Any management command with the development settings: make manage ARGS="rotate_memory_key"
+manage: venv
+	@$(RUN_ENV) $(BIN)/python manage.py $(ARGS)
 
 run: seed
 	@echo ""
