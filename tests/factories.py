@@ -80,9 +80,13 @@ def make_receipt(user, **overrides):
     return trust_services.issue_receipt(**{**kwargs, **overrides})
 
 
+def make_quote(user, amount: str = "50.00"):
+    return payment_quotes.quote_create(user=user, amount=Money(amount, "GBP"))
+
+
 def make_payment(user, amount: str = "50.00", key: str | None = None):
     """A quote and a pending payment for it, through the services."""
-    quote = payment_quotes.quote_create(user=user, amount=Money(amount, "GBP"))
+    quote = make_quote(user, amount)
     return payment_lifecycle.payment_create(
         user=user, quote=quote, reference="order", idempotency_key=key or f"pay-{quote.pk}"
     )
