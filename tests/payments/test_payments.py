@@ -344,8 +344,8 @@ def test_concurrent_partial_refunds_never_exceed_the_captured_amount():
         try:
             refunds.refund_create(payment_id=payment.pk, amount=Decimal("15.00"))
             outcomes.append("refunded")
-        except Exception:  # noqa: BLE001 - refusals are the point
-            outcomes.append("refused")
+        except ApplicationError as refused:
+            outcomes.append(refused.code)
         finally:
             connection.close()
 
@@ -357,6 +357,7 @@ def test_concurrent_partial_refunds_never_exceed_the_captured_amount():
 
     payment.refresh_from_db()
     assert outcomes.count("refunded") == 3  # 3 x 15 <= 50 < 4 x 15
+    assert outcomes.count("refund_exceeds_captured") == 5
     assert payment.refunded_amount.amount == Decimal("45.00")
 
 
