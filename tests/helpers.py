@@ -1,6 +1,11 @@
-"""Small readers and clients shared by tests of different apps."""
+"""Small readers, clients and runners shared by tests of different apps."""
+
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 from django.contrib.auth.models import Permission
+from django.db import connection
 from django.test import Client
 
 from tests.factories import UserFactory
@@ -23,3 +28,32 @@ def staff_with(*perms: str) -> Client:
     client = Client(raise_request_exception=False)
     client.force_login(user)
     return client
+
+
+def run_concurrently(
+    attempt: Callable,
+    calls: int | Sequence[tuple],
+    *,
+    refusals: tuple[type[Exception], ...] = (),
+) -> list:
+    """Call `attempt` in one thread per call (`calls`: how many alike, or each one's
+    arguments), all let go at once, each on its own database connection, closed after.
+
+    Returns, in call order, what each call returned or the refusal (one of `refusals`)
+    it raised; any other exception is raised here, in the test.
+    """
+    arguments = [()] * calls if isinstance(calls, int) else list(calls)
+    start = threading.Barrier(len(arguments))
+
+    def run(args: tuple):
+        start.wait()
+        try:
+            return attempt(*args)
+        except refusals as refusal:
+            return refusal
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=len(arguments)) as pool:
+        futures = [pool.submit(run, args) for args in arguments]
+    return [future.result() for future in futures]

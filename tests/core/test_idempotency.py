@@ -3,7 +3,6 @@
 import datetime as dt
 import hashlib
 import json
-import threading
 import uuid
 
 import pytest
@@ -19,6 +18,7 @@ from apps.core.errors import ApplicationError
 from apps.core.idempotency import ABANDONED_AFTER, idempotent
 from apps.core.models import IdempotencyRecord
 from tests.factories import UserFactory
+from tests.helpers import run_concurrently
 
 pytestmark = pytest.mark.django_db
 CHARGES: list[dict] = []
@@ -188,23 +188,13 @@ def test_missing_key_is_400(user_client):
 def test_fifty_concurrent_requests_with_one_key_do_the_work_once():
     user = UserFactory()
     key = str(uuid.uuid4())
-    responses = []
-    start = threading.Barrier(50)
-
-    def attempt() -> None:
-        client = Client()
+    clients = [Client() for _ in range(50)]
+    for client in clients:
         client.force_login(user)
-        start.wait()
-        try:
-            responses.append(charge(client, {"amount": "30.00"}, key=key))
-        finally:
-            connection.close()
 
-    threads = [threading.Thread(target=attempt) for _ in range(50)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    responses = run_concurrently(
+        lambda client: charge(client, {"amount": "30.00"}, key=key), [(c,) for c in clients]
+    )
 
     assert len(CHARGES) == 1
     assert {r.status_code for r in responses} == {201}

@@ -1,7 +1,5 @@
 """Retries racing each other on PostgreSQL: one order, one payment, one spend."""
 
-import threading
-
 import pytest
 from django.db import connection
 from djmoney.money import Money
@@ -11,6 +9,7 @@ from apps.identity.models import AgentSpend
 from apps.payments.models import Payment
 from tests.dispatch.conftest import ANYTIME, LEAK, Agent
 from tests.factories import UserFactory
+from tests.helpers import run_concurrently
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -18,29 +17,10 @@ pytestmark = [
 ]
 
 
-def race(count: int, attempt) -> list:
-    results: list = []
-    start = threading.Barrier(count)
-
-    def run() -> None:
-        start.wait()
-        try:
-            results.append(attempt())
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run) for _ in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return results
-
-
 def test_twenty_concurrent_retries_make_one_order_and_one_payment(catalog):
     agent = Agent(UserFactory(country="GB", preferred_currency="GBP"))
 
-    responses = race(20, lambda: agent.dispatch(key="same", text=ANYTIME, details=LEAK))
+    responses = run_concurrently(lambda: agent.dispatch(key="same", text=ANYTIME, details=LEAK), 20)
 
     accepted = [r for r in responses if r.status_code == 202]
     assert {r.json()["id"] for r in accepted} == {str(DispatchOrder.objects.get().pk)}
@@ -53,14 +33,11 @@ def test_concurrent_dispatches_never_overspend_the_daily_limit(catalog):
     # Lagos Plumber A costs £42: a £100 daily limit fits two, never three.
     limit = Money("100.00", "GBP")
     agent = Agent(UserFactory(country="GB", preferred_currency="GBP"), daily_limit=limit)
-    keys = iter(range(6))
-    lock = threading.Lock()
+    keys = [(f"k{n}",) for n in range(6)]
 
-    def next_key() -> str:
-        with lock:
-            return f"k{next(keys)}"
-
-    responses = race(6, lambda: agent.dispatch(key=next_key(), text=ANYTIME, details=LEAK))
+    responses = run_concurrently(
+        lambda key: agent.dispatch(key=key, text=ANYTIME, details=LEAK), keys
+    )
 
     assert sorted(r.status_code for r in responses) == [202, 202, 403, 403, 403, 403]
     assert DispatchOrder.objects.count() == 2

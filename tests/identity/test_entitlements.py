@@ -1,7 +1,6 @@
 """One entitlement rule: plans, quotas consumed atomically, refusals naming the plan."""
 
 import datetime as dt
-import threading
 
 import pytest
 from django.db import connection
@@ -11,6 +10,7 @@ from apps.identity import selectors, services
 from apps.identity.errors import EntitlementRequired, QuotaExceeded
 from apps.identity.models import EntitlementUsage, Feature, PlanEntitlement, Subscription
 from tests.factories import UserFactory, put_on_plan
+from tests.helpers import run_concurrently
 
 pytestmark = pytest.mark.django_db
 
@@ -108,25 +108,14 @@ def test_summary_reports_usage_for_the_period(user):
 def test_twenty_concurrent_requests_against_a_quota_of_ten_consume_exactly_ten():
     user = UserFactory()
     PlanEntitlement.objects.filter(plan__code="free", feature=Feature.DISPATCHES).update(quota=10)
-    outcomes: list[str] = []
-    start = threading.Barrier(20)
 
-    def attempt() -> None:
-        start.wait()
-        try:
-            services.require_entitlement(user=user, feature=Feature.DISPATCHES)
-            outcomes.append("allowed")
-        except QuotaExceeded:
-            outcomes.append("refused")
-        finally:
-            connection.close()
+    results = run_concurrently(
+        lambda: services.require_entitlement(user=user, feature=Feature.DISPATCHES),
+        20,
+        refusals=(QuotaExceeded,),
+    )
 
-    threads = [threading.Thread(target=attempt) for _ in range(20)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-
+    outcomes = ["refused" if isinstance(r, QuotaExceeded) else "allowed" for r in results]
     assert outcomes.count("allowed") == 10
     assert outcomes.count("refused") == 10
     assert used(user, Feature.DISPATCHES) == 10

@@ -19,6 +19,7 @@ from apps.identity.errors import QuotaExceeded, SpendLimitExceeded
 from apps.identity.models import AgentGrant, AgentSpend, Feature
 from apps.identity.tokens import hash_token
 from tests.factories import UserFactory, make_grant
+from tests.helpers import run_concurrently
 
 pytestmark = pytest.mark.django_db
 
@@ -281,26 +282,14 @@ def test_spend_in_another_currency_is_refused(user):
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="row locking needs PostgreSQL")
 def test_two_simultaneous_thirty_pound_actions_under_fifty_one_passes():
     grant, _ = make_grant(UserFactory())
-    outcomes: list[str] = []
-    start = threading.Barrier(2)
 
-    def spend(reference: str) -> None:
-        start.wait()
-        try:
-            services.agent_grant_reserve_spend(
-                grant=grant, amount=gbp("30.00"), reference=reference
-            )
-            outcomes.append("passed")
-        except SpendLimitExceeded:
-            outcomes.append("refused")
-        finally:
-            connection.close()
+    def spend(reference: str):
+        return services.agent_grant_reserve_spend(
+            grant=grant, amount=gbp("30.00"), reference=reference
+        )
 
-    threads = [threading.Thread(target=spend, args=(f"o-{n}",)) for n in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    results = run_concurrently(spend, [("o-0",), ("o-1",)], refusals=(SpendLimitExceeded,))
 
+    outcomes = ["refused" if isinstance(r, SpendLimitExceeded) else "passed" for r in results]
     assert sorted(outcomes) == ["passed", "refused"]
     assert AgentSpend.objects.count() == 1

@@ -1,7 +1,5 @@
 """POST /api/v1/payments: pay a quote, idempotently, even under a burst of retries."""
 
-import json
-import threading
 import uuid
 
 import pytest
@@ -13,6 +11,7 @@ from apps.identity.models import AgentSpend
 from apps.payments import lifecycle, quotes
 from apps.payments.models import Payment, PaymentEvent, Quote, Rail
 from tests.factories import UserFactory, make_grant
+from tests.helpers import run_concurrently
 
 pytestmark = pytest.mark.django_db
 
@@ -123,27 +122,12 @@ def test_fifty_concurrent_retries_make_one_payment_and_one_charge():
     _, token = make_grant(user, scopes=["dispatch:create"])
     quote = quotes.quote_create(user=user, amount=Money("30.00", "GBP"))
     key = str(uuid.uuid4())
-    bodies: list[str] = []
-    start = threading.Barrier(50)
+    clients = [(Client(HTTP_AUTHORIZATION=f"Bearer {token}"),) for _ in range(50)]
 
-    def attempt() -> None:
-        client = Client(HTTP_AUTHORIZATION=f"Bearer {token}")
-        start.wait()
-        try:
-            response = pay(client, quote, key)
-            assert response.status_code == 202
-            bodies.append(json.dumps(response.json()["id"]))
-        finally:
-            connection.close()
+    responses = run_concurrently(lambda client: pay(client, quote, key), clients)
 
-    threads = [threading.Thread(target=attempt) for _ in range(50)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-
-    assert len(bodies) == 50
-    assert len(set(bodies)) == 1
+    assert [r.status_code for r in responses] == [202] * 50
+    assert len({r.json()["id"] for r in responses}) == 1
     assert Payment.objects.count() == 1
     assert PaymentEvent.objects.filter(to_status="authorized").count() == 1
 

@@ -1,7 +1,6 @@
 """Payments through the sandbox Stripe rail: the real adapter and SDK, a simulated API."""
 
 import datetime as dt
-import threading
 from decimal import Decimal
 
 import pytest
@@ -21,6 +20,7 @@ from apps.payments.tasks import reconcile_stuck_payments, refund_late_capture
 from apps.trust import services as trust_services
 from apps.trust.models import Dispute
 from tests.factories import UserFactory, make_grant, make_payment, make_receipt
+from tests.helpers import run_concurrently
 
 pytestmark = pytest.mark.django_db
 
@@ -336,25 +336,14 @@ def test_concurrent_partial_refunds_never_exceed_the_captured_amount():
     payment = make_payment(UserFactory())
     lifecycle.payment_authorize(payment_id=payment.pk)
     lifecycle.payment_capture(payment_id=payment.pk)
-    outcomes: list[str] = []
-    start = threading.Barrier(8)
 
-    def refund() -> None:
-        start.wait()
-        try:
-            refunds.refund_create(payment_id=payment.pk, amount=Decimal("15.00"))
-            outcomes.append("refunded")
-        except ApplicationError as refused:
-            outcomes.append(refused.code)
-        finally:
-            connection.close()
+    results = run_concurrently(
+        lambda: refunds.refund_create(payment_id=payment.pk, amount=Decimal("15.00")),
+        8,
+        refusals=(ApplicationError,),
+    )
 
-    threads = [threading.Thread(target=refund) for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-
+    outcomes = [r.code if isinstance(r, ApplicationError) else "refunded" for r in results]
     payment.refresh_from_db()
     assert outcomes.count("refunded") == 3  # 3 x 15 <= 50 < 4 x 15
     assert outcomes.count("refund_exceeds_captured") == 5

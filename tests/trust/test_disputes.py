@@ -17,7 +17,7 @@ from apps.core.errors import ConflictError
 from apps.trust import refunds, selectors, services
 from apps.trust.models import Dispute, Receipt, SigningKey
 from tests.factories import UserFactory, make_grant, make_receipt
-from tests.helpers import staff_with
+from tests.helpers import run_concurrently, staff_with
 
 pytestmark = pytest.mark.django_db
 
@@ -160,22 +160,14 @@ def test_simultaneous_opens_make_one_dispute(monkeypatch):
         return create(**fields)
 
     monkeypatch.setattr(Dispute.objects, "create", create_once_both_have_checked)
-    refused = []
 
-    def attempt() -> None:
-        try:
-            services.dispute_open(receipt=receipt, opened_by="buyer", reason="other")
-        except ConflictError as error:
-            refused.append(error.code)
-        finally:
-            connection.close()
+    results = run_concurrently(
+        lambda: services.dispute_open(receipt=receipt, opened_by="buyer", reason="other"),
+        2,
+        refusals=(ConflictError,),
+    )
 
-    threads = [threading.Thread(target=attempt) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-
+    refused = [r.code for r in results if isinstance(r, ConflictError)]
     assert Dispute.objects.filter(receipt=receipt).count() == 1
     assert refused == ["dispute_open"]
 
