@@ -38,6 +38,12 @@ def test_studio_user_has_studio_features(user):
 
     services.require_entitlement(user=user, feature=Feature.CROSS_PRODUCT_MEMORY)
 
+    plan, summary = selectors.entitlement_summary(user=user)
+    by_feature = {entry.feature: entry for entry in summary}
+    assert plan.code == "studio"
+    assert by_feature["cross_product_memory"].included
+    assert not EntitlementUsage.objects.filter(user=user).exists()  # a feature, not a quota
+
 
 def test_quota_is_consumed_then_refused_without_consuming(user):
     services.require_entitlement(user=user, feature=Feature.DISPATCHES, amount=19)

@@ -254,7 +254,10 @@ def test_spending_from_yesterday_no_longer_counts(user):
     services.agent_grant_reserve_spend(grant=grant, amount=gbp("40.00"), reference="o-1")
     AgentSpend.objects.update(created_at=timezone.now() - dt.timedelta(hours=25))
 
-    services.agent_grant_reserve_spend(grant=grant, amount=gbp("40.00"), reference="o-2")
+    today = services.agent_grant_reserve_spend(grant=grant, amount=gbp("40.00"), reference="o-2")
+
+    assert (today.reference, today.amount) == ("o-2", gbp("40.00"))
+    assert AgentSpend.objects.count() == 2
 
 
 def test_same_reference_is_reserved_once(user):
