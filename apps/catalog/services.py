@@ -3,24 +3,20 @@
 import secrets
 
 from django.db import transaction
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import SchemaError
 
 from apps.catalog.models import Provider, Skill
+from apps.catalog.schemas import input_schema_problem
 from apps.core.errors import ApplicationError, ConflictError
 from apps.core.sealing import seal, unseal
 
 
 @transaction.atomic
 def skill_publish(*, skill: Skill) -> Skill:
-    """Publish after checking the input schema is a valid JSON Schema."""
+    """Publish after checking the input schema is one details can be checked against."""
     skill = Skill.objects.select_for_update().get(pk=skill.pk)
-    try:
-        Draft202012Validator.check_schema(skill.input_schema)
-    except SchemaError as exc:
-        raise ApplicationError(
-            f"The input schema is invalid: {exc.message}", code="invalid_schema"
-        ) from exc
+    problem = input_schema_problem(skill.input_schema)
+    if problem is not None:
+        raise ApplicationError(f"The input schema is invalid: {problem}", code="invalid_schema")
     if skill.status == Skill.Status.PUBLISHED:
         return skill
     skill.status = Skill.Status.PUBLISHED

@@ -65,6 +65,46 @@ def test_a_draft_with_an_invalid_schema_is_refused_and_stays_a_draft(schema, com
     assert stored(skill).status == Skill.Status.DRAFT
 
 
+@pytest.mark.parametrize(
+    ("schema", "reference"),
+    [
+        ({"$ref": "#/$defs/details"}, "#/$defs/details"),
+        ({"properties": {"problem": {"$ref": "#/$defs/text"}}}, "#/$defs/text"),
+        ({"not": {"$anchor": "a", "$ref": "#b"}}, "#b"),
+        ({"$ref": "https://schemas.example/details.json"}, "https://schemas.example/details.json"),
+    ],
+    ids=["missing-definition", "missing-nested-definition", "missing-anchor", "remote"],
+)
+def test_a_schema_referring_outside_itself_is_refused(schema, reference):
+    """Checking details against it would fail (a 500 on every dispatch), or fetch the
+    URL from the server on every dispatch."""
+    skill = make_skill(input_schema=schema)
+
+    with pytest.raises(ApplicationError) as refused:
+        services.skill_publish(skill=skill)
+
+    assert refused.value.code == "invalid_schema"
+    assert f"{reference} does not resolve within the schema" in refused.value.message
+    assert stored(skill).status == Skill.Status.DRAFT
+
+
+@pytest.mark.parametrize(
+    "schema",
+    [
+        {"$defs": {"text": {"type": "string"}}, "properties": {"p": {"$ref": "#/$defs/text"}}},
+        {"$defs": {"text": {"$anchor": "text", "type": "string"}}, "items": {"$ref": "#text"}},
+        {"$id": "https://geraos.example/s", "$defs": {"t": {"$id": "t"}}, "not": {"$ref": "t"}},
+        {"properties": {"parts": {"type": "array", "items": {"$ref": "#"}}}},
+        {"$ref": "https://json-schema.org/draft/2020-12/schema"},
+    ],
+    ids=["definition", "anchor", "embedded-id", "recursive", "the-metaschema"],
+)
+def test_a_schema_whose_references_resolve_within_it_is_published(schema):
+    skill = make_skill(input_schema=schema)
+
+    assert services.skill_publish(skill=skill).status == Skill.Status.PUBLISHED
+
+
 def test_publishing_checks_the_schema_as_stored_not_the_callers_copy():
     skill = make_skill(input_schema={"type": "object"})
     skill.input_schema = {"type": "objekt"}  # an unsaved edit
