@@ -4,6 +4,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from djmoney.models.fields import MoneyField
 
+from apps.catalog.schemas import input_schema_problem
 from apps.core.models import BaseModel
 
 
@@ -22,6 +23,13 @@ class Product(BaseModel):
         return self.name
 
 
+def validate_input_schema(schema) -> None:
+    """Also on edits in the admin: a published skill's schema changes without publishing."""
+    problem = input_schema_problem(schema)
+    if problem is not None:
+        raise ValidationError(problem)
+
+
 class Skill(BaseModel):
     """A capability a product publishes (e.g. `home.plumbing`), which agents discover and
     dispatch does. Its input is a JSON Schema the agent fills in."""
@@ -37,7 +45,9 @@ class Skill(BaseModel):
     description = models.TextField()
     synonyms = models.JSONField(default=list, blank=True, help_text="Words agents and people use.")
     examples = models.JSONField(default=list, blank=True, help_text="Example requests.")
-    input_schema = models.JSONField(default=dict, help_text="JSON Schema of the details.")
+    input_schema = models.JSONField(
+        default=dict, validators=[validate_input_schema], help_text="JSON Schema of the details."
+    )
     price_from = MoneyField(max_digits=12, decimal_places=2, default_currency="GBP")
     countries = models.JSONField(default=list, help_text="ISO country codes served.")
     cities = models.JSONField(default=list, help_text="Cities served.")

@@ -15,10 +15,10 @@ def input_schema_problem(schema) -> str | None:
     try:
         Draft202012Validator.check_schema(schema)
     except SchemaError as error:
-        return error.message
+        return f"The input schema is invalid: {error.message}"
     reference = _first_unresolvable_reference(schema)
     if reference is not None:
-        return f"{reference} does not resolve within the schema."
+        return f"The input schema is invalid: {reference} does not resolve within the schema."
     return None
 
 

@@ -16,7 +16,7 @@ def skill_publish(*, skill: Skill) -> Skill:
     skill = Skill.objects.select_for_update().get(pk=skill.pk)
     problem = input_schema_problem(skill.input_schema)
     if problem is not None:
-        raise ApplicationError(f"The input schema is invalid: {problem}", code="invalid_schema")
+        raise ApplicationError(problem, code="invalid_schema")
     if skill.status == Skill.Status.PUBLISHED:
         return skill
     skill.status = Skill.Status.PUBLISHED

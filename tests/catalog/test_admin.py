@@ -11,7 +11,7 @@ from django.urls import reverse
 
 from apps.catalog import services
 from apps.catalog.models import Provider, Skill
-from tests.catalog.conftest import make_provider, make_published, make_skill
+from tests.catalog.conftest import HOME_DETAILS, make_provider, make_published, make_skill
 from tests.helpers import staff_with
 
 pytestmark = pytest.mark.django_db
@@ -74,19 +74,36 @@ def test_suspending_a_draft_in_the_admin_says_it_is_not_live(skill_editor):
 
 
 def test_the_change_form_shows_the_schema_but_cannot_set_the_status(skill_editor):
-    skill = make_skill("home.plumbing", input_schema={"type": "objekt"})
+    skill = make_skill("home.plumbing", input_schema={"title": "Plumbing details"})
     url = reverse("admin:catalog_skill_change", args=[skill.pk])
 
     page = skill_editor.get(url)
     saved = skill_editor.post(url, change_form(skill, title="Plumber visit, renamed"))
 
     assert "status" not in page.context["adminform"].form.fields
-    assert "objekt" in page.content.decode()  # the schema preview
+    assert "Plumbing details" in page.content.decode()  # the schema preview
     assert saved.status_code == 302
     assert (Skill.objects.get(pk=skill.pk).title, status_of(skill)) == (
         "Plumber visit, renamed",
         "draft",
     )
+
+
+@pytest.mark.parametrize(
+    "schema",
+    [{"type": "objekt"}, {"$ref": "#/$defs/details"}],
+    ids=["invalid", "unresolvable-reference"],
+)
+def test_a_live_skill_keeps_its_schema_when_an_edit_would_break_it(skill_editor, schema):
+    skill = make_published("home.plumbing")
+    url = reverse("admin:catalog_skill_change", args=[skill.pk])
+
+    response = skill_editor.post(url, change_form(skill, input_schema=json.dumps(schema)))
+
+    assert response.status_code == 200  # the form again, with the error
+    (error,) = response.context["adminform"].form.errors["input_schema"]
+    assert error.startswith("The input schema is invalid: ")
+    assert Skill.objects.get(pk=skill.pk).input_schema == HOME_DETAILS
 
 
 def change_form(skill: Skill, **changes) -> dict:
