@@ -17,6 +17,8 @@ import hashlib
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from jsonschema import Draft202012Validator
+from jsonschema_specifications import REGISTRY as METASCHEMAS
+from referencing.exceptions import Unresolvable
 
 from apps.catalog import services as catalog_services
 from apps.catalog.models import Skill
@@ -209,9 +211,16 @@ def _same_request(order: DispatchOrder, *, user) -> DispatchOrder:
 
 
 def _check_details(skill: Skill, details: dict) -> None:
-    errors = sorted(
-        Draft202012Validator(skill.input_schema).iter_errors(details), key=lambda e: e.path
-    )
+    # Only the published metaschemas are known: a reference elsewhere is never fetched.
+    validator = Draft202012Validator(skill.input_schema, registry=METASCHEMAS)
+    try:
+        errors = sorted(validator.iter_errors(details), key=lambda e: e.path)
+    except Unresolvable as broken:
+        raise ApplicationError(
+            f"{skill.title} cannot take bookings now: its input schema is broken ({broken}).",
+            code="skill_misconfigured",
+            status=503,
+        ) from broken
     if errors:
         raise InvalidDetails(
             f"The details do not fit the skill's input schema: {errors[0].message}.",

@@ -4,6 +4,7 @@ and nobody sees another's orders."""
 import pytest
 from djmoney.money import Money
 
+from apps.catalog.models import Skill
 from apps.dispatch.models import DispatchOrder, DispatchTransition
 from apps.identity.models import Feature, PlanEntitlement
 from apps.memory import services as memory_services
@@ -253,3 +254,19 @@ def test_the_agent_reads_the_payment_of_its_dispatch(agent):
 
     assert agent.get(f"/api/v1/payments/{order.payment_id}").status_code == 200
     assert Agent(agent.user).get(f"/api/v1/payments/{order.payment_id}").status_code == 404
+
+
+@pytest.mark.parametrize("reference", ["#/$defs/missing", "https://schemas.example/problem"])
+def test_a_stored_schema_whose_reference_does_not_resolve_is_refused_not_a_crash(agent, reference):
+    # Forms refuse such a schema since catalog 0007; one stored before, or by a script,
+    # must not crash dispatches (nor make the server fetch the reference).
+    Skill.objects.filter(capability="home.plumbing").update(
+        input_schema={"type": "object", "properties": {"problem": {"$ref": reference}}}
+    )
+    agent.client.raise_request_exception = False  # a 5xx: the operator's to fix, logged
+
+    response = agent.dispatch()
+
+    assert response.status_code == 503
+    assert response.json()["error"]["code"] == "skill_misconfigured"
+    assert_nothing_happened()
