@@ -148,6 +148,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "apps.core.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -403,6 +404,13 @@ UNFOLD = {
                     _nav("Quotes", "request_quote", "/admin/payments/quote/"),
                     _nav("Refunds", "undo", "/admin/payments/refund/"),
                     _nav("Rail notices", "notifications", "/admin/payments/providerevent/"),
+                ],
+            },
+            {
+                "title": "Audit",
+                "items": [
+                    _nav("Audit log", "policy", "/admin/core/auditevent/"),
+                    _nav("Signed audit heads", "verified", "/admin/trust/auditcheckpoint/"),
                 ],
             },
             {

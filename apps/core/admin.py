@@ -1,10 +1,16 @@
 """Shared admin bases: records operators read but never edit (receipts, logs, orders whose
-state only services move), and how such records show their documents."""
+state only services move), how such records show their documents, and the operator
+audit log."""
 
 import json
 
+from django.contrib import admin
 from django.utils.html import format_html
 from unfold.admin import ModelAdmin, TabularInline
+from unfold.contrib.filters.admin import RangeDateTimeFilter
+from unfold.decorators import display
+
+from apps.core.models import AuditEvent
 
 
 def preformatted(text: str) -> str:
@@ -43,3 +49,45 @@ class ReadOnlyInline(TabularInline):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(ReadOnlyAdmin):
+    """The operator audit log: read-only for everyone, superusers included."""
+
+    list_display = ["sequence", "at", "actor_email", "actor_used_mfa", "action", "target", "reason"]
+    list_filter = [
+        ("at", RangeDateTimeFilter),
+        "action",
+        "object_type",
+        ("actor", admin.RelatedOnlyFieldListFilter),
+    ]
+    list_filter_submit = True
+    search_fields = ["=object_id", "object_repr", "=request_id", "actor_email"]
+    list_select_related = ["actor"]
+    date_hierarchy = None
+    fields = [
+        "sequence",
+        "at",
+        "actor_email",
+        "actor_used_mfa",
+        "address",
+        "request_id",
+        "action",
+        "object_type",
+        "object_id",
+        "object_repr",
+        "changes_shown",
+        "reason",
+        "previous_hash",
+        "hash",
+    ]
+    readonly_fields = fields
+
+    @display(description="Object")
+    def target(self, event: AuditEvent) -> str:
+        return f"{event.object_type} {event.object_repr}"
+
+    @display(description="Changes (before, after)")
+    def changes_shown(self, event: AuditEvent) -> str:
+        return pretty_json(event.changes)

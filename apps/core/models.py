@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.db import models
 
 
@@ -42,3 +43,54 @@ class IdempotencyRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.caller} {self.path} {self.key} ({self.status})"
+
+
+class AuditEvent(models.Model):
+    """One operator action, written in the transaction that made the change, never edited.
+
+    Events form a hash chain: `hash` covers the event's own document and the previous
+    event's hash, so an edit anywhere breaks every hash after it, and trust signs the
+    chain's head (apps.trust.audit) so rewriting the whole tail is caught too.
+    """
+
+    sequence = models.PositiveBigIntegerField(unique=True, editable=False)
+    at = models.DateTimeField(db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="audit_events",
+        help_text="The operator; empty for the system itself.",
+    )
+    actor_email = models.CharField(max_length=254, blank=True)
+    actor_used_mfa = models.BooleanField(
+        default=False, help_text="The operator's session was signed in with a second factor."
+    )
+    action = models.CharField(max_length=64, db_index=True)
+    object_type = models.CharField(max_length=100, db_index=True)
+    object_id = models.CharField(max_length=64, db_index=True)
+    object_repr = models.CharField(max_length=200)
+    changes = models.JSONField(default=dict, blank=True)
+    reason = models.TextField(blank=True)
+    address = models.GenericIPAddressField(null=True, blank=True)
+    request_id = models.CharField(max_length=64, blank=True)
+    previous_hash = models.CharField(max_length=64)
+    hash = models.CharField(max_length=64, unique=True)
+
+    class Meta:
+        ordering = ["-sequence"]
+        indexes = [models.Index(fields=["object_type", "object_id"])]
+
+    def __str__(self) -> str:
+        return f"#{self.sequence} {self.action} {self.object_repr}"
+
+
+class AuditChain(models.Model):
+    """The chain's head: one row, locked by each append so events are chained one by one."""
+
+    length = models.PositiveBigIntegerField(default=0)
+    head = models.CharField(max_length=64, default="0" * 64)
+
+    def __str__(self) -> str:
+        return f"audit chain of {self.length}"

@@ -12,7 +12,7 @@ from unfold.decorators import action, display
 from apps.core.admin import ReadOnlyAdmin, preformatted, pretty_json
 from apps.core.errors import ApplicationError
 from apps.trust import selectors, services
-from apps.trust.models import Dispute, Receipt, SigningKey, TreeHead
+from apps.trust.models import AuditCheckpoint, Dispute, Receipt, SigningKey, TreeHead
 
 
 @admin.register(Receipt)
@@ -57,6 +57,19 @@ class TreeHeadAdmin(ReadOnlyAdmin):
     @display(description="Checkpoint")
     def checkpoint_text(self, head: TreeHead) -> str:
         return preformatted(head.checkpoint)
+
+
+@admin.register(AuditCheckpoint)
+class AuditCheckpointAdmin(ReadOnlyAdmin):
+    """The operator audit log's head as signed after each event (apps.trust.audit)."""
+
+    list_display = ["length", "kid", "created_at"]
+    fields = ["length", "head", "kid", "created_at", "checkpoint_text"]
+    readonly_fields = fields
+
+    @display(description="Checkpoint")
+    def checkpoint_text(self, checkpoint: AuditCheckpoint) -> str:
+        return preformatted(checkpoint.checkpoint)
 
 
 @admin.register(SigningKey)

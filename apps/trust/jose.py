@@ -26,6 +26,10 @@ class VerificationError(Exception):
     """Why something does not verify, in one line."""
 
 
+class NotSignedBy(VerificationError):
+    """No signature of the note is by the key asked about (another key may have signed)."""
+
+
 # --- JWS ---------------------------------------------------------------------------------
 
 
@@ -114,4 +118,4 @@ def checkpoint_verify(note: str, *, name: str, public_key: bytes) -> tuple[str, 
             raise VerificationError("checkpoint signature does not match") from exc
         origin, size, root = body.splitlines()[:3]
         return origin, int(size), base64.b64decode(root)
-    raise VerificationError(f"checkpoint not signed by {name!r}")
+    raise NotSignedBy(f"checkpoint not signed by {name!r} with that key")

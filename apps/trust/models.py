@@ -156,3 +156,20 @@ class Dispute(BaseModel):
 
     def __str__(self) -> str:
         return f"dispute on #{self.receipt.log_index} ({self.status})"
+
+
+class AuditCheckpoint(models.Model):
+    """The operator audit log's head (apps.core.audit) at one length, as a signed note
+    in the checkpoint format, signed with the receipts' key: verifiable offline."""
+
+    length = models.PositiveBigIntegerField(unique=True)
+    head = models.CharField(max_length=64)
+    kid = models.CharField(max_length=64, help_text="The key that signed the checkpoint.")
+    checkpoint = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-length"]
+
+    def __str__(self) -> str:
+        return f"audit checkpoint at {self.length}"

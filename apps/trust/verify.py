@@ -1,12 +1,16 @@
-"""Verify a GeraOS receipt bundle offline, with nothing but Python and `cryptography`.
+"""Verify a GeraOS receipt bundle, or the operator audit log, offline, with nothing but
+Python and `cryptography`.
 
     python -m apps.trust.verify BUNDLE.json [--jwks JWKS.json]
+    python -m apps.trust.verify --audit EXPORT.json [--jwks JWKS.json] [--checkpoint NOTE]...
 
 A bundle (GET /api/v1/receipts/{id}/bundle) holds the receipt's JWS, its inclusion
 proof, a signed checkpoint of the transparency log, and the public keys that signed
-them. With --jwks, keys are taken from that file instead (e.g. a copy of
-/.well-known/jwks.json you trust) and the bundle's own keys are ignored.
-Exit status 0: valid; 1: invalid, with the reason on one line.
+them. An audit export (`make manage ARGS="export_audit_log"`) holds every audit event
+with its chain hashes and the newest signed head; each --checkpoint is a signed audit
+head kept from before (the log must still contain it). With --jwks, keys are taken from
+that file instead (e.g. a copy of /.well-known/jwks.json you trust) and the file's own
+keys are ignored. Exit status 0: valid; 1: invalid, with the reason on one line.
 """
 
 import argparse
@@ -16,6 +20,7 @@ import sys
 
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
+from apps.core.audit_chain import BrokenChain, verify_chain
 from apps.trust import jose, merkle
 
 
@@ -41,32 +46,81 @@ def verify_bundle(bundle: dict, jwks: dict | None = None) -> dict:
     return payload
 
 
+def verify_audit(export: dict, jwks: dict | None = None, kept: tuple[str, ...] = ()) -> int:
+    """Return how many events verified, or raise jose.VerificationError: the events chain,
+    and the chain holds the export's signed head and every checkpoint kept from before."""
+    try:
+        heads = verify_chain(export["events"])
+    except BrokenChain as broken:
+        raise jose.VerificationError(str(broken)) from broken
+    keys = jwks or {"keys": [export["checkpoint_jwk"]]}
+    for note in (export["checkpoint"], *kept):
+        _require_signed_head(note, origin=export["origin"], keys=keys, heads=heads)
+    return len(heads)
+
+
+def _require_signed_head(note: str, *, origin: str, keys: dict, heads: list[str]) -> None:
+    signed_origin, length, head = _signed_head(note, origin=origin, keys=keys)
+    if signed_origin != origin:
+        raise jose.VerificationError("audit checkpoint is for another log")
+    if length > len(heads):
+        raise jose.VerificationError(f"events after {len(heads)} were removed from the log")
+    if length and heads[length - 1] != head.hex():
+        raise jose.VerificationError(f"the log was rewritten before event {length}")
+
+
+def _signed_head(note: str, *, origin: str, keys: dict) -> tuple[str, int, bytes]:
+    """The note's (origin, length, head), signed by any of the published keys."""
+    for jwk in keys.get("keys", []):
+        public_key = _raw(jose.public_key_from_jwks(keys, jwk.get("kid")))
+        try:
+            return jose.checkpoint_verify(note, name=origin, public_key=public_key)
+        except jose.NotSignedBy:
+            continue
+    raise jose.VerificationError("audit checkpoint is not signed by a published key")
+
+
 def _raw(public_key) -> bytes:
     return public_key.public_bytes(Encoding.Raw, PublicFormat.Raw)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("bundle", type=argparse.FileType("r"))
+    parser.add_argument("file", type=argparse.FileType("r"), help="a bundle or an audit export")
+    parser.add_argument("--audit", action="store_true", help="FILE is an audit log export")
+    parser.add_argument("--checkpoint", type=argparse.FileType("r"), action="append", default=[])
     parser.add_argument("--jwks", type=argparse.FileType("r"))
     args = parser.parse_args(argv)
     try:
-        bundle = json.load(args.bundle)
+        document = json.load(args.file)
         jwks = json.load(args.jwks) if args.jwks else None
-        payload = verify_bundle(bundle, jwks)
+        if args.audit:
+            kept = tuple(note.read() for note in args.checkpoint)
+            message = _audit_verified(verify_audit(document, jwks, kept), document)
+        else:
+            message = _bundle_verified(verify_bundle(document, jwks), document)
     except (jose.VerificationError, AttributeError, KeyError, ValueError, TypeError) as exc:
+        kind = "audit export" if args.audit else "bundle"
         reason = (
-            str(exc) if isinstance(exc, jose.VerificationError) else f"malformed bundle ({exc})"
+            str(exc) if isinstance(exc, jose.VerificationError) else f"malformed {kind} ({exc})"
         )
         print(f"invalid: {reason}")
         return 1
+    print(f"valid: {message}")
+    return 0
+
+
+def _bundle_verified(payload: dict, bundle: dict) -> str:
     amount = payload["amount"]["settled"]
-    print(
-        f"valid: receipt {payload['id']} ({payload['resolution']}, "
+    return (
+        f"receipt {payload['id']} ({payload['resolution']}, "
         f"{amount['amount']} {amount['currency']}) is entry {payload['log_index']} "
         f"of {bundle['log_origin']}, signed by {payload['kid']}"
     )
-    return 0
+
+
+def _audit_verified(count: int, export: dict) -> str:
+    return f"{count} audit events of {export['origin']} chain unbroken up to the signed head"
 
 
 if __name__ == "__main__":

@@ -1,0 +1,128 @@
+"""The operator audit log: one append-only, hash-chained event per operator action.
+
+    audit.record(request=request, action="payments.refund", obj=payment,
+                 changes={"status": ["captured", "refunded"]}, reason="asked by the payer")
+
+Call it inside the transaction that makes the change, so the event exists exactly when
+the change does. Appends lock the chain's head row, so events are chained one at a time;
+`audit_appended` is sent with the new head while that lock is held, and trust signs it.
+"""
+
+import ipaddress
+
+from allauth.account.authentication import get_authentication_records
+from django.db import transaction
+from django.db.models import Model
+from django.utils import timezone
+from rest_framework.throttling import BaseThrottle
+
+from apps.core.audit_chain import DOCUMENT_FIELDS, chain_hash
+from apps.core.models import AuditChain, AuditEvent
+from apps.core.signals import audit_appended
+
+# Actions on money and trust that an operator must give a reason for.
+REASON_REQUIRED = frozenset(
+    {
+        "payments.refund",
+        "payments.rail_disable",
+        "trust.dispute_resolve",
+        "trust.signing_key_rotate",
+        "memory.consent_revoke",
+    }
+)
+
+
+class ReasonRequired(ValueError):
+    pass
+
+
+@transaction.atomic
+def record(
+    *,
+    action: str,
+    obj: Model,
+    request=None,
+    changes: dict | None = None,
+    reason: str = "",
+) -> AuditEvent:
+    reason = reason.strip()
+    if action in REASON_REQUIRED and not reason:
+        raise ReasonRequired(f"{action} needs a reason.")
+    chain, _ = AuditChain.objects.get_or_create(pk=1)
+    chain = AuditChain.objects.select_for_update().get(pk=1)
+    event = AuditEvent(
+        sequence=chain.length + 1,
+        at=timezone.now(),
+        action=action,
+        object_type=obj._meta.label_lower,
+        object_id=str(obj.pk),
+        object_repr=str(obj)[:200],
+        changes={
+            field: [_plain(before), _plain(after)]
+            for field, (before, after) in (changes or {}).items()
+        },
+        reason=reason,
+        previous_hash=chain.head,
+        **_who(request),
+    )
+    event.hash = chain_hash(chain.head, event_document(event))
+    event.save()
+    chain.length, chain.head = event.sequence, event.hash
+    chain.save(update_fields=["length", "head"])
+    audit_appended.send(sender=AuditEvent, length=chain.length, head=chain.head)
+    return event
+
+
+def event_document(event: AuditEvent) -> dict:
+    """What an event's hash covers (apps.core.audit_chain), as exported."""
+    values = {
+        "sequence": event.sequence,
+        "at": event.at.isoformat(),
+        "actor": event.actor_email,
+        "actor_used_mfa": event.actor_used_mfa,
+        "action": event.action,
+        "object_type": event.object_type,
+        "object_id": event.object_id,
+        "object_repr": event.object_repr,
+        "changes": event.changes,
+        "reason": event.reason,
+        "address": event.address or "",
+        "request_id": event.request_id,
+    }
+    return {name: values[name] for name in DOCUMENT_FIELDS}
+
+
+def _plain(value) -> str | int | bool | None:
+    """A value the chain's canonical JSON holds as it is (no floats, no objects)."""
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    return str(value)
+
+
+def _who(request) -> dict:
+    if request is None:
+        return {"actor": None, "actor_email": "", "actor_used_mfa": False}
+    user = request.user if request.user.is_authenticated else None
+    return {
+        "actor": user,
+        "actor_email": user.email if user else "",
+        "actor_used_mfa": _used_mfa(request),
+        "address": _client_address(request),
+        "request_id": getattr(request, "request_id", ""),
+    }
+
+
+def _used_mfa(request) -> bool:
+    return any(
+        record.get("method") == "mfa"
+        for record in get_authentication_records(request, request.user)
+    )
+
+
+def _client_address(request) -> str | None:
+    """The client's address as the API's rate limits see it (proxies per NUM_PROXIES)."""
+    address = BaseThrottle().get_ident(request)
+    try:
+        return str(ipaddress.ip_address(address))
+    except ValueError:
+        return None

@@ -1,0 +1,44 @@
+"""Trust signs the operator audit log's head (apps.core.audit) each time it grows, and
+exports the log with its newest signed head for offline checking
+(`python -m apps.trust.verify --audit EXPORT.json`)."""
+
+from django.conf import settings
+
+from apps.core.audit import event_document
+from apps.core.models import AuditEvent
+from apps.trust import jose, keys, selectors
+from apps.trust.models import AuditCheckpoint
+from apps.trust.services import signing_key_active
+
+EXPORT_FORMAT = "geraos-audit-export/1"
+
+
+def audit_origin() -> str:
+    return f"{settings.GERAOS_LOG_ORIGIN}/audit"
+
+
+def sign_audit_head(*, length: int, head: str, **_signal) -> AuditCheckpoint:
+    """Receives core's `audit_appended` in the appending transaction, under its lock."""
+    key = signing_key_active()
+    private = keys.open_private_key(key.private_key_sealed, kid=key.kid)
+    origin = audit_origin()
+    body = jose.checkpoint_body(origin, length, bytes.fromhex(head))
+    note = jose.checkpoint_sign(body, name=origin, key=private, public_key=bytes(key.public_key))
+    return AuditCheckpoint.objects.create(length=length, head=head, kid=key.kid, checkpoint=note)
+
+
+def audit_export() -> dict:
+    """Every event in order with its hashes, the newest signed head and its key."""
+    events = [
+        {**event_document(event), "previous_hash": event.previous_hash, "hash": event.hash}
+        for event in AuditEvent.objects.order_by("sequence")
+    ]
+    checkpoint = AuditCheckpoint.objects.order_by("-length").first()
+    export = {"format": EXPORT_FORMAT, "origin": audit_origin(), "events": events}
+    if checkpoint is not None:
+        export |= {
+            "checkpoint": checkpoint.checkpoint,
+            "checkpoint_kid": checkpoint.kid,
+            "checkpoint_jwk": selectors.jwk(kid=checkpoint.kid),
+        }
+    return export
