@@ -329,7 +329,7 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "ENUM_NAME_OVERRIDES": {
-        "CurrencyEnum": "apps.core.api.serializers.ISO_CURRENCY_CODES",
+        "CurrencyEnum": "apps.core.money.ISO_CURRENCY_CHOICES",
         "DispatchStatusEnum": "apps.dispatch.models.DispatchOrder.Status",
     },
 }

@@ -22,12 +22,13 @@ from django.utils import timezone
 
 from apps.catalog import services as catalog_services
 from apps.catalog.models import Skill
+from apps.dispatch.models import DispatchOrder
 from apps.identity import services as identity_services
-from apps.identity.models import Plan, Subscription
+from apps.identity.models import AgentGrant, Plan, Subscription
 from apps.memory import services as memory_services
-from apps.memory.models import MemoryScope
+from apps.memory.models import ConsentGrant, MemoryItem, MemoryScope
 from apps.payments import fx
-from apps.payments.models import Rail, RoutingRule
+from apps.payments.models import Payment, Rail, RoutingRule
 from apps.payments.rails import ensure_default_rails
 from apps.trust import services as trust_services
 from tests.factories import (
@@ -321,6 +322,23 @@ MATRIX: dict[str, Route] = {
 }
 
 
+def owner_state(owner) -> dict:
+    """What B must never change of A's: profile, memory, consents, grants, plan, money."""
+    owner.refresh_from_db()
+    rows = {
+        "memory": MemoryItem.objects.values_list("pk", "key", "value_encrypted"),
+        "consents": ConsentGrant.objects.values_list("pk", "can_read", "can_write", "revoked_at"),
+        "grants": AgentGrant.objects.values_list("pk", "revoked_at"),
+        "subscriptions": Subscription.objects.values_list("pk", "plan_id", "status"),
+        "orders": DispatchOrder.objects.values_list("pk", "status"),
+        "payments": Payment.objects.values_list("pk", "status"),
+    }
+    return {
+        "profile": (owner.name, owner.country.code, owner.preferred_currency),
+        **{name: sorted(found.filter(user=owner)) for name, found in rows.items()},
+    }
+
+
 def walk(patterns, prefix: str = "", namespace: str = ""):
     for pattern in patterns:
         route = prefix + str(pattern.pattern)
@@ -411,6 +429,7 @@ def test_other_user_never_sees_owner_data(client, name):
         _, token = make_grant(intruder, scopes=ALL_SCOPES)
         client.defaults["HTTP_AUTHORIZATION"] = f"Bearer {token}"
 
+    before = owner_state(owner)
     for method in spec.methods:
         response = call(client, spec, method, url, body)
 
@@ -418,3 +437,15 @@ def test_other_user_never_sees_owner_data(client, name):
         assert response.status_code == expected, (method, response.content)
         if marker:
             assert marker not in response.content.decode(), method
+        assert owner_state(owner) == before, method  # B's writes never touch A's data
+
+
+@pytest.mark.django_db
+def test_the_matrix_catches_a_write_that_reaches_another_users_data(client, monkeypatch):
+    def erase_everyone(*, user):
+        return MemoryItem.objects.all().delete()[0]
+
+    monkeypatch.setattr(memory_services, "memory_erase", erase_everyone)
+
+    with pytest.raises(AssertionError, match="POST"):
+        test_other_user_never_sees_owner_data(client, "memory:erase")

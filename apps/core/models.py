@@ -1,5 +1,17 @@
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
+from moneyed import CURRENCIES
+
+
+def validate_currency_code(value: str) -> None:
+    """Any ISO 4217 currency; the list lives in py-moneyed, not in migrations."""
+    if value not in CURRENCIES or value == "XXX":
+        raise ValidationError(
+            "%(value)s is not an ISO 4217 currency code.",
+            code="invalid_currency",
+            params={"value": value},
+        )
 
 
 class BaseModel(models.Model):

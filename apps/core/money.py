@@ -2,7 +2,7 @@
 
 from decimal import ROUND_HALF_UP, Decimal
 
-from moneyed import get_currency
+from moneyed import CURRENCIES, get_currency
 
 
 def round_to_minor_units(amount: Decimal, currency: str) -> Decimal:
@@ -16,3 +16,14 @@ def money_document(value) -> dict:
     currency's minor-unit precision, and the ISO code."""
     currency = str(value.currency)
     return {"amount": str(round_to_minor_units(value.amount, currency)), "currency": currency}
+
+
+# Every ISO 4217 currency (py-moneyed's list), for what a person or an agent may name: a
+# price asked in one, the currency a user prefers to see. Money GeraOS keeps is limited
+# to settings.CURRENCY_CHOICES; a currency without an exchange rate is refused or passed
+# over where it is used.
+ISO_CURRENCY_CHOICES = [
+    (code, f"{code} ({currency.name})")
+    for code, currency in sorted(CURRENCIES.items())
+    if code != "XXX"
+]

@@ -6,8 +6,10 @@ from django.contrib.auth.models import Group
 from unfold.admin import ModelAdmin, StackedInline, TabularInline
 from unfold.decorators import action, display
 from unfold.forms import AdminPasswordChangeForm, UserChangeForm, UserCreationForm
+from unfold.widgets import UnfoldAdminSelectWidget
 
 from apps.identity import services
+from apps.identity.forms import preferred_currency_field
 from apps.identity.models import (
     AgentGrant,
     Plan,
@@ -32,6 +34,8 @@ class OperatorUserCreationForm(UserCreationForm):
 
 
 class OperatorUserChangeForm(UserChangeForm):
+    preferred_currency = preferred_currency_field(widget=UnfoldAdminSelectWidget)
+
     class Meta:
         model = User
         fields = "__all__"

@@ -5,13 +5,24 @@ from django import forms
 from django.utils import timezone
 from djmoney.money import Money
 
+from apps.core.money import ISO_CURRENCY_CHOICES
 from apps.identity import selectors
 from apps.identity.models import User
 from apps.identity.scopes import FIXED_SCOPES, invalid_scopes
 
 
+def preferred_currency_field(**options) -> forms.ChoiceField:
+    return forms.ChoiceField(
+        choices=[("", "My country's currency"), *ISO_CURRENCY_CHOICES],
+        required=False,
+        **options,
+    )
+
+
 class ProfileForm(forms.ModelForm):
     """Validates profile input; saving goes through `services.user_update_profile`."""
+
+    preferred_currency = preferred_currency_field()
 
     class Meta:
         model = User

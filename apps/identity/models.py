@@ -6,9 +6,8 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 from django_countries.fields import CountryField
 from djmoney.models.fields import MoneyField
-from djmoney.settings import CURRENCY_CHOICES
 
-from apps.core.models import BaseModel
+from apps.core.models import BaseModel, validate_currency_code
 
 
 class UserManager(BaseUserManager):
@@ -44,8 +43,8 @@ class User(AbstractBaseUser, PermissionsMixin):
     country = CountryField(blank=True, help_text="ISO 3166-1 alpha-2; drives payment routing.")
     preferred_currency = models.CharField(
         max_length=3,
-        choices=CURRENCY_CHOICES,
         blank=True,
+        validators=[validate_currency_code],
         help_text="ISO 4217 code the user sees prices in; empty means the country's.",
     )
     is_active = models.BooleanField(default=True)

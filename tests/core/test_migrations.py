@@ -18,8 +18,9 @@ def live_imports(path: Path) -> list[str]:
     makemigrations writes itself for fields' validators and managers."""
     found = []
     for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
-        if isinstance(node, ast.ImportFrom) and _is_app_module(node.module):
-            found.append(f"from {node.module} import …")
+        relative = isinstance(node, ast.ImportFrom) and node.level > 0
+        if relative or (isinstance(node, ast.ImportFrom) and _is_app_module(node.module)):
+            found.append(f"from {'.' * node.level}{node.module or ''} import …")
         elif isinstance(node, ast.Import):
             found += [
                 f"import {alias.name}"
@@ -46,3 +47,10 @@ def test_responses_sealed_by_the_idempotency_migration_open_with_the_live_code()
 
     assert sealing.unseal(sealed, context="idempotency:[]") == b'{"id": 1}'
     assert migration.unseal(sealing.seal(b"{}", context="c"), context="c") == b"{}"
+
+
+def test_a_relative_import_of_app_code_is_reported(tmp_path):
+    migration = tmp_path / "0009_plans_again.py"
+    migration.write_text("from ..plans import ensure_default_plans\n")
+
+    assert live_imports(migration) == ["from ..plans import …"]

@@ -1,12 +1,6 @@
-from moneyed import CURRENCIES
 from rest_framework import serializers
 
 from apps.core.money import money_document
-
-# Prices may be asked in any ISO 4217 currency, not only those GeraOS keeps money in
-# (settings.CURRENCY_CHOICES): one without an exchange rate is refused as
-# unsupported_currency (422), as the parser refuses "50 CHF".
-ISO_CURRENCY_CODES = sorted(code for code in CURRENCIES if code != "XXX")
 
 
 class MoneySerializer(serializers.Serializer):

@@ -5,7 +5,8 @@ from djmoney.money import Money
 from rest_framework import serializers
 
 from apps.catalog.models import Provider, Skill
-from apps.core.api.serializers import ISO_CURRENCY_CODES, MoneySerializer, without_nul_characters
+from apps.core.api.serializers import MoneySerializer, without_nul_characters
+from apps.core.money import ISO_CURRENCY_CHOICES
 from apps.dispatch.models import DispatchOrder
 from apps.dispatch.outbound import URL_RULE, is_allowed_url
 from apps.dispatch.parser import ParsedIntent
@@ -91,7 +92,7 @@ class WindowSerializer(serializers.Serializer):
 
 class PriceSerializer(serializers.Serializer):
     amount = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=Decimal("0.01"))
-    currency = serializers.ChoiceField(choices=ISO_CURRENCY_CODES)
+    currency = serializers.ChoiceField(choices=ISO_CURRENCY_CHOICES)
 
 
 class IntentSerializer(serializers.Serializer):

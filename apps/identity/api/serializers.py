@@ -1,8 +1,8 @@
 from django_countries import countries
-from djmoney.settings import CURRENCY_CHOICES
 from rest_framework import serializers
 
 from apps.core.api.serializers import MoneySerializer
+from apps.core.money import ISO_CURRENCY_CHOICES
 from apps.identity.models import AgentGrant, Plan, User
 
 
@@ -69,5 +69,5 @@ class ProfileUpdateSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=150, allow_blank=True, required=False)
     country = serializers.ChoiceField(choices=list(countries), allow_blank=True, required=False)
     preferred_currency = serializers.ChoiceField(
-        choices=CURRENCY_CHOICES, allow_blank=True, required=False
+        choices=ISO_CURRENCY_CHOICES, allow_blank=True, required=False
     )

@@ -2,13 +2,14 @@ from decimal import Decimal
 
 from rest_framework import serializers
 
-from apps.core.api.serializers import ISO_CURRENCY_CODES, MoneySerializer
+from apps.core.api.serializers import MoneySerializer
+from apps.core.money import ISO_CURRENCY_CHOICES
 from apps.payments.models import Payment, Quote, Refund
 
 
 class QuoteRequestSerializer(serializers.Serializer):
     amount = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=Decimal("0.01"))
-    currency = serializers.ChoiceField(choices=ISO_CURRENCY_CODES)
+    currency = serializers.ChoiceField(choices=ISO_CURRENCY_CHOICES)
 
 
 class QuoteSerializer(serializers.ModelSerializer):
