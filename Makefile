@@ -29,8 +29,10 @@ migrate: venv
 seed: migrate
 	@$(RUN_ENV) $(BIN)/python manage.py seed_demo
 
-# Any management command with the development settings: make manage ARGS="rotate_memory_key"
+# Any management command with the development settings, on a migrated database:
+# make manage ARGS="rotate_memory_key"
 manage: venv
+	@$(RUN_ENV) $(BIN)/python manage.py migrate --noinput --verbosity 0
 	@$(RUN_ENV) $(BIN)/python manage.py $(ARGS)
 
 run: seed

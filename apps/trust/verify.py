@@ -53,8 +53,11 @@ def verify_audit(export: dict, jwks: dict | None = None, kept: tuple[str, ...] =
         heads = verify_chain(export["events"])
     except BrokenChain as broken:
         raise jose.VerificationError(str(broken)) from broken
-    keys = jwks or {"keys": [export["checkpoint_jwk"]]}
-    for note in (export["checkpoint"], *kept):
+    if heads and "checkpoint" not in export:
+        raise jose.VerificationError("the export has events but no signed head")
+    signed = (export["checkpoint"],) if "checkpoint" in export else ()
+    keys = jwks or {"keys": [export["checkpoint_jwk"]] if signed else []}
+    for note in (*signed, *kept):
         _require_signed_head(note, origin=export["origin"], keys=keys, heads=heads)
     return len(heads)
 

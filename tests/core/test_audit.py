@@ -160,6 +160,26 @@ def test_events_removed_from_the_end_are_caught_by_a_head_kept_from_before(opera
         verify_audit(export, kept=(kept,))  # ...but not with what an auditor kept
 
 
+def test_an_empty_log_verifies_unless_an_auditor_kept_a_head_of_it(operator):
+    two_events(operator)
+    kept = AuditCheckpoint.objects.get(length=2).checkpoint
+    emptied = {**audit_export(), "events": []}
+    del emptied["checkpoint"]
+
+    assert verify_audit({**emptied, "checkpoint_jwk": None}) == 0
+    with pytest.raises(jose.VerificationError, match="events after 0 were removed"):
+        verify_audit(emptied, jwks={"keys": [audit_export()["checkpoint_jwk"]]}, kept=(kept,))
+
+
+def test_events_without_a_signed_head_are_refused(operator):
+    two_events(operator)
+    export = audit_export()
+    del export["checkpoint"]
+
+    with pytest.raises(jose.VerificationError, match="no signed head"):
+        verify_audit(export)
+
+
 def test_a_head_signed_by_an_unpublished_key_is_refused(operator):
     two_events(operator)
     export = audit_export()
