@@ -168,13 +168,18 @@ def resolve_text(*, user, text: str) -> Resolution:
 
 
 def _prices_in(intent: ParsedIntent, providers: list[Provider]) -> dict[int, Decimal]:
-    """Provider id -> price in the currency of the user's maximum (each provider's own
-    when there is none), priced as a quote would price it; each distinct price once."""
+    """Provider id -> price in the currency of the user's maximum (the home currency when
+    there is none, so prices in different currencies compare as money), each distinct
+    price converted once."""
+    target = (
+        str(intent.max_price.currency)
+        if intent.max_price is not None
+        else settings.GERAOS_HOME_CURRENCY
+    )
     converted: dict[tuple[Decimal, str], Decimal] = {}
     prices = {}
     for provider in providers:
         price = provider.price
-        target = str(intent.max_price.currency) if intent.max_price is not None else None
         key = (price.amount, str(price.currency))
         if key not in converted:
             converted[key] = _convert(price, target).amount
@@ -182,8 +187,8 @@ def _prices_in(intent: ParsedIntent, providers: list[Provider]) -> dict[int, Dec
     return prices
 
 
-def _convert(price: Money, currency: str | None) -> Money:
-    if currency is None or currency == str(price.currency):
+def _convert(price: Money, currency: str) -> Money:
+    if currency == str(price.currency):
         return price
     try:
         return payment_fx.convert(price, currency)

@@ -5,6 +5,7 @@ import datetime as dt
 import pytest
 from django.core.exceptions import ValidationError
 from django.test import Client
+from djmoney.money import Money
 
 from apps.catalog.demo import seed as seed_catalog
 from apps.catalog.models import Provider
@@ -306,3 +307,15 @@ def test_a_provider_zone_must_exist():
 
     with pytest.raises(ValidationError, match="timezone"):
         provider.full_clean()
+
+
+def test_without_a_maximum_prices_in_other_currencies_are_compared_as_money():
+    # 9,000 naira is about £4.50: cheaper than any plumber priced in pounds.
+    Provider.objects.filter(name="Lagos Plumber B").update(
+        price=Money("9000.00", "NGN"),
+        availability=Provider.objects.get(name="Lagos Plumber A").availability,
+    )
+
+    body = resolve("book a plumber in Lagos tomorrow morning").json()
+
+    assert body["provider"]["name"] == "Lagos Plumber B"
