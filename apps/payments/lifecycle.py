@@ -51,8 +51,7 @@ def lock_payment(payment_id) -> Payment:
 
 def move(payment: Payment, to: str, *, cause: str, data: dict | None = None) -> None:
     """The one place a payment's status changes: legal moves only, each one recorded."""
-    if to != payment.status:
-        MOVES.require(payment.status, to)
+    MOVES.require(payment.status, to)
     PaymentEvent.objects.create(
         payment=payment, from_status=payment.status, to_status=to, cause=cause, data=data or {}
     )
@@ -95,9 +94,11 @@ def payment_create(
     idempotency_key: str,
     payer_account: str = "",
     grant: AgentGrant | None = None,
+    holds_agent_spend: bool = False,
 ) -> Payment:
     """A payment for an unexpired quote of the user's, made by `grant`'s agent (or the user
-    themselves); the same key returns the same one."""
+    themselves); the same key returns the same one. `holds_agent_spend`: the caller
+    reserves the grant's spend for this payment, which releases it if no money moves."""
     existing = Payment.objects.filter(idempotency_key=idempotency_key).first()
     if existing:
         if (
@@ -136,6 +137,7 @@ def payment_create(
         refunded_amount=Money(0, quote.local_amount.currency),
         idempotency_key=idempotency_key,
         provider_idempotency_key=f"geraos-pay-{uuid.uuid4()}",
+        holds_agent_spend=holds_agent_spend,
     )
     PaymentEvent.objects.create(
         payment=payment,
@@ -153,24 +155,21 @@ def payment_start(*, grant: AgentGrant | None = None, **kwargs) -> Payment:
     from apps.payments.tasks import authorize_payment
 
     with transaction.atomic():
-        payment = payment_create(grant=grant, **kwargs)
+        payment = payment_create(grant=grant, holds_agent_spend=grant is not None, **kwargs)
         if grant is not None:
-            _hold_agent_spend(payment, grant)
+            _reserve_agent_spend(payment, grant)
         if payment.status == Status.PENDING:
             transaction.on_commit(lambda: authorize_payment.delay(str(payment.pk)))
     payment.refresh_from_db()
     return payment
 
 
-def _hold_agent_spend(payment: Payment, grant: AgentGrant) -> None:
-    """The payment reserves the spend, so it is the one to release it."""
+def _reserve_agent_spend(payment: Payment, grant: AgentGrant) -> None:
     identity_services.agent_grant_reserve_spend(
         grant=grant,
         amount=payment.quote.home_total,
         reference=_spend_reference(payment),
     )
-    payment.holds_agent_spend = True
-    payment.save(update_fields=["holds_agent_spend", "updated_at"])
 
 
 def _spend_reference(payment: Payment) -> str:

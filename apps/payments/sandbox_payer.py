@@ -3,7 +3,8 @@ PIX charge or an Idram page paid, a UPI collect request approved, an iDEAL bank 
 finished), each ending in the notification the real rail would send us.
 
 The sandbox transports queue these tasks by name (`adapters.base.sandbox_payer_acts`):
-this module reaches the adapters through the services, so the adapters never import it.
+this module imports the adapters and the notices that use them, so the adapters never
+import it.
 """
 
 import json

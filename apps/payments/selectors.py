@@ -27,7 +27,7 @@ def payment_get_for_user(*, user, payment_id, grant_id=None) -> Payment | None:
 STUCK_AFTER = dt.timedelta(minutes=10)
 
 
-def payments_needing_reconciliation() -> QuerySet[Payment]:
+def payments_needing_reconciliation() -> QuerySet:  # of payment ids
     cutoff = timezone.now() - STUCK_AFTER
     return Payment.objects.filter(
         status__in=[Payment.Status.PENDING, Payment.Status.REQUIRES_ACTION], updated_at__lt=cutoff

@@ -15,7 +15,8 @@ SANDBOX_PAYER_DELAY_SECONDS = 2
 
 def sandbox_payer_acts(task_name: str, *args) -> None:
     """Queue the simulated payer's answer (a task of apps.payments.sandbox_payer) by name:
-    that module reaches the adapters through the services, so they never import it."""
+    that module imports the adapters (and the notices that use them), so they never
+    import it."""
     current_app.tasks[task_name].apply_async(args, countdown=SANDBOX_PAYER_DELAY_SECONDS)
 
 

@@ -1,4 +1,8 @@
+import uuid
+
 from django.db import migrations, models
+
+BATCH = 500  # under SQLite's limit on query parameters
 
 
 def mark_payments_holding_spend(apps, schema_editor):
@@ -8,8 +12,17 @@ def mark_payments_holding_spend(apps, schema_editor):
     references = AgentSpend.objects.filter(reference__startswith="payment:").values_list(
         "reference", flat=True
     )
-    payment_ids = [reference.removeprefix("payment:") for reference in references]
-    Payment.objects.filter(pk__in=payment_ids).update(holds_agent_spend=True)
+    payment_ids = list(filter(None, map(_payment_id, references.iterator())))
+    for start in range(0, len(payment_ids), BATCH):
+        batch = payment_ids[start : start + BATCH]
+        Payment.objects.filter(pk__in=batch).update(holds_agent_spend=True)
+
+
+def _payment_id(reference: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(reference.removeprefix("payment:"))
+    except ValueError:
+        return None  # not a payment's reservation
 
 
 class Migration(migrations.Migration):
