@@ -29,7 +29,7 @@ def test_the_user_sees_the_agents_dispatch_and_downloads_its_receipt(page, catal
 
     row.get_by_role("link").click()
     expect(page.get_by_role("heading", name="Plumber visit — Lagos Plumber A")).to_be_visible()
-    expect(page.get_by_text("completed: payment captured")).to_be_visible()
+    expect(page.get_by_text("Completed: payment captured")).to_be_visible()
     href = page.get_by_role("link", name="Download the signed receipt").get_attribute("href")
     bundle = page.request.get(href)
     assert bundle.ok
