@@ -353,6 +353,7 @@ UNFOLD = {
     "SITE_SYMBOL": "hub",
     "SHOW_HISTORY": True,
     "DASHBOARD_CALLBACK": "apps.core.admin_dashboard.dashboard_callback",
+    "STYLES": ["apps.core.admin_dashboard.badge_stylesheet"],
     "SIDEBAR": {
         "show_search": True,
         "show_all_applications": False,

@@ -5,7 +5,7 @@ from unfold.decorators import action, display
 
 from apps.catalog import services
 from apps.catalog.models import Product, Provider, Skill
-from apps.core.admin import pretty_json
+from apps.core.admin import badge_column, pretty_json
 from apps.core.errors import ApplicationError
 
 
@@ -24,12 +24,7 @@ class SkillAdmin(ModelAdmin):
     list_select_related = ["product"]
     readonly_fields = ["status", "schema_preview"]
     actions = ["publish", "suspend"]
-
-    @display(
-        description="Status", label={"draft": "info", "published": "success", "suspended": "danger"}
-    )
-    def status_badge(self, skill: Skill) -> str:
-        return skill.status
+    status_badge = badge_column(Skill.statuses)
 
     @display(description="Input schema, as agents see it")
     def schema_preview(self, skill: Skill) -> str:

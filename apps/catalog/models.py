@@ -6,6 +6,7 @@ from djmoney.models.fields import MoneyField
 
 from apps.catalog.schemas import input_schema_problem
 from apps.core.models import BaseModel
+from apps.core.status import StatusVocabulary, Tone
 
 
 class Product(BaseModel):
@@ -38,6 +39,11 @@ class Skill(BaseModel):
         DRAFT = "draft", "Draft"
         PUBLISHED = "published", "Published"
         SUSPENDED = "suspended", "Suspended"
+
+    statuses = StatusVocabulary(
+        Status,
+        {Status.DRAFT: Tone.NEUTRAL, Status.PUBLISHED: Tone.SUCCESS, Status.SUSPENDED: Tone.DANGER},
+    )
 
     product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="skills")
     capability = models.CharField(max_length=80, db_index=True, help_text="e.g. home.plumbing")

@@ -1,6 +1,6 @@
 """Shared admin bases: records operators read but never edit (receipts, logs, orders whose
-state only services move), how such records show their documents, and the operator
-audit log."""
+state only services move), how such records show their documents, status badges, and the
+operator audit log."""
 
 import json
 
@@ -11,6 +11,7 @@ from unfold.contrib.filters.admin import RangeDateTimeFilter
 from unfold.decorators import display
 
 from apps.core.models import AuditEvent
+from apps.core.status import StatusVocabulary
 
 
 def preformatted(text: str) -> str:
@@ -23,6 +24,23 @@ def pretty_json(value) -> str:
     if value is None:
         return "-"
     return preformatted(json.dumps(value, indent=2, default=str))
+
+
+def badge_column(
+    vocabulary: StatusVocabulary,
+    *,
+    field: str = "status",
+    description: str = "Status",
+    sortable: bool = True,
+):
+    """A column showing `field` as the badge the user pages show (a ModelAdmin attribute,
+    named in list_display or fields)."""
+
+    @display(description=description, ordering=field if sortable else None)
+    def column(model_admin, obj) -> str:
+        return vocabulary.badge(getattr(obj, field))
+
+    return column
 
 
 class ReadOnlyAdmin(ModelAdmin):

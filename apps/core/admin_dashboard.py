@@ -1,4 +1,5 @@
-"""The operator dashboard (admin index) and sidebar permission checks for unfold.
+"""unfold's hooks: the operator dashboard (admin index), sidebar permission checks, and
+the badge stylesheet the user pages share.
 
 Each app contributes a section of headline numbers through a function named in
 GERAOS_DASHBOARD_KPIS, so core knows nothing of the apps above it.
@@ -7,7 +8,12 @@ GERAOS_DASHBOARD_KPIS, so core knows nothing of the apps above it.
 from django.apps import apps
 from django.conf import settings
 from django.http import HttpRequest
+from django.templatetags.static import static
 from django.utils.module_loading import import_string
+
+
+def badge_stylesheet(request: HttpRequest) -> str:
+    return static("css/badges.css")
 
 
 def can_view_users(request: HttpRequest) -> bool:

@@ -7,15 +7,10 @@ from django.urls import reverse
 from django.utils.html import format_html
 from unfold.decorators import action, display
 
-from apps.core.admin import ReadOnlyAdmin, ReadOnlyInline, pretty_json
+from apps.core.admin import ReadOnlyAdmin, ReadOnlyInline, badge_column, pretty_json
 from apps.core.errors import ApplicationError
 from apps.dispatch import services
-from apps.dispatch.models import (
-    STATUS_TONES,
-    CallbackDelivery,
-    DispatchOrder,
-    DispatchTransition,
-)
+from apps.dispatch.models import CallbackDelivery, DispatchOrder, DispatchTransition
 
 
 def _admin_link(url_name: str, obj) -> str:
@@ -37,12 +32,20 @@ class DispatchTransitionInline(ReadOnlyInline):
 class CallbackDeliveryInline(ReadOnlyInline):
     model = CallbackDelivery
     verbose_name_plural = "Callback deliveries"
-    fields = ["created_at", "event_status", "status", "attempts", "last_response", "delivered_at"]
+    fields = [
+        "created_at",
+        "event_status",
+        "status_badge",
+        "attempts",
+        "last_response",
+        "delivered_at",
+    ]
     readonly_fields = fields
+    status_badge = badge_column(CallbackDelivery.statuses, description="Delivery")
 
     @display(description="Event status")
     def event_status(self, delivery: CallbackDelivery) -> str:
-        return (delivery.event or {}).get("status", "-")
+        return DispatchOrder.Status(delivery.event["status"]).label
 
 
 @admin.register(DispatchOrder)
@@ -100,6 +103,7 @@ class DispatchOrderAdmin(ReadOnlyAdmin):
         ),
     ]
     readonly_fields = [field for _, options in fieldsets for field in options["fields"]]
+    status_badge = badge_column(DispatchOrder.statuses)
 
     @display(description="Order", ordering="created_at")
     def short_id(self, order: DispatchOrder) -> str:
@@ -109,10 +113,6 @@ class DispatchOrderAdmin(ReadOnlyAdmin):
     @display(description="Skill", ordering="skill__capability")
     def skill_capability(self, order: DispatchOrder) -> str:
         return order.skill.capability
-
-    @display(description="Status", label=STATUS_TONES)
-    def status_badge(self, order: DispatchOrder) -> str:
-        return order.status
 
     @display(description="Local amount")
     def local_amount(self, order: DispatchOrder):

@@ -4,6 +4,7 @@ from django.conf import settings
 from django.db import models
 
 from apps.core.models import BaseModel
+from apps.core.status import StatusVocabulary, Tone
 
 
 class DispatchOrder(BaseModel):
@@ -23,8 +24,27 @@ class DispatchOrder(BaseModel):
         FAILED = "failed", "Failed"
         VOIDED = "voided", "Voided"
         DISPUTED = "disputed", "Disputed"
-        RESOLVED_REFUNDED = "resolved_refunded", "Dispute: refunded"
-        RESOLVED_UPHELD = "resolved_upheld", "Dispute: upheld"
+        RESOLVED_REFUNDED = "resolved_refunded", "Resolved: refunded"
+        RESOLVED_UPHELD = "resolved_upheld", "Resolved: upheld"
+
+    statuses = StatusVocabulary(
+        Status,
+        {
+            Status.PENDING: Tone.INFO,
+            Status.AUTHORIZING: Tone.INFO,
+            Status.AUTHORIZED: Tone.INFO,
+            Status.FULFILLING: Tone.INFO,
+            Status.FULFILLED: Tone.INFO,
+            Status.CAPTURING: Tone.INFO,
+            Status.COMPLETED: Tone.SUCCESS,
+            Status.REJECTED: Tone.DANGER,
+            Status.FAILED: Tone.DANGER,
+            Status.VOIDED: Tone.DANGER,
+            Status.DISPUTED: Tone.WARNING,
+            Status.RESOLVED_REFUNDED: Tone.NEUTRAL,
+            Status.RESOLVED_UPHELD: Tone.NEUTRAL,
+        },
+    )
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     user = models.ForeignKey(
@@ -76,29 +96,9 @@ class DispatchOrder(BaseModel):
         permissions = [("retry_dispatchorder", "Can retry the step a dispatch order waits on")]
 
     def __str__(self) -> str:
-        return f"dispatch {self.pk} ({self.status})"
-
-    @property
-    def tone(self) -> str:
-        """The status's badge colour, the same in the admin and on the user's pages."""
-        return STATUS_TONES[self.status]
+        return f"dispatch {self.pk} ({self.get_status_display()})"
 
 
-STATUS_TONES = {
-    DispatchOrder.Status.PENDING: "warning",
-    DispatchOrder.Status.AUTHORIZING: "warning",
-    DispatchOrder.Status.AUTHORIZED: "info",
-    DispatchOrder.Status.FULFILLING: "warning",
-    DispatchOrder.Status.FULFILLED: "info",
-    DispatchOrder.Status.CAPTURING: "warning",
-    DispatchOrder.Status.COMPLETED: "success",
-    DispatchOrder.Status.REJECTED: "danger",
-    DispatchOrder.Status.FAILED: "danger",
-    DispatchOrder.Status.VOIDED: "danger",
-    DispatchOrder.Status.DISPUTED: "warning",
-    DispatchOrder.Status.RESOLVED_REFUNDED: "info",
-    DispatchOrder.Status.RESOLVED_UPHELD: "info",
-}
 # Where the pipeline has finished: each of these gets a receipt.
 FINISHED = frozenset(
     {
@@ -124,8 +124,8 @@ class DispatchTransition(models.Model):
     """Who moved an order, from where to where, when and why."""
 
     order = models.ForeignKey(DispatchOrder, on_delete=models.CASCADE, related_name="transitions")
-    from_status = models.CharField(max_length=24, blank=True)
-    to_status = models.CharField(max_length=24)
+    from_status = models.CharField(max_length=24, choices=DispatchOrder.Status.choices, blank=True)
+    to_status = models.CharField(max_length=24, choices=DispatchOrder.Status.choices)
     actor = models.CharField(max_length=120, help_text="agent:<grant>, user:<id>, worker, …")
     reason = models.CharField(max_length=300)
     data = models.JSONField(default=dict, blank=True)
@@ -135,7 +135,7 @@ class DispatchTransition(models.Model):
         ordering = ["at", "pk"]
 
     def __str__(self) -> str:
-        return f"{self.from_status or '∅'} → {self.to_status}"
+        return f"{self.get_from_status_display() or '∅'} → {self.get_to_status_display()}"
 
 
 class CallbackDelivery(models.Model):
@@ -145,6 +145,11 @@ class CallbackDelivery(models.Model):
         PENDING = "pending", "Pending"
         DELIVERED = "delivered", "Delivered"
         GAVE_UP = "gave_up", "Gave up"
+
+    statuses = StatusVocabulary(
+        Status,
+        {Status.PENDING: Tone.INFO, Status.DELIVERED: Tone.SUCCESS, Status.GAVE_UP: Tone.DANGER},
+    )
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     order = models.ForeignKey(DispatchOrder, on_delete=models.CASCADE, related_name="callbacks")
@@ -159,4 +164,5 @@ class CallbackDelivery(models.Model):
         ordering = ["created_at"]
 
     def __str__(self) -> str:
-        return f"callback {self.event.get('status')} for {self.order_id} ({self.status})"
+        event = DispatchOrder.Status(self.event["status"]).label
+        return f"callback {event} for {self.order_id} ({self.get_status_display()})"

@@ -4,10 +4,11 @@ from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.models import Group
 from unfold.admin import ModelAdmin, StackedInline, TabularInline
-from unfold.decorators import action, display
+from unfold.decorators import action
 from unfold.forms import AdminPasswordChangeForm, UserChangeForm, UserCreationForm
 from unfold.widgets import UnfoldAdminSelectWidget
 
+from apps.core.admin import badge_column
 from apps.identity import services
 from apps.identity.forms import preferred_currency_field
 from apps.identity.models import (
@@ -130,19 +131,7 @@ class SubscriptionAdmin(ModelAdmin):
     list_select_related = ["user", "plan"]
     readonly_fields = ["stripe_state_at", "created_at", "updated_at"]
     raw_id_fields = ["user"]
-
-    @display(
-        description="Status",
-        label={
-            "active": "success",
-            "past_due": "warning",
-            "unpaid": "danger",
-            "paused": "danger",
-            "canceled": "danger",
-        },
-    )
-    def status_badge(self, obj: Subscription) -> str:
-        return obj.status
+    status_badge = badge_column(Subscription.statuses)
 
 
 @admin.register(AgentGrant)
@@ -152,7 +141,7 @@ class AgentGrantAdmin(ModelAdmin):
         "user",
         "client_id",
         "token_prefix",
-        "state",
+        "state_badge",
         "expires_at",
         "last_used_at",
     ]
@@ -170,17 +159,12 @@ class AgentGrantAdmin(ModelAdmin):
     ]
     exclude = ["token_hash"]
     actions = ["revoke"]
+    state_badge = badge_column(
+        AgentGrant.states, field="state", description="State", sortable=False
+    )
 
     def has_add_permission(self, request) -> bool:
         return False  # only the user issues grants: the token is theirs alone
-
-    @display(
-        description="State", label={"active": "success", "revoked": "danger", "expired": "warning"}
-    )
-    def state(self, grant: AgentGrant) -> str:
-        if grant.is_revoked:
-            return "revoked"
-        return "expired" if grant.is_expired else "active"
 
     @action(description="Revoke selected grants now", permissions=["change"])
     def revoke(self, request, queryset) -> None:

@@ -8,6 +8,7 @@ from django_countries.fields import CountryField
 from djmoney.models.fields import MoneyField
 
 from apps.core.models import BaseModel, validate_currency_code
+from apps.core.status import StatusVocabulary, Tone
 
 
 class UserManager(BaseUserManager):
@@ -151,6 +152,17 @@ class Subscription(BaseModel):
         PAUSED = "paused", "Paused"
         CANCELED = "canceled", "Canceled"
 
+    statuses = StatusVocabulary(
+        Status,
+        {
+            Status.ACTIVE: Tone.SUCCESS,
+            Status.PAST_DUE: Tone.WARNING,
+            Status.UNPAID: Tone.DANGER,
+            Status.PAUSED: Tone.NEUTRAL,
+            Status.CANCELED: Tone.NEUTRAL,
+        },
+    )
+
     user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="subscription")
     plan = models.ForeignKey(Plan, on_delete=models.PROTECT, related_name="subscriptions")
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
@@ -161,7 +173,7 @@ class Subscription(BaseModel):
     stripe_state_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
-        return f"{self.user} on {self.plan} ({self.status})"
+        return f"{self.user} on {self.plan} ({self.get_status_display()})"
 
 
 class EntitlementUsage(models.Model):
@@ -201,6 +213,17 @@ class StripeEvent(models.Model):
 
 
 class AgentGrant(BaseModel):
+    class State(models.TextChoices):
+        """Not stored: read from when it expires and whether it was revoked."""
+
+        ACTIVE = "active", "Active"
+        EXPIRED = "expired", "Expired"
+        REVOKED = "revoked", "Revoked"
+
+    states = StatusVocabulary(
+        State, {State.ACTIVE: Tone.SUCCESS, State.EXPIRED: Tone.WARNING, State.REVOKED: Tone.DANGER}
+    )
+
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="agent_grants")
     name = models.CharField(max_length=100)
@@ -236,6 +259,12 @@ class AgentGrant(BaseModel):
     @property
     def is_usable(self) -> bool:
         return not self.is_revoked and not self.is_expired
+
+    @property
+    def state(self) -> State:
+        if self.is_revoked:
+            return self.State.REVOKED
+        return self.State.EXPIRED if self.is_expired else self.State.ACTIVE
 
 
 class AgentSpend(models.Model):

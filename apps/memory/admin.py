@@ -5,7 +5,7 @@ from django.contrib import admin, messages
 from unfold.admin import ModelAdmin
 from unfold.decorators import action, display
 
-from apps.core.admin import ReadOnlyAdmin
+from apps.core.admin import ReadOnlyAdmin, badge_column
 from apps.memory import services
 from apps.memory.models import AccessLogEntry, ConsentGrant, MemoryItem, MemoryScope
 
@@ -15,10 +15,9 @@ class MemoryScopeAdmin(ModelAdmin):
     list_display = ["name", "code", "sensitivity_badge", "description"]
     list_filter = ["sensitivity"]
     search_fields = ["code", "name"]
-
-    @display(description="Sensitivity", label={"normal": "info", "sensitive": "danger"})
-    def sensitivity_badge(self, scope: MemoryScope) -> str:
-        return scope.sensitivity
+    sensitivity_badge = badge_column(
+        MemoryScope.sensitivities, field="sensitivity", description="Sensitivity"
+    )
 
 
 @admin.register(MemoryItem)

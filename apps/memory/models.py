@@ -2,6 +2,7 @@ from django.conf import settings
 from django.db import models
 
 from apps.core.models import BaseModel
+from apps.core.status import StatusVocabulary, Tone
 
 
 class MemoryScope(BaseModel):
@@ -10,6 +11,10 @@ class MemoryScope(BaseModel):
     class Sensitivity(models.TextChoices):
         NORMAL = "normal", "Normal"
         SENSITIVE = "sensitive", "Sensitive"
+
+    sensitivities = StatusVocabulary(
+        Sensitivity, {Sensitivity.NORMAL: Tone.NEUTRAL, Sensitivity.SENSITIVE: Tone.WARNING}
+    )
 
     code = models.SlugField(max_length=40, unique=True)
     name = models.CharField(max_length=80)

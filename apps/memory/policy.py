@@ -11,7 +11,10 @@ Consent rows are read on every call, so a change applies to the very next reques
 
 from dataclasses import dataclass
 
+from django.db import models
+
 from apps.catalog.models import Product
+from apps.core.status import StatusVocabulary, Tone
 from apps.identity import selectors as identity_selectors
 from apps.identity.models import Feature
 from apps.memory.errors import ConsentRequired
@@ -36,25 +39,33 @@ def _refuse(product: Product, scope: MemoryScope, action: str) -> ConsentRequire
     )
 
 
-# How a product stands for reading a scope of a user's.
-READ_ON = "on"  # consented: it reads every product's items (given the entitlement)
-READ_OFF = "off"  # sensitive and never consented, or switched off by the user
-READ_OWN = "own"  # the user said nothing: it reads what it wrote itself
+class ReadStanding(models.TextChoices):
+    """How a product stands for reading a scope of a user's."""
+
+    ON = "on", "On"  # consented: it reads every product's items (given the entitlement)
+    OFF = "off", "Off"  # sensitive and never consented, or switched off by the user
+    OWN = "own", "Own items only"  # the user said nothing: it reads what it wrote itself
 
 
-def read_standing(consent: ConsentGrant | None, scope: MemoryScope) -> str:
+READ_STANDINGS = StatusVocabulary(
+    ReadStanding,
+    {ReadStanding.ON: Tone.SUCCESS, ReadStanding.OFF: Tone.DANGER, ReadStanding.OWN: Tone.NEUTRAL},
+)
+
+
+def read_standing(consent: ConsentGrant | None, scope: MemoryScope) -> ReadStanding:
     if consent and consent.can_read:
-        return READ_ON
+        return ReadStanding.ON
     if scope.is_sensitive or (consent is not None and consent.revoked_at is not None):
-        return READ_OFF
-    return READ_OWN
+        return ReadStanding.OFF
+    return ReadStanding.OWN
 
 
 def read_access(*, user, product: Product, scope: MemoryScope) -> ReadAccess:
     standing = read_standing(_consent(user, product, scope), scope)
-    if standing == READ_OFF:
+    if standing == ReadStanding.OFF:
         raise _refuse(product, scope, "read")
-    if standing == READ_ON and identity_selectors.has_feature(
+    if standing == ReadStanding.ON and identity_selectors.has_feature(
         user=user, feature=Feature.CROSS_PRODUCT_MEMORY
     ):
         return ReadAccess(writer_ids=None)

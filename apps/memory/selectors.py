@@ -54,7 +54,7 @@ def memory_scope_list() -> QuerySet[MemoryScope]:
 class ConsentCell:
     product: Product
     scope: MemoryScope
-    state: str  # policy.READ_ON, READ_OFF or READ_OWN
+    state: policy.ReadStanding
 
 
 def consent_grid(*, user) -> tuple[list[Product], list[tuple[MemoryScope, list[ConsentCell]]]]:

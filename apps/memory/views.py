@@ -8,7 +8,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from apps.catalog.selectors import product_get_active
-from apps.memory import selectors, services
+from apps.memory import policy, selectors, services
 from apps.memory.forms import ConsentToggleForm, EraseForm, MemoryValueForm
 
 
@@ -26,7 +26,13 @@ def memory_home(request: HttpRequest) -> HttpResponse:
     for item in items:
         item.value_json = json.dumps(item.value, ensure_ascii=False)
     log = [selectors.access_log_sentence(entry) for entry in selectors.access_log(user=user)]
-    context = {"products": products, "grid": grid, "items": items, "log": log}
+    context = {
+        "products": products,
+        "grid": grid,
+        "standings": policy.READ_STANDINGS,
+        "items": items,
+        "log": log,
+    }
     return render(request, "memory/home.html", context)
 
 
@@ -47,10 +53,18 @@ def consent_toggle(request: HttpRequest) -> HttpResponse:
         return redirect("memory:home")
     allow = form.cleaned_data["allow"]
     services.consent_set(user=request.user, product=product, scope=scope, allow=allow)
-    state = "on" if allow else "off"
+    state = policy.ReadStanding.ON if allow else policy.ReadStanding.OFF
     if _wants_json(request):
-        return JsonResponse({"product": product.code, "scope": scope.code, "state": state})
-    messages.success(request, f"{product.name} — {scope.name}: {state}.")
+        return JsonResponse(
+            {
+                "product": product.code,
+                "scope": scope.code,
+                "state": state,
+                "label": state.label,
+                "tone": policy.READ_STANDINGS.tones[state],
+            }
+        )
+    messages.success(request, f"{product.name} — {scope.name}: {state.label}.")
     return redirect("memory:home")
 
 

@@ -2,6 +2,7 @@ from decimal import Decimal, InvalidOperation
 
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.db.models import OuterRef, Subquery
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.utils import timezone
@@ -10,8 +11,9 @@ from djmoney.money import Money
 from unfold.admin import ModelAdmin, TabularInline
 from unfold.decorators import action, display
 
-from apps.core.admin import ReadOnlyAdmin
+from apps.core.admin import ReadOnlyAdmin, badge_column
 from apps.core.errors import ApplicationError
+from apps.core.status import Tone, badge
 from apps.payments import refunds, routing, selectors
 from apps.payments.models import (
     Payment,
@@ -42,9 +44,9 @@ class RailAdmin(ModelAdmin):
     search_fields = ["code", "name"]
     actions = ["enable", "disable"]
 
-    @display(description="Enabled", label={"on": "success", "off": "danger"})
+    @display(description="Enabled", ordering="enabled")
     def enabled_badge(self, rail: Rail) -> str:
-        return "on" if rail.enabled else "off"
+        return badge("Enabled", Tone.SUCCESS) if rail.enabled else badge("Disabled", Tone.DANGER)
 
     @action(description="Enable selected rails", permissions=["change"])
     def enable(self, request, queryset) -> None:
@@ -167,6 +169,7 @@ class PaymentAdmin(ModelAdmin):
     list_select_related = ["user", "rail"]
     inlines = [PaymentEventInline]
     actions = ["refund_in_full"]
+    status_badge = badge_column(Payment.statuses)
 
     def has_add_permission(self, request) -> bool:
         return False
@@ -180,22 +183,6 @@ class PaymentAdmin(ModelAdmin):
     @display(description="Country")
     def country(self, payment: Payment) -> str:
         return payment.user.country.code
-
-    @display(
-        description="Status",
-        label={
-            "captured": "success",
-            "authorized": "info",
-            "requires_action": "warning",
-            "pending": "warning",
-            "failed": "danger",
-            "voided": "info",
-            "refunded": "info",
-            "partially_refunded": "info",
-        },
-    )
-    def status_badge(self, payment: Payment) -> str:
-        return payment.status
 
     @action(description="Refund in full (asks the rail now)", permissions=["refund"])
     def refund_in_full(self, request, queryset):
@@ -218,7 +205,9 @@ class PaymentAdmin(ModelAdmin):
                 self.message_user(request, f"{payment.pk}: {error.message}", messages.ERROR)
             else:
                 self.message_user(
-                    request, f"{payment.pk}: refund {refund.status}.", messages.SUCCESS
+                    request,
+                    f"{payment.pk}: refund {refund.get_status_display().lower()}.",
+                    messages.SUCCESS,
                 )
 
 
@@ -227,10 +216,11 @@ class RefundAdmin(ModelAdmin):
     """Refunds; one made by hand in a rail's back office is confirmed here with the rail's
     reference (the only field an operator may edit)."""
 
-    list_display = ["id", "payment", "amount", "status", "provider_reference", "created_at"]
+    list_display = ["id", "payment", "amount", "status_badge", "provider_reference", "created_at"]
     list_filter = ["status", "payment__rail"]
     search_fields = ["id", "payment__id", "provider_reference"]
-    list_select_related = ["payment"]
+    list_select_related = ["payment__rail"]
+    status_badge = badge_column(Refund.statuses)
     fields = [
         "payment",
         "amount",
@@ -258,6 +248,19 @@ class RefundAdmin(ModelAdmin):
             self.message_user(request, error.message, messages.ERROR)
 
 
+class RailFilter(admin.SimpleListFilter):
+    """Rail notices name their rail by code; the filter offers the rails' names."""
+
+    title = "rail"
+    parameter_name = "rail"
+
+    def lookups(self, request, model_admin):
+        return Rail.objects.values_list("code", "name")
+
+    def queryset(self, request, queryset):
+        return queryset.filter(rail=self.value()) if self.value() else queryset
+
+
 class HeldFilter(admin.SimpleListFilter):
     title = "held"
     parameter_name = "held"
@@ -278,9 +281,19 @@ class ProviderEventAdmin(ReadOnlyAdmin):
     """Every rail notice applied or held; a held one its payment never claimed is money a
     rail may have taken that no payment records."""
 
-    list_display = ["received_at", "rail", "event_id", "provider_reference", "held"]
-    list_filter = ["rail", HeldFilter, "received_at"]
+    list_display = ["received_at", "rail_name", "event_id", "provider_reference", "held"]
+    list_filter = [RailFilter, HeldFilter, "received_at"]
     search_fields = ["event_id", "provider_reference"]
+    fields = ["received_at", "rail_name", "event_id", "provider_reference", "pending_result"]
+    readonly_fields = fields
+
+    def get_queryset(self, request):
+        rail_names = Rail.objects.filter(code=OuterRef("rail")).values("name")[:1]
+        return super().get_queryset(request).annotate(rail_name=Subquery(rail_names))
+
+    @display(description="Rail", ordering="rail_name")
+    def rail_name(self, event: ProviderEvent) -> str:
+        return event.rail_name
 
     @display(description="Held", boolean=True)
     def held(self, event: ProviderEvent) -> bool:

@@ -6,6 +6,7 @@ from djmoney.models.fields import MoneyField
 from djmoney.money import Money
 
 from apps.core.models import BaseModel
+from apps.core.status import StatusVocabulary, Tone
 
 
 class Rail(BaseModel):
@@ -79,7 +80,7 @@ class Quote(models.Model):
         ordering = ["-created_at"]
 
     def __str__(self) -> str:
-        return f"{self.local_amount} via {self.rail.code}"
+        return f"{self.local_amount} via {self.rail}"
 
     @property
     def home_total(self) -> Money:
@@ -101,6 +102,20 @@ class Payment(BaseModel):
         REFUNDED = "refunded", "Refunded"
         PARTIALLY_REFUNDED = "partially_refunded", "Partially refunded"
         FAILED = "failed", "Failed"
+
+    statuses = StatusVocabulary(
+        Status,
+        {
+            Status.PENDING: Tone.INFO,
+            Status.REQUIRES_ACTION: Tone.WARNING,
+            Status.AUTHORIZED: Tone.INFO,
+            Status.CAPTURED: Tone.SUCCESS,
+            Status.VOIDED: Tone.NEUTRAL,
+            Status.REFUNDED: Tone.NEUTRAL,
+            Status.PARTIALLY_REFUNDED: Tone.NEUTRAL,
+            Status.FAILED: Tone.DANGER,
+        },
+    )
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     user = models.ForeignKey(
@@ -149,15 +164,15 @@ class Payment(BaseModel):
         permissions = [("refund_payment", "Can refund payments")]
 
     def __str__(self) -> str:
-        return f"{self.local_amount} via {self.rail.code} ({self.status})"
+        return f"{self.local_amount} via {self.rail} ({self.get_status_display()})"
 
 
 class PaymentEvent(models.Model):
     """One status change (or provider observation) of a payment: append-only history."""
 
     payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="events")
-    from_status = models.CharField(max_length=24)
-    to_status = models.CharField(max_length=24)
+    from_status = models.CharField(max_length=24, choices=Payment.Status.choices, blank=True)
+    to_status = models.CharField(max_length=24, choices=Payment.Status.choices)
     cause = models.CharField(max_length=100)
     data = models.JSONField(default=dict, blank=True)
     at = models.DateTimeField(auto_now_add=True)
@@ -166,7 +181,7 @@ class PaymentEvent(models.Model):
         ordering = ["at", "pk"]
 
     def __str__(self) -> str:
-        return f"{self.from_status} → {self.to_status} ({self.cause})"
+        return f"{self.get_from_status_display()} → {self.get_to_status_display()} ({self.cause})"
 
 
 class Refund(BaseModel):
@@ -174,6 +189,11 @@ class Refund(BaseModel):
         PENDING = "pending", "Pending"
         SUCCEEDED = "succeeded", "Succeeded"
         FAILED = "failed", "Failed"
+
+    statuses = StatusVocabulary(
+        Status,
+        {Status.PENDING: Tone.INFO, Status.SUCCEEDED: Tone.SUCCESS, Status.FAILED: Tone.DANGER},
+    )
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="refunds")
@@ -196,7 +216,7 @@ class Refund(BaseModel):
     )
 
     def __str__(self) -> str:
-        return f"refund {self.amount} of {self.payment_id} ({self.status})"
+        return f"refund {self.amount} of {self.payment_id} ({self.get_status_display()})"
 
 
 class ProviderEvent(models.Model):

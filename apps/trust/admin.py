@@ -9,7 +9,7 @@ from django.utils import timezone
 from unfold.admin import ModelAdmin
 from unfold.decorators import action, display
 
-from apps.core.admin import ReadOnlyAdmin, preformatted, pretty_json
+from apps.core.admin import ReadOnlyAdmin, badge_column, preformatted, pretty_json
 from apps.core.errors import ApplicationError
 from apps.trust import selectors, services
 from apps.trust.models import AuditCheckpoint, Dispute, Receipt, SigningKey, TreeHead
@@ -17,7 +17,7 @@ from apps.trust.models import AuditCheckpoint, Dispute, Receipt, SigningKey, Tre
 
 @admin.register(Receipt)
 class ReceiptAdmin(ReadOnlyAdmin):
-    list_display = ["log_index", "resolution", "user", "kid", "issued_at", "previous"]
+    list_display = ["log_index", "resolution_badge", "user", "kid", "issued_at", "previous"]
     list_filter = ["resolution", "kid"]
     search_fields = ["id", "user__email", "payload__payment_ref"]
     list_select_related = ["user", "previous"]
@@ -34,6 +34,9 @@ class ReceiptAdmin(ReadOnlyAdmin):
     ]
     readonly_fields = fields
     actions = ["verify"]
+    resolution_badge = badge_column(
+        Receipt.resolutions, field="resolution", description="Resolution"
+    )
 
     @display(description="Payload")
     def pretty_payload(self, receipt: Receipt) -> str:
@@ -78,10 +81,7 @@ class SigningKeyAdmin(ReadOnlyAdmin):
     fields = ["kid", "status", "created_at", "retired_at"]
     readonly_fields = fields
     actions_list = ["rotate"]
-
-    @display(description="Status", label={"active": "success", "retired": "info"})
-    def status_badge(self, key: SigningKey) -> str:
-        return key.status
+    status_badge = badge_column(SigningKey.statuses)
 
     def has_rotate_permission(self, request, obj=None) -> bool:
         return request.user.has_perm("trust.rotate_signingkey")
@@ -111,6 +111,7 @@ class DisputeAdmin(ModelAdmin):
     raw_id_fields = ["receipt"]
     ordering = ["respond_by"]
     actions = ["start_review", "resolve_upheld", "resolve_refunded"]
+    status_badge = badge_column(Dispute.statuses)
 
     def get_fields(self, request, obj=None):
         if obj is None:  # opening a dispute from the admin
@@ -148,19 +149,6 @@ class DisputeAdmin(ModelAdmin):
 
     def has_resolve_permission(self, request, obj=None) -> bool:
         return request.user.has_perm("trust.resolve_dispute")
-
-    @display(
-        description="Status",
-        label={
-            "open": "warning",
-            "under_review": "info",
-            "resolved_refunded": "success",
-            "resolved_upheld": "success",
-            "withdrawn": "info",
-        },
-    )
-    def status_badge(self, dispute: Dispute) -> str:
-        return dispute.status
 
     @display(description="Respond by")
     def deadline(self, dispute: Dispute) -> str:

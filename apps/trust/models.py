@@ -4,6 +4,7 @@ from django.conf import settings
 from django.db import models
 
 from apps.core.models import BaseModel
+from apps.core.status import StatusVocabulary, Tone
 
 
 class SigningKey(BaseModel):
@@ -12,6 +13,8 @@ class SigningKey(BaseModel):
     class Status(models.TextChoices):
         ACTIVE = "active", "Active"
         RETIRED = "retired", "Retired"
+
+    statuses = StatusVocabulary(Status, {Status.ACTIVE: Tone.SUCCESS, Status.RETIRED: Tone.NEUTRAL})
 
     kid = models.CharField(max_length=64, unique=True)
     public_key = models.BinaryField(max_length=32)
@@ -29,18 +32,40 @@ class SigningKey(BaseModel):
         permissions = [("rotate_signingkey", "Can rotate the signing key")]
 
     def __str__(self) -> str:
-        return f"{self.kid} ({self.status})"
+        return f"{self.kid} ({self.get_status_display()})"
 
 
 class Receipt(models.Model):
     """A signed record of one dispatched action (or an amendment of one). Immutable: the
     database refuses UPDATE and DELETE on this table (migration 0002)."""
 
+    class Resolution(models.TextChoices):
+        """How the action ended; an amendment says how its dispute did."""
+
+        COMPLETED = "completed", "Completed"
+        REJECTED = "rejected", "Rejected"
+        FAILED = "failed", "Failed"
+        VOIDED = "voided", "Voided"
+        REFUNDED = "refunded", "Refunded"
+        DISPUTE_UPHELD = "dispute_upheld", "Dispute upheld"
+
+    resolutions = StatusVocabulary(
+        Resolution,
+        {
+            Resolution.COMPLETED: Tone.SUCCESS,
+            Resolution.REJECTED: Tone.DANGER,
+            Resolution.FAILED: Tone.DANGER,
+            Resolution.VOIDED: Tone.DANGER,
+            Resolution.REFUNDED: Tone.NEUTRAL,
+            Resolution.DISPUTE_UPHELD: Tone.NEUTRAL,
+        },
+    )
+
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     log_index = models.PositiveBigIntegerField(unique=True)
     kid = models.CharField(max_length=64)
     issued_at = models.DateTimeField(db_index=True)
-    resolution = models.CharField(max_length=32, db_index=True)
+    resolution = models.CharField(max_length=32, choices=Resolution.choices, db_index=True)
     payload = models.JSONField(help_text="The signed receipt (its JWS payload), as JSON.")
     jws = models.TextField(help_text="Compact JWS over the RFC 8785 form of the payload.")
     previous = models.ForeignKey(
@@ -61,7 +86,7 @@ class Receipt(models.Model):
         ordering = ["-log_index"]
 
     def __str__(self) -> str:
-        return f"receipt #{self.log_index} {self.resolution}"
+        return f"receipt #{self.log_index} ({self.get_resolution_display()})"
 
 
 class LogNode(models.Model):
@@ -114,6 +139,17 @@ class Dispute(BaseModel):
         RESOLVED_UPHELD = "resolved_upheld", "Resolved: upheld"
         WITHDRAWN = "withdrawn", "Withdrawn"
 
+    statuses = StatusVocabulary(
+        Status,
+        {
+            Status.OPEN: Tone.WARNING,
+            Status.UNDER_REVIEW: Tone.INFO,
+            Status.RESOLVED_REFUNDED: Tone.SUCCESS,
+            Status.RESOLVED_UPHELD: Tone.SUCCESS,
+            Status.WITHDRAWN: Tone.NEUTRAL,
+        },
+    )
+
     class Party(models.TextChoices):
         BUYER = "buyer", "Buyer"
         SELLER = "seller", "Seller"
@@ -155,7 +191,7 @@ class Dispute(BaseModel):
         permissions = [("resolve_dispute", "Can review and resolve disputes")]
 
     def __str__(self) -> str:
-        return f"dispute on #{self.receipt.log_index} ({self.status})"
+        return f"dispute on #{self.receipt.log_index} ({self.get_status_display()})"
 
 
 class AuditCheckpoint(models.Model):

@@ -188,10 +188,9 @@ def _as_money(value: dict) -> Money:
 # ---------------------------------------------------------------------------
 
 RESPONSE_WINDOW = dt.timedelta(days=14)
-REFUNDED = "refunded"
 DISPUTE_OUTCOMES = {
-    Dispute.Status.RESOLVED_REFUNDED: REFUNDED,
-    Dispute.Status.RESOLVED_UPHELD: "dispute_upheld",
+    Dispute.Status.RESOLVED_REFUNDED: Receipt.Resolution.REFUNDED,
+    Dispute.Status.RESOLVED_UPHELD: Receipt.Resolution.DISPUTE_UPHELD,
 }
 # After this a refund claim is taken to be abandoned by a resolve that died mid-call (a
 # worker killed on timeout) and may be claimed again: payments answers a repeated refund
@@ -224,7 +223,7 @@ def dispute_open(
     receipt = _locked_receipt(receipt)  # two opens of one receipt check and create in turn
     if receipt.disputes.filter(status__in=OPEN_DISPUTE_STATUSES).exists():
         raise ConflictError("This receipt already has an open dispute.", code="dispute_open")
-    if receipt.amendments.filter(resolution=REFUNDED).exists():
+    if receipt.amendments.filter(resolution=Receipt.Resolution.REFUNDED).exists():
         raise ConflictError("This payment has already been refunded.", code="already_refunded")
     dispute = Dispute.objects.create(
         receipt=receipt,

@@ -13,20 +13,21 @@ document.querySelectorAll("form.consent-toggle").forEach(function (form) {
                 if (!response.ok) { throw new Error("consent change refused"); }
                 return response.json();
             })
-            .then(function (result) { render(form, result.state); })
+            .then(function (result) { render(form, result); })
             .catch(function () { form.submit(); });
     });
 });
 
-function render(form, state) {
-    var on = state === "on";
-    var badge = form.querySelector(".state");
+// The badge's words and tone come from the server, as on the page it replaces.
+function render(form, result) {
+    var on = result.state === "on";
+    var badge = form.querySelector(".badge");
     var button = form.querySelector("button");
     var product = button.textContent.replace(/^(Stop|Let) /, "").replace(/ us(e|ing) .*$/, "");
     var scope = button.textContent.replace(/^.* us(e|ing) /, "");
-    badge.textContent = on ? "on" : "off";
-    badge.className = "badge state " + (on ? "badge-green" : "badge-red");
+    badge.textContent = result.label;
+    badge.className = "badge badge-" + result.tone;
     form.querySelector("input[name=allow]").value = on ? "0" : "1";
     button.textContent = (on ? "Stop " : "Let ") + product + (on ? " using " : " use ") + scope;
-    form.closest("td").dataset.state = state;
+    form.closest("td").dataset.state = result.state;
 }

@@ -33,6 +33,6 @@ def test_grant_an_agent_copy_its_token_and_revoke_it(page):
     page.get_by_role("link", name="See the grant").click()
     page.get_by_role("button", name="Revoke now").click()
     expect(page.get_by_text("Trip planner can no longer act for you.")).to_be_visible()
-    expect(page.get_by_text("revoked", exact=True)).to_be_visible()
+    expect(page.get_by_text("Revoked", exact=True)).to_be_visible()
     grant.refresh_from_db()
     assert grant.is_revoked

@@ -15,6 +15,10 @@ def agent_reads_health(token: str) -> int:
     return agent.get("/api/v1/memory", {"product": "geraclinic", "scope": "health"}).status_code
 
 
+def cell_of(page, button: str):
+    return page.locator("td", has=page.get_by_role("button", name=button))
+
+
 @pytest.mark.parametrize("javascript", [True, False], ids=["with-js", "without-js"])
 def test_consent_toggle_opens_then_closes_the_agents_read(browser, live_server, javascript):
     product("gerahome")
@@ -30,10 +34,14 @@ def test_consent_toggle_opens_then_closes_the_agents_read(browser, live_server, 
     page.get_by_role("button", name="Let GeraClinic use Health").click()
     expect(page.get_by_role("button", name="Stop GeraClinic using Health")).to_be_visible()
     # With JavaScript the cell changes in place; without, the page reloads with a message.
-    expect(page.get_by_text("GeraClinic — Health: on.")).to_have_count(0 if javascript else 1)
+    expect(page.get_by_text("GeraClinic — Health: On.")).to_have_count(0 if javascript else 1)
+    switched_on = cell_of(page, "Stop GeraClinic using Health")
+    expect(switched_on.locator(".badge-success")).to_have_text("On")
     assert agent_reads_health(token) == 200
 
     page.get_by_role("button", name="Stop GeraClinic using Health").click()
     expect(page.get_by_role("button", name="Let GeraClinic use Health")).to_be_visible()
+    switched_off = cell_of(page, "Let GeraClinic use Health")
+    expect(switched_off.locator(".badge-danger")).to_have_text("Off")
     assert agent_reads_health(token) == 403
     context.close()

@@ -1,6 +1,8 @@
 """The operator admin for dispatch orders: read-only list and history, and a retry action
 that goes through `dispatch.services.order_resume`."""
 
+import re
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -22,6 +24,12 @@ def changelist_queries(client) -> int:
         response = client.get(reverse(CHANGELIST))
     assert response.status_code == 200
     return len(queries)
+
+
+def inline_column(page: str, label: str) -> list[str]:
+    """The text of each cell of an inline's column, by the column's label."""
+    cell = rf'data-label="{label}">\s*(?:<[^>]*>\s*)*([^<]*?)\s*<'
+    return re.findall(cell, page)
 
 
 def dispatch_as_new_user(on_commit) -> DispatchOrder:
@@ -47,6 +55,35 @@ def test_changelist_renders_without_a_query_per_order(operator_client, agent):
         assert str(order.pk) in page
 
 
+def test_changelist_and_change_page_show_the_status_as_its_badge(operator_client, agent):
+    order = DispatchOrder.objects.get(pk=agent.dispatch().json()["id"])
+
+    changelist = operator_client.get(reverse(CHANGELIST)).content.decode()
+    change = operator_client.get(
+        reverse("admin:dispatch_dispatchorder_change", args=[order.pk])
+    ).content.decode()
+
+    badge = '<span class="badge badge-success">Completed</span>'
+    assert badge in changelist
+    assert badge in change
+
+
+def test_callback_deliveries_show_the_event_and_the_delivery_in_words(operator_client, agent):
+    response = agent.dispatch(callback_url="http://127.0.0.1:9/events")  # nobody listens
+
+    page = operator_client.get(
+        reverse("admin:dispatch_dispatchorder_change", args=[response.json()["id"]])
+    ).content.decode()
+
+    assert inline_column(page, "Event status")[:3] == [
+        "Pending",
+        "Authorizing payment",
+        "Payment authorized",
+    ]
+    assert set(inline_column(page, "Delivery")) == {"Gave up"}
+    assert '<span class="badge badge-danger">Gave up</span>' in page
+
+
 def test_changelist_searches_and_filters(operator_client, agent):
     order = DispatchOrder.objects.get(pk=agent.dispatch().json()["id"])
     url = reverse(CHANGELIST)
@@ -67,8 +104,8 @@ def test_change_view_shows_the_history_and_links(operator_client, agent):
 
     assert response.status_code == 200
     page = response.content.decode()
-    assert "fulfilling" in page
-    assert "completed" in page
+    assert "With the provider" in page  # the state history, in words
+    assert "Completed" in page
     assert "worker" in page
     assert order.confirmation["reference"] in page  # the confirmation, as pretty JSON
     assert reverse("admin:payments_payment_change", args=[order.payment_id]) in page

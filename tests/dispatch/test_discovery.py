@@ -80,6 +80,8 @@ def test_operator_publishes_only_valid_schemas_and_suspends(operator_client):
 
     operator_client.post(changelist, {"action": "suspend", ACTION_CHECKBOX_NAME: [skill.pk]})
     assert Skill.objects.get(pk=skill.pk).status == Skill.Status.SUSPENDED
+    listed = operator_client.get(changelist).content.decode()
+    assert '<span class="badge badge-danger">Suspended</span>' in listed
     page = operator_client.get(
         reverse("admin:catalog_skill_change", args=[skill.pk])
     ).content.decode()

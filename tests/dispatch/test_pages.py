@@ -5,6 +5,8 @@ import pytest
 from django.test import Client
 
 from apps.dispatch.models import DispatchOrder
+from apps.trust import services as trust_services
+from apps.trust.models import Dispute
 from tests.dispatch.conftest import ANYTIME, Agent
 
 pytestmark = pytest.mark.django_db
@@ -58,3 +60,32 @@ def test_a_booked_time_the_page_cannot_convert_is_shown_as_written(agent, writte
     order.save()
 
     assert f"for {written}</dd>" in _detail_page(agent.user, order_id)
+
+
+def test_a_status_reads_as_words_in_its_badge_colour(agent):
+    order_id = agent.dispatch(text=ANYTIME).json()["id"]
+
+    listed = _page(agent.user, "/me/dispatches/")
+    detail = _detail_page(agent.user, order_id)
+
+    assert '<span class="badge badge-success">Completed</span>' in listed
+    assert '<span class="badge badge-success">Completed</span>' in detail
+    assert "— Completed: payment captured</li>" in detail
+
+
+def test_a_dispute_resolved_as_a_refund_reads_resolved_refunded(
+    agent, django_capture_on_commit_callbacks
+):
+    order = DispatchOrder.objects.get(pk=agent.dispatch(text=ANYTIME).json()["id"])
+    with django_capture_on_commit_callbacks(execute=True):
+        dispute = trust_services.dispute_open(
+            receipt=order.receipt, opened_by="buyer", reason="not_delivered", user=order.user
+        )
+    with django_capture_on_commit_callbacks(execute=True):
+        trust_services.dispute_resolve(dispute=dispute, outcome=Dispute.Status.RESOLVED_REFUNDED)
+
+    detail = _detail_page(agent.user, order.pk)
+
+    assert '<span class="badge badge-neutral">Resolved: refunded</span>' in detail
+    assert "— Disputed: dispute" in detail
+    assert "resolved_refunded" not in detail

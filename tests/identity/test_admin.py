@@ -5,6 +5,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from apps.identity import services
 from apps.identity.models import AgentGrant, Plan
 from tests.factories import UserFactory, make_grant, put_on_plan
 
@@ -33,6 +34,22 @@ def test_operator_revokes_a_grant_and_the_reason_names_them(operator_client, ope
     grant.refresh_from_db()
     assert grant.is_revoked
     assert operator.email in grant.revoked_reason
+
+
+def test_grants_and_subscriptions_show_their_state_as_badges(operator_client, user):
+    put_on_plan(user, "studio")
+    grant, _ = make_grant(user)
+    services.agent_grant_revoke(grant=grant, reason="lost the laptop")
+    make_grant(user, name="New planner")
+
+    grants = operator_client.get(reverse("admin:identity_agentgrant_changelist")).content.decode()
+    subscriptions = operator_client.get(
+        reverse("admin:identity_subscription_changelist")
+    ).content.decode()
+
+    assert '<span class="badge badge-danger">Revoked</span>' in grants
+    assert '<span class="badge badge-success">Active</span>' in grants
+    assert '<span class="badge badge-success">Active</span>' in subscriptions
 
 
 def test_user_page_shows_plan_and_grants(operator_client, user):

@@ -1,10 +1,13 @@
 """The user's pages: agent grants (token shown once) and the plan with its usage."""
 
+import datetime as dt
+
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from apps.identity import services
-from apps.identity.models import AgentGrant, Feature
+from apps.identity.models import AgentGrant, Feature, Plan, Subscription
 from tests.factories import make_grant
 
 pytestmark = pytest.mark.django_db
@@ -65,6 +68,21 @@ def test_user_revokes_their_grant(user_client, user):
     assert grant.is_revoked
 
 
+def test_a_grants_state_is_a_badge_on_the_list_and_its_page(user_client, user, monkeypatch):
+    revoked, _ = make_grant(user, name="Old planner")
+    services.agent_grant_revoke(grant=revoked, reason="not needed")
+    make_grant(user, expires_at=timezone.now() + dt.timedelta(days=1))
+    after_it_expires = timezone.now() + dt.timedelta(days=2)
+    monkeypatch.setattr("django.utils.timezone.now", lambda: after_it_expires)
+
+    listing = user_client.get(reverse("identity:agents")).content.decode()
+    page = user_client.get(reverse("identity:agent-detail", args=[revoked.pk])).content.decode()
+
+    assert '<span class="badge badge-danger">Revoked</span>' in listing
+    assert '<span class="badge badge-warning">Expired</span>' in listing
+    assert '<span class="badge badge-danger">Revoked</span>' in page
+
+
 def test_another_users_grant_is_not_found_and_stays_active(user_client, other_user):
     grant, _ = make_grant(other_user)
 
@@ -93,3 +111,16 @@ def test_with_billing_on_the_plan_page_offers_the_upgrade_button(user_client, se
 
     assert '<button type="submit">Upgrade to Studio</button>' in page
     assert "Billing is off" not in page
+
+
+def test_a_past_due_subscription_is_a_warning_badge_on_the_plan_page(user_client, user):
+    services.subscription_apply(
+        user=user,
+        plan=Plan.objects.get(code="studio"),
+        status=Subscription.Status.PAST_DUE,
+        event_created=timezone.now(),
+    )
+
+    page = user_client.get(reverse("identity:plan")).content.decode()
+
+    assert '<span class="badge badge-warning">Past due</span>' in page

@@ -61,6 +61,13 @@ def test_memory_changelists_render_and_search(operator_client, user, health_item
     assert response.status_code == 200
 
 
+def test_scopes_show_their_sensitivity_as_a_badge(operator_client):
+    page = operator_client.get("/admin/memory/memoryscope/").content.decode()
+
+    assert '<span class="badge badge-warning">Sensitive</span>' in page
+    assert '<span class="badge badge-neutral">Normal</span>' in page
+
+
 def items_in_use(user) -> int:
     _, summary = identity_selectors.entitlement_summary(user=user)
     return next(entry.used for entry in summary if entry.feature == Feature.MEMORY_ITEMS)

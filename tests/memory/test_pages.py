@@ -58,7 +58,26 @@ def test_toggle_with_javascript_answers_json(user_client, geraclinic):
         HTTP_ACCEPT="application/json",
     )
 
-    assert response.json() == {"product": "geraclinic", "scope": "health", "state": "off"}
+    assert response.json() == {
+        "product": "geraclinic",
+        "scope": "health",
+        "state": "off",
+        "label": "Off",
+        "tone": "danger",
+    }
+
+
+def test_each_cell_and_sensitive_scope_shows_its_state_as_a_badge(user_client, geraclinic):
+    user_client.post(
+        reverse("memory:consent"), {"product": "geraclinic", "scope": "home", "allow": "1"}
+    )
+
+    page = user_client.get(reverse("memory:home")).content.decode()
+
+    assert '<span class="badge badge-warning">Sensitive</span>' in page
+    assert '<span class="badge badge-success">On</span>' in page  # GeraClinic, Home
+    assert '<span class="badge badge-danger">Off</span>' in page  # Health: sensitive
+    assert '<span class="badge badge-neutral">Own items only</span>' in page
 
 
 def test_unknown_cell_changes_nothing(user_client):

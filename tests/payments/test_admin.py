@@ -1,4 +1,5 @@
 import datetime as dt
+import re
 
 import pytest
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
@@ -7,7 +8,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from apps.core.errors import ApplicationError
-from apps.payments import lifecycle
+from apps.payments import lifecycle, refunds
 from apps.payments.models import Payment, ProviderEvent, Rail, Refund
 from tests.factories import make_payment
 from tests.helpers import dashboard_numbers
@@ -88,6 +89,45 @@ def test_operator_refunds_a_payment_in_full(operator_client, user):
         operator_client.get(reverse("admin:payments_payment_change", args=[payment.pk])).status_code
         == 200
     )
+
+
+def test_payments_and_refunds_show_their_status_and_rail_in_words(operator_client, user):
+    payment = make_payment(user)
+    lifecycle.payment_authorize(payment_id=payment.pk)
+    lifecycle.payment_capture(payment_id=payment.pk)
+    captured = operator_client.get(reverse("admin:payments_payment_changelist")).content.decode()
+    refunds.refund_create(payment_id=payment.pk, reason="test")
+
+    refunded = operator_client.get(reverse("admin:payments_refund_changelist")).content.decode()
+    change = operator_client.get(
+        reverse("admin:payments_payment_change", args=[payment.pk])
+    ).content.decode()
+
+    assert '<span class="badge badge-success">Captured</span>' in captured
+    assert '<span class="badge badge-success">Succeeded</span>' in refunded
+    assert "via Stripe card (Refunded)" in refunded
+    assert "via stripe" not in refunded
+    assert "Captured → Refunded (refund)" in change  # the payment's history, in words
+
+
+def test_rails_show_whether_they_are_enabled_as_a_badge(operator_client):
+    Rail.objects.filter(code="upi").update(enabled=False)
+
+    page = operator_client.get(reverse("admin:payments_rail_changelist")).content.decode()
+
+    assert page.count('<span class="badge badge-success">Enabled</span>') == 5
+    assert page.count('<span class="badge badge-danger">Disabled</span>') == 1
+
+
+def test_rail_notices_name_their_rail_and_filter_by_it(operator_client):
+    ProviderEvent.objects.create(rail="mpesa", event_id="ws_CO_1:captured")
+    ProviderEvent.objects.create(rail="upi", event_id="upi_1:captured")
+
+    listed = operator_client.get("/admin/payments/providerevent/?rail=mpesa").content.decode()
+
+    assert re.search(r'class="[^"]*field-rail_name[^"]*"[^>]*>\s*M-Pesa\s*<', listed)
+    assert "ws_CO_1:captured" in listed
+    assert "upi_1:captured" not in listed
 
 
 def test_rail_notices_no_payment_claimed_are_counted_and_listed(operator_client):

@@ -288,6 +288,24 @@ def test_operator_works_the_queue_in_admin(operator_client, user):
     assert operator_client.get(changelist + "?status__exact=resolved_upheld").status_code == 200
 
 
+def test_the_admin_shows_disputes_and_receipts_in_words(operator_client, user, refund_service):
+    receipt = make_receipt(user)
+    dispute = services.dispute_open(
+        receipt=receipt, opened_by="buyer", reason="not_delivered", user=user
+    )
+    services.dispute_resolve(dispute=dispute, outcome=Dispute.Status.RESOLVED_REFUNDED)
+
+    disputes = operator_client.get(reverse("admin:trust_dispute_changelist")).content.decode()
+    receipts = operator_client.get(reverse("admin:trust_receipt_changelist")).content.decode()
+    keys = operator_client.get(reverse("admin:trust_signingkey_changelist")).content.decode()
+
+    assert '<span class="badge badge-success">Resolved: refunded</span>' in disputes
+    assert f"receipt #{receipt.log_index} (Completed)" in disputes
+    assert '<span class="badge badge-success">Completed</span>' in receipts
+    assert '<span class="badge badge-neutral">Refunded</span>' in receipts
+    assert '<span class="badge badge-success">Active</span>' in keys
+
+
 def test_trust_admin_screens(operator_client, user):
     receipt = make_receipt(user)
 
