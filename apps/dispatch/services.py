@@ -304,7 +304,12 @@ def order_sync_payment(*, order_id) -> DispatchOrder:
         return order
     payment = order.payment
     if payment.status in {Payment.Status.AUTHORIZED, Payment.Status.CAPTURED}:
-        _move(order, Status.AUTHORIZED, actor=WORKER, reason=f"payment {payment.status}")
+        _move(
+            order,
+            Status.AUTHORIZED,
+            actor=WORKER,
+            reason=f"payment {payment.get_status_display().lower()}",
+        )
         _after_commit(_tasks().fulfil, order)
     elif payment.status in {Payment.Status.FAILED, Payment.Status.VOIDED}:
         _fail(
