@@ -352,6 +352,7 @@ UNFOLD = {
     "SITE_SUBHEADER": "Operator portal",
     "SITE_SYMBOL": "hub",
     "SHOW_HISTORY": True,
+    "ENVIRONMENT": "apps.payments.selectors.sandbox_environment",
     "DASHBOARD_CALLBACK": "apps.core.admin_dashboard.dashboard_callback",
     "STYLES": ["apps.core.admin_dashboard.badge_stylesheet"],
     "SIDEBAR": {

@@ -1,9 +1,6 @@
-from decimal import Decimal, InvalidOperation
-
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.db.models import OuterRef, Subquery
-from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.utils import timezone
 from djmoney.contrib.exchange.models import Rate
@@ -14,7 +11,8 @@ from unfold.decorators import action, display
 from apps.core.admin import ReadOnlyAdmin, badge_column
 from apps.core.errors import ApplicationError
 from apps.core.status import Tone, badge
-from apps.payments import refunds, routing, selectors
+from apps.payments import refunds, selectors
+from apps.payments.forms import RouteSimulationForm
 from apps.payments.models import (
     Payment,
     PaymentEvent,
@@ -78,25 +76,21 @@ class RoutingRuleAdmin(ModelAdmin):
     list_select_related = ["rail", "fallback_rail"]
     actions_list = ["simulate"]
 
-    @action(
-        description="Simulate routing (?country=KE&amount=50)",
-        url_path="simulate",
-        permissions=["view"],
-    )
+    @action(description="Simulate routing", url_path="simulate", permissions=["view"])
     def simulate(self, request):
-        country = request.GET.get("country", "").upper()[:2]
-        try:
-            amount = Money(Decimal(request.GET.get("amount", "50")), "GBP")
-            decision = routing.choose_rail(
-                country=country, amount=amount, currency=str(amount.currency)
+        form = RouteSimulationForm(request.GET or None)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Routing simulator",
+            "opts": self.model._meta,
+            "form": form,
+        }
+        if form.is_valid():
+            context["route"] = selectors.route_simulation(
+                country=form.cleaned_data["country"],
+                amount=Money(form.cleaned_data["amount"], form.cleaned_data["currency"]),
             )
-            routing.check_rail_limits(decision.rail, amount)
-            self.message_user(request, f"{country} {amount}: {decision.reason}", messages.SUCCESS)
-        except (ApplicationError, InvalidOperation) as error:
-            self.message_user(
-                request, f"{country}: {getattr(error, 'message', error)}", messages.ERROR
-            )
-        return redirect("admin:payments_routingrule_changelist")
+        return TemplateResponse(request, "admin/payments/routing_simulator.html", context)
 
 
 @admin.register(Quote)

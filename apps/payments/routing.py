@@ -40,19 +40,51 @@ def choose_rail(*, country: str, amount: Money, currency: str = "") -> RouteDeci
     """`amount` is in the home currency (the range rules are written in it); `currency` is
     the one the amount was asked in (empty: unknown, so only rules for any currency apply)."""
     for rule in _matching_rules(country.upper(), amount, currency.upper()):
-        where = f"country {country}" if rule.country else "any country"
-        if rule.rail.enabled:
-            fallbacks = [rule.fallback_rail] if rule.fallback_rail else []
-            return RouteDecision(
-                rule.rail, f"{rule.rail.name}: routing rule for {where}", fallbacks
-            )
-        if rule.fallback_rail and rule.fallback_rail.enabled:
-            reason = f"{rule.rail.name} is disabled; fallback {rule.fallback_rail.name} for {where}"
-            return RouteDecision(rule.fallback_rail, reason)
+        decision = _decide(rule, country)
+        if decision is not None:
+            return decision
     raise NoRailAvailable(
         f"No enabled payment rail serves {country or 'this country'} for {amount}.",
         extra={"country": country},
     )
+
+
+@dataclass(frozen=True)
+class RuleConsidered:
+    rule: RoutingRule
+    outcome: str
+
+
+def rules_considered(*, country: str, amount: Money, currency: str = "") -> list[RuleConsidered]:
+    """Every rule that matches, in the order choose_rail walks them, and what each did:
+    what an operator simulating a route needs to see."""
+    considered, decided = [], False
+    for rule in _matching_rules(country.upper(), amount, currency.upper()):
+        if decided:
+            outcome = "Not reached: an earlier rule decided."
+        else:
+            decision = _decide(rule, country)
+            decided = decision is not None
+            outcome = decision.reason if decided else _passed_over(rule)
+        considered.append(RuleConsidered(rule, outcome))
+    return considered
+
+
+def _decide(rule: RoutingRule, country: str) -> RouteDecision | None:
+    where = f"country {country}" if rule.country else "any country"
+    if rule.rail.enabled:
+        fallbacks = [rule.fallback_rail] if rule.fallback_rail else []
+        return RouteDecision(rule.rail, f"{rule.rail.name}: routing rule for {where}", fallbacks)
+    if rule.fallback_rail and rule.fallback_rail.enabled:
+        reason = f"{rule.rail.name} is disabled; fallback {rule.fallback_rail.name} for {where}"
+        return RouteDecision(rule.fallback_rail, reason)
+    return None
+
+
+def _passed_over(rule: RoutingRule) -> str:
+    fallback = rule.fallback_rail
+    without = f"its fallback {fallback.name} is disabled too" if fallback else "it has no fallback"
+    return f"Passed over: {rule.rail.name} is disabled and {without}."
 
 
 def check_rail_limits(rail: Rail, home_amount: Money) -> None:

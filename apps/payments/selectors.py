@@ -1,6 +1,7 @@
 """Payments reads."""
 
 import datetime as dt
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.db.models import Count, Q, QuerySet
@@ -78,6 +79,39 @@ def rail_code_for(*, country: str, price: Money) -> str | None:
     except ApplicationError:
         return None
     return rail.code
+
+
+@dataclass(frozen=True)
+class RouteSimulation:
+    home_amount: Money | None
+    rail: Rail | None  # None: refused, see `problem`
+    reason: str
+    fallbacks: list[Rail]
+    problem: str
+    rules: list[routing.RuleConsidered]
+
+
+def route_simulation(*, country: str, amount: Money) -> RouteSimulation:
+    """Where a payment of `amount` from `country` would go now, and why: the rail and its
+    fallbacks, the rules walked, and what refuses it (no rate, no rail, the rail's limits)."""
+    try:
+        home_amount = fx.convert(amount, settings.GERAOS_HOME_CURRENCY)
+    except ApplicationError as error:
+        return RouteSimulation(None, None, "", [], error.message, [])
+    currency = str(amount.currency)
+    rules = routing.rules_considered(country=country, amount=home_amount, currency=currency)
+    try:
+        decision = routing.choose_rail(country=country, amount=home_amount, currency=currency)
+    except ApplicationError as error:
+        return RouteSimulation(home_amount, None, "", [], error.message, rules)
+    try:
+        routing.check_rail_limits(decision.rail, home_amount)
+        problem = ""
+    except ApplicationError as error:
+        problem = error.message
+    return RouteSimulation(
+        home_amount, decision.rail, decision.reason, decision.fallbacks, problem, rules
+    )
 
 
 def quote_unpayable(quote: Quote) -> tuple[str, str] | None:
@@ -172,3 +206,14 @@ def money_to_look_at_kpis() -> list[dict]:
         {"title": "Failed refunds not made since", "value": refunds_failed_outstanding().count()},
         {"title": "Refunds unanswered too long", "value": refunds_unanswered_too_long().count()},
     ]
+
+
+def sandbox_environment(request) -> list[str] | None:
+    """unfold's environment label on every admin page while any rail takes sandbox money,
+    so nobody mistakes a sandbox for the real thing (or the reverse)."""
+    sandboxed = list(
+        Rail.objects.filter(sandbox=True).order_by("name").values_list("name", flat=True)
+    )
+    if not sandboxed:
+        return None
+    return [f"Sandbox: {', '.join(sandboxed)}", "warning"]

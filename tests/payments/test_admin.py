@@ -31,6 +31,38 @@ def test_operator_disables_a_rail_and_simulation_shows_the_fallback(operator_cli
     assert "M-Pesa is disabled; fallback Stripe card" in page
 
 
+def test_the_simulator_is_a_form_that_shows_every_rule_walked_and_what_it_did(
+    operator_client,
+):
+    form = operator_client.get(reverse("admin:payments_routingrule_simulate")).content.decode()
+    page = operator_client.get(
+        reverse("admin:payments_routingrule_simulate"),
+        {"country": "KE", "amount": "5000", "currency": "KES"},
+    ).content.decode()
+
+    assert 'name="country"' in form
+    assert 'name="currency"' in form
+    assert "Rules that matched" not in form  # nothing simulated yet
+    assert "M-Pesa: routing rule for country KE" in page
+    assert "Rules that matched, in the order they are walked" in page
+    assert "Not reached: an earlier rule decided." in page  # the catch-all card rule
+    assert "£30.45 in the home currency" in page  # 5,000 shillings at 164.20 a pound
+
+
+def test_the_simulator_refuses_what_it_cannot_price_and_says_why(operator_client):
+    page = operator_client.get(
+        reverse("admin:payments_routingrule_simulate"),
+        {"country": "KE", "amount": "50", "currency": "CHF"},
+    ).content.decode()
+    invalid = operator_client.get(
+        reverse("admin:payments_routingrule_simulate"), {"country": "KE", "amount": "-3"}
+    ).content.decode()
+
+    assert "Not payable" in page
+    assert "No exchange rate from CHF to GBP." in page
+    assert "greater than or equal to 0.01" in invalid
+
+
 def test_simulation_reports_limits(operator_client):
     page = operator_client.get(
         reverse("admin:payments_routingrule_simulate") + "?country=KE&amount=5000", follow=True
@@ -162,3 +194,13 @@ def test_failed_refunds_of_payments_not_refunded_since_are_counted(operator_clie
     )
 
     assert dashboard_numbers(operator_client)["Failed refunds not made since"] == 1
+
+
+def test_every_admin_page_says_sandbox_while_a_rail_takes_sandbox_money(operator_client):
+    Rail.objects.exclude(code__in=["mpesa", "pix"]).update(sandbox=False)
+    sandboxed = operator_client.get("/admin/").content.decode()
+    Rail.objects.update(sandbox=False)
+    live = operator_client.get("/admin/").content.decode()
+
+    assert "Sandbox: M-Pesa, PIX" in sandboxed
+    assert "Sandbox:" not in live

@@ -1,0 +1,29 @@
+from decimal import Decimal
+
+from django import forms
+from django.conf import settings
+from django_countries import countries
+from unfold.widgets import UnfoldAdminDecimalFieldWidget, UnfoldAdminSelectWidget
+
+from apps.core.money import ISO_CURRENCY_CHOICES
+
+
+class RouteSimulationForm(forms.Form):
+    """What an operator asks the routing simulator: where the payer is and how much."""
+
+    country = forms.ChoiceField(choices=list(countries), widget=UnfoldAdminSelectWidget)
+    amount = forms.DecimalField(
+        min_value=Decimal("0.01"),
+        max_digits=12,
+        decimal_places=2,
+        widget=UnfoldAdminDecimalFieldWidget,
+    )
+    currency = forms.ChoiceField(
+        choices=ISO_CURRENCY_CHOICES,
+        required=False,
+        help_text="The home currency when left empty.",
+        widget=UnfoldAdminSelectWidget,
+    )
+
+    def clean_currency(self) -> str:
+        return self.cleaned_data["currency"] or settings.GERAOS_HOME_CURRENCY
