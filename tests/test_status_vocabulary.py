@@ -69,3 +69,18 @@ def test_every_resolution_a_receipt_is_signed_with_has_a_label():
     written = {*dispatch_services.RESOLUTIONS.values(), *trust_services.DISPUTE_OUTCOMES.values()}
 
     assert written <= set(Receipt.Resolution.values)
+
+
+def test_one_label_wears_one_tone_everywhere():
+    tones: dict[str, dict[str, str]] = {}
+    for name, vocabulary in VOCABULARIES.items():
+        for value, label in vocabulary.choices.choices:
+            tones.setdefault(label, {})[name] = str(vocabulary.tones[value])
+
+    assert {label: seen for label, seen in tones.items() if len(set(seen.values())) > 1} == {}
+
+
+def test_a_value_outside_the_choices_shows_as_it_is():
+    assert str(Receipt.resolutions.badge("refund_partial")) == (
+        '<span class="badge badge-neutral">refund_partial</span>'
+    )

@@ -37,4 +37,7 @@ class StatusVocabulary:
         self.tones = dict(tones)
 
     def badge(self, value: str) -> SafeString:
+        """A value outside the choices (a row older than them, say) shows as it is."""
+        if value not in self.tones:
+            return badge(value, Tone.NEUTRAL)
         return badge(self.choices(value).label, self.tones[value])

@@ -1,6 +1,7 @@
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.db.models import OuterRef, Subquery
+from django.db.models.functions import Coalesce
 from django.template.response import TemplateResponse
 from django.utils import timezone
 from djmoney.contrib.exchange.models import Rate
@@ -283,7 +284,9 @@ class ProviderEventAdmin(ReadOnlyAdmin):
 
     def get_queryset(self, request):
         rail_names = Rail.objects.filter(code=OuterRef("rail")).values("name")[:1]
-        return super().get_queryset(request).annotate(rail_name=Subquery(rail_names))
+        # A notice of a rail whose code was changed since still names the code it came with.
+        rail_name = Coalesce(Subquery(rail_names), "rail")
+        return super().get_queryset(request).annotate(rail_name=rail_name)
 
     @display(description="Rail", ordering="rail_name")
     def rail_name(self, event: ProviderEvent) -> str:

@@ -110,7 +110,7 @@ class Payment(BaseModel):
             Status.REQUIRES_ACTION: Tone.WARNING,
             Status.AUTHORIZED: Tone.INFO,
             Status.CAPTURED: Tone.SUCCESS,
-            Status.VOIDED: Tone.NEUTRAL,
+            Status.VOIDED: Tone.DANGER,
             Status.REFUNDED: Tone.NEUTRAL,
             Status.PARTIALLY_REFUNDED: Tone.NEUTRAL,
             Status.FAILED: Tone.DANGER,

@@ -144,8 +144,8 @@ class Dispute(BaseModel):
         {
             Status.OPEN: Tone.WARNING,
             Status.UNDER_REVIEW: Tone.INFO,
-            Status.RESOLVED_REFUNDED: Tone.SUCCESS,
-            Status.RESOLVED_UPHELD: Tone.SUCCESS,
+            Status.RESOLVED_REFUNDED: Tone.NEUTRAL,
+            Status.RESOLVED_UPHELD: Tone.NEUTRAL,
             Status.WITHDRAWN: Tone.NEUTRAL,
         },
     )

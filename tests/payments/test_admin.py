@@ -204,3 +204,9 @@ def test_every_admin_page_says_sandbox_while_a_rail_takes_sandbox_money(operator
 
     assert "Sandbox: M-Pesa, PIX" in sandboxed
     assert "Sandbox:" not in live
+
+
+def test_a_notice_whose_rail_code_matches_no_rail_still_names_it(operator_client):
+    ProviderEvent.objects.create(rail="oldrail", event_id="x2")
+
+    assert "oldrail" in operator_client.get("/admin/payments/providerevent/").content.decode()

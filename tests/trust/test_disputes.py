@@ -299,7 +299,7 @@ def test_the_admin_shows_disputes_and_receipts_in_words(operator_client, user, r
     receipts = operator_client.get(reverse("admin:trust_receipt_changelist")).content.decode()
     keys = operator_client.get(reverse("admin:trust_signingkey_changelist")).content.decode()
 
-    assert '<span class="badge badge-success">Resolved: refunded</span>' in disputes
+    assert '<span class="badge badge-neutral">Resolved: refunded</span>' in disputes
     assert f"receipt #{receipt.log_index} (Completed)" in disputes
     assert '<span class="badge badge-success">Completed</span>' in receipts
     assert '<span class="badge badge-neutral">Refunded</span>' in receipts
