@@ -45,6 +45,7 @@ from apps.payments import refunds as payment_refunds
 from apps.payments import selectors as payment_selectors
 from apps.payments.models import Payment
 from apps.trust import services as trust_services
+from apps.trust.models import Dispute
 
 Status = DispatchOrder.Status
 
@@ -627,7 +628,8 @@ def order_follow_dispute(*, receipt_id, dispute_id, status: str) -> DispatchOrde
         return None
     order = _locked(order_id)
     if order.status in DISPUTABLE and order.status != to:
-        _move(order, to, actor="trust", reason=f"dispute {dispute_id} {status}".replace("_", " "))
+        said = Dispute.Status(status).label.lower()
+        _move(order, to, actor="trust", reason=f"dispute {said}", data={"dispute": str(dispute_id)})
     return order
 
 
