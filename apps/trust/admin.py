@@ -1,7 +1,10 @@
 """Operator screens for trust: receipts and log heads are read-only; keys rotate by
 action; disputes are a work queue resolved through services."""
 
+import datetime as dt
+
 from django.contrib import admin, messages
+from django.db.models import Case, When
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse_lazy
@@ -11,6 +14,7 @@ from unfold.decorators import action, display
 
 from apps.core.admin import ReadOnlyAdmin, badge_column, preformatted, pretty_json
 from apps.core.errors import ApplicationError
+from apps.core.status import Tone, badge
 from apps.trust import selectors, services
 from apps.trust.models import AuditCheckpoint, Dispute, Receipt, SigningKey, TreeHead
 
@@ -102,14 +106,32 @@ class SigningKeyAdmin(ReadOnlyAdmin):
         return redirect(reverse_lazy("admin:trust_signingkey_changelist"))
 
 
+# A dispute this close to its deadline is shown amber in the work queue.
+DEADLINE_NEAR = dt.timedelta(days=2)
+
+
+def _duration(span: dt.timedelta) -> str:
+    days, hours = span.days, span.seconds // 3600
+    return f"{days} d {hours} h" if days else f"{hours} h {span.seconds % 3600 // 60} min"
+
+
 @admin.register(Dispute)
 class DisputeAdmin(ModelAdmin):
-    list_display = ["receipt", "opened_by", "reason", "status_badge", "deadline", "created_at"]
+    """A work queue: open disputes first by deadline, each with its money and time left."""
+
+    list_display = [
+        "receipt",
+        "amount",
+        "opened_by",
+        "reason",
+        "status_badge",
+        "time_left",
+        "created_at",
+    ]
     list_filter = ["status", "reason", "opened_by", "respond_by"]
     search_fields = ["id", "receipt__id", "receipt__user__email", "evidence"]
     list_select_related = ["receipt"]
     raw_id_fields = ["receipt"]
-    ordering = ["respond_by"]
     actions = ["start_review", "resolve_upheld", "resolve_refunded"]
     status_badge = badge_column(Dispute.statuses)
 
@@ -150,12 +172,28 @@ class DisputeAdmin(ModelAdmin):
     def has_resolve_permission(self, request, obj=None) -> bool:
         return request.user.has_perm("trust.resolve_dispute")
 
-    @display(description="Respond by")
-    def deadline(self, dispute: Dispute) -> str:
-        overdue = (
-            dispute.status in services.OPEN_DISPUTE_STATUSES and dispute.respond_by < timezone.now()
-        )
-        return f"{dispute.respond_by:%d %b %Y}{' — overdue' if overdue else ''}"
+    def get_ordering(self, request):
+        open_first = Case(When(status__in=services.OPEN_DISPUTE_STATUSES, then=0), default=1)
+        return [open_first, "respond_by"]
+
+    @display(description="Amount (settled)")
+    def amount(self, dispute: Dispute) -> str:
+        """What the receipt says was paid, as the payer saw it and as it settled."""
+        amount = dispute.receipt.payload["amount"]
+        local, settled = amount["local"], amount["settled"]
+        if local == settled:
+            return f"{local['amount']} {local['currency']}"
+        return f"{local['amount']} {local['currency']} ({settled['amount']} {settled['currency']})"
+
+    @display(description="Respond by", ordering="respond_by")
+    def time_left(self, dispute: Dispute) -> str:
+        if dispute.status not in services.OPEN_DISPUTE_STATUSES:
+            return f"{dispute.respond_by:%d %b %Y}"
+        left = dispute.respond_by - timezone.now()
+        if left < dt.timedelta(0):
+            return badge(f"Overdue by {_duration(-left)}", Tone.DANGER)
+        tone = Tone.WARNING if left < DEADLINE_NEAR else Tone.INFO
+        return badge(f"{_duration(left)} left", tone)
 
     def _each(self, request, queryset, verb: str, change) -> None:
         for dispute in queryset:

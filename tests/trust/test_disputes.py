@@ -346,3 +346,27 @@ def test_rotating_the_signing_key_asks_first_and_needs_the_csrf_token(operator, 
 
     assert confirmed.status_code == 302
     assert SigningKey.objects.get(status=SigningKey.Status.ACTIVE) != active
+
+
+def test_the_disputes_list_is_a_work_queue_by_deadline_with_money_and_time_left(
+    user, operator_client
+):
+    def dispute(days_left: float, status=Dispute.Status.OPEN) -> Dispute:
+        opened = services.dispute_open(
+            receipt=make_receipt(user), opened_by="buyer", reason="not_delivered", user=user
+        )
+        respond_by = timezone.now() + dt.timedelta(days=days_left)
+        Dispute.objects.filter(pk=opened.pk).update(respond_by=respond_by, status=status)
+        return opened
+
+    settled = dispute(-10, Dispute.Status.RESOLVED_UPHELD)
+    relaxed, overdue, near = dispute(9), dispute(-0.5), dispute(1.5)
+
+    page = operator_client.get("/admin/trust/dispute/").content.decode()
+
+    assert "45000.00 NGN (22.50 GBP)" in page
+    assert '<span class="badge badge-danger">Overdue by 12 h' in page
+    assert '<span class="badge badge-warning">1 d 11 h left</span>' in page
+    assert '<span class="badge badge-info">8 d 23 h left</span>' in page
+    order = [page.index(str(d.receipt)) for d in (overdue, near, relaxed, settled)]
+    assert order == sorted(order)  # open ones first, soonest deadline first
