@@ -57,6 +57,12 @@ class ProviderAdmin(ModelAdmin):
     actions = ["rotate_secret"]
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}  # endpoints are https
 
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        # Each skill is labelled with its product: fetch them in the same query.
+        if db_field.name == "skills":
+            kwargs["queryset"] = Skill.objects.select_related("product")
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
+
     @display(description="Sandbox", boolean=True)
     def sandbox(self, provider: Provider) -> bool:
         return provider.is_sandbox

@@ -2,7 +2,7 @@ from allauth.account.models import EmailAddress
 from allauth.mfa.models import Authenticator
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import Group, Permission
 from unfold.admin import ModelAdmin, StackedInline, TabularInline
 from unfold.decorators import action
 from unfold.forms import AdminPasswordChangeForm, UserChangeForm, UserCreationForm
@@ -108,6 +108,12 @@ class EmailAddressAdmin(ModelAdmin):
 class GroupAdmin(ModelAdmin):
     search_fields = ["name"]
     filter_horizontal = ["permissions"]
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        # Each permission is labelled with its content type: fetch them in the same query.
+        if db_field.name == "permissions":
+            kwargs["queryset"] = Permission.objects.select_related("content_type")
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
 
 
 class PlanEntitlementInline(TabularInline):

@@ -108,5 +108,5 @@ class AccessLogEntryAdmin(ReadOnlyAdmin):
     list_display = ["at", "user", "product", "action", "scope", "allowed", "purpose", "agent_grant"]
     list_filter = ["allowed", "action", "product", "scope"]
     search_fields = ["user__email", "purpose", "product__code", "scope__code"]
-    list_select_related = ["user", "product", "scope", "agent_grant"]
+    list_select_related = ["user", "product", "scope", "agent_grant__user"]
     date_hierarchy = "at"
