@@ -276,10 +276,10 @@ def memory_export(*, user: User) -> dict:
 
 @transaction.atomic
 def memory_erase(*, user: User) -> int:
-    """Delete every item and the history of access to them, keeping only that an erasure
-    happened. Returns how many items were deleted."""
+    """Delete every item and log the erasure. The access log stays: it holds no memory
+    value, and it is the evidence of what products did. Returns how many items were
+    deleted."""
     count, _ = MemoryItem.objects.filter(user=user).delete()
-    AccessLogEntry.objects.filter(user=user).delete()
     identity_services.release_entitlement(user=user, feature=Feature.MEMORY_ITEMS, amount=count)
     _log(user=user, action="erase", purpose="erased at the user's request", allowed=True)
     return count

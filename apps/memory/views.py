@@ -116,6 +116,6 @@ def erase(request: HttpRequest) -> HttpResponse:
     form = EraseForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         count = services.memory_erase(user=request.user)
-        messages.success(request, f"Erased {count} memory items and their access history.")
+        messages.success(request, f"Erased {count} memory items; the access log shows it.")
         return redirect("memory:home")
     return render(request, "memory/erase.html", {"form": form})

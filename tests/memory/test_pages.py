@@ -158,7 +158,7 @@ def test_export_contains_exactly_the_users_items(
     assert [(i["key"], i["value"]) for i in exported["items"]] == [("boiler", {"make": "Ideal"})]
 
 
-def test_erase_needs_confirmation_then_deletes_everything(
+def test_erase_needs_confirmation_then_deletes_every_item_and_logs_it(
     user_client, user, gerahome, home_item, scope
 ):
     services.memory_read(user=user, product=gerahome, scope=scope("home"))
@@ -170,8 +170,9 @@ def test_erase_needs_confirmation_then_deletes_everything(
     user_client.post(reverse("memory:erase"), {"confirm": "on"})
 
     assert not MemoryItem.objects.filter(user=user).exists()
-    (entry,) = AccessLogEntry.objects.filter(user=user)
-    assert entry.action == "erase"
+    # The access log is evidence: it keeps the read, and the erasure after it.
+    log = AccessLogEntry.objects.filter(user=user).order_by("at", "pk")
+    assert [entry.action for entry in log] == ["write", "read", "erase"]
 
 
 @pytest.mark.parametrize(
