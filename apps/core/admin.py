@@ -1,6 +1,6 @@
 """Shared admin bases: records operators read but never edit (receipts, logs, orders whose
-state only services move), how such records show their documents, status badges, and the
-operator audit log."""
+state only services move), records never deleted (evidence), how such records show their
+documents, status badges, and the operator audit log."""
 
 import json
 
@@ -43,14 +43,20 @@ def badge_column(
     return column
 
 
-class ReadOnlyAdmin(ModelAdmin):
+class NeverDeleted:
+    """No Delete button and no bulk delete, superusers included: for read-only records and
+    for those that are evidence (payments, refunds, disputes, consents, logs), whose DELETE
+    PostgreSQL refuses too."""
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class ReadOnlyAdmin(NeverDeleted, ModelAdmin):
     def has_add_permission(self, request) -> bool:
         return False
 
     def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
         return False
 
 

@@ -5,7 +5,7 @@ from django.contrib import admin, messages
 from unfold.admin import ModelAdmin
 from unfold.decorators import action, display
 
-from apps.core.admin import ReadOnlyAdmin, badge_column
+from apps.core.admin import NeverDeleted, ReadOnlyAdmin, badge_column
 from apps.memory import services
 from apps.memory.models import AccessLogEntry, ConsentGrant, MemoryItem, MemoryScope
 
@@ -59,7 +59,7 @@ class MemoryItemAdmin(ModelAdmin):
 
 
 @admin.register(ConsentGrant)
-class ConsentGrantAdmin(ModelAdmin):
+class ConsentGrantAdmin(NeverDeleted, ModelAdmin):
     list_display = [
         "user",
         "product",

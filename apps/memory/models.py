@@ -75,13 +75,14 @@ class MemoryItem(BaseModel):
 
 
 class ConsentGrant(BaseModel):
-    """What the user lets one product do with one scope. One row per cell of the grid."""
+    """What the user lets one product do with one scope. One row per cell of the grid.
+    Evidence: revoked, never deleted (nor is anything it names)."""
 
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memory_consents"
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="memory_consents"
     )
-    product = models.ForeignKey("catalog.Product", on_delete=models.CASCADE)
-    scope = models.ForeignKey(MemoryScope, on_delete=models.CASCADE)
+    product = models.ForeignKey("catalog.Product", on_delete=models.PROTECT)
+    scope = models.ForeignKey(MemoryScope, on_delete=models.PROTECT)
     can_read = models.BooleanField(default=False)
     can_write = models.BooleanField(default=False)
     granted_at = models.DateTimeField(null=True, blank=True)
@@ -90,7 +91,7 @@ class ConsentGrant(BaseModel):
         settings.AUTH_USER_MODEL,
         null=True,
         blank=True,
-        on_delete=models.SET_NULL,
+        on_delete=models.PROTECT,
         related_name="+",
         help_text="The operator who revoked it, for user requests.",
     )
@@ -109,7 +110,8 @@ class ConsentGrant(BaseModel):
 
 
 class AccessLogEntry(models.Model):
-    """Who touched which memory, when, why, and whether it was allowed."""
+    """Who touched which memory, when, why, and whether it was allowed. Evidence: never
+    deleted, erasure included (it holds no memory value), nor is anything it names."""
 
     class Action(models.TextChoices):
         READ = "read", "read"
@@ -117,11 +119,11 @@ class AccessLogEntry(models.Model):
         ERASE = "erase", "erased"
 
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memory_access_log"
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="memory_access_log"
     )
-    product = models.ForeignKey("catalog.Product", null=True, on_delete=models.SET_NULL)
-    agent_grant = models.ForeignKey("identity.AgentGrant", null=True, on_delete=models.SET_NULL)
-    scope = models.ForeignKey(MemoryScope, null=True, on_delete=models.SET_NULL)
+    product = models.ForeignKey("catalog.Product", null=True, on_delete=models.PROTECT)
+    agent_grant = models.ForeignKey("identity.AgentGrant", null=True, on_delete=models.PROTECT)
+    scope = models.ForeignKey(MemoryScope, null=True, on_delete=models.PROTECT)
     action = models.CharField(max_length=16, choices=Action.choices)
     item_ids = models.JSONField(default=list)
     purpose = models.CharField(max_length=200, blank=True)

@@ -9,7 +9,7 @@ from djmoney.money import Money
 from unfold.admin import ModelAdmin, TabularInline
 from unfold.decorators import action, display
 
-from apps.core.admin import ReadOnlyAdmin, badge_column
+from apps.core.admin import NeverDeleted, ReadOnlyAdmin, badge_column
 from apps.core.errors import ApplicationError
 from apps.core.status import Tone, badge
 from apps.payments import refunds, selectors
@@ -147,7 +147,7 @@ class PaymentEventInline(TabularInline):
 
 
 @admin.register(Payment)
-class PaymentAdmin(ModelAdmin):
+class PaymentAdmin(NeverDeleted, ModelAdmin):
     list_display = [
         "id",
         "user",
@@ -207,7 +207,7 @@ class PaymentAdmin(ModelAdmin):
 
 
 @admin.register(Refund)
-class RefundAdmin(ModelAdmin):
+class RefundAdmin(NeverDeleted, ModelAdmin):
     """Refunds; one made by hand in a rail's back office is confirmed here with the rail's
     reference (the only field an operator may edit)."""
 

@@ -91,7 +91,8 @@ class Quote(models.Model):
 
 class Payment(BaseModel):
     """Money taken from a user on a rail, against a quote. Status moves only in services,
-    under a row lock; every move is a PaymentEvent."""
+    under a row lock; every move is a PaymentEvent. Evidence, like its events, refunds and
+    rail notices: never deleted (PostgreSQL refuses)."""
 
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"

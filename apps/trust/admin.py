@@ -12,7 +12,7 @@ from django.utils import timezone
 from unfold.admin import ModelAdmin
 from unfold.decorators import action, display
 
-from apps.core.admin import ReadOnlyAdmin, badge_column, preformatted, pretty_json
+from apps.core.admin import NeverDeleted, ReadOnlyAdmin, badge_column, preformatted, pretty_json
 from apps.core.errors import ApplicationError
 from apps.core.status import Tone, badge
 from apps.trust import selectors, services
@@ -116,7 +116,7 @@ def _duration(span: dt.timedelta) -> str:
 
 
 @admin.register(Dispute)
-class DisputeAdmin(ModelAdmin):
+class DisputeAdmin(NeverDeleted, ModelAdmin):
     """A work queue: open disputes first by deadline, each with its money and time left."""
 
     list_display = [

@@ -132,6 +132,8 @@ class TreeHead(models.Model):
 
 
 class Dispute(BaseModel):
+    """Evidence: withdrawn or resolved, never deleted (nor is anything it names)."""
+
     class Status(models.TextChoices):
         OPEN = "open", "Open"
         UNDER_REVIEW = "under_review", "Under review"
@@ -167,7 +169,7 @@ class Dispute(BaseModel):
     receipt = models.ForeignKey(Receipt, on_delete=models.PROTECT, related_name="disputes")
     opened_by = models.CharField(max_length=16, choices=Party.choices)
     opened_by_user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
     )
     reason = models.CharField(max_length=32, choices=Reason.choices)
     evidence = models.TextField(blank=True)

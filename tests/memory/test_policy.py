@@ -56,12 +56,13 @@ def readable_keys(user, product, scope) -> set[str] | str:
 )
 def test_policy_matrix(user, gerahome, geraclinic, scope, scope_code, consent, plan, expected):
     target = scope(scope_code)
-    for product in (gerahome, geraclinic):
-        services.consent_set(user=user, product=product, scope=target, allow=True)
-    write(user, gerahome, target, "home-key")
-    write(user, geraclinic, target, "clinic-key")
-    for product in (gerahome, geraclinic):  # back to "the user said nothing"
-        product.consentgrant_set.filter(user=user).delete()
+    # Products write a sensitive scope only with consent: a user who said nothing has no
+    # items there (and is refused before any item is looked at).
+    if consent is not None or not target.is_sensitive:
+        for product, key in ((gerahome, "home-key"), (geraclinic, "clinic-key")):
+            if target.is_sensitive:
+                services.consent_set(user=user, product=product, scope=target, allow=True)
+            write(user, product, target, key)
     if consent is not None:
         services.consent_set(user=user, product=gerahome, scope=target, allow=consent)
     if plan == "studio":
