@@ -49,13 +49,17 @@ class MemoryItemAdmin(ModelAdmin):
     def has_change_permission(self, request, obj=None) -> bool:
         return False
 
-    # Deleting through the service gives the user's quota place back.
+    # Deleting through the service gives the user's quota place back and logs it.
     def delete_model(self, request, obj: MemoryItem) -> None:
-        services.memory_item_delete(user=obj.user, item=obj)
+        services.memory_item_delete(user=obj.user, item=obj, purpose=_deleted_by(request))
 
     def delete_queryset(self, request, queryset) -> None:
-        for item in queryset.select_related("user"):
-            services.memory_item_delete(user=item.user, item=item)
+        for item in queryset.select_related("user", "scope"):
+            services.memory_item_delete(user=item.user, item=item, purpose=_deleted_by(request))
+
+
+def _deleted_by(request) -> str:
+    return f"deleted by operator {request.user.email} at the user's request"
 
 
 @admin.register(ConsentGrant)

@@ -82,8 +82,10 @@ def access_log(*, user, limit: int = 100) -> QuerySet[AccessLogEntry]:
 def access_log_sentence(entry: AccessLogEntry) -> str:
     """ "GeraClinic read Health on 3 May 10:04 — booking a consult"."""
     when = timezone.localtime(entry.at).strftime("%-d %b %H:%M")
-    if entry.action == AccessLogEntry.Action.ERASE:
+    if entry.action == AccessLogEntry.Action.ERASE and entry.scope is None:
         return f"You erased all your memory on {when}"
+    if entry.action == AccessLogEntry.Action.ERASE:
+        return f"An item of {entry.scope.name} was deleted on {when} — {entry.purpose}"
     who = entry.product.name if entry.product else "A product"
     verb = entry.get_action_display() if entry.allowed else f"was refused ({entry.action})"
     scope = entry.scope.name if entry.scope else "memory"

@@ -209,12 +209,19 @@ def memory_item_update_value(*, user: User, item: MemoryItem, value) -> MemoryIt
 
 
 @transaction.atomic
-def memory_item_delete(*, user: User, item: MemoryItem) -> None:
+def memory_item_delete(
+    *, user: User, item: MemoryItem, purpose: str = "deleted at the user's request"
+) -> None:
+    """Delete one item (the user's right to erasure), recorded in the access log."""
     if item.user_id != user.pk:
         raise NotFoundError("No such memory item.")
     # Deleting an item already gone (a double submit) deletes nothing and gives back nothing.
     deleted, _ = MemoryItem.objects.filter(pk=item.pk, user=user).delete()
     identity_services.release_entitlement(user=user, feature=Feature.MEMORY_ITEMS, amount=deleted)
+    if deleted:
+        _log(
+            user=user, scope=item.scope, action="erase", items=[item], purpose=purpose, allowed=True
+        )
 
 
 @transaction.atomic

@@ -5,7 +5,7 @@ from django.urls import reverse
 from apps.identity import selectors as identity_selectors
 from apps.identity.models import Feature
 from apps.memory import services
-from apps.memory.models import ConsentGrant, MemoryItem
+from apps.memory.models import AccessLogEntry, ConsentGrant, MemoryItem
 
 pytestmark = pytest.mark.django_db
 
@@ -84,6 +84,9 @@ def test_deleting_an_item_in_the_admin_gives_the_users_place_back(
 
     assert not MemoryItem.objects.exists()
     assert items_in_use(user) == 0
+    erased = AccessLogEntry.objects.get(action=AccessLogEntry.Action.ERASE)
+    assert erased.item_ids == [health_item.pk]
+    assert erased.purpose.startswith("deleted by operator ")
 
 
 def test_deleting_selected_items_gives_each_users_place_back(

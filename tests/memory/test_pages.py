@@ -109,7 +109,13 @@ def test_edit_and_delete_an_item(user_client, user, home_item):
     assert selectors.memory_item_get(user=user, item_id=home_item.pk).value == {"make": "Baxi"}
 
     user_client.post(reverse("memory:item-delete", args=[home_item.pk]))
+    user_client.post(reverse("memory:item-delete", args=[home_item.pk]))  # a double submit
     assert not MemoryItem.objects.exists()
+    erased = AccessLogEntry.objects.get(action=AccessLogEntry.Action.ERASE)
+    assert (erased.scope.code, erased.item_ids) == ("home", [home_item.pk])
+    page = user_client.get(reverse("memory:home")).content.decode()
+    assert "An item of Home was deleted on" in page
+    assert "deleted at the user&#x27;s request" in page
 
 
 def test_invalid_json_edit_changes_nothing(user_client, user, home_item):
