@@ -429,10 +429,12 @@ UNFOLD = {
 
 # Each app contributes a section of headline numbers to the operator dashboard.
 GERAOS_DASHBOARD_KPIS = {
-    "Identity": "apps.identity.selectors.operator_kpis",
-    "Payment rails, last 7 days": "apps.payments.selectors.operator_kpis",
+    "Money (GBP)": "apps.payments.selectors.money_kpis",
+    "Payment rails": "apps.payments.selectors.operator_kpis",
     "Money to look at": "apps.payments.selectors.money_to_look_at_kpis",
     "Dispatch": "apps.dispatch.selectors.operator_kpis",
+    "Disputes": "apps.trust.selectors.dispute_kpis",
+    "Identity": "apps.identity.selectors.operator_kpis",
 }
 
 # Each app contributes demo rows through a `seed` function; `manage.py seed_demo` runs

@@ -11,10 +11,16 @@ from django.test import Client
 from tests.factories import UserFactory
 
 
+def dashboard_cards(client, period: str = "") -> dict[str, dict]:
+    """The operator dashboard's cards as {title: card}, across its sections."""
+    query = f"?period={period}" if period else ""
+    sections = client.get(f"/admin/{query}").context["kpi_sections"]
+    return {card["title"]: card for section in sections for card in section["cards"]}
+
+
 def dashboard_numbers(client) -> dict:
     """The operator dashboard's cards as {title: value}, across its sections."""
-    sections = client.get("/admin/").context["kpi_sections"]
-    return {card["title"]: card["value"] for section in sections for card in section["cards"]}
+    return {title: card["value"] for title, card in dashboard_cards(client).items()}
 
 
 def staff_with(*perms: str) -> Client:

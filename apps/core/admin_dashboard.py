@@ -11,6 +11,8 @@ from django.http import HttpRequest
 from django.templatetags.static import static
 from django.utils.module_loading import import_string
 
+from apps.core.dashboard import PERIODS, period_named
+
 
 def badge_stylesheet(request: HttpRequest) -> str:
     return static("css/badges.css")
@@ -28,8 +30,11 @@ def _may_see_app_of(user, dotted_path: str) -> bool:
 
 
 def dashboard_callback(request: HttpRequest, context: dict) -> dict:
+    period = period_named(request.GET.get("period", ""))
+    context["period"] = period
+    context["periods"] = [(key, label) for key, (label, _) in PERIODS.items()]
     context["kpi_sections"] = [
-        {"title": title, "cards": import_string(dotted_path)()}
+        {"title": title, "cards": import_string(dotted_path)(period)}
         for title, dotted_path in settings.GERAOS_DASHBOARD_KPIS.items()
         if _may_see_app_of(request.user, dotted_path)
     ]

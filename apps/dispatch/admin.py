@@ -9,7 +9,7 @@ from unfold.decorators import action, display
 
 from apps.core.admin import ReadOnlyAdmin, ReadOnlyInline, badge_column, pretty_json
 from apps.core.errors import ApplicationError
-from apps.dispatch import services
+from apps.dispatch import selectors, services
 from apps.dispatch.models import CallbackDelivery, DispatchOrder, DispatchTransition
 
 
@@ -48,6 +48,17 @@ class CallbackDeliveryInline(ReadOnlyInline):
         return DispatchOrder.Status(delivery.event["status"]).label
 
 
+class StuckFilter(admin.SimpleListFilter):
+    title = "stuck"
+    parameter_name = "stuck"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "Stuck now (unmoved for two minutes)")]
+
+    def queryset(self, request, queryset):
+        return queryset & selectors.orders_stuck() if self.value() == "yes" else queryset
+
+
 @admin.register(DispatchOrder)
 class DispatchOrderAdmin(ReadOnlyAdmin):
     list_display = [
@@ -61,7 +72,7 @@ class DispatchOrderAdmin(ReadOnlyAdmin):
         "created_at",
         "updated_at",
     ]
-    list_filter = ["status", "skill__product", "provider__city", "created_at"]
+    list_filter = [StuckFilter, "status", "skill__product", "provider__city", "created_at"]
     search_fields = ["id", "user__email", "provider__name", "failure_code"]
     list_select_related = ["user", "skill", "provider", "quote"]
     inlines = [DispatchTransitionInline, CallbackDeliveryInline]

@@ -2,13 +2,15 @@
 orders stuck in the pipeline, and the operator dashboard's numbers."""
 
 import datetime as dt
+import statistics
 
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 from djmoney.money import Money
 
 from apps.catalog.models import Skill
-from apps.dispatch.models import AT_REST, FINISHED, DispatchOrder
+from apps.core.dashboard import since
+from apps.dispatch.models import AT_REST, DISPUTABLE, FINISHED, DispatchOrder
 from apps.payments import selectors as payment_selectors
 
 
@@ -71,14 +73,43 @@ def orders_stuck(*, older_than: dt.timedelta = STUCK_AFTER) -> QuerySet[Dispatch
     ).order_by("updated_at")
 
 
-def operator_kpis() -> list[dict]:
-    """Dashboard cards: last week's dispatches, how many did not go through, and the
-    orders stuck now."""
-    week = DispatchOrder.objects.filter(created_at__gte=timezone.now() - dt.timedelta(days=7))
-    counts = dict(week.values_list("status").annotate(n=Count("pk")).order_by())
-    failed = sum(counts.get(s, 0) for s in ("failed", "voided", "rejected"))
+def operator_kpis(period) -> list[dict]:
+    """Dashboard cards: the period's dispatches, how many completed, how long an intent
+    took to become a receipt, and the orders stuck now."""
+    orders = DispatchOrder.objects.filter(created_at__gt=period.start, created_at__lte=period.end)
+    counts = dict(orders.values_list("status").annotate(n=Count("pk")).order_by())
+    finished = sum(counts.get(status, 0) for status in FINISHED | AT_REST)
+    completed = sum(counts.get(status, 0) for status in DISPUTABLE)  # took money, did the work
+    in_period = since(period)
     return [
-        {"title": "Dispatched, last 7 days", "value": sum(counts.values())},
-        {"title": "Not completed, last 7 days", "value": failed},
-        {"title": "Stuck now", "value": orders_stuck().count()},
+        {
+            "title": f"Dispatched, {period.label}",
+            "value": sum(counts.values()),
+            "link": f"/admin/dispatch/dispatchorder/?{in_period}",
+        },
+        {
+            "title": "Completed",
+            "value": f"{completed / finished:.0%}" if finished else "-",
+            "trend": f"{completed} of {finished} finished",
+            "link": f"/admin/dispatch/dispatchorder/?status__exact=completed&{in_period}",
+        },
+        {"title": "Intent to receipt (median)", "value": _median_to_receipt(orders)},
+        {
+            "title": "Stuck now",
+            "value": orders_stuck().count(),
+            "link": "/admin/dispatch/dispatchorder/?stuck=yes",
+        },
     ]
+
+
+def _median_to_receipt(orders: QuerySet[DispatchOrder]) -> str:
+    spans = [
+        issued - created
+        for created, issued in orders.filter(receipt__isnull=False).values_list(
+            "created_at", "receipt__issued_at"
+        )
+    ]
+    if not spans:
+        return "-"
+    seconds = statistics.median(span.total_seconds() for span in spans)
+    return f"{seconds:.1f} s" if seconds < 120 else f"{seconds / 60:.0f} min"

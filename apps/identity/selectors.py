@@ -9,6 +9,7 @@ from django.conf import settings
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from apps.core.dashboard import since
 from apps.identity.models import (
     CAPACITY_FEATURES,
     MONTHLY_FEATURES,
@@ -158,13 +159,17 @@ def agent_grant_by_token(*, token: str) -> AgentGrant | None:
     return AgentGrant.objects.select_related("user").filter(token_hash=hash_token(token)).first()
 
 
-def operator_kpis() -> list[dict]:
-    """Headline numbers for the operator dashboard."""
-    week_ago = timezone.now() - dt.timedelta(days=7)
+def operator_kpis(period) -> list[dict]:
+    """Headline numbers for the operator dashboard: accounts, those new in the period,
+    subscribers and live agent grants."""
     now = timezone.now()
     return [
-        {"title": "Accounts", "value": User.objects.count()},
-        {"title": "New this week", "value": User.objects.filter(date_joined__gte=week_ago).count()},
+        {"title": "Accounts", "value": User.objects.count(), "link": "/admin/identity/user/"},
+        {
+            "title": f"New, {period.label}",
+            "value": User.objects.filter(date_joined__gte=period.start).count(),
+            "link": f"/admin/identity/user/?{since(period, 'date_joined')}",
+        },
         {
             "title": "Studio subscribers",
             "value": Subscription.objects.filter(
@@ -174,5 +179,6 @@ def operator_kpis() -> list[dict]:
         {
             "title": "Active agent grants",
             "value": AgentGrant.objects.filter(revoked_at__isnull=True, expires_at__gt=now).count(),
+            "link": "/admin/identity/agentgrant/",
         },
     ]

@@ -212,7 +212,7 @@ class RefundAdmin(NeverDeleted, ModelAdmin):
     reference (the only field an operator may edit)."""
 
     list_display = ["id", "payment", "amount", "status_badge", "provider_reference", "created_at"]
-    list_filter = ["status", "payment__rail"]
+    list_filter = ["status", "payment__rail", "created_at"]
     search_fields = ["id", "payment__id", "provider_reference"]
     list_select_related = ["payment__rail"]
     status_badge = badge_column(Refund.statuses)

@@ -2,13 +2,17 @@
 
 import datetime as dt
 from dataclasses import dataclass
+from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, F, Q, QuerySet, Sum
+from django.db.models.functions import TruncDate
 from django.utils import timezone
 from djmoney.money import Money
 
+from apps.core.dashboard import bar_chart, since, trend
 from apps.core.errors import ApplicationError
+from apps.core.money import round_to_minor_units
 from apps.payments import fx, routing
 from apps.payments.models import Payment, ProviderEvent, Quote, Rail, Refund
 
@@ -128,25 +132,111 @@ def quote_get_for_user(*, user, quote_id) -> Quote | None:
     return Quote.objects.filter(user=user, pk=quote_id).first()
 
 
-def rail_summary(*, days: int = 7) -> list[dict]:
-    """Per rail over the last `days`: payments started, captured, and the failure rate."""
-    since = timezone.now() - dt.timedelta(days=days)
-    recent = Q(payments__created_at__gte=since)
+def _captured_between(start, end) -> QuerySet[Payment]:
+    """Payments whose money was captured in (start, end] (late captures included)."""
+    return Payment.objects.filter(
+        events__to_status=Payment.Status.CAPTURED,
+        events__at__gt=start,
+        events__at__lte=end,
+    )
+
+
+def _home_total(payments: QuerySet[Payment], field: str) -> Decimal:
+    return payments.aggregate(total=Sum(field))["total"] or Decimal(0)
+
+
+def _refunded_home_between(start, end) -> Decimal:
+    """Refunds made in (start, end], in the home currency at each payment's own rate."""
+    refunds = Refund.objects.filter(
+        status=Refund.Status.SUCCEEDED, updated_at__gt=start, updated_at__lte=end
+    )
+    total = refunds.aggregate(total=Sum(F("amount") / F("payment__rate")))["total"]
+    return round_to_minor_units(total or Decimal(0), settings.GERAOS_HOME_CURRENCY)
+
+
+def money_summary(*, start, end) -> dict[str, Decimal]:
+    """Home-currency money over (start, end]: captured (what payers paid), refunded, and
+    net settled (what the business keeps after fees and refunds)."""
+    captured = _captured_between(start, end)
+    refunded = _refunded_home_between(start, end)
+    settled = _home_total(captured, "settled_amount")
+    return {
+        "captured": settled + _home_total(captured, "quote__fees"),
+        "refunded": refunded,
+        "net": settled - refunded,
+    }
+
+
+def money_kpis(period) -> list[dict]:
+    """Dashboard cards: money captured, refunded and settled over the period, each against
+    the period before, with the day-by-day captured volume."""
+    now = money_summary(start=period.start, end=period.end)
+    before = money_summary(start=period.previous_start, end=period.start)
+    in_period, finished = since(period), ",".join(FINISHED)
+    links = {
+        "captured": f"/admin/payments/payment/?status__in={finished}&{in_period}",
+        "refunded": f"/admin/payments/refund/?status__exact=succeeded&{in_period}",
+        "net": f"/admin/payments/payment/?{in_period}",
+    }
+    titles = {"captured": "Captured", "refunded": "Refunded", "net": "Net settled"}
+    cards = [
+        {
+            "title": f"{titles[name]}, {period.label}",
+            "value": str(Money(now[name], settings.GERAOS_HOME_CURRENCY)),
+            "trend": trend(now[name], before[name]),
+            "link": links[name],
+        }
+        for name in titles
+    ]
+    cards[0]["chart"] = _captured_by_day(period)
+    return cards
+
+
+def _captured_by_day(period) -> str:
+    by_day = dict(
+        _captured_between(period.start, period.end)
+        .annotate(day=TruncDate("events__at"))
+        .values_list("day")
+        .annotate(total=Sum("settled_amount") + Sum("quote__fees"))
+        .order_by()
+    )
+    days = period.days()
+    return bar_chart("Captured", days, [by_day.get(day, Decimal(0)) for day in days])
+
+
+def rail_summary(*, start, end) -> list[dict]:
+    """Per rail over (start, end]: payments started and captured, the money captured in
+    the rail's own currencies, and the failure rate."""
+    in_period = Q(payments__created_at__gt=start, payments__created_at__lte=end)
     rows = Rail.objects.annotate(
-        started=Count("payments", filter=recent),
-        captured=Count("payments", filter=recent & Q(payments__status__in=FINISHED)),
-        failed=Count("payments", filter=recent & Q(payments__status=Payment.Status.FAILED)),
+        started=Count("payments", filter=in_period),
+        captured=Count("payments", filter=in_period & Q(payments__status__in=FINISHED)),
+        failed=Count("payments", filter=in_period & Q(payments__status=Payment.Status.FAILED)),
     ).order_by("name")
+    local = _captured_local_by_rail(start, end)
     return [
         {
-            "rail": rail.name,
-            "enabled": rail.enabled,
+            "rail": rail,
             "started": rail.started,
             "captured": rail.captured,
+            "local": local.get(rail.pk, []),
             "failure_rate": (rail.failed / rail.started) if rail.started else 0.0,
         }
         for rail in rows
     ]
+
+
+def _captured_local_by_rail(start, end) -> dict[int, list[Money]]:
+    totals: dict[int, list[Money]] = {}
+    rows = (
+        Payment.objects.filter(status__in=FINISHED, created_at__gt=start, created_at__lte=end)
+        .values_list("rail_id", "local_amount_currency")
+        .annotate(total=Sum("local_amount"))
+        .order_by("rail_id", "local_amount_currency")
+    )
+    for rail_id, currency, total in rows:
+        totals.setdefault(rail_id, []).append(Money(total, currency))
+    return totals
 
 
 # A held notice its payment has not claimed in this long names no payment of ours: money
@@ -187,21 +277,29 @@ def refunds_unanswered_too_long() -> QuerySet[Refund]:
     )
 
 
-def operator_kpis() -> list[dict]:
-    """One dashboard card per rail: last week's captured payments and failure rate."""
+def operator_kpis(period) -> list[dict]:
+    """One dashboard card per rail: what it captured in its own currencies over the
+    period, and its failure rate; each links to the rail's payments."""
     return [
         {
-            "title": f"{row['rail']}{'' if row['enabled'] else ' (disabled)'}",
-            "value": f"{row['captured']} captured · {row['failure_rate']:.0%} failed",
+            "title": f"{row['rail'].name}{'' if row['rail'].enabled else ' (disabled)'}",
+            "value": " + ".join(str(money) for money in row["local"]) or "nothing captured",
+            "trend": f"{row['captured']} captured · {row['failure_rate']:.0%} failed",
+            "link": f"/admin/payments/payment/?rail__id__exact={row['rail'].pk}",
         }
-        for row in rail_summary()
+        for row in rail_summary(start=period.start, end=period.end)
     ]
 
 
-def money_to_look_at_kpis() -> list[dict]:
-    """Dashboard cards for money only an operator can settle."""
+def money_to_look_at_kpis(_period) -> list[dict]:
+    """Dashboard cards for money only an operator can settle: what is outstanding now,
+    whatever the period."""
     return [
-        {"title": "Rail notices matching no payment", "value": notices_unmatched().count()},
+        {
+            "title": "Rail notices matching no payment",
+            "value": notices_unmatched().count(),
+            "link": "/admin/payments/providerevent/?held=unmatched",
+        },
         {"title": "Confirmed for another amount", "value": payments_amount_mismatched().count()},
         {"title": "Failed refunds not made since", "value": refunds_failed_outstanding().count()},
         {"title": "Refunds unanswered too long", "value": refunds_unanswered_too_long().count()},

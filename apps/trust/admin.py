@@ -16,7 +16,14 @@ from apps.core.admin import NeverDeleted, ReadOnlyAdmin, badge_column, preformat
 from apps.core.errors import ApplicationError
 from apps.core.status import Tone, badge
 from apps.trust import selectors, services
-from apps.trust.models import AuditCheckpoint, Dispute, Receipt, SigningKey, TreeHead
+from apps.trust.models import (
+    OPEN_DISPUTE_STATUSES,
+    AuditCheckpoint,
+    Dispute,
+    Receipt,
+    SigningKey,
+    TreeHead,
+)
 
 
 @admin.register(Receipt)
@@ -128,7 +135,7 @@ class DisputeAdmin(NeverDeleted, ModelAdmin):
         "time_left",
         "created_at",
     ]
-    list_filter = ["status", "reason", "opened_by", "respond_by"]
+    list_filter = ["status", "reason", "opened_by", "respond_by", "created_at"]
     search_fields = ["id", "receipt__id", "receipt__user__email", "evidence"]
     list_select_related = ["receipt"]
     raw_id_fields = ["receipt"]
@@ -173,7 +180,7 @@ class DisputeAdmin(NeverDeleted, ModelAdmin):
         return request.user.has_perm("trust.resolve_dispute")
 
     def get_ordering(self, request):
-        open_first = Case(When(status__in=services.OPEN_DISPUTE_STATUSES, then=0), default=1)
+        open_first = Case(When(status__in=OPEN_DISPUTE_STATUSES, then=0), default=1)
         return [open_first, "respond_by"]
 
     @display(description="Amount (settled)")
@@ -187,7 +194,7 @@ class DisputeAdmin(NeverDeleted, ModelAdmin):
 
     @display(description="Respond by", ordering="respond_by")
     def time_left(self, dispute: Dispute) -> str:
-        if dispute.status not in services.OPEN_DISPUTE_STATUSES:
+        if dispute.status not in OPEN_DISPUTE_STATUSES:
             return f"{dispute.respond_by:%d %b %Y}"
         left = dispute.respond_by - timezone.now()
         if left < dt.timedelta(0):

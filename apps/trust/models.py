@@ -211,3 +211,7 @@ class AuditCheckpoint(models.Model):
 
     def __str__(self) -> str:
         return f"audit checkpoint at {self.length}"
+
+
+# A dispute an operator still has to answer.
+OPEN_DISPUTE_STATUSES = (Dispute.Status.OPEN, Dispute.Status.UNDER_REVIEW)

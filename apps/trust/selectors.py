@@ -3,10 +3,19 @@
 import base64
 
 from django.db.models import Q, QuerySet
+from django.utils import timezone
 
+from apps.core.dashboard import since
 from apps.core.errors import ApplicationError
 from apps.trust import jose, keys, merkle
-from apps.trust.models import Dispute, LogNode, Receipt, SigningKey, TreeHead
+from apps.trust.models import (
+    OPEN_DISPUTE_STATUSES,
+    Dispute,
+    LogNode,
+    Receipt,
+    SigningKey,
+    TreeHead,
+)
 
 
 def jwks() -> dict:
@@ -122,3 +131,28 @@ def dispute_get(*, user, dispute_id, agent_grant_id=None) -> Dispute | None:
     if not (user.has_perm("trust.view_dispute") and agent_grant_id is None):
         disputes = disputes.filter(receipt__user=user)
     return disputes.filter(pk=dispute_id).first()
+
+
+def dispute_kpis(period) -> list[dict]:
+    """Dashboard cards: disputes opened in the period against receipts issued in it (the
+    dispute rate), and the open ones an operator must answer, overdue first."""
+    opened = Dispute.objects.filter(created_at__gt=period.start, created_at__lte=period.end)
+    issued = Receipt.objects.filter(
+        issued_at__gt=period.start, issued_at__lte=period.end, previous__isnull=True
+    ).count()
+    opened_count = opened.count()
+    open_now = Dispute.objects.filter(status__in=OPEN_DISPUTE_STATUSES)
+    return [
+        {
+            "title": f"Opened, {period.label}",
+            "value": opened_count,
+            "trend": f"{opened_count / issued:.1%} of receipts issued" if issued else "",
+            "link": f"/admin/trust/dispute/?{since(period)}",
+        },
+        {
+            "title": "Open now",
+            "value": open_now.count(),
+            "trend": f"{open_now.filter(respond_by__lt=timezone.now()).count()} overdue",
+            "link": "/admin/trust/dispute/?status__in=open,under_review",
+        },
+    ]

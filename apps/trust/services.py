@@ -20,10 +20,16 @@ from djmoney.money import Money
 from apps.core.errors import ApplicationError, ConflictError
 from apps.core.money import money_document
 from apps.trust import jose, keys, merkle, refunds, selectors
-from apps.trust.models import Dispute, LogNode, Receipt, SigningKey, TransparencyLog, TreeHead
+from apps.trust.models import (
+    OPEN_DISPUTE_STATUSES,
+    Dispute,
+    LogNode,
+    Receipt,
+    SigningKey,
+    TransparencyLog,
+    TreeHead,
+)
 from apps.trust.signals import dispute_changed
-
-OPEN_DISPUTE_STATUSES = (Dispute.Status.OPEN, Dispute.Status.UNDER_REVIEW)
 
 # ---------------------------------------------------------------------------
 # Signing keys

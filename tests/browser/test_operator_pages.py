@@ -1,10 +1,13 @@
-"""An operator asks the admin where a payment would go before changing a rail."""
+"""An operator reads the money on the dashboard, works the disputes queue, and asks where
+a payment would go before changing a rail."""
 
 import pytest
 from playwright.sync_api import expect
 
+from apps.payments import lifecycle
+from apps.trust import services as trust_services
 from tests.browser.helpers import screenshot, sign_in
-from tests.factories import UserFactory
+from tests.factories import UserFactory, make_payment, make_receipt
 
 pytestmark = [
     pytest.mark.browser,
@@ -30,3 +33,26 @@ def test_the_operator_simulates_a_route_with_the_form(page, catalog):
     expect(route).to_contain_text("Falls back to: Stripe card.")
     expect(page.get_by_role("table")).to_contain_text("Not reached: an earlier rule decided.")
     screenshot(page, "admin-routing-simulator")
+
+
+def test_the_operator_goes_from_the_dashboard_to_the_disputes_queue(page, catalog):
+    user = UserFactory(country="GB", preferred_currency="GBP")
+    payment = make_payment(user, amount="42.00")
+    lifecycle.payment_authorize(payment_id=payment.pk)
+    lifecycle.payment_capture(payment_id=payment.pk)
+    for reason in ("not_delivered", "not_as_described"):
+        trust_services.dispute_open(
+            receipt=make_receipt(user), opened_by="buyer", reason=reason, user=user
+        )
+    sign_in(page, UserFactory(is_staff=True, is_superuser=True).email)
+    page.set_viewport_size({"width": 1400, "height": 900})
+
+    page.goto("/admin/")
+    money = page.get_by_role("region", name="Money (GBP)")
+    expect(money).to_contain_text("£42.00")
+    screenshot(page, "admin-dashboard")
+    page.get_by_role("region", name="Disputes").get_by_role("link", name="Open now").click()
+
+    expect(page.get_by_text("45000.00 NGN (22.50 GBP)").first).to_be_visible()
+    expect(page.get_by_text("13 d 23 h left").first).to_be_visible()
+    screenshot(page, "admin-disputes")

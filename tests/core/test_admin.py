@@ -64,10 +64,11 @@ def dashboard_sections(*perms: str) -> list[str]:
 def test_dashboard_shows_staff_only_the_numbers_of_apps_they_may_view():
     assert dashboard_sections() == []
     assert dashboard_sections("payments.view_payment") == [
-        "Payment rails, last 7 days",
+        "Money (GBP)",
+        "Payment rails",
         "Money to look at",
     ]
     assert dashboard_sections("identity.view_user", "dispatch.view_dispatchorder") == [
-        "Identity",
         "Dispatch",
+        "Identity",
     ]

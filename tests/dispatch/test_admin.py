@@ -1,18 +1,20 @@
 """The operator admin for dispatch orders: read-only list and history, and a retry action
 that goes through `dispatch.services.order_resume`."""
 
+import datetime as dt
 import re
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from apps.catalog.models import Provider
 from apps.dispatch.models import DispatchOrder, DispatchTransition
 from tests.dispatch.conftest import Agent
 from tests.factories import UserFactory
-from tests.helpers import dashboard_numbers, staff_with
+from tests.helpers import dashboard_cards, staff_with
 
 pytestmark = pytest.mark.django_db
 
@@ -191,9 +193,16 @@ def test_retry_refuses_a_disputed_order_and_changes_nothing(
 def test_the_dashboard_counts_last_weeks_dispatches_and_stuck_orders(agent, operator_client):
     Provider.objects.filter(name="Lagos Plumber A").update(sandbox_behaviour="decline")
     agent.dispatch()
+    agent.dispatch(key="k2")
+    DispatchOrder.objects.update(updated_at=timezone.now() - dt.timedelta(minutes=5))
+    stuck = DispatchOrder.objects.filter(receipt__isnull=False).first()
+    DispatchOrder.objects.filter(pk=stuck.pk).update(status="capturing")
 
-    kpis = dashboard_numbers(operator_client)
+    kpis = dashboard_cards(operator_client)
+    stuck_list = operator_client.get(kpis["Stuck now"]["link"]).content.decode()
 
-    assert kpis["Dispatched, last 7 days"] == 1
-    assert kpis["Not completed, last 7 days"] == 1
-    assert kpis["Stuck now"] == 0
+    assert kpis["Dispatched, last 7 days"]["value"] == 2
+    assert (kpis["Completed"]["value"], kpis["Completed"]["trend"]) == ("0%", "0 of 1 finished")
+    assert kpis["Intent to receipt (median)"]["value"].endswith(" s")
+    assert kpis["Stuck now"]["value"] == 1
+    assert str(stuck.pk)[:8] in stuck_list

@@ -11,7 +11,7 @@ from apps.core.errors import ApplicationError
 from apps.payments import lifecycle, refunds
 from apps.payments.models import Payment, ProviderEvent, Rail, Refund
 from tests.factories import make_payment
-from tests.helpers import dashboard_numbers
+from tests.helpers import dashboard_cards, dashboard_numbers
 
 pytestmark = pytest.mark.django_db
 
@@ -97,10 +97,16 @@ def test_dashboard_shows_each_rails_volume_and_failure_rate(operator_client, use
     lifecycle.payment_capture(payment_id=ok.pk)
     lifecycle.payment_authorize(payment_id=make_payment(user, amount="50.51").pk)  # declined
 
-    kpis = dashboard_numbers(operator_client)
+    kpis = dashboard_cards(operator_client)
 
-    assert kpis["Stripe card"] == "1 captured · 50% failed"
-    assert kpis["M-Pesa"] == "0 captured · 0% failed"
+    assert (kpis["Stripe card"]["value"], kpis["Stripe card"]["trend"]) == (
+        "£50.00",
+        "1 captured · 50% failed",
+    )
+    assert (kpis["M-Pesa"]["value"], kpis["M-Pesa"]["trend"]) == (
+        "nothing captured",
+        "0 captured · 0% failed",
+    )
 
 
 def test_operator_refunds_a_payment_in_full(operator_client, user):
