@@ -8,9 +8,10 @@ the change does. Appends lock the chain's head row, so events are chained one at
 `audit_appended` is sent with the new head while that lock is held, and trust signs it.
 """
 
-import ipaddress
+import datetime as dt
 
 from allauth.account.authentication import get_authentication_records
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Model
 from django.utils import timezone
@@ -77,7 +78,7 @@ def event_document(event: AuditEvent) -> dict:
     """What an event's hash covers (apps.core.audit_chain), as exported."""
     values = {
         "sequence": event.sequence,
-        "at": event.at.isoformat(),
+        "at": event.at.astimezone(dt.UTC).isoformat(),
         "actor": event.actor_email,
         "actor_used_mfa": event.actor_used_mfa,
         "action": event.action,
@@ -120,9 +121,10 @@ def _used_mfa(request) -> bool:
 
 
 def _client_address(request) -> str | None:
-    """The client's address as the API's rate limits see it (proxies per NUM_PROXIES)."""
+    """The client's address as the API's rate limits see it (proxies per NUM_PROXIES),
+    written as the database will give it back (the hash must survive the round trip)."""
     address = BaseThrottle().get_ident(request)
     try:
-        return str(ipaddress.ip_address(address))
-    except ValueError:
+        return AuditEvent._meta.get_field("address").to_python(address)
+    except ValidationError:
         return None

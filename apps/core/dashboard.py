@@ -25,7 +25,16 @@ class Period:
 
     @property
     def previous_start(self) -> dt.datetime:
-        return self.start - (self.end - self.start)
+        return self.start - self._step
+
+    @property
+    def previous_end(self) -> dt.datetime:
+        """Today is compared with yesterday up to the same hour; N days with the N before."""
+        return self.end - self._step if self.key == "today" else self.start
+
+    @property
+    def _step(self) -> dt.timedelta:
+        return dt.timedelta(days=1) if self.key == "today" else self.end - self.start
 
     def days(self) -> list[dt.date]:
         first = timezone.localdate(self.start)
@@ -58,7 +67,7 @@ def since(period: Period, field: str = "created_at") -> str:
 def trend(current: Decimal | int, previous: Decimal | int) -> str:
     if not previous:
         return "none in the period before" if not current else "new: none the period before"
-    change = (Decimal(current) - Decimal(previous)) / Decimal(previous)
+    change = (Decimal(current) - Decimal(previous)) / abs(Decimal(previous))
     if not change:
         return "as in the period before"
     return f"{change:+.0%} on the period before"

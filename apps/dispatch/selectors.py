@@ -80,7 +80,7 @@ def operator_kpis(period) -> list[dict]:
     counts = dict(orders.values_list("status").annotate(n=Count("pk")).order_by())
     finished = sum(counts.get(status, 0) for status in FINISHED | AT_REST)
     completed = sum(counts.get(status, 0) for status in DISPUTABLE)  # took money, did the work
-    in_period = since(period)
+    in_period, took_money = since(period), ",".join(sorted(DISPUTABLE))
     return [
         {
             "title": f"Dispatched, {period.label}",
@@ -91,7 +91,7 @@ def operator_kpis(period) -> list[dict]:
             "title": "Completed",
             "value": f"{completed / finished:.0%}" if finished else "-",
             "trend": f"{completed} of {finished} finished",
-            "link": f"/admin/dispatch/dispatchorder/?status__exact=completed&{in_period}",
+            "link": f"/admin/dispatch/dispatchorder/?status__in={took_money}&{in_period}",
         },
         {"title": "Intent to receipt (median)", "value": _median_to_receipt(orders)},
         {

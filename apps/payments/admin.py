@@ -12,7 +12,7 @@ from unfold.decorators import action, display
 from apps.core.admin import NeverDeleted, ReadOnlyAdmin, badge_column
 from apps.core.errors import ApplicationError
 from apps.core.status import Tone, badge
-from apps.payments import refunds, selectors
+from apps.payments import quotes, refunds, selectors
 from apps.payments.forms import RouteSimulationForm
 from apps.payments.models import (
     Payment,
@@ -87,7 +87,7 @@ class RoutingRuleAdmin(ModelAdmin):
             "form": form,
         }
         if form.is_valid():
-            context["route"] = selectors.route_simulation(
+            context["route"] = quotes.route_simulation(
                 country=form.cleaned_data["country"],
                 amount=Money(form.cleaned_data["amount"], form.cleaned_data["currency"]),
             )

@@ -14,8 +14,8 @@ class RouteSimulationForm(forms.Form):
     country = forms.ChoiceField(choices=list(countries), widget=UnfoldAdminSelectWidget)
     amount = forms.DecimalField(
         min_value=Decimal("0.01"),
-        max_digits=12,
-        decimal_places=2,
+        max_digits=15,
+        decimal_places=3,  # the finest any currency has (BHD, KWD); finer is refused
         widget=UnfoldAdminDecimalFieldWidget,
     )
     currency = forms.ChoiceField(

@@ -2,6 +2,7 @@
 settles, tied together by one signature."""
 
 import datetime as dt
+from dataclasses import dataclass
 from decimal import ROUND_CEILING, Decimal
 
 from babel.numbers import get_territory_currencies
@@ -75,6 +76,42 @@ def quote_create(*, user, amount: Money) -> Quote:
     quote.jws = trust_services.sign_document(payload=quote_document(quote), typ=QUOTE_TYPE)
     quote.save()
     return quote
+
+
+@dataclass(frozen=True)
+class RouteSimulation:
+    home_amount: Money | None
+    rail: Rail | None  # None: refused, see `problem`
+    reason: str
+    fallbacks: list[Rail]
+    problem: str
+    rules: list[routing.RuleConsidered]
+
+
+def route_simulation(*, country: str, amount: Money) -> RouteSimulation:
+    """Where a quote for `amount` from `country` would be priced now, and why: the rail and
+    its fallbacks, the rules walked, and what a quote would refuse (an amount finer than
+    the currency's unit, no rate, no rail, the rail's limits, fees that leave nothing)."""
+    try:
+        _require_minor_unit_precision(amount)
+        home_amount = fx.convert(amount, settings.GERAOS_HOME_CURRENCY)
+    except ApplicationError as error:
+        return RouteSimulation(None, None, "", [], error.message, [])
+    currency = str(amount.currency)
+    rules = routing.rules_considered(country=country, amount=home_amount, currency=currency)
+    try:
+        decision = routing.choose_rail(country=country, amount=home_amount, currency=currency)
+    except ApplicationError as error:
+        return RouteSimulation(home_amount, None, "", [], error.message, rules)
+    try:
+        routing.check_rail_limits(decision.rail, home_amount)
+        _quote_fees(decision.rail, home_amount)
+        problem = ""
+    except ApplicationError as error:
+        problem = error.message
+    return RouteSimulation(
+        home_amount, decision.rail, decision.reason, decision.fallbacks, problem, rules
+    )
 
 
 def _require_minor_unit_precision(amount: Money) -> None:

@@ -1,7 +1,6 @@
 """Payments reads."""
 
 import datetime as dt
-from dataclasses import dataclass
 from decimal import Decimal
 
 from django.conf import settings
@@ -85,39 +84,6 @@ def rail_code_for(*, country: str, price: Money) -> str | None:
     return rail.code
 
 
-@dataclass(frozen=True)
-class RouteSimulation:
-    home_amount: Money | None
-    rail: Rail | None  # None: refused, see `problem`
-    reason: str
-    fallbacks: list[Rail]
-    problem: str
-    rules: list[routing.RuleConsidered]
-
-
-def route_simulation(*, country: str, amount: Money) -> RouteSimulation:
-    """Where a payment of `amount` from `country` would go now, and why: the rail and its
-    fallbacks, the rules walked, and what refuses it (no rate, no rail, the rail's limits)."""
-    try:
-        home_amount = fx.convert(amount, settings.GERAOS_HOME_CURRENCY)
-    except ApplicationError as error:
-        return RouteSimulation(None, None, "", [], error.message, [])
-    currency = str(amount.currency)
-    rules = routing.rules_considered(country=country, amount=home_amount, currency=currency)
-    try:
-        decision = routing.choose_rail(country=country, amount=home_amount, currency=currency)
-    except ApplicationError as error:
-        return RouteSimulation(home_amount, None, "", [], error.message, rules)
-    try:
-        routing.check_rail_limits(decision.rail, home_amount)
-        problem = ""
-    except ApplicationError as error:
-        problem = error.message
-    return RouteSimulation(
-        home_amount, decision.rail, decision.reason, decision.fallbacks, problem, rules
-    )
-
-
 def quote_unpayable(quote: Quote) -> tuple[str, str] | None:
     """Why a quote can no longer be paid, as (code, reason), or None: it expired, or the
     rail it was priced on was switched off since."""
@@ -133,12 +99,9 @@ def quote_get_for_user(*, user, quote_id) -> Quote | None:
 
 
 def _captured_between(start, end) -> QuerySet[Payment]:
-    """Payments whose money was captured in (start, end] (late captures included)."""
-    return Payment.objects.filter(
-        events__to_status=Payment.Status.CAPTURED,
-        events__at__gt=start,
-        events__at__lte=end,
-    )
+    """Payments made in (start, end] whose money was captured (refunded since or not): by
+    when they were made, as the changelist a card links to filters them."""
+    return Payment.objects.filter(status__in=FINISHED, created_at__gt=start, created_at__lte=end)
 
 
 def _home_total(payments: QuerySet[Payment], field: str) -> Decimal:
@@ -146,9 +109,10 @@ def _home_total(payments: QuerySet[Payment], field: str) -> Decimal:
 
 
 def _refunded_home_between(start, end) -> Decimal:
-    """Refunds made in (start, end], in the home currency at each payment's own rate."""
+    """Refunds asked for in (start, end] and made, in the home currency at each payment's
+    own rate."""
     refunds = Refund.objects.filter(
-        status=Refund.Status.SUCCEEDED, updated_at__gt=start, updated_at__lte=end
+        status=Refund.Status.SUCCEEDED, created_at__gt=start, created_at__lte=end
     )
     total = refunds.aggregate(total=Sum(F("amount") / F("payment__rate")))["total"]
     return round_to_minor_units(total or Decimal(0), settings.GERAOS_HOME_CURRENCY)
@@ -171,7 +135,7 @@ def money_kpis(period) -> list[dict]:
     """Dashboard cards: money captured, refunded and settled over the period, each against
     the period before, with the day-by-day captured volume."""
     now = money_summary(start=period.start, end=period.end)
-    before = money_summary(start=period.previous_start, end=period.start)
+    before = money_summary(start=period.previous_start, end=period.previous_end)
     in_period, finished = since(period), ",".join(FINISHED)
     links = {
         "captured": f"/admin/payments/payment/?status__in={finished}&{in_period}",
@@ -195,7 +159,7 @@ def money_kpis(period) -> list[dict]:
 def _captured_by_day(period) -> str:
     by_day = dict(
         _captured_between(period.start, period.end)
-        .annotate(day=TruncDate("events__at"))
+        .annotate(day=TruncDate("created_at"))
         .values_list("day")
         .annotate(total=Sum("settled_amount") + Sum("quote__fees"))
         .order_by()
@@ -229,7 +193,7 @@ def rail_summary(*, start, end) -> list[dict]:
 def _captured_local_by_rail(start, end) -> dict[int, list[Money]]:
     totals: dict[int, list[Money]] = {}
     rows = (
-        Payment.objects.filter(status__in=FINISHED, created_at__gt=start, created_at__lte=end)
+        _captured_between(start, end)
         .values_list("rail_id", "local_amount_currency")
         .annotate(total=Sum("local_amount"))
         .order_by("rail_id", "local_amount_currency")
@@ -285,7 +249,10 @@ def operator_kpis(period) -> list[dict]:
             "title": f"{row['rail'].name}{'' if row['rail'].enabled else ' (disabled)'}",
             "value": " + ".join(str(money) for money in row["local"]) or "nothing captured",
             "trend": f"{row['captured']} captured · {row['failure_rate']:.0%} failed",
-            "link": f"/admin/payments/payment/?rail__id__exact={row['rail'].pk}",
+            "link": (
+                f"/admin/payments/payment/?rail__id__exact={row['rail'].pk}"
+                f"&status__in={','.join(FINISHED)}&{since(period)}"
+            ),
         }
         for row in rail_summary(start=period.start, end=period.end)
     ]

@@ -28,17 +28,18 @@ def sign_audit_head(*, length: int, head: str, **_signal) -> AuditCheckpoint:
 
 
 def audit_export() -> dict:
-    """Every event in order with its hashes, the newest signed head and its key."""
+    """Every event in order with its hashes, the newest signed head and the public keys."""
     events = [
         {**event_document(event), "previous_hash": event.previous_hash, "hash": event.hash}
         for event in AuditEvent.objects.order_by("sequence")
     ]
     checkpoint = AuditCheckpoint.objects.order_by("-length").first()
-    export = {"format": EXPORT_FORMAT, "origin": audit_origin(), "events": events}
+    export = {
+        "format": EXPORT_FORMAT,
+        "origin": audit_origin(),
+        "events": events,
+        "jwks": selectors.jwks(),  # every key that ever signed: heads kept from long ago too
+    }
     if checkpoint is not None:
-        export |= {
-            "checkpoint": checkpoint.checkpoint,
-            "checkpoint_kid": checkpoint.kid,
-            "checkpoint_jwk": selectors.jwk(kid=checkpoint.kid),
-        }
+        export["checkpoint"] = checkpoint.checkpoint
     return export

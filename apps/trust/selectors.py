@@ -137,8 +137,11 @@ def dispute_kpis(period) -> list[dict]:
     """Dashboard cards: disputes opened in the period against receipts issued in it (the
     dispute rate), and the open ones an operator must answer, overdue first."""
     opened = Dispute.objects.filter(created_at__gt=period.start, created_at__lte=period.end)
-    issued = Receipt.objects.filter(
-        issued_at__gt=period.start, issued_at__lte=period.end, previous__isnull=True
+    issued = Receipt.objects.filter(  # the receipts a buyer could dispute
+        issued_at__gt=period.start,
+        issued_at__lte=period.end,
+        previous__isnull=True,
+        resolution=Receipt.Resolution.COMPLETED,
     ).count()
     opened_count = opened.count()
     open_now = Dispute.objects.filter(status__in=OPEN_DISPUTE_STATUSES)

@@ -26,7 +26,7 @@ from apps.trust import jose, merkle
 
 def verify_bundle(bundle: dict, jwks: dict | None = None) -> dict:
     """Return the verified receipt payload, or raise jose.VerificationError."""
-    keys = jwks or {"keys": [bundle["jwk"], bundle["checkpoint_jwk"]]}
+    keys = {"keys": [bundle["jwk"], bundle["checkpoint_jwk"]]} if jwks is None else jwks
     payload = jose.jws_verify(bundle["receipt"], jwks=keys)
     proof = bundle["inclusion_proof"]
     checkpoint_key = jose.public_key_from_jwks(keys, bundle["checkpoint_kid"])
@@ -53,16 +53,22 @@ def verify_audit(export: dict, jwks: dict | None = None, kept: tuple[str, ...] =
         heads = verify_chain(export["events"])
     except BrokenChain as broken:
         raise jose.VerificationError(str(broken)) from broken
+    keys = export["jwks"] if jwks is None else jwks
     if heads and "checkpoint" not in export:
         raise jose.VerificationError("the export has events but no signed head")
-    signed = (export["checkpoint"],) if "checkpoint" in export else ()
-    keys = jwks or {"keys": [export["checkpoint_jwk"]] if signed else []}
-    for note in (*signed, *kept):
+    if heads:
+        newest = _require_signed_head(
+            export["checkpoint"], origin=export["origin"], keys=keys, heads=heads
+        )
+        if newest != len(heads):  # trust signs every append: the last one is not signed
+            raise jose.VerificationError(f"events after {newest} are not signed")
+    for note in kept:
         _require_signed_head(note, origin=export["origin"], keys=keys, heads=heads)
     return len(heads)
 
 
-def _require_signed_head(note: str, *, origin: str, keys: dict, heads: list[str]) -> None:
+def _require_signed_head(note: str, *, origin: str, keys: dict, heads: list[str]) -> int:
+    """The length a signed head vouches for, once it is shown to be the chain's."""
     signed_origin, length, head = _signed_head(note, origin=origin, keys=keys)
     if signed_origin != origin:
         raise jose.VerificationError("audit checkpoint is for another log")
@@ -70,6 +76,7 @@ def _require_signed_head(note: str, *, origin: str, keys: dict, heads: list[str]
         raise jose.VerificationError(f"events after {len(heads)} were removed from the log")
     if length and heads[length - 1] != head.hex():
         raise jose.VerificationError(f"the log was rewritten before event {length}")
+    return length
 
 
 def _signed_head(note: str, *, origin: str, keys: dict) -> tuple[str, int, bytes]:

@@ -9,8 +9,9 @@ import pytest
 from django.utils import timezone
 from djmoney.money import Money
 
+from apps.core.dashboard import trend
 from apps.payments import lifecycle, refunds
-from apps.payments.models import PaymentEvent
+from apps.payments.models import Payment
 from apps.trust import services as trust_services
 from tests.factories import make_payment, make_receipt
 from tests.helpers import dashboard_cards
@@ -23,8 +24,8 @@ def captured(user, amount: str, *, days_ago: int = 0):
     lifecycle.payment_authorize(payment_id=payment.pk)
     payment = lifecycle.payment_capture(payment_id=payment.pk)
     if days_ago:
-        PaymentEvent.objects.filter(payment=payment).update(
-            at=timezone.now() - dt.timedelta(days=days_ago)
+        Payment.objects.filter(pk=payment.pk).update(
+            created_at=timezone.now() - dt.timedelta(days=days_ago)
         )
     return payment
 
@@ -97,3 +98,22 @@ def test_disputes_show_the_rate_against_receipts_and_how_many_are_overdue(operat
         "25.0% of receipts issued",
     )
     assert (cards["Open now"]["value"], cards["Open now"]["trend"]) == (1, "0 overdue")
+
+
+@pytest.mark.parametrize(("now", "before"), [(10, -10), (-5, -10)])
+def test_a_rise_from_a_negative_period_reads_as_a_rise(now, before):
+    assert trend(Decimal(now), Decimal(before)).startswith("+")
+
+
+def test_what_a_money_card_counts_is_what_its_link_lists(operator_client, user, catalog):
+    payment = captured(user, "50.00")
+    refunds.refund_create(payment_id=payment.pk, amount=Decimal("10.00"))
+    captured(user, "20.00", days_ago=10)  # made before the period, whenever it was captured
+
+    cards = dashboard_cards(operator_client)
+
+    assert cards["Captured, last 7 days"]["value"] == "£50.00"
+    assert cards["Stripe card"]["value"] == "£50.00"
+    for title in ("Captured, last 7 days", "Refunded, last 7 days", "Stripe card"):
+        listed = operator_client.get(cards[title]["link"]).context["cl"].result_count
+        assert listed == 1, title

@@ -6,9 +6,10 @@ from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
+from djmoney.money import Money
 
 from apps.core.errors import ApplicationError
-from apps.payments import lifecycle, refunds
+from apps.payments import lifecycle, quotes, refunds
 from apps.payments.models import Payment, ProviderEvent, Rail, Refund
 from tests.factories import make_payment
 from tests.helpers import dashboard_cards, dashboard_numbers
@@ -216,3 +217,13 @@ def test_a_notice_whose_rail_code_matches_no_rail_still_names_it(operator_client
     ProviderEvent.objects.create(rail="oldrail", event_id="x2")
 
     assert "oldrail" in operator_client.get("/admin/payments/providerevent/").content.decode()
+
+
+@pytest.mark.parametrize(
+    ("country", "amount", "refusal"),
+    [("NL", Money("0.10", "EUR"), "leave nothing"), ("KE", Money("100.5", "JPY"), "finer")],
+)
+def test_the_simulator_refuses_what_a_quote_would_refuse(country, amount, refusal):
+    route = quotes.route_simulation(country=country, amount=amount)
+
+    assert refusal in route.problem
