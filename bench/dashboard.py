@@ -75,13 +75,13 @@ def main() -> None:
     from apps.payments.models import Rail, RoutingRule
     from apps.payments.rails import ensure_default_rails
     from tests.factories import UserFactory
+    from tests.helpers import sign_in_with_mfa
 
     with test_database() as vendor:
         ensure_default_rails(Rail, RoutingRule)
         fx.import_rates()
         seed_catalog()
-        client = Client()
-        client.force_login(UserFactory(is_staff=True, is_superuser=True))
+        client = sign_in_with_mfa(Client(), UserFactory(is_staff=True, is_superuser=True))
         empty = render_time(client)
         add_captured_payments(PAYMENTS)
         full = render_time(client)

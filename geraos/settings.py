@@ -158,6 +158,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    # Staff reach /admin/ only with a second factor (README "Accounts").
+    "apps.identity.middleware.StaffMFAMiddleware",
 ]
 
 ROOT_URLCONF = "geraos.urls"

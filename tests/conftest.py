@@ -13,6 +13,7 @@ from apps.payments.models import Rail, RoutingRule
 from apps.payments.rails import ensure_default_rails
 from geraos.celery import app as celery_app
 from tests.factories import UserFactory
+from tests.helpers import sign_in_with_mfa
 
 MIGRATION_DATA = [
     "apps.identity.migrations.0003_plans_free_and_studio.create_plans",
@@ -91,6 +92,4 @@ def user_client(user) -> Client:
 
 @pytest.fixture
 def operator_client(operator) -> Client:
-    client = Client()
-    client.force_login(operator)
-    return client
+    return sign_in_with_mfa(Client(), operator)

@@ -1,14 +1,47 @@
 """Small readers, clients and runners shared by tests of different apps."""
 
 import threading
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
+from allauth.account.internal.flows.login import record_authentication
+from allauth.mfa import app_settings as mfa_settings
+from allauth.mfa.models import Authenticator
+from allauth.mfa.totp.internal.auth import TOTP, format_hotp_value, hotp_value
 from django.contrib.auth.models import Permission
 from django.db import connection
+from django.http import HttpRequest
 from django.test import Client
 
+from apps.identity.models import User
 from tests.factories import UserFactory
+
+# Every authenticator app a test sets up holds this secret (base32).
+TOTP_SECRET = "GERATESTSTAFFTOTPSECRET234567ABC"
+
+
+def give_totp(user: User) -> Authenticator:
+    """The user's authenticator app, holding TOTP_SECRET (allauth's own activation)."""
+    existing = Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).first()
+    return existing or TOTP.activate(user, TOTP_SECRET).instance
+
+
+def totp_code(secret: str = TOTP_SECRET) -> str:
+    """What an authenticator app holding `secret` shows now."""
+    return format_hotp_value(hotp_value(secret, int(time.time()) // mfa_settings.TOTP_PERIOD))
+
+
+def sign_in_with_mfa(client: Client, user: User) -> Client:
+    """Sign `user` in as allauth does after password and TOTP: staff reach the admin only
+    from such a session."""
+    authenticator = give_totp(user)
+    client.force_login(user)
+    request = HttpRequest()
+    request.session = client.session
+    record_authentication(request, user, "mfa", id=authenticator.pk, type=authenticator.type)
+    request.session.save()
+    return client
 
 
 def dashboard_cards(client, period: str = "") -> dict[str, dict]:
@@ -31,9 +64,7 @@ def staff_with(*perms: str) -> Client:
         user.user_permissions.add(
             Permission.objects.get(content_type__app_label=app_label, codename=codename)
         )
-    client = Client(raise_request_exception=False)
-    client.force_login(user)
-    return client
+    return sign_in_with_mfa(Client(raise_request_exception=False), user)
 
 
 def run_concurrently(

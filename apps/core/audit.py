@@ -107,13 +107,15 @@ def _who(request) -> dict:
     return {
         "actor": user,
         "actor_email": user.email if user else "",
-        "actor_used_mfa": _used_mfa(request),
+        "actor_used_mfa": session_used_mfa(request),
         "address": _client_address(request),
         "request_id": getattr(request, "request_id", ""),
     }
 
 
-def _used_mfa(request) -> bool:
+def session_used_mfa(request) -> bool:
+    """Whether the signed-in user's session passed a second factor (allauth records each
+    authentication step in the session)."""
     return any(
         record.get("method") == "mfa"
         for record in get_authentication_records(request, request.user)

@@ -3,17 +3,32 @@ from pathlib import Path
 
 from playwright.sync_api import expect
 
+from apps.identity.models import User
 from tests.factories import PASSWORD
+from tests.helpers import give_totp, totp_code
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
 
 def sign_in(page, email: str) -> None:
+    _enter_password(page, email)
+    expect(page.get_by_role("heading", name="My account")).to_be_visible()
+
+
+def sign_in_as_operator(page, operator: User) -> None:
+    """Password, then a code from the operator's authenticator app: the admin needs both."""
+    give_totp(operator)
+    _enter_password(page, operator.email)
+    page.get_by_placeholder("Code").fill(totp_code())
+    page.get_by_role("button", name="Sign In").click()
+    expect(page.get_by_role("heading", name="My account")).to_be_visible()
+
+
+def _enter_password(page, email: str) -> None:
     page.goto("/accounts/login/")
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password:", exact=True).fill(PASSWORD)
     page.get_by_role("button", name="Sign In").click()
-    expect(page.get_by_role("heading", name="My account")).to_be_visible()
 
 
 def screenshot(page, name: str) -> None:

@@ -10,7 +10,7 @@ from apps.dispatch.models import DispatchOrder
 from apps.trust import services as trust_services
 from apps.trust.models import Dispute
 from apps.trust.verify import verify_bundle
-from tests.browser.helpers import screenshot, sign_in
+from tests.browser.helpers import screenshot, sign_in, sign_in_as_operator
 from tests.dispatch.conftest import ANYTIME, LEAK, Agent
 from tests.factories import UserFactory
 
@@ -78,7 +78,7 @@ def test_the_user_and_the_operator_see_each_status_in_the_same_words_and_colours
     on_the_users_page = {s: colours(page.locator(".badge", has_text=s)) for s in statuses}
     screenshot(page, "dispatches")
     page.get_by_role("button", name="Sign out").click()
-    sign_in(page, UserFactory(is_staff=True, is_superuser=True).email)
+    sign_in_as_operator(page, UserFactory(is_staff=True, is_superuser=True))
     page.set_viewport_size({"width": 1600, "height": 720})  # every column in the picture
     page.goto("/admin/dispatch/dispatchorder/")
     in_the_admin = {s: colours(page.locator(".badge", has_text=s)) for s in statuses}

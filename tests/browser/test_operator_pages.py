@@ -6,7 +6,7 @@ from playwright.sync_api import expect
 
 from apps.payments import lifecycle
 from apps.trust import services as trust_services
-from tests.browser.helpers import screenshot, sign_in
+from tests.browser.helpers import screenshot, sign_in_as_operator
 from tests.factories import UserFactory, make_payment, make_receipt
 
 pytestmark = [
@@ -16,7 +16,7 @@ pytestmark = [
 
 
 def test_the_operator_simulates_a_route_with_the_form(page, catalog):
-    sign_in(page, UserFactory(is_staff=True, is_superuser=True).email)
+    sign_in_as_operator(page, UserFactory(is_staff=True, is_superuser=True))
     page.set_viewport_size({"width": 1400, "height": 900})
     page.goto("/admin/payments/routingrule/")
 
@@ -44,7 +44,7 @@ def test_the_operator_goes_from_the_dashboard_to_the_disputes_queue(page, catalo
         trust_services.dispute_open(
             receipt=make_receipt(user), opened_by="buyer", reason=reason, user=user
         )
-    sign_in(page, UserFactory(is_staff=True, is_superuser=True).email)
+    sign_in_as_operator(page, UserFactory(is_staff=True, is_superuser=True))
     page.set_viewport_size({"width": 1400, "height": 900})
 
     page.goto("/admin/")

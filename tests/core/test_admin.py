@@ -5,7 +5,7 @@ from django.urls import reverse
 
 from apps.identity.models import User
 from tests.factories import PASSWORD, UserFactory
-from tests.helpers import dashboard_numbers, staff_with
+from tests.helpers import dashboard_numbers, give_totp, staff_with, totp_code
 
 pytestmark = pytest.mark.django_db
 
@@ -20,10 +20,12 @@ def test_admin_sends_anonymous_visitors_to_allauth_login(client):
 
 def test_operator_signs_in_through_allauth_and_sees_dashboard(client):
     operator = UserFactory(is_staff=True, is_superuser=True)
+    give_totp(operator)
     client.post(
         reverse("account_login") + "?next=/admin/",
         {"login": operator.email, "password": PASSWORD},
     )
+    client.post(reverse("mfa_authenticate"), {"code": totp_code()})
 
     assert client.get(reverse("admin:index")).status_code == 200
     kpis = dashboard_numbers(client)

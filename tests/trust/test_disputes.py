@@ -17,7 +17,7 @@ from apps.core.errors import ConflictError
 from apps.trust import refunds, selectors, services
 from apps.trust.models import Dispute, Receipt, SigningKey
 from tests.factories import UserFactory, make_grant, make_receipt
-from tests.helpers import run_concurrently, staff_with
+from tests.helpers import run_concurrently, sign_in_with_mfa, staff_with
 
 pytestmark = pytest.mark.django_db
 
@@ -329,8 +329,7 @@ def test_trust_admin_screens(operator_client, user):
 def test_rotating_the_signing_key_asks_first_and_needs_the_csrf_token(operator, user):
     make_receipt(user)
     active = SigningKey.objects.get(status=SigningKey.Status.ACTIVE)
-    operator_client = Client(enforce_csrf_checks=True)
-    operator_client.force_login(operator)
+    operator_client = sign_in_with_mfa(Client(enforce_csrf_checks=True), operator)
     rotate = reverse("admin:trust_signingkey_rotate")
 
     confirmation = operator_client.get(rotate)
