@@ -39,6 +39,8 @@ run: seed
 	@echo ""
 	@echo "  GeraOS is starting on http://127.0.0.1:8000/"
 	@echo "  Operator admin: http://127.0.0.1:8000/admin/   API docs: http://127.0.0.1:8000/api/docs/"
+	@echo "  The admin asks the operator for a second factor after the password: a code from an"
+	@echo "  authenticator app holding the TOTP secret above, or the recovery code (once)."
 	@echo "  Emails (verification, password reset) are printed in this terminal."
 	@echo ""
 	$(RUN_ENV) $(BIN)/python manage.py runserver 127.0.0.1:8000

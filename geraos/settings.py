@@ -452,6 +452,10 @@ GERAOS_DEMO_SEEDERS = [
 # only where this is on (development), never by accident in production.
 GERAOS_DEMO_ALLOWED = env.bool("GERAOS_DEMO_ALLOWED", default=DEBUG)
 GERAOS_DEMO_PASSWORD = env.str("GERAOS_DEMO_PASSWORD", default="gera-demo-2026")
+# The demo operator's authenticator app secret (base32): the admin asks for its codes.
+GERAOS_DEMO_TOTP_SECRET = env.str(
+    "GERAOS_DEMO_TOTP_SECRET", default="GERADEMOOPERATORTOTPSECRET234567"
+)
 GERAOS_DEMO_AGENT_TOKEN = env.str(
     "GERAOS_DEMO_AGENT_TOKEN", default="gera_demo2026_DemoAgentTokenForLocalRunsOnly0000000"
 )

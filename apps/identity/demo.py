@@ -4,6 +4,9 @@ exist are kept as they are."""
 import datetime as dt
 from dataclasses import dataclass
 
+from allauth.mfa.models import Authenticator
+from allauth.mfa.recovery_codes.internal.auth import RecoveryCodes
+from allauth.mfa.totp.internal.auth import TOTP
 from django.conf import settings
 from django.utils import timezone
 from djmoney.money import Money
@@ -39,28 +42,43 @@ def seed() -> list[str]:
     """Create the operator, the demo user on Studio and the demo agent; return the lines
     `make run` prints."""
     password = settings.GERAOS_DEMO_PASSWORD
-    lines = []
-    for account in (OPERATOR, DEMO_USER):
-        _ensure_account(account, password)
-        role = "operator (admin)" if account.is_operator else "demo user (Studio)"
-        lines.append(f"{role:20} {account.email} / {password}")
-    demo = selectors.user_get_by_email(email=DEMO_USER.email)
+    operator = _ensure_account(OPERATOR, password)
+    second_factor = _ensure_second_factor(operator)
+    demo = _ensure_account(DEMO_USER, password)
     _ensure_studio(demo)
     token = _ensure_demo_agent(demo)
-    lines.append(f"{'demo agent token':20} {token}")
-    return lines
+    return [
+        f"{'operator (admin)':20} {operator.email} / {password}",
+        *second_factor,
+        f"{'demo user (Studio)':20} {demo.email} / {password}",
+        f"{'demo agent token':20} {token}",
+    ]
 
 
-def _ensure_account(account: DemoAccount, password: str) -> None:
-    if selectors.user_get_by_email(email=account.email) is None:
-        services.user_create_verified(
-            email=account.email,
-            password=password,
-            name=account.name,
-            is_operator=account.is_operator,
-            country=account.country,
-            preferred_currency=account.preferred_currency,
-        )
+def _ensure_account(account: DemoAccount, password: str) -> User:
+    return selectors.user_get_by_email(email=account.email) or services.user_create_verified(
+        email=account.email,
+        password=password,
+        name=account.name,
+        is_operator=account.is_operator,
+        country=account.country,
+        preferred_currency=account.preferred_currency,
+    )
+
+
+def _ensure_second_factor(operator: User) -> list[str]:
+    """The admin needs a second factor: an authenticator app holding the published demo
+    secret, and recovery codes. allauth has no public call that activates them outside
+    its forms; these are the calls its forms make."""
+    if not Authenticator.objects.filter(user=operator, type=Authenticator.Type.TOTP).exists():
+        TOTP.activate(operator, settings.GERAOS_DEMO_TOTP_SECRET)
+    unused = RecoveryCodes.activate(operator).get_unused_codes()
+    recovery = unused[0] if unused else "none left: make new ones at /accounts/2fa/"
+    return [
+        f"{'operator TOTP secret':20} {settings.GERAOS_DEMO_TOTP_SECRET} "
+        "(add it to an authenticator app)",
+        f"{'operator recovery':20} {recovery} (instead of a TOTP code, once)",
+    ]
 
 
 def _ensure_studio(user: User) -> None:

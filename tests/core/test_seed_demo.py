@@ -1,14 +1,19 @@
+import re
 from io import StringIO
 
 import pytest
 from allauth.account.models import EmailAddress
+from allauth.mfa.models import Authenticator
 from django.core.management import CommandError, call_command
+from django.test import Client
+from django.urls import reverse
 
 from apps.catalog.models import Product
 from apps.identity import selectors
 from apps.identity.models import AgentGrant, EntitlementUsage, Subscription, User
 from apps.memory.models import ConsentGrant, MemoryItem
 from apps.trust.models import Receipt, TreeHead
+from tests.helpers import totp_code
 
 pytestmark = pytest.mark.django_db
 
@@ -19,6 +24,7 @@ def snapshot() -> tuple:
         for model in (
             User,
             EmailAddress,
+            Authenticator,
             Subscription,
             AgentGrant,
             EntitlementUsage,
@@ -51,6 +57,32 @@ def test_seed_demo_creates_verified_operator_and_demo_user():
     assert selectors.plan_for_user(user=demo).code == "studio"
     grant = AgentGrant.objects.get(user=demo)
     assert f"gera_{grant.token_prefix}_" in output
+
+
+def printed(output: str, label: str) -> str:
+    return re.search(rf"{label}\s+(\S+)", output).group(1)
+
+
+def operator_signs_in(second_factor: str) -> Client:
+    client = Client()
+    client.post(
+        reverse("account_login"), {"login": "operator@gera.example", "password": "gera-demo-2026"}
+    )
+    client.post(reverse("mfa_authenticate"), {"code": second_factor})
+    return client
+
+
+def test_the_operator_reaches_the_admin_with_the_totp_secret_or_recovery_code_printed():
+    output = seed()
+    secret = printed(output, "operator TOTP secret")
+    recovery_code = printed(output, "operator recovery")
+
+    with_app = operator_signs_in(totp_code(secret))
+    with_recovery_code = operator_signs_in(recovery_code)
+
+    assert with_app.get(reverse("admin:index")).status_code == 200
+    assert with_recovery_code.get(reverse("admin:index")).status_code == 200
+    assert recovery_code not in seed()  # used up: the next run prints another
 
 
 def test_second_seed_changes_nothing():
