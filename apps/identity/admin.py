@@ -28,6 +28,12 @@ admin.site.unregister(Authenticator)
 admin.site.unregister(Group)
 
 
+def _out_of_reach(request, account: User | None) -> bool:
+    """Only a superuser changes a superuser's account or removes its second factor: the
+    Administrator role manages staff, it does not become a superuser."""
+    return account is not None and account.is_superuser and not request.user.is_superuser
+
+
 class OperatorUserCreationForm(UserCreationForm):
     class Meta:
         model = User
@@ -94,6 +100,13 @@ class UserAdmin(DjangoUserAdmin, ModelAdmin):
         # Email addresses are added once the account exists (the change page).
         return self.inlines if obj else []
 
+    def get_readonly_fields(self, request, obj=None):
+        readonly = super().get_readonly_fields(request, obj)
+        return readonly if request.user.is_superuser else [*readonly, "is_superuser"]
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return super().has_change_permission(request, obj) and not _out_of_reach(request, obj)
+
 
 @admin.register(EmailAddress)
 class EmailAddressAdmin(ModelAdmin):
@@ -102,6 +115,10 @@ class EmailAddressAdmin(ModelAdmin):
     search_fields = ["email", "user__email"]
     list_select_related = ["user"]
     raw_id_fields = ["user"]
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        account = obj.user if obj else None
+        return super().has_change_permission(request, obj) and not _out_of_reach(request, account)
 
 
 @admin.register(Group)
@@ -205,3 +222,7 @@ class AuthenticatorAdmin(ModelAdmin):
 
     def has_add_permission(self, request) -> bool:
         return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        account = obj.user if obj else None
+        return super().has_delete_permission(request, obj) and not _out_of_reach(request, account)

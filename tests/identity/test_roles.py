@@ -6,6 +6,8 @@ import uuid
 from pathlib import Path
 
 import pytest
+from allauth.account.models import EmailAddress
+from allauth.mfa.models import Authenticator
 from django.contrib import admin
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.auth.models import Group
@@ -17,7 +19,7 @@ from django.urls import reverse
 from apps.catalog.demo import seed as seed_catalog
 from tests.admin_rows import ROWS, rails_and_rates
 from tests.factories import UserFactory
-from tests.helpers import sign_in_with_mfa
+from tests.helpers import give_totp, sign_in_with_mfa
 
 pytestmark = pytest.mark.django_db
 
@@ -188,3 +190,40 @@ def action_runs(client: Client, url: str, action: str, row: models.Model) -> boo
     return response.status_code != 403 and "No action selected." not in [
         str(message) for message in get_messages(response.wsgi_request)
     ]
+
+
+# ---------------------------------------------------------------------------
+# Administrators manage staff, not superusers
+# ---------------------------------------------------------------------------
+
+
+def test_an_administrator_cannot_make_anyone_a_superuser():
+    administrator = staff_in("Administrator")
+    staff = UserFactory(is_staff=True)
+
+    form = administrator.get(reverse("admin:identity_user_change", args=[staff.pk]))
+
+    assert form.context["has_change_permission"]
+    assert "groups" in form.context["adminform"].form.fields
+    assert "is_superuser" not in form.context["adminform"].form.fields
+
+
+def test_an_administrator_cannot_take_over_a_superusers_account():
+    administrator = staff_in("Administrator")
+    superuser = UserFactory(is_staff=True, is_superuser=True)
+    device = give_totp(superuser)
+    address = EmailAddress.objects.get(user=superuser)
+
+    account = administrator.get(reverse("admin:identity_user_change", args=[superuser.pk]))
+    email = administrator.get(reverse("admin:account_emailaddress_change", args=[address.pk]))
+    password = administrator.get(reverse("admin:auth_user_password_change", args=[superuser.pk]))
+    removal = administrator.post(reverse("admin:mfa_authenticator_delete", args=[device.pk]))
+    administrator.post(
+        reverse("admin:mfa_authenticator_changelist"),
+        {"action": "delete_selected", ACTION_CHECKBOX_NAME: [device.pk], "post": "yes"},
+    )
+
+    assert not account.context["has_change_permission"]
+    assert not email.context["has_change_permission"]
+    assert (password.status_code, removal.status_code) == (403, 403)
+    assert Authenticator.objects.filter(pk=device.pk).exists()
