@@ -2,9 +2,11 @@
 action; disputes are a work queue resolved through services."""
 
 import datetime as dt
+import json
 
 from django.contrib import admin, messages
 from django.db.models import Case, When
+from django.http import HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse_lazy
@@ -16,6 +18,7 @@ from apps.core.admin import NeverDeleted, ReadOnlyAdmin, badge_column, preformat
 from apps.core.errors import ApplicationError
 from apps.core.status import Tone, badge
 from apps.trust import selectors, services
+from apps.trust.audit import audit_export
 from apps.trust.models import (
     OPEN_DISPUTE_STATUSES,
     AuditCheckpoint,
@@ -80,10 +83,29 @@ class AuditCheckpointAdmin(ReadOnlyAdmin):
     list_display = ["length", "kid", "created_at"]
     fields = ["length", "head", "kid", "created_at", "checkpoint_text"]
     readonly_fields = fields
+    actions_list = ["export"]
 
     @display(description="Checkpoint")
     def checkpoint_text(self, checkpoint: AuditCheckpoint) -> str:
         return preformatted(checkpoint.checkpoint)
+
+    def has_export_permission(self, request, obj=None) -> bool:
+        # The export holds the events as well as their signed heads.
+        return request.user.has_perms(["core.view_auditevent", "trust.view_auditcheckpoint"])
+
+    @action(
+        description="Download the audit log (verifiable offline)",
+        url_path="export",
+        permissions=["export"],
+    )
+    def export(self, request):
+        """What `manage.py export_audit_log` writes, for `python -m apps.trust.verify --audit`."""
+        document = json.dumps(audit_export(), indent=2, ensure_ascii=False)
+        response = HttpResponse(document, content_type="application/json")
+        response["Content-Disposition"] = (
+            f'attachment; filename="audit-{timezone.now():%Y%m%d}.json"'
+        )
+        return response
 
 
 @admin.register(SigningKey)

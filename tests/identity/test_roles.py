@@ -59,7 +59,7 @@ ALLOWED = {
     },
     "Compliance": {
         "core.auditevent": {"view"},
-        "trust.auditcheckpoint": {"view"},
+        "trust.auditcheckpoint": {"view", "export"},
         "memory.consentgrant": {"view"},
         "memory.accesslogentry": {"view"},
         "trust.receipt": {"view", "verify"},

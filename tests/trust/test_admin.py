@@ -1,0 +1,37 @@
+"""Trust's operator screens: the audit log leaves the admin as an export anyone can check
+offline."""
+
+import json
+
+import pytest
+from django.urls import reverse
+
+from apps.core import audit
+from apps.trust.verify import verify_audit
+from tests.helpers import staff_with
+
+pytestmark = pytest.mark.django_db
+
+EXPORT = "admin:trust_auditcheckpoint_export"
+
+
+def test_who_reads_the_audit_log_downloads_it_and_the_download_verifies_offline(user):
+    audit.record(action="catalog.skill_publish", obj=user)
+    audit.record(action="payments.refund", obj=user, reason="the payer asked")
+    reader = staff_with("core.view_auditevent", "trust.view_auditcheckpoint")
+
+    listed = reader.get(reverse("admin:trust_auditcheckpoint_changelist"))
+    download = reader.get(reverse(EXPORT))
+
+    assert reverse(EXPORT) in listed.content.decode()
+    assert download["Content-Disposition"].startswith('attachment; filename="audit-')
+    assert verify_audit(json.loads(download.content)) == 2
+
+
+def test_who_sees_only_the_signed_heads_does_not_download_the_events():
+    heads_only = staff_with("trust.view_auditcheckpoint")
+
+    listed = heads_only.get(reverse("admin:trust_auditcheckpoint_changelist"))
+
+    assert reverse(EXPORT) not in listed.content.decode()
+    assert heads_only.get(reverse(EXPORT)).status_code == 403
