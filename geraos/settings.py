@@ -340,12 +340,21 @@ SPECTACULAR_SETTINGS = {
 # ---------------------------------------------------------------------------
 # Operator admin (django-unfold)
 # ---------------------------------------------------------------------------
-def _nav(title: str, icon: str, link: str, permission: str = "") -> dict:
-    item = {"title": title, "icon": icon, "link": link}
-    return {**item, "permission": permission} if permission else item
+def _nav(title: str, icon: str, link: str) -> dict:
+    """A sidebar entry for a model's list, shown to staff the admin lets see it."""
+    app_label, model_name = link.strip("/").split("/")[1:]
+    return {
+        "title": title,
+        "icon": icon,
+        "link": link,
+        "permission": _may_see(app_label, model_name),
+    }
 
 
-_CAN_VIEW_USERS = "apps.core.admin_dashboard.can_view_users"
+def _may_see(app_label: str, model_name: str):
+    # The admin's own rule: viewing needs the view or the change permission.
+    names = [f"{app_label}.view_{model_name}", f"{app_label}.change_{model_name}"]
+    return lambda request: any(request.user.has_perm(name) for name in names)
 
 
 UNFOLD = {
@@ -364,10 +373,10 @@ UNFOLD = {
             {
                 "title": "Identity",
                 "items": [
-                    _nav("Users", "person", "/admin/identity/user/", _CAN_VIEW_USERS),
-                    _nav(
-                        "Email addresses", "mail", "/admin/account/emailaddress/", _CAN_VIEW_USERS
-                    ),
+                    _nav("Users", "person", "/admin/identity/user/"),
+                    _nav("Email addresses", "mail", "/admin/account/emailaddress/"),
+                    _nav("Two-factor devices", "phonelink_lock", "/admin/mfa/authenticator/"),
+                    _nav("Roles", "badge", "/admin/auth/group/"),
                     _nav("Agent grants", "smart_toy", "/admin/identity/agentgrant/"),
                 ],
             },

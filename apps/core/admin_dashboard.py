@@ -1,5 +1,5 @@
-"""unfold's hooks: the operator dashboard (admin index), sidebar permission checks, and
-the badge stylesheet the user pages share.
+"""unfold's hooks: the operator dashboard (admin index) and the badge stylesheet the
+user pages share.
 
 Each app contributes a section of headline numbers through a function named in
 GERAOS_DASHBOARD_KPIS, so core knows nothing of the apps above it.
@@ -16,10 +16,6 @@ from apps.core.dashboard import PERIODS, period_named
 
 def badge_stylesheet(request: HttpRequest) -> str:
     return static("css/badges.css")
-
-
-def can_view_users(request: HttpRequest) -> bool:
-    return request.user.has_perm("identity.view_user")
 
 
 def _may_see_app_of(user, dotted_path: str) -> bool:

@@ -136,6 +136,24 @@ def test_each_role_reaches_exactly_its_admin_pages_and_actions(role, rows):
         if client.get(reverse("admin:app_list", args=[app_label])).status_code == 200
     }
     assert app_pages == {label.split(".")[0] for label in ALLOWED[role]}
+    assert sidebar_links(client) == {changelist(label) for label in ALLOWED[role]}
+
+
+def test_every_admin_screen_has_its_place_in_the_sidebar(operator_client):
+    every_screen = {model._meta.label_lower for model in admin.site._registry}
+
+    assert sidebar_links(operator_client) == {changelist(label) for label in every_screen}
+
+
+def sidebar_links(client: Client) -> set[str]:
+    sections = client.get(reverse("admin:index")).context["sidebar_navigation"]
+    return {
+        item["link"] for section in sections for item in section["items"] if item["has_permission"]
+    }
+
+
+def changelist(label: str) -> str:
+    return reverse(f"admin:{label.replace('.', '_')}_changelist")
 
 
 def reached_on(client: Client, model_admin, row: models.Model) -> set[str]:
