@@ -1,5 +1,6 @@
 from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
+from django.shortcuts import redirect
 from django.urls import include, path, re_path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
@@ -10,9 +11,17 @@ from apps.identity.webhooks import StripeWebhookView
 from apps.payments.webhooks import RailWebhookView
 from apps.trust.views import jwks
 
+
+def _signed_in_staff_go_to_the_admin(request, extra_context=None):
+    """What the admin's own login page does for signed-in staff: nothing but send them on.
+    Django's login form there would switch accounts without allauth (no second factor,
+    no rate limit)."""
+    return redirect("admin:index")
+
+
 # The admin has no login of its own: operators sign in through allauth, so its rate
 # limits and MFA apply to them too.
-admin.site.login = secure_admin_login(admin.site.login)
+admin.site.login = secure_admin_login(_signed_in_staff_go_to_the_admin)
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="identity:me", permanent=False), name="home"),

@@ -120,6 +120,13 @@ class EmailAddressAdmin(ModelAdmin):
         account = obj.user if obj else None
         return super().has_change_permission(request, obj) and not _out_of_reach(request, account)
 
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        # Nor may an address be added to, or moved onto, a superuser's account: a reset
+        # link mailed there would take it over.
+        if db_field.name == "user" and not request.user.is_superuser:
+            kwargs["queryset"] = User.objects.filter(is_superuser=False)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
 
 @admin.register(Group)
 class GroupAdmin(ModelAdmin):

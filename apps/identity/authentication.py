@@ -4,11 +4,14 @@
 refusal is a 401 with its own code: token_invalid, token_expired or token_revoked.
 """
 
+from drf_spectacular.authentication import SessionScheme
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from rest_framework import authentication as drf_authentication
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
-from rest_framework.exceptions import AuthenticationFailed
+from rest_framework.exceptions import AuthenticationFailed, PermissionDenied
 from rest_framework.request import Request
 
+from apps.core.audit import session_used_mfa
 from apps.identity import selectors, services
 from apps.identity.models import AgentGrant, User
 
@@ -36,9 +39,30 @@ class AgentTokenAuthentication(BaseAuthentication):
         return 'Bearer realm="geraos"'
 
 
+class SessionAuthentication(drf_authentication.SessionAuthentication):
+    """A person's browser session. Staff powers (reading others' receipts and disputes)
+    need the second factor in the API as in the admin: a staff session without it is
+    refused rather than served as staff."""
+
+    def authenticate(self, request: Request):
+        found = super().authenticate(request)
+        if found is not None and found[0].is_staff and not session_used_mfa(request._request):
+            raise PermissionDenied(
+                "Staff use the API from a session signed in with a second factor.",
+                code="mfa_required",
+            )
+        return found
+
+
 class AgentTokenScheme(OpenApiAuthenticationExtension):
     target_class = AgentTokenAuthentication
     name = "agentToken"
 
     def get_security_definition(self, auto_schema) -> dict:
         return {"type": "http", "scheme": "bearer", "bearerFormat": "gera_<prefix>_<secret>"}
+
+
+class StaffAwareSessionScheme(SessionScheme):
+    """The session cookie in the schema, as for DRF's own session authentication."""
+
+    target_class = SessionAuthentication
