@@ -5,19 +5,19 @@ from unfold.decorators import action, display
 
 from apps.catalog import services
 from apps.catalog.models import Product, Provider, Skill
-from apps.core.admin import badge_column, pretty_json
+from apps.core.admin import Audited, badge_column, pretty_json
 from apps.core.errors import ApplicationError
 
 
 @admin.register(Product)
-class ProductAdmin(ModelAdmin):
+class ProductAdmin(Audited, ModelAdmin):
     list_display = ["name", "code", "active", "created_at"]
     list_filter = ["active"]
     search_fields = ["code", "name"]
 
 
 @admin.register(Skill)
-class SkillAdmin(ModelAdmin):
+class SkillAdmin(Audited, ModelAdmin):
     list_display = ["capability", "title", "product", "status_badge", "price_from", "version"]
     list_filter = ["status", "product"]
     search_fields = ["capability", "title", "synonyms"]
@@ -49,7 +49,7 @@ class SkillAdmin(ModelAdmin):
 
 
 @admin.register(Provider)
-class ProviderAdmin(ModelAdmin):
+class ProviderAdmin(Audited, ModelAdmin):
     list_display = ["name", "city", "country", "rating", "price", "sandbox", "active"]
     list_filter = ["active", "country", "city"]
     search_fields = ["name", "city"]

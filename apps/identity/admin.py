@@ -8,7 +8,7 @@ from unfold.decorators import action
 from unfold.forms import AdminPasswordChangeForm, UserChangeForm, UserCreationForm
 from unfold.widgets import UnfoldAdminSelectWidget
 
-from apps.core.admin import badge_column
+from apps.core.admin import Audited, badge_column
 from apps.identity import services
 from apps.identity.forms import preferred_currency_field
 from apps.identity.models import (
@@ -75,7 +75,7 @@ class AgentGrantInline(TabularInline):
 
 
 @admin.register(User)
-class UserAdmin(DjangoUserAdmin, ModelAdmin):
+class UserAdmin(Audited, DjangoUserAdmin, ModelAdmin):
     form = OperatorUserChangeForm
     add_form = OperatorUserCreationForm
     change_password_form = AdminPasswordChangeForm
@@ -109,7 +109,7 @@ class UserAdmin(DjangoUserAdmin, ModelAdmin):
 
 
 @admin.register(EmailAddress)
-class EmailAddressAdmin(ModelAdmin):
+class EmailAddressAdmin(Audited, ModelAdmin):
     list_display = ["email", "user", "primary", "verified"]
     list_filter = ["primary", "verified"]
     search_fields = ["email", "user__email"]
@@ -129,7 +129,7 @@ class EmailAddressAdmin(ModelAdmin):
 
 
 @admin.register(Group)
-class GroupAdmin(ModelAdmin):
+class GroupAdmin(Audited, ModelAdmin):
     search_fields = ["name"]
     filter_horizontal = ["permissions"]
 
@@ -147,14 +147,14 @@ class PlanEntitlementInline(TabularInline):
 
 
 @admin.register(Plan)
-class PlanAdmin(ModelAdmin):
+class PlanAdmin(Audited, ModelAdmin):
     list_display = ["name", "code", "price", "is_default", "stripe_price_id"]
     search_fields = ["code", "name"]
     inlines = [PlanEntitlementInline]
 
 
 @admin.register(Subscription)
-class SubscriptionAdmin(ModelAdmin):
+class SubscriptionAdmin(Audited, ModelAdmin):
     list_display = ["user", "plan", "status_badge", "current_period_end", "stripe_customer_id"]
     list_filter = ["status", "plan"]
     search_fields = ["user__email", "stripe_customer_id", "stripe_subscription_id"]
@@ -165,7 +165,7 @@ class SubscriptionAdmin(ModelAdmin):
 
 
 @admin.register(AgentGrant)
-class AgentGrantAdmin(ModelAdmin):
+class AgentGrantAdmin(Audited, ModelAdmin):
     list_display = [
         "name",
         "user",
@@ -204,7 +204,7 @@ class AgentGrantAdmin(ModelAdmin):
 
 
 @admin.register(StripeEvent)
-class StripeEventAdmin(ModelAdmin):
+class StripeEventAdmin(Audited, ModelAdmin):
     list_display = ["event_id", "type", "created", "received_at"]
     list_filter = ["type"]
     search_fields = ["event_id"]
@@ -217,7 +217,7 @@ class StripeEventAdmin(ModelAdmin):
 
 
 @admin.register(Authenticator)
-class AuthenticatorAdmin(ModelAdmin):
+class AuthenticatorAdmin(Audited, ModelAdmin):
     """Operators may see that a user has MFA and remove a lost device; never its secret."""
 
     list_display = ["user", "type", "created_at", "last_used_at"]

@@ -5,13 +5,13 @@ from django.contrib import admin, messages
 from unfold.admin import ModelAdmin
 from unfold.decorators import action, display
 
-from apps.core.admin import NeverDeleted, ReadOnlyAdmin, badge_column
+from apps.core.admin import Audited, NeverDeleted, ReadOnlyAdmin, badge_column
 from apps.memory import services
 from apps.memory.models import AccessLogEntry, ConsentGrant, MemoryItem, MemoryScope
 
 
 @admin.register(MemoryScope)
-class MemoryScopeAdmin(ModelAdmin):
+class MemoryScopeAdmin(Audited, ModelAdmin):
     list_display = ["name", "code", "sensitivity_badge", "description"]
     list_filter = ["sensitivity"]
     search_fields = ["code", "name"]
@@ -21,7 +21,7 @@ class MemoryScopeAdmin(ModelAdmin):
 
 
 @admin.register(MemoryItem)
-class MemoryItemAdmin(ModelAdmin):
+class MemoryItemAdmin(Audited, ModelAdmin):
     list_display = ["user", "scope", "kind", "key", "product", "masked_value", "updated_at"]
     list_filter = ["scope", "kind", "product"]
     search_fields = ["user__email", "key"]
@@ -63,7 +63,7 @@ def _deleted_by(request) -> str:
 
 
 @admin.register(ConsentGrant)
-class ConsentGrantAdmin(NeverDeleted, ModelAdmin):
+class ConsentGrantAdmin(Audited, NeverDeleted, ModelAdmin):
     list_display = [
         "user",
         "product",

@@ -9,7 +9,7 @@ from djmoney.money import Money
 from unfold.admin import ModelAdmin, TabularInline
 from unfold.decorators import action, display
 
-from apps.core.admin import NeverDeleted, ReadOnlyAdmin, badge_column
+from apps.core.admin import Audited, NeverDeleted, ReadOnlyAdmin, badge_column
 from apps.core.errors import ApplicationError
 from apps.core.status import Tone, badge
 from apps.payments import quotes, refunds, selectors
@@ -26,7 +26,7 @@ from apps.payments.models import (
 
 
 @admin.register(Rail)
-class RailAdmin(ModelAdmin):
+class RailAdmin(Audited, ModelAdmin):
     list_display = [
         "name",
         "code",
@@ -61,7 +61,7 @@ class RailAdmin(ModelAdmin):
 
 
 @admin.register(RoutingRule)
-class RoutingRuleAdmin(ModelAdmin):
+class RoutingRuleAdmin(Audited, ModelAdmin):
     list_display = [
         "__str__",
         "country",
@@ -95,7 +95,7 @@ class RoutingRuleAdmin(ModelAdmin):
 
 
 @admin.register(Quote)
-class QuoteAdmin(ModelAdmin):
+class QuoteAdmin(Audited, ModelAdmin):
     list_display = [
         "id",
         "user",
@@ -121,7 +121,7 @@ admin.site.unregister(Rate)
 
 
 @admin.register(Rate)
-class RateAdmin(ModelAdmin):
+class RateAdmin(Audited, ModelAdmin):
     list_display = ["currency", "value", "backend", "age"]
     list_select_related = ["backend"]
     search_fields = ["currency"]
@@ -147,7 +147,7 @@ class PaymentEventInline(TabularInline):
 
 
 @admin.register(Payment)
-class PaymentAdmin(NeverDeleted, ModelAdmin):
+class PaymentAdmin(Audited, NeverDeleted, ModelAdmin):
     list_display = [
         "id",
         "user",
@@ -207,7 +207,7 @@ class PaymentAdmin(NeverDeleted, ModelAdmin):
 
 
 @admin.register(Refund)
-class RefundAdmin(NeverDeleted, ModelAdmin):
+class RefundAdmin(Audited, NeverDeleted, ModelAdmin):
     """Refunds; one made by hand in a rail's back office is confirmed here with the rail's
     reference (the only field an operator may edit)."""
 

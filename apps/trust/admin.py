@@ -14,7 +14,14 @@ from django.utils import timezone
 from unfold.admin import ModelAdmin
 from unfold.decorators import action, display
 
-from apps.core.admin import NeverDeleted, ReadOnlyAdmin, badge_column, preformatted, pretty_json
+from apps.core.admin import (
+    Audited,
+    NeverDeleted,
+    ReadOnlyAdmin,
+    badge_column,
+    preformatted,
+    pretty_json,
+)
 from apps.core.errors import ApplicationError
 from apps.core.status import Tone, badge
 from apps.trust import selectors, services
@@ -145,7 +152,7 @@ def _duration(span: dt.timedelta) -> str:
 
 
 @admin.register(Dispute)
-class DisputeAdmin(NeverDeleted, ModelAdmin):
+class DisputeAdmin(Audited, NeverDeleted, ModelAdmin):
     """A work queue: open disputes first by deadline, each with its money and time left."""
 
     list_display = [
@@ -186,7 +193,7 @@ class DisputeAdmin(NeverDeleted, ModelAdmin):
     def save_model(self, request, obj: Dispute, form, change) -> None:
         if change:
             return
-        services.dispute_open(
+        opened = services.dispute_open(
             receipt=obj.receipt,
             opened_by=obj.opened_by,
             reason=obj.reason,
@@ -194,6 +201,7 @@ class DisputeAdmin(NeverDeleted, ModelAdmin):
             evidence_file=obj.evidence_file,
             user=request.user,
         )
+        obj.pk = opened.pk  # the page, its redirect and the audit event name what was opened
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False  # state moves only through the actions below
