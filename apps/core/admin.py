@@ -6,10 +6,12 @@ import json
 from urllib.parse import urlencode
 
 from django.contrib import admin
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.shortcuts import redirect
+from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
 from unfold.admin import ModelAdmin, TabularInline
@@ -120,6 +122,21 @@ def _shown(value):
     if isinstance(value, QuerySet | list | tuple | set):
         return ", ".join(sorted(str(item) for item in value))
     return str(value)
+
+
+def ask_reason(model_admin, request, queryset, *, action: str, title: str, explanation: str):
+    """The page an admin action shows first when it needs the operator's reason (money and
+    trust actions): the objects it will act on, the reason box, and the action again."""
+    context = {
+        **model_admin.admin_site.each_context(request),
+        "title": title,
+        "explanation": explanation,
+        "objects": queryset,
+        "action": action,
+        "action_checkbox_name": ACTION_CHECKBOX_NAME,
+        "opts": model_admin.model._meta,
+    }
+    return TemplateResponse(request, "admin/action_reason.html", context)
 
 
 class NeverDeleted:

@@ -9,6 +9,7 @@ fallback. The decision says why, so operators and agents can tell.
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from django.db import transaction
 from django.db.models import Q
 from djmoney.money import Money
 
@@ -101,3 +102,13 @@ def check_rail_limits(rail: Rail, home_amount: Money) -> None:
             code="amount_above_maximum",
             extra={"rail": rail.code, "max_amount": str(rail.max_amount)},
         )
+
+
+@transaction.atomic
+def rail_set_enabled(*, rail: Rail, enabled: bool) -> bool:
+    """Switch a rail on or off: routing follows from the next payment (a disabled rail's
+    rules fall back). Returns whether it was on."""
+    locked = Rail.objects.select_for_update().get(pk=rail.pk)
+    was_enabled, locked.enabled = locked.enabled, enabled
+    locked.save(update_fields=["enabled", "updated_at"])
+    return was_enabled

@@ -9,6 +9,7 @@ from django.utils import timezone
 from djmoney.money import Money
 
 from apps.core.errors import ApplicationError
+from apps.core.models import AuditEvent
 from apps.payments import lifecycle, quotes, refunds
 from apps.payments.models import Payment, ProviderEvent, Rail, Refund
 from tests.factories import make_payment
@@ -21,7 +22,7 @@ def test_operator_disables_a_rail_and_simulation_shows_the_fallback(operator_cli
     mpesa = Rail.objects.get(code="mpesa")
     operator_client.post(
         reverse("admin:payments_rail_changelist"),
-        {"action": "disable", ACTION_CHECKBOX_NAME: [mpesa.pk]},
+        {"action": "disable", ACTION_CHECKBOX_NAME: [mpesa.pk], "reason": "Daraja outage"},
     )
 
     page = operator_client.get(
@@ -30,6 +31,33 @@ def test_operator_disables_a_rail_and_simulation_shows_the_fallback(operator_cli
 
     assert not Rail.objects.get(code="mpesa").enabled
     assert "M-Pesa is disabled; fallback Stripe card" in page
+
+
+def test_disabling_a_rail_asks_why_and_the_switch_and_its_reason_are_one_audit_event(
+    operator_client, operator
+):
+    mpesa = Rail.objects.get(code="mpesa")
+    changelist = reverse("admin:payments_rail_changelist")
+
+    asked = operator_client.post(
+        changelist, {"action": "disable", ACTION_CHECKBOX_NAME: [mpesa.pk]}
+    ).content.decode()
+    still_enabled = Rail.objects.get(code="mpesa").enabled
+    operator_client.post(
+        changelist,
+        {"action": "disable", ACTION_CHECKBOX_NAME: [mpesa.pk], "reason": "Daraja outage"},
+    )
+    operator_client.post(changelist, {"action": "enable", ACTION_CHECKBOX_NAME: [mpesa.pk]})
+
+    assert 'name="reason"' in asked
+    assert still_enabled
+    events = list(AuditEvent.objects.order_by("sequence"))
+    assert [(e.action, e.changes, e.reason) for e in events] == [
+        ("payments.rail_disable", {"enabled": [True, False]}, "Daraja outage"),
+        ("payments.rail_enable", {"enabled": [False, True]}, ""),
+    ]
+    assert {(e.object_id, e.actor) for e in events} == {(str(mpesa.pk), operator)}
+    assert Rail.objects.get(code="mpesa").enabled
 
 
 def test_the_simulator_is_a_form_that_shows_every_rule_walked_and_what_it_did(
