@@ -1,12 +1,13 @@
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
-from moneyed import CURRENCIES
+
+from apps.core.money import ISO_CURRENCY_CODES
 
 
 def validate_currency_code(value: str) -> None:
     """Any ISO 4217 currency; the list lives in py-moneyed, not in migrations."""
-    if value not in CURRENCIES or value == "XXX":
+    if value not in ISO_CURRENCY_CODES:
         raise ValidationError(
             "%(value)s is not an ISO 4217 currency code.",
             code="invalid_currency",

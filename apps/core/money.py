@@ -18,6 +18,9 @@ def money_document(value) -> dict:
     return {"amount": str(round_to_minor_units(value.amount, currency)), "currency": currency}
 
 
+# ISO 4217's code for "no currency" (py-moneyed lists it): nothing can be priced in it.
+NO_CURRENCY = CURRENCIES["XXX"]
+
 # Every ISO 4217 currency (py-moneyed's list), for what a person or an agent may name: a
 # price asked in one, the currency a user prefers to see. Money GeraOS keeps is limited
 # to settings.CURRENCY_CHOICES; a currency without an exchange rate is refused or passed
@@ -25,5 +28,6 @@ def money_document(value) -> dict:
 ISO_CURRENCY_CHOICES = [
     (code, f"{code} ({currency.name})")
     for code, currency in sorted(CURRENCIES.items())
-    if code != "XXX"
+    if currency != NO_CURRENCY
 ]
+ISO_CURRENCY_CODES = frozenset(code for code, _ in ISO_CURRENCY_CHOICES)
