@@ -13,7 +13,7 @@ import datetime as dt
 from allauth.account.authentication import get_authentication_records
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Model
+from django.db.models import Model, QuerySet
 from django.utils import timezone
 from rest_framework.throttling import BaseThrottle
 
@@ -94,9 +94,12 @@ def event_document(event: AuditEvent) -> dict:
 
 
 def _plain(value) -> str | int | bool | None:
-    """A value the chain's canonical JSON holds as it is (no floats, no objects)."""
+    """A value the chain's canonical JSON holds as it is (no floats, no objects): objects
+    as their text, collections (a form's many-to-many choice) as one sorted line."""
     if value is None or isinstance(value, bool | int | str):
         return value
+    if isinstance(value, QuerySet | list | tuple | set | frozenset):
+        return ", ".join(sorted(str(item) for item in value))
     return str(value)
 
 
