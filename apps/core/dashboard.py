@@ -9,10 +9,11 @@ changelist behind the number, filtered), "trend" (against the previous period) a
 
 import datetime as dt
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from urllib.parse import urlencode
 
+from django.db.models import Q
 from django.utils import timezone
 
 
@@ -23,18 +24,15 @@ class Period:
     start: dt.datetime
     end: dt.datetime
 
-    @property
-    def previous_start(self) -> dt.datetime:
-        return self.start - self._step
+    def previous(self) -> "Period":
+        """The period a trend compares with: today with yesterday up to the same hour, the
+        last N days with the N before them."""
+        step = dt.timedelta(days=1) if self.key == "today" else self.end - self.start
+        return replace(self, start=self.start - step, end=self.end - step)
 
-    @property
-    def previous_end(self) -> dt.datetime:
-        """Today is compared with yesterday up to the same hour; N days with the N before."""
-        return self.end - self._step if self.key == "today" else self.start
-
-    @property
-    def _step(self) -> dt.timedelta:
-        return dt.timedelta(days=1) if self.key == "today" else self.end - self.start
+    def contains(self, field: str) -> Q:
+        """`field` falls in the period, (start, end]: each instant in one period only."""
+        return Q(**{f"{field}__gt": self.start, f"{field}__lte": self.end})
 
     def days(self) -> list[dt.date]:
         first = timezone.localdate(self.start)

@@ -167,7 +167,7 @@ def operator_kpis(period) -> list[dict]:
         {"title": "Accounts", "value": User.objects.count(), "link": "/admin/identity/user/"},
         {
             "title": f"New, {period.label}",
-            "value": User.objects.filter(date_joined__gt=period.start).count(),
+            "value": User.objects.filter(period.contains("date_joined")).count(),
             "link": f"/admin/identity/user/?{since(period, 'date_joined')}",
         },
         {

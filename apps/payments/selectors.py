@@ -2,6 +2,7 @@
 
 import datetime as dt
 from decimal import Decimal
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.db.models import Count, F, Q, QuerySet, Sum
@@ -98,31 +99,34 @@ def quote_get_for_user(*, user, quote_id) -> Quote | None:
     return Quote.objects.filter(user=user, pk=quote_id).first()
 
 
-def _captured_between(start, end) -> QuerySet[Payment]:
-    """Payments made in (start, end] whose money was captured (refunded since or not): by
+def _captured_in(period) -> QuerySet[Payment]:
+    """Payments made in the period whose money was captured (refunded since or not): by
     when they were made, as the changelist a card links to filters them."""
-    return Payment.objects.filter(status__in=FINISHED, created_at__gt=start, created_at__lte=end)
+    return Payment.objects.filter(period.contains("created_at"), status__in=FINISHED)
+
+
+def _captured_list(period, **filters) -> str:
+    query = urlencode({"status__in": ",".join(FINISHED), **filters})
+    return f"/admin/payments/payment/?{query}&{since(period)}"
 
 
 def _home_total(payments: QuerySet[Payment], field: str) -> Decimal:
     return payments.aggregate(total=Sum(field))["total"] or Decimal(0)
 
 
-def _refunded_home_between(start, end) -> Decimal:
-    """Refunds asked for in (start, end] and made, in the home currency at each payment's
+def _refunded_home_in(period) -> Decimal:
+    """Refunds asked for in the period and made, in the home currency at each payment's
     own rate."""
-    refunds = Refund.objects.filter(
-        status=Refund.Status.SUCCEEDED, created_at__gt=start, created_at__lte=end
-    )
+    refunds = Refund.objects.filter(period.contains("created_at"), status=Refund.Status.SUCCEEDED)
     total = refunds.aggregate(total=Sum(F("amount") / F("payment__rate")))["total"]
     return round_to_minor_units(total or Decimal(0), settings.GERAOS_HOME_CURRENCY)
 
 
-def money_summary(*, start, end) -> dict[str, Decimal]:
-    """Home-currency money over (start, end]: captured (what payers paid), refunded, and
+def money_summary(period) -> dict[str, Decimal]:
+    """Home-currency money over the period: captured (what payers paid), refunded, and
     net settled (what the business keeps after fees and refunds)."""
-    captured = _captured_between(start, end)
-    refunded = _refunded_home_between(start, end)
+    captured = _captured_in(period)
+    refunded = _refunded_home_in(period)
     settled = _home_total(captured, "settled_amount")
     return {
         "captured": settled + _home_total(captured, "quote__fees"),
@@ -134,13 +138,11 @@ def money_summary(*, start, end) -> dict[str, Decimal]:
 def money_kpis(period) -> list[dict]:
     """Dashboard cards: money captured, refunded and settled over the period, each against
     the period before, with the day-by-day captured volume."""
-    now = money_summary(start=period.start, end=period.end)
-    before = money_summary(start=period.previous_start, end=period.previous_end)
-    in_period, finished = since(period), ",".join(FINISHED)
+    now, before = money_summary(period), money_summary(period.previous())
     links = {
-        "captured": f"/admin/payments/payment/?status__in={finished}&{in_period}",
-        "refunded": f"/admin/payments/refund/?status__exact=succeeded&{in_period}",
-        "net": f"/admin/payments/payment/?{in_period}",
+        "captured": _captured_list(period),
+        "refunded": f"/admin/payments/refund/?status__exact=succeeded&{since(period)}",
+        "net": f"/admin/payments/payment/?{since(period)}",
     }
     titles = {"captured": "Captured", "refunded": "Refunded", "net": "Net settled"}
     cards = [
@@ -158,7 +160,7 @@ def money_kpis(period) -> list[dict]:
 
 def _captured_by_day(period) -> str:
     by_day = dict(
-        _captured_between(period.start, period.end)
+        _captured_in(period)
         .annotate(day=TruncDate("created_at"))
         .values_list("day")
         .annotate(total=Sum("settled_amount") + Sum("quote__fees"))
@@ -168,16 +170,16 @@ def _captured_by_day(period) -> str:
     return bar_chart("Captured", days, [by_day.get(day, Decimal(0)) for day in days])
 
 
-def rail_summary(*, start, end) -> list[dict]:
-    """Per rail over (start, end]: payments started and captured, the money captured in
-    the rail's own currencies, and the failure rate."""
-    in_period = Q(payments__created_at__gt=start, payments__created_at__lte=end)
+def rail_summary(period) -> list[dict]:
+    """Per rail over the period: payments started and captured, the money captured in the
+    rail's own currencies, and the failure rate."""
+    in_period = period.contains("payments__created_at")
     rows = Rail.objects.annotate(
         started=Count("payments", filter=in_period),
         captured=Count("payments", filter=in_period & Q(payments__status__in=FINISHED)),
         failed=Count("payments", filter=in_period & Q(payments__status=Payment.Status.FAILED)),
     ).order_by("name")
-    local = _captured_local_by_rail(start, end)
+    local = _captured_local_by_rail(period)
     return [
         {
             "rail": rail,
@@ -190,10 +192,10 @@ def rail_summary(*, start, end) -> list[dict]:
     ]
 
 
-def _captured_local_by_rail(start, end) -> dict[int, list[Money]]:
+def _captured_local_by_rail(period) -> dict[int, list[Money]]:
     totals: dict[int, list[Money]] = {}
     rows = (
-        _captured_between(start, end)
+        _captured_in(period)
         .values_list("rail_id", "local_amount_currency")
         .annotate(total=Sum("local_amount"))
         .order_by("rail_id", "local_amount_currency")
@@ -249,12 +251,9 @@ def operator_kpis(period) -> list[dict]:
             "title": f"{row['rail'].name}{'' if row['rail'].enabled else ' (disabled)'}",
             "value": " + ".join(str(money) for money in row["local"]) or "nothing captured",
             "trend": f"{row['captured']} captured · {row['failure_rate']:.0%} failed",
-            "link": (
-                f"/admin/payments/payment/?rail__id__exact={row['rail'].pk}"
-                f"&status__in={','.join(FINISHED)}&{since(period)}"
-            ),
+            "link": _captured_list(period, rail__id__exact=row["rail"].pk),
         }
-        for row in rail_summary(start=period.start, end=period.end)
+        for row in rail_summary(period)
     ]
 
 

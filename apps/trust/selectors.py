@@ -136,10 +136,9 @@ def dispute_get(*, user, dispute_id, agent_grant_id=None) -> Dispute | None:
 def dispute_kpis(period) -> list[dict]:
     """Dashboard cards: disputes opened in the period against receipts issued in it (the
     dispute rate), and the open ones an operator must answer, overdue first."""
-    opened = Dispute.objects.filter(created_at__gt=period.start, created_at__lte=period.end)
+    opened = Dispute.objects.filter(period.contains("created_at"))
     issued = Receipt.objects.filter(  # the receipts a buyer could dispute
-        issued_at__gt=period.start,
-        issued_at__lte=period.end,
+        period.contains("issued_at"),
         previous__isnull=True,
         resolution=Receipt.Resolution.COMPLETED,
     ).count()
@@ -156,6 +155,6 @@ def dispute_kpis(period) -> list[dict]:
             "title": "Open now",
             "value": open_now.count(),
             "trend": f"{open_now.filter(respond_by__lt=timezone.now()).count()} overdue",
-            "link": "/admin/trust/dispute/?status__in=open,under_review",
+            "link": f"/admin/trust/dispute/?status__in={','.join(OPEN_DISPUTE_STATUSES)}",
         },
     ]
