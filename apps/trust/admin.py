@@ -2,7 +2,6 @@
 action; disputes are a work queue resolved through services."""
 
 import datetime as dt
-import json
 
 from django.contrib import admin, messages
 from django.db.models import Case, When
@@ -25,7 +24,7 @@ from apps.core.admin import (
 from apps.core.errors import ApplicationError
 from apps.core.status import Tone, badge
 from apps.trust import selectors, services
-from apps.trust.audit import audit_export
+from apps.trust.audit import audit_export_json
 from apps.trust.models import (
     OPEN_DISPUTE_STATUSES,
     AuditCheckpoint,
@@ -107,8 +106,7 @@ class AuditCheckpointAdmin(ReadOnlyAdmin):
     )
     def export(self, request):
         """What `manage.py export_audit_log` writes, for `python -m apps.trust.verify --audit`."""
-        document = json.dumps(audit_export(), indent=2, ensure_ascii=False)
-        response = HttpResponse(document, content_type="application/json")
+        response = HttpResponse(audit_export_json(), content_type="application/json")
         response["Content-Disposition"] = (
             f'attachment; filename="audit-{timezone.now():%Y%m%d}.json"'
         )

@@ -2,6 +2,8 @@
 exports the log with its newest signed head for offline checking
 (`python -m apps.trust.verify --audit EXPORT.json`)."""
 
+import json
+
 from django.conf import settings
 
 from apps.core.audit import event_document
@@ -43,3 +45,8 @@ def audit_export() -> dict:
     if checkpoint is not None:
         export["checkpoint"] = checkpoint.checkpoint
     return export
+
+
+def audit_export_json() -> str:
+    """The export as a file holds it (the admin's download and `export_audit_log`)."""
+    return json.dumps(audit_export(), indent=2, ensure_ascii=False)

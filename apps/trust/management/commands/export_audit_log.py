@@ -1,8 +1,6 @@
-import json
-
 from django.core.management.base import BaseCommand
 
-from apps.trust.audit import audit_export
+from apps.trust.audit import audit_export_json
 
 
 class Command(BaseCommand):
@@ -15,7 +13,7 @@ class Command(BaseCommand):
         parser.add_argument("--out", default="-", help="a file path, or - for standard output")
 
     def handle(self, *args, out: str, **options):
-        document = json.dumps(audit_export(), indent=2, ensure_ascii=False)
+        document = audit_export_json()
         if out == "-":
             self.stdout.write(document)
         else:
