@@ -1,6 +1,5 @@
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
-from django.db import transaction
 from django.db.models import OuterRef, Subquery
 from django.db.models.functions import Coalesce
 from django.template.response import TemplateResponse
@@ -10,7 +9,6 @@ from djmoney.money import Money
 from unfold.admin import ModelAdmin, TabularInline
 from unfold.decorators import action, display
 
-from apps.core import audit
 from apps.core.admin import Audited, NeverDeleted, ReadOnlyAdmin, ask_reason, badge_column
 from apps.core.errors import ApplicationError
 from apps.core.status import Tone, badge
@@ -52,7 +50,9 @@ class RailAdmin(Audited, ModelAdmin):
     @action(description="Enable selected rails", permissions=["change"])
     def enable(self, request, queryset) -> None:
         for rail in queryset:
-            self._switch(request, rail, enabled=True, reason=request.POST.get("reason", ""))
+            routing.rail_set_enabled(
+                rail=rail, enabled=True, request=request, reason=request.POST.get("reason", "")
+            )
         self.message_user(request, "Enabled; routing uses them at once.", messages.SUCCESS)
 
     @action(
@@ -70,17 +70,9 @@ class RailAdmin(Audited, ModelAdmin):
                 explanation="Payments routed to them fall back to their fallback rails at once.",
             )
         for rail in queryset:
-            self._switch(request, rail, enabled=False, reason=reason)
+            routing.rail_set_enabled(rail=rail, enabled=False, request=request, reason=reason)
         self.message_user(request, "Disabled; routing falls back at once.", messages.WARNING)
         return None
-
-    @staticmethod
-    def _switch(request, rail: Rail, *, enabled: bool, reason: str) -> None:
-        with transaction.atomic():  # the switch and its audit event, together or not at all
-            was_enabled = routing.rail_set_enabled(rail=rail, enabled=enabled)
-            action = "payments.rail_enable" if enabled else "payments.rail_disable"
-            changes = {"enabled": (was_enabled, enabled)}
-            audit.record(request=request, action=action, obj=rail, changes=changes, reason=reason)
 
 
 @admin.register(RoutingRule)

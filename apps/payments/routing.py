@@ -13,6 +13,7 @@ from django.db import transaction
 from django.db.models import Q
 from djmoney.money import Money
 
+from apps.core import audit
 from apps.payments.errors import AmountOutOfRange, NoRailAvailable
 from apps.payments.models import Rail, RoutingRule
 
@@ -105,10 +106,16 @@ def check_rail_limits(rail: Rail, home_amount: Money) -> None:
 
 
 @transaction.atomic
-def rail_set_enabled(*, rail: Rail, enabled: bool) -> bool:
-    """Switch a rail on or off: routing follows from the next payment (a disabled rail's
-    rules fall back). Returns whether it was on."""
+def rail_set_enabled(*, rail: Rail, enabled: bool, request, reason: str = "") -> None:
+    """An operator switches a rail on or off: routing follows from the next payment (a
+    disabled rail's rules fall back), and the audit event is written with the switch."""
     locked = Rail.objects.select_for_update().get(pk=rail.pk)
     was_enabled, locked.enabled = locked.enabled, enabled
     locked.save(update_fields=["enabled", "updated_at"])
-    return was_enabled
+    audit.record(
+        request=request,
+        action="payments.rail_enable" if enabled else "payments.rail_disable",
+        obj=locked,
+        changes={"enabled": (was_enabled, enabled)},
+        reason=reason,
+    )
