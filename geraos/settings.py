@@ -8,6 +8,7 @@ from pathlib import Path
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
+from import_export.formats.base_formats import CSV
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -121,6 +122,7 @@ STRIPE_PAYMENTS_WEBHOOK_SECRET = env.str("STRIPE_PAYMENTS_WEBHOOK_SECRET", defau
 INSTALLED_APPS = [
     "unfold",
     "unfold.contrib.filters",
+    "unfold.contrib.import_export",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -135,6 +137,7 @@ INSTALLED_APPS = [
     "django_countries",
     "djmoney",
     "djmoney.contrib.exchange",
+    "import_export",
     "allauth",
     "allauth.account",
     "allauth.mfa",
@@ -437,6 +440,11 @@ UNFOLD = {
         ],
     },
 }
+
+# Exports of a changelist (django-import-export, export only): CSV, and only for staff
+# holding `<app>.export_<model>` (apps.core.admin.Exported).
+IMPORT_EXPORT_FORMATS = [CSV]
+IMPORT_EXPORT_EXPORT_PERMISSION_CODE = "export"
 
 # Each app contributes a section of headline numbers to the operator dashboard.
 GERAOS_DASHBOARD_KPIS = {
