@@ -4,8 +4,10 @@
                  changes={"status": ["captured", "refunded"]}, reason="asked by the payer")
 
 Call it inside the transaction that makes the change, so the event exists exactly when
-the change does. Appends lock the chain's head row, so events are chained one at a time;
-`audit_appended` is sent with the new head while that lock is held, and trust signs it.
+the change does. An action on a model's whole list rather than one row (an export)
+passes the model class as `obj`: the event names the model and no object id. Appends lock
+the chain's head row, so events are chained one at a time; `audit_appended` is sent with
+the new head while that lock is held, and trust signs it.
 """
 
 import datetime as dt
@@ -41,7 +43,7 @@ class ReasonRequired(ValueError):
 def record(
     *,
     action: str,
-    obj: Model,
+    obj: Model | type[Model],
     request=None,
     changes: dict | None = None,
     reason: str = "",
@@ -55,9 +57,7 @@ def record(
         sequence=chain.length + 1,
         at=timezone.now(),
         action=action,
-        object_type=obj._meta.label_lower,
-        object_id=str(obj.pk),
-        object_repr=str(obj)[:200],
+        **_subject(obj),
         changes={
             field: [_plain(before), _plain(after)]
             for field, (before, after) in (changes or {}).items()
@@ -91,6 +91,20 @@ def event_document(event: AuditEvent) -> dict:
         "request_id": event.request_id,
     }
     return {name: values[name] for name in DOCUMENT_FIELDS}
+
+
+def _subject(obj: Model | type[Model]) -> dict:
+    """The object an event is about; a model class has no id, so no object's History
+    lists an event about its whole table."""
+    if isinstance(obj, type):
+        object_id, object_repr = "", str(obj._meta.verbose_name_plural)
+    else:
+        object_id, object_repr = str(obj.pk), str(obj)
+    return {
+        "object_type": obj._meta.label_lower,
+        "object_id": object_id,
+        "object_repr": object_repr[:200],
+    }
 
 
 def _plain(value) -> str | int | bool | None:

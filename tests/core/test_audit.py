@@ -13,6 +13,7 @@ from django.test import Client, RequestFactory
 from apps.core import audit
 from apps.core.audit_chain import GENESIS, chain_hash
 from apps.core.models import AuditChain, AuditEvent
+from apps.payments.models import Payment
 from apps.trust import jose
 from apps.trust import services as trust_services
 from apps.trust.audit import audit_export
@@ -118,6 +119,28 @@ def test_the_offline_check_accepts_the_log_as_written(operator, tmp_path):
 
     assert checked.returncode == 0, checked.stdout
     assert checked.stdout.startswith("valid: 2 audit events of geraos.example/receipts/audit")
+
+
+def test_an_event_about_a_whole_model_names_it_without_an_id_and_verifies_offline(
+    operator, tmp_path
+):
+    two_events(operator)
+    export = audit.record(
+        request=operator_request(operator),
+        action="payments.payment.export",
+        obj=Payment,
+        changes={"rows": (None, 3)},
+    )
+
+    checked = offline_verify(tmp_path, audit_export())
+
+    assert (export.object_type, export.object_id, export.object_repr) == (
+        "payments.payment",
+        "",
+        "payments",
+    )
+    assert checked.returncode == 0, checked.stdout
+    assert checked.stdout.startswith("valid: 3 audit events")
 
 
 def test_an_event_edited_in_the_database_is_caught_offline(operator, tmp_path):
