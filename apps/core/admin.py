@@ -1,6 +1,6 @@
 """Shared admin bases: records operators read but never edit (receipts, logs, orders whose
-state only services move), records never deleted (evidence), how such records show their
-documents, status badges, and the operator audit log."""
+state only services move), records never deleted (evidence), lists exported as CSV, how
+such records show their documents, status badges, and the operator audit log."""
 
 import json
 from urllib.parse import urlencode
@@ -9,15 +9,19 @@ from django.contrib import admin
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
+from import_export.admin import ExportMixin
 from unfold.admin import ModelAdmin, TabularInline
 from unfold.contrib.filters.admin import RangeDateTimeFilter
+from unfold.contrib.import_export.forms import SelectableFieldsExportForm
 from unfold.decorators import display
 
 from apps.core import audit
+from apps.core.exports import AuditEventResource
 from apps.core.models import AuditEvent
 from apps.core.status import StatusVocabulary
 
@@ -112,6 +116,39 @@ def _is_secret(name: str) -> bool:
     return any(word in name for word in SECRET_FIELD_WORDS)
 
 
+class Exported(ExportMixin):
+    """The list, filtered and searched as the operator left it, downloads as CSV (the
+    model's resource_classes say the columns) for staff who may view it and hold
+    `<app>.export_<model>`. Each download is one audit event, `<app>.<model>.export`,
+    with the rows, columns and filters it held; showing the form writes none."""
+
+    export_form_class = SelectableFieldsExportForm
+
+    def has_export_permission(self, request) -> bool:
+        # A list the operator may not see, they may not download either.
+        may_see = self.has_view_or_change_permission(request)
+        return may_see and super().has_export_permission(request)
+
+    @transaction.atomic
+    def get_export_data(self, file_format, request, queryset, **kwargs):
+        # Only a download gets here: the file and its audit event are made together.
+        return super().get_export_data(file_format, request, queryset, **kwargs)
+
+    def get_data_for_export(self, request, queryset, **kwargs):
+        dataset = super().get_data_for_export(request, queryset, **kwargs)
+        audit.record(
+            request=request,
+            action=f"{self.opts.label_lower}.export",
+            obj=self.model,
+            changes={
+                "rows": (None, len(dataset)),
+                "columns": (None, ", ".join(dataset.headers)),
+                "filters": (None, request.GET.urlencode()),
+            },
+        )
+        return dataset
+
+
 def ask_reason(model_admin, request, queryset, *, action: str, title: str, explanation: str):
     """The page an admin action shows first when it needs the operator's reason (money and
     trust actions): the objects it will act on, the reason box, and the action again."""
@@ -160,8 +197,10 @@ class ReadOnlyInline(TabularInline):
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(ReadOnlyAdmin):
+class AuditEventAdmin(Exported, ReadOnlyAdmin):
     """The operator audit log: read-only for everyone, superusers included."""
+
+    resource_classes = [AuditEventResource]
 
     list_display = ["sequence", "at", "actor_email", "actor_used_mfa", "action", "target", "reason"]
     list_filter = [

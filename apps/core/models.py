@@ -94,6 +94,7 @@ class AuditEvent(models.Model):
     class Meta:
         ordering = ["-sequence"]
         indexes = [models.Index(fields=["object_type", "object_id"])]
+        permissions = [("export_auditevent", "Can export the audit log")]
 
     def __str__(self) -> str:
         return f"#{self.sequence} {self.action} {self.object_repr}"

@@ -7,9 +7,10 @@ from django.urls import reverse
 from django.utils.html import format_html
 from unfold.decorators import action, display
 
-from apps.core.admin import ReadOnlyAdmin, ReadOnlyInline, badge_column, pretty_json
+from apps.core.admin import Exported, ReadOnlyAdmin, ReadOnlyInline, badge_column, pretty_json
 from apps.core.errors import ApplicationError
 from apps.dispatch import selectors, services
+from apps.dispatch.exports import DispatchOrderResource
 from apps.dispatch.models import CallbackDelivery, DispatchOrder, DispatchTransition
 
 
@@ -60,7 +61,7 @@ class StuckFilter(admin.SimpleListFilter):
 
 
 @admin.register(DispatchOrder)
-class DispatchOrderAdmin(ReadOnlyAdmin):
+class DispatchOrderAdmin(Exported, ReadOnlyAdmin):
     list_display = [
         "short_id",
         "user",
@@ -77,6 +78,7 @@ class DispatchOrderAdmin(ReadOnlyAdmin):
     list_select_related = ["user", "skill", "provider", "quote"]
     inlines = [DispatchTransitionInline, CallbackDeliveryInline]
     actions = ["retry_step"]
+    resource_classes = [DispatchOrderResource]
     fieldsets = [
         (
             None,

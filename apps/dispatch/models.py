@@ -93,7 +93,10 @@ class DispatchOrder(BaseModel):
     class Meta:
         ordering = ["-created_at"]
         indexes = [models.Index(fields=["status", "updated_at"], name="dispatch_stuck_idx")]
-        permissions = [("retry_dispatchorder", "Can retry the step a dispatch order waits on")]
+        permissions = [
+            ("retry_dispatchorder", "Can retry the step a dispatch order waits on"),
+            ("export_dispatchorder", "Can export dispatch orders"),
+        ]
 
     def __str__(self) -> str:
         return f"dispatch {self.pk} ({self.get_status_display()})"

@@ -9,10 +9,18 @@ from djmoney.money import Money
 from unfold.admin import ModelAdmin, TabularInline
 from unfold.decorators import action, display
 
-from apps.core.admin import Audited, NeverDeleted, ReadOnlyAdmin, ask_reason, badge_column
+from apps.core.admin import (
+    Audited,
+    Exported,
+    NeverDeleted,
+    ReadOnlyAdmin,
+    ask_reason,
+    badge_column,
+)
 from apps.core.errors import ApplicationError
 from apps.core.status import Tone, badge
 from apps.payments import quotes, refunds, routing, selectors
+from apps.payments.exports import PaymentResource, RefundResource
 from apps.payments.forms import RouteSimulationForm
 from apps.payments.models import (
     Payment,
@@ -162,7 +170,7 @@ class PaymentEventInline(TabularInline):
 
 
 @admin.register(Payment)
-class PaymentAdmin(Audited, NeverDeleted, ModelAdmin):
+class PaymentAdmin(Exported, Audited, NeverDeleted, ModelAdmin):
     list_display = [
         "id",
         "user",
@@ -180,6 +188,7 @@ class PaymentAdmin(Audited, NeverDeleted, ModelAdmin):
     inlines = [PaymentEventInline]
     actions = ["refund_in_full"]
     status_badge = badge_column(Payment.statuses)
+    resource_classes = [PaymentResource]
 
     def has_add_permission(self, request) -> bool:
         return False
@@ -222,7 +231,7 @@ class PaymentAdmin(Audited, NeverDeleted, ModelAdmin):
 
 
 @admin.register(Refund)
-class RefundAdmin(Audited, NeverDeleted, ModelAdmin):
+class RefundAdmin(Exported, Audited, NeverDeleted, ModelAdmin):
     """Refunds; one made by hand in a rail's back office is confirmed here with the rail's
     reference (the only field an operator may edit)."""
 
@@ -231,6 +240,7 @@ class RefundAdmin(Audited, NeverDeleted, ModelAdmin):
     search_fields = ["id", "payment__id", "provider_reference"]
     list_select_related = ["payment__rail"]
     status_badge = badge_column(Refund.statuses)
+    resource_classes = [RefundResource]
     fields = [
         "payment",
         "amount",

@@ -162,7 +162,10 @@ class Payment(BaseModel):
     class Meta:
         ordering = ["-created_at"]
         indexes = [models.Index(fields=["rail", "status"])]
-        permissions = [("refund_payment", "Can refund payments")]
+        permissions = [
+            ("refund_payment", "Can refund payments"),
+            ("export_payment", "Can export payments"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.local_amount} via {self.rail} ({self.get_status_display()})"
@@ -215,6 +218,9 @@ class Refund(BaseModel):
         help_text="When sending it to the rail broke off unanswered (e.g. a network error): "
         "it is sent again, with the same key, before the payment is refunded further.",
     )
+
+    class Meta:
+        permissions = [("export_refund", "Can export refunds")]
 
     def __str__(self) -> str:
         return f"refund {self.amount} of {self.payment_id} ({self.get_status_display()})"

@@ -15,6 +15,7 @@ from unfold.decorators import action, display
 
 from apps.core.admin import (
     Audited,
+    Exported,
     NeverDeleted,
     ReadOnlyAdmin,
     badge_column,
@@ -25,6 +26,7 @@ from apps.core.errors import ApplicationError
 from apps.core.status import Tone, badge
 from apps.trust import selectors, services
 from apps.trust.audit import audit_export_json
+from apps.trust.exports import DisputeResource, ReceiptResource
 from apps.trust.models import (
     OPEN_DISPUTE_STATUSES,
     AuditCheckpoint,
@@ -36,7 +38,7 @@ from apps.trust.models import (
 
 
 @admin.register(Receipt)
-class ReceiptAdmin(ReadOnlyAdmin):
+class ReceiptAdmin(Exported, ReadOnlyAdmin):
     list_display = ["log_index", "resolution_badge", "user", "kid", "issued_at", "previous"]
     list_filter = ["resolution", "kid"]
     search_fields = ["id", "user__email", "payload__payment_ref"]
@@ -54,6 +56,7 @@ class ReceiptAdmin(ReadOnlyAdmin):
     ]
     readonly_fields = fields
     actions = ["verify"]
+    resource_classes = [ReceiptResource]
     resolution_badge = badge_column(
         Receipt.resolutions, field="resolution", description="Resolution"
     )
@@ -150,7 +153,7 @@ def _duration(span: dt.timedelta) -> str:
 
 
 @admin.register(Dispute)
-class DisputeAdmin(Audited, NeverDeleted, ModelAdmin):
+class DisputeAdmin(Exported, Audited, NeverDeleted, ModelAdmin):
     """A work queue: open disputes first by deadline, each with its money and time left."""
 
     list_display = [
@@ -168,6 +171,7 @@ class DisputeAdmin(Audited, NeverDeleted, ModelAdmin):
     raw_id_fields = ["receipt"]
     actions = ["start_review", "resolve_upheld", "resolve_refunded"]
     status_badge = badge_column(Dispute.statuses)
+    resource_classes = [DisputeResource]
 
     def get_fields(self, request, obj=None):
         if obj is None:  # opening a dispute from the admin

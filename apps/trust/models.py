@@ -84,6 +84,7 @@ class Receipt(models.Model):
 
     class Meta:
         ordering = ["-log_index"]
+        permissions = [("export_receipt", "Can export receipts")]
 
     def __str__(self) -> str:
         return f"receipt #{self.log_index} ({self.get_resolution_display()})"
@@ -190,7 +191,10 @@ class Dispute(BaseModel):
 
     class Meta:
         ordering = ["respond_by"]
-        permissions = [("resolve_dispute", "Can review and resolve disputes")]
+        permissions = [
+            ("resolve_dispute", "Can review and resolve disputes"),
+            ("export_dispute", "Can export disputes"),
+        ]
 
     def __str__(self) -> str:
         return f"dispute on #{self.receipt.log_index} ({self.get_status_display()})"
