@@ -1,6 +1,8 @@
 """An operator reads the money on the dashboard, works the disputes queue, and asks where
 a payment would go before changing a rail."""
 
+from pathlib import Path
+
 import pytest
 from playwright.sync_api import expect
 
@@ -56,3 +58,24 @@ def test_the_operator_goes_from_the_dashboard_to_the_disputes_queue(page, catalo
     expect(page.get_by_text("45000.00 NGN (22.50 GBP)").first).to_be_visible()
     expect(page.get_by_text("13 d 23 h left").first).to_be_visible()
     screenshot(page, "admin-disputes")
+
+
+def test_the_operator_exports_the_filtered_payments_as_csv(page, catalog):
+    user = UserFactory(country="GB", preferred_currency="GBP")
+    make_payment(user, amount="10.00")  # pending: the filter leaves it out
+    captured = make_payment(user, amount="42.00")
+    lifecycle.payment_authorize(payment_id=captured.pk)
+    lifecycle.payment_capture(payment_id=captured.pk)
+    sign_in_as_operator(page, UserFactory(is_staff=True, is_superuser=True))
+    page.set_viewport_size({"width": 1400, "height": 900})
+
+    page.goto("/admin/payments/payment/?status__exact=captured")
+    page.get_by_role("link", name="Export").click()
+    screenshot(page, "admin-export")
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Submit").click()
+
+    lines = Path(download.value.path()).read_text().splitlines()
+    assert lines[0].startswith("id,created_at,updated_at,status,rail,")
+    assert [line.split(",")[0] for line in lines[1:]] == [str(captured.pk)]
+    assert ",42.000,GBP," in lines[1]
