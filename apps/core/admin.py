@@ -3,6 +3,7 @@ state only services move), records never deleted (evidence), how such records sh
 documents, status badges, and the operator audit log."""
 
 import json
+from decimal import Decimal, InvalidOperation
 from urllib.parse import urlencode
 
 from django.contrib import admin
@@ -18,6 +19,7 @@ from unfold.contrib.filters.admin import RangeDateTimeFilter
 from unfold.decorators import display
 
 from apps.core import audit
+from apps.core.errors import ApplicationError
 from apps.core.models import AuditEvent
 from apps.core.status import StatusVocabulary
 
@@ -112,9 +114,19 @@ def _is_secret(name: str) -> bool:
     return any(word in name for word in SECRET_FIELD_WORDS)
 
 
-def ask_reason(model_admin, request, queryset, *, action: str, title: str, explanation: str):
+def ask_reason(
+    model_admin,
+    request,
+    queryset,
+    *,
+    action: str,
+    title: str,
+    explanation: str,
+    amount_currency: str = "",
+):
     """The page an admin action shows first when it needs the operator's reason (money and
-    trust actions): the objects it will act on, the reason box, and the action again."""
+    trust actions): the objects it will act on, the reason box, and the action again. With
+    `amount_currency`, an amount box too (a refund in part), empty meaning all that is left."""
     context = {
         **model_admin.admin_site.each_context(request),
         "title": title,
@@ -123,8 +135,23 @@ def ask_reason(model_admin, request, queryset, *, action: str, title: str, expla
         "action": action,
         "action_checkbox_name": ACTION_CHECKBOX_NAME,
         "opts": model_admin.model._meta,
+        "amount_currency": amount_currency,
     }
     return TemplateResponse(request, "admin/action_reason.html", context)
+
+
+def asked_amount(request) -> Decimal | None:
+    """The amount the reason page was given: None when left empty (all that is left)."""
+    text = request.POST.get("amount", "").strip()
+    if not text:
+        return None
+    try:
+        amount = Decimal(text)
+    except InvalidOperation:
+        amount = None
+    if amount is None or not amount.is_finite():
+        raise ApplicationError(f"{text!r} is not an amount.", code="invalid_amount", status=400)
+    return amount
 
 
 class NeverDeleted:

@@ -17,6 +17,8 @@ from apps.core.admin import (
     Audited,
     NeverDeleted,
     ReadOnlyAdmin,
+    ask_reason,
+    asked_amount,
     badge_column,
     preformatted,
     pretty_json,
@@ -166,7 +168,7 @@ class DisputeAdmin(Audited, NeverDeleted, ModelAdmin):
     search_fields = ["id", "receipt__id", "receipt__user__email", "evidence"]
     list_select_related = ["receipt"]
     raw_id_fields = ["receipt"]
-    actions = ["start_review", "resolve_upheld", "resolve_refunded"]
+    actions = ["start_review", "resolve_upheld", "resolve_refunded", "withdraw"]
     status_badge = badge_column(Dispute.statuses)
 
     def get_fields(self, request, obj=None):
@@ -239,32 +241,86 @@ class DisputeAdmin(Audited, NeverDeleted, ModelAdmin):
             else:
                 self.message_user(request, f"{dispute}: {verb}.", messages.SUCCESS)
 
+    def _ask_reason(self, request, queryset, *, action: str, title: str, refund: bool = False):
+        currencies = {d.receipt.payload["amount"]["local"]["currency"] for d in queryset}
+        return ask_reason(
+            self,
+            request,
+            queryset,
+            action=action,
+            title=title,
+            explanation="The decision is signed into a receipt amending the disputed one, "
+            "and the buyer and the provider can see it. It cannot be undone.",
+            amount_currency=currencies.pop() if refund and len(currencies) == 1 else "",
+        )
+
     @action(description="Start review", permissions=["resolve"])
     def start_review(self, request, queryset) -> None:
         self._each(
-            request, queryset, "under review", lambda d: services.dispute_start_review(dispute=d)
+            request,
+            queryset,
+            "under review",
+            lambda d: services.dispute_start_review(dispute=d, request=request),
         )
 
     @action(description="Resolve: uphold the charge (signed receipt)", permissions=["resolve"])
-    def resolve_upheld(self, request, queryset) -> None:
-        note = f"upheld by {request.user}"
+    def resolve_upheld(self, request, queryset):
+        reason = request.POST.get("reason", "").strip()
+        if not reason:
+            return self._ask_reason(
+                request, queryset, action="resolve_upheld", title="Uphold the charge?"
+            )
         self._each(
             request,
             queryset,
             "upheld",
             lambda d: services.dispute_resolve(
-                dispute=d, outcome=Dispute.Status.RESOLVED_UPHELD, note=note
+                dispute=d, outcome=Dispute.Status.RESOLVED_UPHELD, note=reason, request=request
             ),
         )
+        return None
 
     @action(description="Resolve: refund the buyer (signed receipt)", permissions=["resolve"])
-    def resolve_refunded(self, request, queryset) -> None:
-        note = f"refunded by {request.user}"
+    def resolve_refunded(self, request, queryset):
+        reason = request.POST.get("reason", "").strip()
+        if not reason:
+            return self._ask_reason(
+                request,
+                queryset,
+                action="resolve_refunded",
+                title="Refund the buyer?",
+                refund=True,
+            )
+        try:
+            amount = asked_amount(request)
+        except ApplicationError as error:
+            self.message_user(request, error.message, messages.ERROR)
+            return None
         self._each(
             request,
             queryset,
             "refunded",
             lambda d: services.dispute_resolve(
-                dispute=d, outcome=Dispute.Status.RESOLVED_REFUNDED, note=note
+                dispute=d,
+                outcome=Dispute.Status.RESOLVED_REFUNDED,
+                note=reason,
+                amount=amount,
+                request=request,
             ),
         )
+        return None
+
+    @action(description="Withdraw (the buyer no longer disputes it)", permissions=["resolve"])
+    def withdraw(self, request, queryset):
+        reason = request.POST.get("reason", "").strip()
+        if not reason:
+            return self._ask_reason(
+                request, queryset, action="withdraw", title="Withdraw these disputes?"
+            )
+        self._each(
+            request,
+            queryset,
+            "withdrawn",
+            lambda d: services.dispute_withdraw(dispute=d, reason=reason, request=request),
+        )
+        return None

@@ -38,7 +38,7 @@ ALLOWED = {
         "trust.dispute": {"view"},
     },
     "Finance": {
-        "payments.payment": {"view", "refund_in_full"},
+        "payments.payment": {"view", "refund"},
         "payments.refund": {"view", "change"},
         "payments.quote": {"view"},
         "exchange.rate": {"view"},
@@ -47,7 +47,14 @@ ALLOWED = {
         "payments.providerevent": {"view"},
     },
     "Trust & Safety": {
-        "trust.dispute": {"view", "add", "start_review", "resolve_upheld", "resolve_refunded"},
+        "trust.dispute": {
+            "view",
+            "add",
+            "start_review",
+            "resolve_upheld",
+            "resolve_refunded",
+            "withdraw",
+        },
         "trust.receipt": {"view", "verify"},
         "trust.treehead": {"view"},
         "trust.signingkey": {"view", "rotate"},
