@@ -33,6 +33,10 @@ REASON_REQUIRED = frozenset(
 )
 
 
+# How a secret's change is recorded: that it changed, never its values.
+SECRET_CHANGE = ("(hidden)", "(changed)")
+
+
 class ReasonRequired(ValueError):
     pass
 
@@ -72,6 +76,21 @@ def record(
     chain.save(update_fields=["length", "head"])
     audit_appended.send(sender=AuditEvent, length=chain.length, head=chain.head)
     return event
+
+
+def record_if_operator(
+    *,
+    action: str,
+    obj: Model,
+    request,
+    changes: dict | None = None,
+    reason: str = "",
+) -> AuditEvent | None:
+    """For services that users and workers call too: only an operator's call (the admin
+    passes its request) is an operator action and writes an event."""
+    if request is None:
+        return None
+    return record(action=action, obj=obj, request=request, changes=changes, reason=reason)
 
 
 def event_document(event: AuditEvent) -> dict:
