@@ -21,7 +21,7 @@ from apps.core.audit_chain import DOCUMENT_FIELDS, chain_hash
 from apps.core.models import AuditChain, AuditEvent
 from apps.core.signals import audit_appended
 
-# Actions on money and trust that an operator must give a reason for.
+# Actions on money, trust and what users consented to that an operator must give a reason for.
 REASON_REQUIRED = frozenset(
     {
         "payments.refund",
@@ -29,6 +29,7 @@ REASON_REQUIRED = frozenset(
         "trust.dispute_resolve",
         "trust.signing_key_rotate",
         "memory.consent_revoke",
+        "identity.agent_grant_revoke",
     }
 )
 
