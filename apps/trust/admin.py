@@ -126,8 +126,10 @@ class SigningKeyAdmin(ReadOnlyAdmin):
 
     @action(description="Rotate signing key", url_path="rotate", permissions=["rotate"])
     def rotate(self, request):
-        if request.method != "POST":
-            # Only a form carrying the CSRF token rotates: a GET could come from any page.
+        # Only the confirmation form, posted with its CSRF token and a reason, rotates: a GET
+        # could come from any page.
+        reason = request.POST.get("reason", "").strip()
+        if not reason:
             context = {
                 **self.admin_site.each_context(request),
                 "title": "Rotate the signing key?",
@@ -135,7 +137,7 @@ class SigningKeyAdmin(ReadOnlyAdmin):
                 "opts": self.model._meta,
             }
             return TemplateResponse(request, "admin/trust/signingkey_rotate_confirm.html", context)
-        key = services.signing_key_rotate()
+        key = services.signing_key_rotate(request=request, reason=reason)
         self.message_user(request, f"{key.kid} now signs; the old key stays published.")
         return redirect(reverse_lazy("admin:trust_signingkey_changelist"))
 
