@@ -106,7 +106,7 @@ class AuditCheckpointAdmin(ReadOnlyAdmin):
     )
     def export(self, request):
         """What `manage.py export_audit_log` writes, for `python -m apps.trust.verify --audit`."""
-        response = HttpResponse(audit_export_json(), content_type="application/json")
+        response = HttpResponse(audit_export_json(request=request), content_type="application/json")
         response["Content-Disposition"] = (
             f'attachment; filename="audit-{timezone.now():%Y%m%d}.json"'
         )
