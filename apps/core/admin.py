@@ -97,13 +97,10 @@ def _record(request, obj, verb: str) -> None:
     )
 
 
-SECRET_CHANGE = ("(hidden)", "(changed)")
-
-
 def _form_changes(form) -> dict[str, tuple]:
     """(before, after) of each field the form changed; the audit log makes them text."""
     return {
-        name: SECRET_CHANGE
+        name: audit.SECRET_CHANGE
         if _is_secret(name)
         else (form.initial.get(name), form.cleaned_data.get(name))
         for name in form.changed_data

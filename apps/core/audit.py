@@ -23,7 +23,7 @@ from apps.core.models import AuditChain, AuditEvent
 from apps.core.money import money_document
 from apps.core.signals import audit_appended
 
-# Actions on money and trust that an operator must give a reason for.
+# Actions on money, trust and what users consented to that an operator must give a reason for.
 REASON_REQUIRED = frozenset(
     {
         "payments.refund",
@@ -32,8 +32,13 @@ REASON_REQUIRED = frozenset(
         "trust.dispute_withdraw",
         "trust.signing_key_rotate",
         "memory.consent_revoke",
+        "identity.agent_grant_revoke",
     }
 )
+
+
+# How a secret's change is recorded: that it changed, never its values.
+SECRET_CHANGE = ("(hidden)", "(changed)")
 
 
 class ReasonRequired(ValueError):
@@ -82,6 +87,21 @@ def record(
     chain.save(update_fields=["length", "head"])
     audit_appended.send(sender=AuditEvent, length=chain.length, head=chain.head)
     return event
+
+
+def record_if_operator(
+    *,
+    action: str,
+    obj: Model,
+    request,
+    changes: dict | None = None,
+    reason: str = "",
+) -> AuditEvent | None:
+    """For services that users and workers call too: only an operator's call (the admin
+    passes its request) is an operator action and writes an event."""
+    if request is None:
+        return None
+    return record(action=action, obj=obj, request=request, changes=changes, reason=reason)
 
 
 def event_document(event: AuditEvent) -> dict:

@@ -23,6 +23,7 @@ from referencing.exceptions import Unresolvable
 
 from apps.catalog import services as catalog_services
 from apps.catalog.models import Skill
+from apps.core import audit
 from apps.core.errors import ApplicationError, ConflictError
 from apps.core.money import money_document
 from apps.core.state_machine import Transitions
@@ -693,8 +694,9 @@ GIVE_UP_AFTER = dt.timedelta(minutes=30)
 
 
 @transaction.atomic
-def order_resume(*, order_id, actor: str) -> str:
-    """Enqueue the step the order is waiting on; returns that step's task name."""
+def order_resume(*, order_id, actor: str, request=None) -> str:
+    """Enqueue the step the order is waiting on; returns that step's task name. An
+    operator's retry (with the admin's request) is recorded in the audit log."""
     order = _locked(order_id)
     step = _step_for(order)
     DispatchTransition.objects.create(
@@ -705,6 +707,12 @@ def order_resume(*, order_id, actor: str) -> str:
         reason=f"resumed: {step.name}",
     )
     order.save(update_fields=["updated_at"])  # resumed: not "stuck" again for a while
+    audit.record_if_operator(
+        request=request,
+        action="dispatch.order_retry",
+        obj=order,
+        changes={"step": (None, step.name)},
+    )
     step.delay_on_commit(str(order.pk))
     return step.name
 

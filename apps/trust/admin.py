@@ -108,7 +108,7 @@ class AuditCheckpointAdmin(ReadOnlyAdmin):
     )
     def export(self, request):
         """What `manage.py export_audit_log` writes, for `python -m apps.trust.verify --audit`."""
-        response = HttpResponse(audit_export_json(), content_type="application/json")
+        response = HttpResponse(audit_export_json(request=request), content_type="application/json")
         response["Content-Disposition"] = (
             f'attachment; filename="audit-{timezone.now():%Y%m%d}.json"'
         )
@@ -128,8 +128,10 @@ class SigningKeyAdmin(ReadOnlyAdmin):
 
     @action(description="Rotate signing key", url_path="rotate", permissions=["rotate"])
     def rotate(self, request):
-        if request.method != "POST":
-            # Only a form carrying the CSRF token rotates: a GET could come from any page.
+        # Only the confirmation form, posted with its CSRF token and a reason, rotates: a GET
+        # could come from any page.
+        reason = request.POST.get("reason", "").strip()
+        if not reason:
             context = {
                 **self.admin_site.each_context(request),
                 "title": "Rotate the signing key?",
@@ -137,7 +139,7 @@ class SigningKeyAdmin(ReadOnlyAdmin):
                 "opts": self.model._meta,
             }
             return TemplateResponse(request, "admin/trust/signingkey_rotate_confirm.html", context)
-        key = services.signing_key_rotate()
+        key = services.signing_key_rotate(request=request, reason=reason)
         self.message_user(request, f"{key.kid} now signs; the old key stays published.")
         return redirect(reverse_lazy("admin:trust_signingkey_changelist"))
 

@@ -41,17 +41,26 @@ REFUNDED, PARTIALLY_REFUNDED = Receipt.Resolution.REFUNDED, Receipt.Resolution.P
 
 
 @transaction.atomic
-def signing_key_rotate() -> SigningKey:
-    """Retire the active key (it stays published) and make a new one active."""
+def signing_key_rotate(*, request=None, reason: str = "") -> SigningKey:
+    """Retire the active key (it stays published) and make a new one active. An operator's
+    rotation (with the admin's request) is recorded in the audit log, with its reason."""
     now = timezone.now()
-    SigningKey.objects.select_for_update().filter(status=SigningKey.Status.ACTIVE).update(
-        status=SigningKey.Status.RETIRED, retired_at=now
-    )
+    active = SigningKey.objects.select_for_update().filter(status=SigningKey.Status.ACTIVE)
+    retiring_kid = active.values_list("kid", flat=True).first()
+    active.update(status=SigningKey.Status.RETIRED, retired_at=now)
     private, public = keys.new_keypair()
     kid = f"gera-{now:%Y%m%d}-{uuid.uuid4().hex[:8]}"
-    return SigningKey.objects.create(
+    key = SigningKey.objects.create(
         kid=kid, public_key=public, private_key_sealed=keys.seal_private_key(private, kid=kid)
     )
+    audit.record_if_operator(
+        request=request,
+        action="trust.signing_key_rotate",
+        obj=key,
+        changes={"active_key": (retiring_kid, kid)},
+        reason=reason,
+    )
+    return key
 
 
 def signing_key_active() -> SigningKey:

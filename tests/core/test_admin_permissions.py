@@ -258,7 +258,7 @@ def test_rotating_the_signing_key_needs_its_permission(user):
 
     changelist = viewer.get(reverse("admin:trust_signingkey_changelist"))
     asked = viewer.get(rotate)
-    posted = viewer.post(rotate)
+    posted = viewer.post(rotate, {"reason": "yearly rotation"})
 
     assert rotate not in changelist.content.decode()
     assert (asked.status_code, posted.status_code) == (403, 403)
@@ -267,7 +267,7 @@ def test_rotating_the_signing_key_needs_its_permission(user):
     rotator = staff_with("trust.view_signingkey", "trust.rotate_signingkey")
 
     assert rotate in rotator.get(reverse("admin:trust_signingkey_changelist")).content.decode()
-    assert rotator.post(rotate).status_code == 302
+    assert rotator.post(rotate, {"reason": "yearly rotation"}).status_code == 302
     assert SigningKey.objects.get(status=SigningKey.Status.ACTIVE) != active
 
 

@@ -315,7 +315,9 @@ def test_trust_admin_screens(operator_client, user):
         {"action": "verify", ACTION_CHECKBOX_NAME: [str(receipt.pk)]},
         follow=True,
     )
-    rotate = operator_client.post(reverse("admin:trust_signingkey_rotate"), follow=True)
+    rotate = operator_client.post(
+        reverse("admin:trust_signingkey_rotate"), {"reason": "yearly rotation"}, follow=True
+    )
 
     assert "valid — signed by" in verify.content.decode()
     assert "now signs" in rotate.content.decode()
@@ -342,7 +344,9 @@ def test_rotating_the_signing_key_asks_first_and_needs_the_csrf_token(operator, 
     assert SigningKey.objects.get(status=SigningKey.Status.ACTIVE) == active
 
     token = confirmation.context["csrf_token"]
-    confirmed = operator_client.post(rotate, {"csrfmiddlewaretoken": token})
+    confirmed = operator_client.post(
+        rotate, {"csrfmiddlewaretoken": token, "reason": "yearly rotation"}
+    )
 
     assert confirmed.status_code == 302
     assert SigningKey.objects.get(status=SigningKey.Status.ACTIVE) != active
