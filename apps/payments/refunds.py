@@ -131,15 +131,14 @@ def _refund_reserve(*, payment_id, amount: Decimal | None, reason: str, request)
         provider_idempotency_key=f"geraos-refund-{uuid.uuid4()}",
         send_started_at=timezone.now(),
     )
-    if request is not None:
-        _audit_refund(request, payment, refund, already=payment.captured_amount.amount - left)
+    _audit_refund(request, payment, refund, already=payment.captured_amount.amount - left)
     return refund
 
 
 def _audit_refund(request, payment: Payment, refund: Refund, *, already: Decimal) -> None:
-    """The operator's refund, as the refunds asked of the payment before and after it."""
+    """An operator's refund, as the refunds asked of the payment before and after it."""
     currency = payment.local_amount.currency
-    audit.record(
+    audit.record_if_operator(
         request=request,
         action="payments.refund",
         obj=payment,

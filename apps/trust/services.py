@@ -340,14 +340,13 @@ def dispute_resolve(
 def _set_status(dispute: Dispute, status: str, *, request, action: str, reason: str = "") -> None:
     before, dispute.status = dispute.status, status
     dispute.save()
-    if request is not None:
-        audit.record(
-            request=request,
-            action=f"trust.dispute_{action}",
-            obj=dispute,
-            changes={"status": (before, status)},
-            reason=reason,
-        )
+    audit.record_if_operator(
+        request=request,
+        action=f"trust.dispute_{action}",
+        obj=dispute,
+        changes={"status": (before, status)},
+        reason=reason,
+    )
 
 
 def _refund_once(dispute: Dispute, *, reason: str, amount: Decimal | None, request) -> RefundMade:
