@@ -13,6 +13,7 @@ from apps.identity.models import Plan, Subscription, User
 from apps.payments import lifecycle as payment_lifecycle
 from apps.payments import quotes as payment_quotes
 from apps.trust import services as trust_services
+from apps.trust.refunds import RefundMade
 
 PASSWORD = "correct-horse-battery-staple"
 # Hashing with Argon2 is deliberately slow; hash the shared test password once.
@@ -78,6 +79,14 @@ def make_receipt(user, **overrides):
         "agent": "planner-7",
     }
     return trust_services.issue_receipt(**{**kwargs, **overrides})
+
+
+def refund_in_full(reference: str) -> RefundMade:
+    """A refund of the whole of make_receipt's amount, as the payments app reports one."""
+    paid = Money("45000.00", "NGN")
+    return RefundMade(
+        refund_id=reference, reference=reference, amount=paid, refunded_total=paid, in_full=True
+    )
 
 
 def make_quote(user, amount: str = "50.00"):

@@ -14,6 +14,7 @@ from django.db import connection
 from django.http import HttpRequest
 from django.test import Client
 
+from apps.core.models import AuditEvent
 from apps.identity.models import User
 from tests.factories import UserFactory
 
@@ -54,6 +55,15 @@ def dashboard_cards(client, period: str = "") -> dict[str, dict]:
 def dashboard_numbers(client) -> dict:
     """The operator dashboard's cards as {title: value}, across its sections."""
     return {title: card["value"] for title, card in dashboard_cards(client).items()}
+
+
+def audit_trail() -> list[tuple]:
+    """The operator audit log, oldest first, each event as (action, "type:id" of its
+    object, changes, reason, actor)."""
+    return [
+        (e.action, f"{e.object_type}:{e.object_id}", e.changes, e.reason, e.actor)
+        for e in AuditEvent.objects.select_related("actor").order_by("sequence")
+    ]
 
 
 def staff_with(*perms: str) -> Client:

@@ -33,7 +33,7 @@ class SkillAdmin(Audited, ModelAdmin):
     def _each(self, request, queryset, change, verb: str) -> None:
         for skill in queryset:
             try:
-                change(skill=skill)
+                change(skill=skill, request=request)
             except ApplicationError as error:
                 self.message_user(request, f"{skill}: {error.message}", messages.ERROR)
             else:
@@ -69,8 +69,9 @@ class ProviderAdmin(Audited, ModelAdmin):
 
     def save_model(self, request, obj: Provider, form, change) -> None:
         super().save_model(request, obj, form, change)
-        if not change:  # a new provider cannot be sent bookings without a secret
-            self._new_secret(request, obj)
+        # A new provider cannot be sent bookings without a secret; the add's event covers it.
+        if not change:
+            self._show_secret(request, obj, services.provider_rotate_secret(provider=obj))
 
     def has_rotate_secret_permission(self, request, obj=None) -> bool:
         return request.user.has_perm("catalog.rotate_provider_secret")
@@ -78,10 +79,10 @@ class ProviderAdmin(Audited, ModelAdmin):
     @action(description="Rotate signing secret (shown once)", permissions=["rotate_secret"])
     def rotate_secret(self, request, queryset) -> None:
         for provider in queryset:
-            self._new_secret(request, provider)
+            secret = services.provider_rotate_secret(provider=provider, request=request)
+            self._show_secret(request, provider, secret)
 
-    def _new_secret(self, request, provider: Provider) -> None:
-        secret = services.provider_rotate_secret(provider=provider)
+    def _show_secret(self, request, provider: Provider, secret: str) -> None:
         self.message_user(
             request,
             f"{provider}: new signing secret {secret} — give it to the provider now; "

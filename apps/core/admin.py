@@ -3,6 +3,7 @@ state only services move), records never deleted (evidence), lists exported as C
 such records show their documents, status badges, and the operator audit log."""
 
 import json
+from decimal import Decimal, InvalidOperation
 from urllib.parse import urlencode
 
 from django.contrib import admin
@@ -21,6 +22,7 @@ from unfold.contrib.import_export.forms import SelectableFieldsExportForm
 from unfold.decorators import display
 
 from apps.core import audit
+from apps.core.errors import ApplicationError
 from apps.core.exports import AuditEventResource
 from apps.core.models import AuditEvent
 from apps.core.status import StatusVocabulary
@@ -99,13 +101,10 @@ def _record(request, obj, verb: str) -> None:
     )
 
 
-SECRET_CHANGE = ("(hidden)", "(changed)")
-
-
 def _form_changes(form) -> dict[str, tuple]:
     """(before, after) of each field the form changed; the audit log makes them text."""
     return {
-        name: SECRET_CHANGE
+        name: audit.SECRET_CHANGE
         if _is_secret(name)
         else (form.initial.get(name), form.cleaned_data.get(name))
         for name in form.changed_data
@@ -149,9 +148,19 @@ class Exported(ExportMixin):
         return dataset
 
 
-def ask_reason(model_admin, request, queryset, *, action: str, title: str, explanation: str):
+def ask_reason(
+    model_admin,
+    request,
+    queryset,
+    *,
+    action: str,
+    title: str,
+    explanation: str,
+    amount_currency: str = "",
+):
     """The page an admin action shows first when it needs the operator's reason (money and
-    trust actions): the objects it will act on, the reason box, and the action again."""
+    trust actions): the objects it will act on, the reason box, and the action again. With
+    `amount_currency`, an amount box too (a refund in part), empty meaning all that is left."""
     context = {
         **model_admin.admin_site.each_context(request),
         "title": title,
@@ -160,8 +169,23 @@ def ask_reason(model_admin, request, queryset, *, action: str, title: str, expla
         "action": action,
         "action_checkbox_name": ACTION_CHECKBOX_NAME,
         "opts": model_admin.model._meta,
+        "amount_currency": amount_currency,
     }
     return TemplateResponse(request, "admin/action_reason.html", context)
+
+
+def asked_amount(request) -> Decimal | None:
+    """The amount the reason page was given: None when left empty (all that is left)."""
+    text = request.POST.get("amount", "").strip()
+    if not text:
+        return None
+    try:
+        amount = Decimal(text)
+    except InvalidOperation:
+        amount = None
+    if amount is None or not amount.is_finite():
+        raise ApplicationError(f"{text!r} is not an amount.", code="invalid_amount", status=400)
+    return amount
 
 
 class NeverDeleted:

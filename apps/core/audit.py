@@ -17,22 +17,30 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Model, QuerySet
 from django.utils import timezone
+from djmoney.money import Money
 from rest_framework.throttling import BaseThrottle
 
 from apps.core.audit_chain import DOCUMENT_FIELDS, chain_hash
 from apps.core.models import AuditChain, AuditEvent
+from apps.core.money import money_document
 from apps.core.signals import audit_appended
 
-# Actions on money and trust that an operator must give a reason for.
+# Actions on money, trust and what users consented to that an operator must give a reason for.
 REASON_REQUIRED = frozenset(
     {
         "payments.refund",
         "payments.rail_disable",
         "trust.dispute_resolve",
+        "trust.dispute_withdraw",
         "trust.signing_key_rotate",
         "memory.consent_revoke",
+        "identity.agent_grant_revoke",
     }
 )
+
+
+# How a secret's change is recorded: that it changed, never its values.
+SECRET_CHANGE = ("(hidden)", "(changed)")
 
 
 class ReasonRequired(ValueError):
@@ -40,6 +48,15 @@ class ReasonRequired(ValueError):
 
 
 @transaction.atomic
+def require_reason(action: str, reason: str) -> str:
+    """The reason, stripped; refused when `action` needs one and it is blank. Services whose
+    outside work cannot be undone (a refund sent to a rail) check it before that work."""
+    reason = reason.strip()
+    if action in REASON_REQUIRED and not reason:
+        raise ReasonRequired(f"{action} needs a reason.")
+    return reason
+
+
 def record(
     *,
     action: str,
@@ -48,9 +65,7 @@ def record(
     changes: dict | None = None,
     reason: str = "",
 ) -> AuditEvent:
-    reason = reason.strip()
-    if action in REASON_REQUIRED and not reason:
-        raise ReasonRequired(f"{action} needs a reason.")
+    reason = require_reason(action, reason)
     chain, _ = AuditChain.objects.get_or_create(pk=1)
     chain = AuditChain.objects.select_for_update().get(pk=1)
     event = AuditEvent(
@@ -72,6 +87,21 @@ def record(
     chain.save(update_fields=["length", "head"])
     audit_appended.send(sender=AuditEvent, length=chain.length, head=chain.head)
     return event
+
+
+def record_if_operator(
+    *,
+    action: str,
+    obj: Model,
+    request,
+    changes: dict | None = None,
+    reason: str = "",
+) -> AuditEvent | None:
+    """For services that users and workers call too: only an operator's call (the admin
+    passes its request) is an operator action and writes an event."""
+    if request is None:
+        return None
+    return record(action=action, obj=obj, request=request, changes=changes, reason=reason)
 
 
 def event_document(event: AuditEvent) -> dict:
@@ -108,10 +138,14 @@ def _subject(obj: Model | type[Model]) -> dict:
 
 
 def _plain(value) -> str | int | bool | None:
-    """A value the chain's canonical JSON holds as it is (no floats, no objects): objects
-    as their text, collections (a form's many-to-many choice) as one sorted line."""
+    """A value the chain's canonical JSON holds as it is (no floats, no objects): money as
+    amount and ISO code (not a locale's symbol), other objects as their text, collections (a
+    form's many-to-many choice) as one sorted line."""
     if value is None or isinstance(value, bool | int | str):
         return value
+    if isinstance(value, Money):
+        document = money_document(value)
+        return f"{document['amount']} {document['currency']}"
     if isinstance(value, QuerySet | list | tuple | set | frozenset):
         return ", ".join(sorted(str(item) for item in value))
     return str(value)

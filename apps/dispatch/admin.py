@@ -159,7 +159,7 @@ class DispatchOrderAdmin(Exported, ReadOnlyAdmin):
         actor = f"operator:{request.user.email}"
         for order in queryset:
             try:
-                step = services.order_resume(order_id=order.pk, actor=actor)
+                step = services.order_resume(order_id=order.pk, actor=actor, request=request)
             except ApplicationError as error:
                 self.message_user(request, f"{order.pk}: {error.message}", messages.ERROR)
             else:

@@ -24,7 +24,8 @@ class DispatchOrder(BaseModel):
         FAILED = "failed", "Failed"
         VOIDED = "voided", "Voided"
         DISPUTED = "disputed", "Disputed"
-        RESOLVED_REFUNDED = "resolved_refunded", "Resolved: refunded"
+        PARTIALLY_REFUNDED = "partially_refunded", "Partly refunded"
+        REFUNDED = "refunded", "Refunded"
         RESOLVED_UPHELD = "resolved_upheld", "Resolved: upheld"
 
     statuses = StatusVocabulary(
@@ -41,7 +42,8 @@ class DispatchOrder(BaseModel):
             Status.FAILED: Tone.DANGER,
             Status.VOIDED: Tone.DANGER,
             Status.DISPUTED: Tone.WARNING,
-            Status.RESOLVED_REFUNDED: Tone.NEUTRAL,
+            Status.PARTIALLY_REFUNDED: Tone.NEUTRAL,
+            Status.REFUNDED: Tone.NEUTRAL,
             Status.RESOLVED_UPHELD: Tone.NEUTRAL,
         },
     )
@@ -111,11 +113,12 @@ FINISHED = frozenset(
         DispatchOrder.Status.VOIDED,
     }
 )
-# After completion, in the hands of trust's dispute process.
+# After completion, where refunds and disputes take it: the pipeline is done with it.
 AT_REST = frozenset(
     {
         DispatchOrder.Status.DISPUTED,
-        DispatchOrder.Status.RESOLVED_REFUNDED,
+        DispatchOrder.Status.PARTIALLY_REFUNDED,
+        DispatchOrder.Status.REFUNDED,
         DispatchOrder.Status.RESOLVED_UPHELD,
     }
 )

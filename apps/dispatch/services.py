@@ -3,7 +3,8 @@ machine one step at a time (docs/DESIGN.md):
 
     pending -> authorizing -> authorized -> fulfilling -> fulfilled -> capturing -> completed
     pending -> rejected; authorizing -> failed; authorized/fulfilling -> voided;
-    capturing -> failed; completed -> disputed -> resolved_refunded | resolved_upheld
+    capturing -> failed; completed -> partially_refunded -> refunded (each refund, whoever
+    made it); completed -> disputed -> refunded | partially_refunded | resolved_upheld
 
 Each step locks the order and checks where it is, commits, does its outside work (the
 rail, the provider) with no transaction open, then locks again and records the outcome.
@@ -22,6 +23,7 @@ from referencing.exceptions import Unresolvable
 
 from apps.catalog import services as catalog_services
 from apps.catalog.models import Skill
+from apps.core import audit
 from apps.core.errors import ApplicationError, ConflictError
 from apps.core.money import money_document
 from apps.core.state_machine import Transitions
@@ -62,9 +64,17 @@ MOVES = Transitions(
         Status.FULFILLING: {Status.FULFILLED, Status.VOIDED},
         Status.FULFILLED: {Status.CAPTURING},
         Status.CAPTURING: {Status.COMPLETED, Status.FAILED},
-        Status.COMPLETED: {Status.DISPUTED},
-        # Back to completed when the dispute is withdrawn.
-        Status.DISPUTED: {Status.RESOLVED_REFUNDED, Status.RESOLVED_UPHELD, Status.COMPLETED},
+        Status.COMPLETED: {Status.DISPUTED, Status.PARTIALLY_REFUNDED, Status.REFUNDED},
+        Status.PARTIALLY_REFUNDED: {Status.PARTIALLY_REFUNDED, Status.REFUNDED, Status.DISPUTED},
+        # A withdrawn dispute returns the order to where it was before it.
+        Status.DISPUTED: {
+            Status.REFUNDED,
+            Status.PARTIALLY_REFUNDED,
+            Status.RESOLVED_UPHELD,
+            Status.COMPLETED,
+        },
+        # A goodwill refund after the charge was upheld.
+        Status.RESOLVED_UPHELD: {Status.PARTIALLY_REFUNDED, Status.REFUNDED},
     },
     subject="A dispatch",
     refusal=IllegalTransition,
@@ -603,34 +613,75 @@ def _queue_callback(order: DispatchOrder) -> None:
 
 
 # ---------------------------------------------------------------------------
-# Disputes: trust decides them; the order follows
+# After completion: refunds and disputes; the order follows what payments and trust say
 # ---------------------------------------------------------------------------
 
-_AFTER_DISPUTE = {
-    "open": Status.DISPUTED,
-    "resolved_refunded": Status.RESOLVED_REFUNDED,
-    "resolved_upheld": Status.RESOLVED_UPHELD,
-    "withdrawn": Status.COMPLETED,
-}
+# Where a refund of the order's payment is recorded on the order; a disputed order waits
+# for its dispute's outcome (which records the refund it makes), then catches up.
+FOLLOWS_REFUNDS = frozenset(
+    {Status.COMPLETED, Status.PARTIALLY_REFUNDED, Status.REFUNDED, Status.RESOLVED_UPHELD}
+)
+
+
+@transaction.atomic
+def order_follow_refunds(*, order_id) -> DispatchOrder:
+    """Record each refund of the order's payment, whichever path made it (the Payments
+    admin, a dispute), as the receipt amendment trust issues once per refund, and move the
+    order to say how much went back."""
+    order = _locked(order_id)
+    if order.status in FOLLOWS_REFUNDS:
+        _record_refunds(order)
+    return order
+
+
+def _record_refunds(order: DispatchOrder) -> None:
+    for refund in payment_selectors.payment_refunds_made(payment_id=order.payment_id):
+        amendment, issued = trust_services.receipt_record_refund(
+            receipt=order.receipt, refund=refund
+        )
+        to = Status.REFUNDED if refund.in_full else Status.PARTIALLY_REFUNDED
+        if issued and MOVES.allows(order.status, to):
+            amount = refund.amount
+            _move(
+                order,
+                to,
+                actor="payments",
+                reason=f"refunded {amount.amount} {amount.currency}",
+                data={"refund": refund.refund_id, "receipt": str(amendment.pk)},
+            )
 
 
 @transaction.atomic
 def order_follow_dispute(*, receipt_id, dispute_id, status: str) -> DispatchOrder | None:
-    """Move an order whose receipt is disputed (completed, or already in a dispute). A
-    dispute going under review, one about a receipt no order issued, or one about an
-    order that never took the money (failed, voided, rejected: trust handles it alone)
-    changes nothing here."""
+    """Move an order whose receipt is disputed (completed or partly refunded, or already in
+    a dispute). A dispute going under review, one about a receipt no order issued, or one
+    about an order that never took the money (failed, voided, rejected: trust handles it
+    alone) changes nothing here."""
     order_id = (
         DispatchOrder.objects.filter(receipt_id=receipt_id).values_list("pk", flat=True).first()
     )
-    to = _AFTER_DISPUTE.get(status)
-    if order_id is None or to is None:
+    if order_id is None:
         return None
     order = _locked(order_id)
-    if order.status in DISPUTABLE and order.status != to:
+    to = _after_dispute(order, status) if order.status in DISPUTABLE else None
+    if to is not None and to != order.status:
         said = Dispute.Status(status).label.lower()
         _move(order, to, actor="trust", reason=f"dispute {said}", data={"dispute": str(dispute_id)})
+        _record_refunds(order)  # any made while it was disputed
     return order
+
+
+def _after_dispute(order: DispatchOrder, status: str) -> str | None:
+    if status == Dispute.Status.OPEN:
+        return Status.DISPUTED
+    if status == Dispute.Status.RESOLVED_UPHELD:
+        return Status.RESOLVED_UPHELD
+    if status == Dispute.Status.RESOLVED_REFUNDED:
+        refunded = order.payment.status == Payment.Status.REFUNDED
+        return Status.REFUNDED if refunded else Status.PARTIALLY_REFUNDED
+    if status == Dispute.Status.WITHDRAWN and order.status == Status.DISPUTED:
+        return order.transitions.filter(to_status=Status.DISPUTED).last().from_status
+    return None
 
 
 # ---------------------------------------------------------------------------
@@ -643,8 +694,9 @@ GIVE_UP_AFTER = dt.timedelta(minutes=30)
 
 
 @transaction.atomic
-def order_resume(*, order_id, actor: str) -> str:
-    """Enqueue the step the order is waiting on; returns that step's task name."""
+def order_resume(*, order_id, actor: str, request=None) -> str:
+    """Enqueue the step the order is waiting on; returns that step's task name. An
+    operator's retry (with the admin's request) is recorded in the audit log."""
     order = _locked(order_id)
     step = _step_for(order)
     DispatchTransition.objects.create(
@@ -655,6 +707,12 @@ def order_resume(*, order_id, actor: str) -> str:
         reason=f"resumed: {step.name}",
     )
     order.save(update_fields=["updated_at"])  # resumed: not "stuck" again for a while
+    audit.record_if_operator(
+        request=request,
+        action="dispatch.order_retry",
+        obj=order,
+        changes={"step": (None, step.name)},
+    )
     step.delay_on_commit(str(order.pk))
     return step.name
 

@@ -61,6 +61,11 @@ def sync_payment(order_id: str) -> str:
     return services.order_sync_payment(order_id=order_id).status
 
 
+@shared_task(name="dispatch.follow_refunds", autoretry_for=(OSError,), max_retries=8, **RETRY)
+def follow_refunds(order_id: str) -> str:
+    return services.order_follow_refunds(order_id=order_id).status
+
+
 @shared_task(name="dispatch.resume_stuck")
 def resume_stuck_orders() -> int:
     """The safety net (a dead worker's messages come back only after the visibility

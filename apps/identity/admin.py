@@ -8,7 +8,7 @@ from unfold.decorators import action
 from unfold.forms import AdminPasswordChangeForm, UserChangeForm, UserCreationForm
 from unfold.widgets import UnfoldAdminSelectWidget
 
-from apps.core.admin import Audited, badge_column
+from apps.core.admin import Audited, ask_reason, badge_column
 from apps.identity import services
 from apps.identity.forms import preferred_currency_field
 from apps.identity.models import (
@@ -197,10 +197,22 @@ class AgentGrantAdmin(Audited, ModelAdmin):
         return False  # only the user issues grants: the token is theirs alone
 
     @action(description="Revoke selected grants now", permissions=["change"])
-    def revoke(self, request, queryset) -> None:
+    def revoke(self, request, queryset):
+        reason = request.POST.get("reason", "").strip()
+        if not reason:
+            return ask_reason(
+                self,
+                request,
+                queryset,
+                action="revoke",
+                title="Revoke these agent grants?",
+                explanation="Their agents are refused from the next request. Each grant's "
+                "owner sees your reason on the agent's page.",
+            )
         for grant in queryset:
-            services.agent_grant_revoke(grant=grant, reason=f"revoked by operator {request.user}")
+            services.agent_grant_revoke(grant=grant, reason=reason, request=request)
         self.message_user(request, f"Revoked {queryset.count()} grant(s).", messages.SUCCESS)
+        return None
 
 
 @admin.register(StripeEvent)

@@ -10,6 +10,7 @@ from django.db.models import F, Q, Sum
 from django.utils import timezone
 from djmoney.money import Money
 
+from apps.core import audit
 from apps.core.errors import ApplicationError
 from apps.identity import selectors
 from apps.identity.errors import (
@@ -346,13 +347,21 @@ def _validate_grant(
 
 
 @transaction.atomic
-def agent_grant_revoke(*, grant: AgentGrant, reason: str = "") -> AgentGrant:
-    """Revoke at once: the next request with its token is refused."""
+def agent_grant_revoke(*, grant: AgentGrant, reason: str = "", request=None) -> AgentGrant:
+    """Revoke at once: the next request with its token is refused. The reason is shown to
+    the grant's owner."""
     grant = AgentGrant.objects.select_for_update().get(pk=grant.pk)
     if grant.revoked_at is None:
         grant.revoked_at = timezone.now()
         grant.revoked_reason = reason[:200]
         grant.save(update_fields=["revoked_at", "revoked_reason", "updated_at"])
+        audit.record_if_operator(
+            request=request,
+            action="identity.agent_grant_revoke",
+            obj=grant,
+            changes={"revoked_at": (None, grant.revoked_at)},
+            reason=reason,
+        )
     return grant
 
 

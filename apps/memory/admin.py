@@ -5,7 +5,7 @@ from django.contrib import admin, messages
 from unfold.admin import ModelAdmin
 from unfold.decorators import action, display
 
-from apps.core.admin import Audited, NeverDeleted, ReadOnlyAdmin, badge_column
+from apps.core.admin import Audited, NeverDeleted, ReadOnlyAdmin, ask_reason, badge_column
 from apps.memory import services
 from apps.memory.models import AccessLogEntry, ConsentGrant, MemoryItem, MemoryScope
 
@@ -94,17 +94,23 @@ class ConsentGrantAdmin(Audited, NeverDeleted, ModelAdmin):
         return False  # consent is the user's to give
 
     @action(description="Revoke on the user's request", permissions=["change"])
-    def revoke_on_user_request(self, request, queryset) -> None:
-        for consent in queryset.select_related("user", "product", "scope"):
-            services.consent_set(
-                user=consent.user,
-                product=consent.product,
-                scope=consent.scope,
-                allow=False,
-                operator=request.user,
-                reason="revoked by an operator at the user's request",
+    def revoke_on_user_request(self, request, queryset):
+        consents = queryset.select_related("user", "product", "scope")
+        reason = request.POST.get("reason", "").strip()
+        if not reason:
+            return ask_reason(
+                self,
+                request,
+                consents,
+                action="revoke_on_user_request",
+                title="Revoke these consents?",
+                explanation="Only at the user's request: the products lose access to these "
+                "scopes from their next read.",
             )
+        for consent in consents:
+            services.consent_revoke(consent=consent, request=request, reason=reason)
         self.message_user(request, f"Revoked {queryset.count()} consent(s).", messages.SUCCESS)
+        return None
 
 
 @admin.register(AccessLogEntry)

@@ -10,6 +10,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from apps.catalog.models import Product
+from apps.core import audit
 from apps.core.errors import ApplicationError, NotFoundError
 from apps.identity import services as identity_services
 from apps.identity.models import AgentGrant, Feature, User
@@ -225,28 +226,46 @@ def memory_item_delete(
 
 
 @transaction.atomic
-def consent_set(
-    *,
-    user: User,
-    product: Product,
-    scope: MemoryScope,
-    allow: bool,
-    operator: User | None = None,
-    reason: str = "",
-) -> ConsentGrant:
-    """Switch a product's access to a scope on or off; takes effect on the next read."""
+def consent_set(*, user: User, product: Product, scope: MemoryScope, allow: bool) -> ConsentGrant:
+    """The user switches a product's access to a scope on or off; takes effect on the next
+    read."""
     consent, _ = ConsentGrant.objects.select_for_update().get_or_create(
         user=user, product=product, scope=scope
     )
+    _consent_switch(consent, allow=allow)
+    return consent
+
+
+@transaction.atomic
+def consent_revoke(*, consent: ConsentGrant, request, reason: str) -> ConsentGrant:
+    """An operator revokes a consent at the user's request; takes effect on the next read.
+    One already revoked keeps who revoked it, when and why."""
+    consent = ConsentGrant.objects.select_for_update().get(pk=consent.pk)
+    if not (consent.can_read or consent.can_write):
+        return consent
+    rights = {"can_read": consent.can_read, "can_write": consent.can_write}
+    _consent_switch(consent, allow=False, by=request.user, reason=reason)
+    audit.record(
+        request=request,
+        action="memory.consent_revoke",
+        obj=consent,
+        changes={right: (had, False) for right, had in rights.items()},
+        reason=reason,
+    )
+    return consent
+
+
+def _consent_switch(
+    consent: ConsentGrant, *, allow: bool, by: User | None = None, reason: str = ""
+) -> None:
     now = timezone.now()
     consent.can_read = consent.can_write = allow
     if allow:
         consent.granted_at, consent.revoked_at = now, None
         consent.revoked_by, consent.revoke_reason = None, ""
     else:
-        consent.revoked_at, consent.revoked_by, consent.revoke_reason = now, operator, reason[:200]
+        consent.revoked_at, consent.revoked_by, consent.revoke_reason = now, by, reason[:200]
     consent.save()
-    return consent
 
 
 def memory_export(*, user: User) -> dict:

@@ -1,5 +1,4 @@
 from django.contrib import admin, messages
-from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.db.models import OuterRef, Subquery
 from django.db.models.functions import Coalesce
 from django.template.response import TemplateResponse
@@ -15,6 +14,7 @@ from apps.core.admin import (
     NeverDeleted,
     ReadOnlyAdmin,
     ask_reason,
+    asked_amount,
     badge_column,
 )
 from apps.core.errors import ApplicationError
@@ -186,7 +186,7 @@ class PaymentAdmin(Exported, Audited, NeverDeleted, ModelAdmin):
     search_fields = ["id", "user__email", "provider_reference", "reference"]
     list_select_related = ["user", "rail"]
     inlines = [PaymentEventInline]
-    actions = ["refund_in_full"]
+    actions = ["refund"]
     status_badge = badge_column(Payment.statuses)
     resource_classes = [PaymentResource]
 
@@ -203,31 +203,44 @@ class PaymentAdmin(Exported, Audited, NeverDeleted, ModelAdmin):
     def country(self, payment: Payment) -> str:
         return payment.user.country.code
 
-    @action(description="Refund in full (asks the rail now)", permissions=["refund"])
-    def refund_in_full(self, request, queryset):
-        if request.POST.get("confirm") != "yes":
-            # Money leaves: show what would be refunded and ask once more.
-            context = {
-                **self.admin_site.each_context(request),
-                "title": "Refund these payments in full?",
-                "payments": queryset.select_related("user", "rail"),
-                "action_checkbox_name": ACTION_CHECKBOX_NAME,
-                "opts": self.model._meta,
-            }
-            return TemplateResponse(request, "admin/payments/refund_confirm.html", context)
+    @action(description="Refund in full or in part (asks the rail now)", permissions=["refund"])
+    def refund(self, request, queryset):
+        reason = request.POST.get("reason", "").strip()
+        if not reason:
+            # Money leaves: show what would be refunded and ask why, once more.
+            one_currency = {str(p.local_amount.currency) for p in queryset}
+            return ask_reason(
+                self,
+                request,
+                queryset.select_related("rail"),
+                action="refund",
+                title="Refund these payments?",
+                explanation="The rail is asked now to refund each payment's remaining captured "
+                "amount, or the amount given. This cannot be undone.",
+                amount_currency=one_currency.pop() if len(one_currency) == 1 else "",
+            )
+        try:
+            amount = asked_amount(request)
+        except ApplicationError as error:
+            self.message_user(request, error.message, messages.ERROR)
+            return None
         for payment in queryset:
-            try:
-                refund = refunds.refund_create(
-                    payment_id=payment.pk, reason=f"refunded by operator {request.user}"
-                )
-            except ApplicationError as error:
-                self.message_user(request, f"{payment.pk}: {error.message}", messages.ERROR)
-            else:
-                self.message_user(
-                    request,
-                    f"{payment.pk}: refund {refund.get_status_display().lower()}.",
-                    messages.SUCCESS,
-                )
+            self._refund(request, payment, amount=amount, reason=reason)
+        return None
+
+    def _refund(self, request, payment: Payment, *, amount, reason: str) -> None:
+        try:
+            refund = refunds.refund_create(
+                payment_id=payment.pk, amount=amount, reason=reason, request=request
+            )
+        except ApplicationError as error:
+            self.message_user(request, f"{payment.pk}: {error.message}", messages.ERROR)
+        else:
+            self.message_user(
+                request,
+                f"{payment.pk}: refund {refund.get_status_display().lower()}.",
+                messages.SUCCESS,
+            )
 
 
 @admin.register(Refund)

@@ -15,12 +15,14 @@ from django.db.models import Q
 from django.utils import timezone
 from djmoney.money import Money
 
+from apps.core import audit
 from apps.core.errors import ApplicationError, ConflictError, NotFoundError
 from apps.core.money import round_to_minor_units
 from apps.payments import selectors
 from apps.payments.adapters import RAIL_REFUSALS, ProviderResult
 from apps.payments.lifecycle import IllegalTransition, lock_payment, move, rail_adapter
 from apps.payments.models import Payment, Refund
+from apps.trust.refunds import RefundMade
 
 # A refund sent and unanswered this long was lost with the process that sent it.
 REFUND_ANSWER_TIMEOUT = dt.timedelta(minutes=2)
@@ -31,9 +33,12 @@ MANUAL_REFUND = "pending_manual"
 REFUND_PENDING = "pending"
 
 
-def refund_create(*, payment_id, amount: Decimal | None = None, reason: str = "") -> Refund:
+def refund_create(
+    *, payment_id, amount: Decimal | None = None, reason: str = "", request=None
+) -> Refund:
     """Refund part (`amount`, in the payment's local currency) or, by default, the rest of
-    a captured payment. A retry after an error gets the refund it first asked for."""
+    a captured payment. A retry after an error gets the refund it first asked for. An
+    operator's refund (`request`) is audited with the refund's reservation."""
     payment = Payment.objects.select_related("rail").get(pk=payment_id)
     if amount is not None:
         amount = _refund_amount(payment, amount)
@@ -41,7 +46,7 @@ def refund_create(*, payment_id, amount: Decimal | None = None, reason: str = ""
     earlier = _earlier_attempt(payment, resent, amount)
     if earlier is not None:
         return earlier
-    refund = _refund_reserve(payment_id=payment.pk, amount=amount, reason=reason)
+    refund = _refund_reserve(payment_id=payment.pk, amount=amount, reason=reason, request=request)
     return _refund_send(payment, refund)
 
 
@@ -107,7 +112,7 @@ def _refundable(payment: Payment) -> Decimal:
 
 
 @transaction.atomic
-def _refund_reserve(*, payment_id, amount: Decimal | None, reason: str) -> Refund:
+def _refund_reserve(*, payment_id, amount: Decimal | None, reason: str, request) -> Refund:
     payment = lock_payment(payment_id)
     if payment.status not in {Payment.Status.CAPTURED, Payment.Status.PARTIALLY_REFUNDED}:
         raise IllegalTransition(f"Only a captured payment can be refunded ({payment.status}).")
@@ -119,12 +124,26 @@ def _refund_reserve(*, payment_id, amount: Decimal | None, reason: str) -> Refun
             code="refund_exceeds_captured",
             status=422,
         )
-    return Refund.objects.create(
+    refund = Refund.objects.create(
         payment=payment,
         amount=Money(amount, payment.local_amount.currency),
         reason=reason,
         provider_idempotency_key=f"geraos-refund-{uuid.uuid4()}",
         send_started_at=timezone.now(),
+    )
+    _audit_refund(request, payment, refund, already=payment.captured_amount.amount - left)
+    return refund
+
+
+def _audit_refund(request, payment: Payment, refund: Refund, *, already: Decimal) -> None:
+    """An operator's refund, as the refunds asked of the payment before and after it."""
+    currency = payment.local_amount.currency
+    audit.record_if_operator(
+        request=request,
+        action="payments.refund",
+        obj=payment,
+        changes={"refunds": (Money(already, currency), Money(already, currency) + refund.amount)},
+        reason=refund.reason,
     )
 
 
@@ -212,25 +231,26 @@ def refund_confirm_manual(*, refund_id, reference: str, operator) -> Refund:
     return refund
 
 
-def refund_for_receipt(*, receipt, reason: str) -> str:
-    """Refund what is left of the payment a receipt records (registered with trust)."""
+def refund_for_receipt(
+    *, receipt, reason: str, amount: Decimal | None = None, request=None
+) -> RefundMade:
+    """Refund `amount` (by default what is left) of the payment a receipt records
+    (registered with trust)."""
     payment = _payment_named_by(receipt)
     if payment is None:
         raise NotFoundError("The receipt names no GeraOS payment.", code="payment_not_found")
     if payment.status == Payment.Status.REFUNDED:  # e.g. confirmed by hand earlier
-        return (
-            payment.refunds.filter(status=Refund.Status.SUCCEEDED)
-            .latest("created_at")
-            .provider_reference
+        return selectors.refund_made(
+            payment.refunds.filter(status=Refund.Status.SUCCEEDED).latest("created_at")
         )
     if selectors.payment_refund_waiting(payment_id=payment.pk):
         raise _RefundNotConfirmed()
-    refund = refund_create(payment_id=payment.pk, reason=reason)
+    refund = refund_create(payment_id=payment.pk, amount=amount, reason=reason, request=request)
     if refund.status == Refund.Status.PENDING:
         raise _RefundNotConfirmed()
     if refund.status != Refund.Status.SUCCEEDED:
         raise ApplicationError("The rail refused the refund.", code="refund_failed", status=502)
-    return refund.provider_reference
+    return selectors.refund_made(refund)
 
 
 def _payment_named_by(receipt) -> Payment | None:

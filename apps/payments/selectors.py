@@ -15,6 +15,7 @@ from apps.core.errors import ApplicationError
 from apps.core.money import round_to_minor_units
 from apps.payments import fx, routing
 from apps.payments.models import Payment, ProviderEvent, Quote, Rail, Refund
+from apps.trust.refunds import RefundMade
 
 FINISHED = [Payment.Status.CAPTURED, Payment.Status.PARTIALLY_REFUNDED, Payment.Status.REFUNDED]
 
@@ -68,6 +69,29 @@ def payment_refund_waiting(*, payment_id) -> bool:
         send_started_at__isnull=True,
         send_interrupted_at__isnull=True,
     ).exists()
+
+
+def payment_refunds_made(*, payment_id) -> list[RefundMade]:
+    """The payment's succeeded refunds, oldest first, as receipts record them."""
+    succeeded = Refund.objects.filter(payment_id=payment_id, status=Refund.Status.SUCCEEDED)
+    return [
+        refund_made(refund) for refund in succeeded.select_related("payment").order_by("created_at")
+    ]
+
+
+def refund_made(refund: Refund) -> RefundMade:
+    """A succeeded refund as receipts record it, with the total refunded up to it."""
+    succeeded = refund.payment.refunds.filter(
+        status=Refund.Status.SUCCEEDED, created_at__lte=refund.created_at
+    )
+    total = sum((r.amount for r in succeeded), Money(0, refund.amount.currency))
+    return RefundMade(
+        refund_id=str(refund.pk),
+        reference=refund.provider_reference,
+        amount=refund.amount,
+        refunded_total=total,
+        in_full=total >= refund.payment.captured_amount,
+    )
 
 
 def rail_code_for(*, country: str, price: Money) -> str | None:

@@ -18,6 +18,8 @@ from apps.core.admin import (
     Exported,
     NeverDeleted,
     ReadOnlyAdmin,
+    ask_reason,
+    asked_amount,
     badge_column,
     preformatted,
     pretty_json,
@@ -109,7 +111,7 @@ class AuditCheckpointAdmin(ReadOnlyAdmin):
     )
     def export(self, request):
         """What `manage.py export_audit_log` writes, for `python -m apps.trust.verify --audit`."""
-        response = HttpResponse(audit_export_json(), content_type="application/json")
+        response = HttpResponse(audit_export_json(request=request), content_type="application/json")
         response["Content-Disposition"] = (
             f'attachment; filename="audit-{timezone.now():%Y%m%d}.json"'
         )
@@ -129,8 +131,10 @@ class SigningKeyAdmin(ReadOnlyAdmin):
 
     @action(description="Rotate signing key", url_path="rotate", permissions=["rotate"])
     def rotate(self, request):
-        if request.method != "POST":
-            # Only a form carrying the CSRF token rotates: a GET could come from any page.
+        # Only the confirmation form, posted with its CSRF token and a reason, rotates: a GET
+        # could come from any page.
+        reason = request.POST.get("reason", "").strip()
+        if not reason:
             context = {
                 **self.admin_site.each_context(request),
                 "title": "Rotate the signing key?",
@@ -138,7 +142,7 @@ class SigningKeyAdmin(ReadOnlyAdmin):
                 "opts": self.model._meta,
             }
             return TemplateResponse(request, "admin/trust/signingkey_rotate_confirm.html", context)
-        key = services.signing_key_rotate()
+        key = services.signing_key_rotate(request=request, reason=reason)
         self.message_user(request, f"{key.kid} now signs; the old key stays published.")
         return redirect(reverse_lazy("admin:trust_signingkey_changelist"))
 
@@ -169,7 +173,7 @@ class DisputeAdmin(Exported, Audited, NeverDeleted, ModelAdmin):
     search_fields = ["id", "receipt__id", "receipt__user__email", "evidence"]
     list_select_related = ["receipt"]
     raw_id_fields = ["receipt"]
-    actions = ["start_review", "resolve_upheld", "resolve_refunded"]
+    actions = ["start_review", "resolve_upheld", "resolve_refunded", "withdraw"]
     status_badge = badge_column(Dispute.statuses)
     resource_classes = [DisputeResource]
 
@@ -243,32 +247,86 @@ class DisputeAdmin(Exported, Audited, NeverDeleted, ModelAdmin):
             else:
                 self.message_user(request, f"{dispute}: {verb}.", messages.SUCCESS)
 
+    def _ask_reason(self, request, queryset, *, action: str, title: str, refund: bool = False):
+        currencies = {d.receipt.payload["amount"]["local"]["currency"] for d in queryset}
+        return ask_reason(
+            self,
+            request,
+            queryset,
+            action=action,
+            title=title,
+            explanation="The decision is signed into a receipt amending the disputed one, "
+            "and the buyer and the provider can see it. It cannot be undone.",
+            amount_currency=currencies.pop() if refund and len(currencies) == 1 else "",
+        )
+
     @action(description="Start review", permissions=["resolve"])
     def start_review(self, request, queryset) -> None:
         self._each(
-            request, queryset, "under review", lambda d: services.dispute_start_review(dispute=d)
+            request,
+            queryset,
+            "under review",
+            lambda d: services.dispute_start_review(dispute=d, request=request),
         )
 
     @action(description="Resolve: uphold the charge (signed receipt)", permissions=["resolve"])
-    def resolve_upheld(self, request, queryset) -> None:
-        note = f"upheld by {request.user}"
+    def resolve_upheld(self, request, queryset):
+        reason = request.POST.get("reason", "").strip()
+        if not reason:
+            return self._ask_reason(
+                request, queryset, action="resolve_upheld", title="Uphold the charge?"
+            )
         self._each(
             request,
             queryset,
             "upheld",
             lambda d: services.dispute_resolve(
-                dispute=d, outcome=Dispute.Status.RESOLVED_UPHELD, note=note
+                dispute=d, outcome=Dispute.Status.RESOLVED_UPHELD, note=reason, request=request
             ),
         )
+        return None
 
     @action(description="Resolve: refund the buyer (signed receipt)", permissions=["resolve"])
-    def resolve_refunded(self, request, queryset) -> None:
-        note = f"refunded by {request.user}"
+    def resolve_refunded(self, request, queryset):
+        reason = request.POST.get("reason", "").strip()
+        if not reason:
+            return self._ask_reason(
+                request,
+                queryset,
+                action="resolve_refunded",
+                title="Refund the buyer?",
+                refund=True,
+            )
+        try:
+            amount = asked_amount(request)
+        except ApplicationError as error:
+            self.message_user(request, error.message, messages.ERROR)
+            return None
         self._each(
             request,
             queryset,
             "refunded",
             lambda d: services.dispute_resolve(
-                dispute=d, outcome=Dispute.Status.RESOLVED_REFUNDED, note=note
+                dispute=d,
+                outcome=Dispute.Status.RESOLVED_REFUNDED,
+                note=reason,
+                amount=amount,
+                request=request,
             ),
         )
+        return None
+
+    @action(description="Withdraw (the buyer no longer disputes it)", permissions=["resolve"])
+    def withdraw(self, request, queryset):
+        reason = request.POST.get("reason", "").strip()
+        if not reason:
+            return self._ask_reason(
+                request, queryset, action="withdraw", title="Withdraw these disputes?"
+            )
+        self._each(
+            request,
+            queryset,
+            "withdrawn",
+            lambda d: services.dispute_withdraw(dispute=d, reason=reason, request=request),
+        )
+        return None

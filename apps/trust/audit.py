@@ -5,9 +5,10 @@ exports the log with its newest signed head for offline checking
 import json
 
 from django.conf import settings
+from django.db import transaction
 
-from apps.core.audit import event_document
-from apps.core.models import AuditEvent
+from apps.core import audit
+from apps.core.models import AuditChain, AuditEvent
 from apps.trust import jose, keys, selectors
 from apps.trust.models import AuditCheckpoint
 from apps.trust.services import signing_key_active
@@ -32,7 +33,7 @@ def sign_audit_head(*, length: int, head: str, **_signal) -> AuditCheckpoint:
 def audit_export() -> dict:
     """Every event in order with its hashes, the newest signed head and the public keys."""
     events = [
-        {**event_document(event), "previous_hash": event.previous_hash, "hash": event.hash}
+        {**audit.event_document(event), "previous_hash": event.previous_hash, "hash": event.hash}
         for event in AuditEvent.objects.order_by("sequence")
     ]
     checkpoint = AuditCheckpoint.objects.order_by("-length").first()
@@ -47,6 +48,12 @@ def audit_export() -> dict:
     return export
 
 
-def audit_export_json() -> str:
-    """The export as a file holds it (the admin's download and `export_audit_log`)."""
+@transaction.atomic
+def audit_export_json(*, request=None) -> str:
+    """The export as a file holds it (the admin's download and `export_audit_log`). An
+    operator's download is an audit event itself, appended first so the export holds it;
+    the append keeps the chain locked while the events and their head are read, so the
+    two agree."""
+    chain, _ = AuditChain.objects.get_or_create(pk=1)
+    audit.record_if_operator(request=request, action="core.audit_export", obj=chain)
     return json.dumps(audit_export(), indent=2, ensure_ascii=False)

@@ -40,13 +40,14 @@ class Receipt(models.Model):
     database refuses UPDATE and DELETE on this table (migration 0002)."""
 
     class Resolution(models.TextChoices):
-        """How the action ended; an amendment says how its dispute did."""
+        """How the action ended; an amendment says how: a refund, or its dispute's outcome."""
 
         COMPLETED = "completed", "Completed"
         REJECTED = "rejected", "Rejected"
         FAILED = "failed", "Failed"
         VOIDED = "voided", "Voided"
         REFUNDED = "refunded", "Refunded"
+        PARTIALLY_REFUNDED = "partially_refunded", "Partly refunded"
         DISPUTE_UPHELD = "dispute_upheld", "Dispute upheld"
 
     resolutions = StatusVocabulary(
@@ -57,6 +58,7 @@ class Receipt(models.Model):
             Resolution.FAILED: Tone.DANGER,
             Resolution.VOIDED: Tone.DANGER,
             Resolution.REFUNDED: Tone.NEUTRAL,
+            Resolution.PARTIALLY_REFUNDED: Tone.NEUTRAL,
             Resolution.DISPUTE_UPHELD: Tone.NEUTRAL,
         },
     )

@@ -47,6 +47,11 @@ def receipt_get(*, user, receipt_id, agent_grant_id=None) -> Receipt | None:
     )
 
 
+def receipt_refund_amendment(*, receipt: Receipt, refund_id: str) -> Receipt | None:
+    """The amendment of `receipt` that records the refund `refund_id`, if one was issued."""
+    return receipt.amendments.filter(payload__refund__id=refund_id).first()
+
+
 def node_getter() -> merkle.NodeGetter:
     """Reads stored subtree hashes, each at most once per getter."""
     seen: dict[tuple[int, int], bytes] = {}

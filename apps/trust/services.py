@@ -17,6 +17,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from djmoney.money import Money
 
+from apps.core import audit
 from apps.core.errors import ApplicationError, ConflictError
 from apps.core.money import money_document
 from apps.trust import jose, keys, merkle, refunds, selectors
@@ -29,7 +30,10 @@ from apps.trust.models import (
     TransparencyLog,
     TreeHead,
 )
+from apps.trust.refunds import RefundMade
 from apps.trust.signals import dispute_changed
+
+REFUNDED, PARTIALLY_REFUNDED = Receipt.Resolution.REFUNDED, Receipt.Resolution.PARTIALLY_REFUNDED
 
 # ---------------------------------------------------------------------------
 # Signing keys
@@ -37,17 +41,26 @@ from apps.trust.signals import dispute_changed
 
 
 @transaction.atomic
-def signing_key_rotate() -> SigningKey:
-    """Retire the active key (it stays published) and make a new one active."""
+def signing_key_rotate(*, request=None, reason: str = "") -> SigningKey:
+    """Retire the active key (it stays published) and make a new one active. An operator's
+    rotation (with the admin's request) is recorded in the audit log, with its reason."""
     now = timezone.now()
-    SigningKey.objects.select_for_update().filter(status=SigningKey.Status.ACTIVE).update(
-        status=SigningKey.Status.RETIRED, retired_at=now
-    )
+    active = SigningKey.objects.select_for_update().filter(status=SigningKey.Status.ACTIVE)
+    retiring_kid = active.values_list("kid", flat=True).first()
+    active.update(status=SigningKey.Status.RETIRED, retired_at=now)
     private, public = keys.new_keypair()
     kid = f"gera-{now:%Y%m%d}-{uuid.uuid4().hex[:8]}"
-    return SigningKey.objects.create(
+    key = SigningKey.objects.create(
         kid=kid, public_key=public, private_key_sealed=keys.seal_private_key(private, kid=kid)
     )
+    audit.record_if_operator(
+        request=request,
+        action="trust.signing_key_rotate",
+        obj=key,
+        changes={"active_key": (retiring_kid, kid)},
+        reason=reason,
+    )
+    return key
 
 
 def signing_key_active() -> SigningKey:
@@ -98,8 +111,10 @@ def issue_receipt(
     agent: str | None = None,
     previous: Receipt | None = None,
     counterparties=(),
+    refund: RefundMade | None = None,
 ) -> Receipt:
-    """Sign a receipt and append it to the transparency log."""
+    """Sign a receipt and append it to the transparency log. An amendment that records a
+    refund says which refund, how much, and the total refunded with it."""
     with transaction.atomic():
         log = _locked_log()
         key = signing_key_active()
@@ -122,6 +137,8 @@ def issue_receipt(
             "previous": str(previous.pk) if previous else None,
             "log_index": log.size,
         }
+        if refund is not None:
+            payload["refund"] = refund.document()
         private = keys.open_private_key(key.private_key_sealed, kid=key.kid)
         token = jose.jws_sign(rfc8785.dumps(payload), kid=key.kid, key=private)
         receipt = Receipt.objects.create(
@@ -166,7 +183,9 @@ def _append_leaf(log: TransparencyLog, leaf: bytes, *, key: SigningKey, private)
     TreeHead.objects.create(size=log.size, root_hash=root, kid=key.kid, checkpoint=note)
 
 
-def receipt_amend(*, receipt: Receipt, resolution: str, payment_ref: str = "") -> Receipt:
+def receipt_amend(
+    *, receipt: Receipt, resolution: str, payment_ref: str = "", refund: RefundMade | None = None
+) -> Receipt:
     """A new receipt that amends `receipt` (refund, dispute outcome); the original stays."""
     original = receipt.payload
     return issue_receipt(
@@ -182,7 +201,26 @@ def receipt_amend(*, receipt: Receipt, resolution: str, payment_ref: str = "") -
         agent=original["subject"]["agent"],
         previous=receipt,
         counterparties=receipt.counterparties.all(),
+        refund=refund,
     )
+
+
+@transaction.atomic
+def receipt_record_refund(*, receipt: Receipt, refund: RefundMade) -> tuple[Receipt, bool]:
+    """The amendment recording `refund`, and whether this call issued it: one per refund,
+    whichever path made it (a dispute's resolution, an operator's refund in Payments) and
+    however often it is told."""
+    receipt = _locked_receipt(receipt)
+    recorded = selectors.receipt_refund_amendment(receipt=receipt, refund_id=refund.refund_id)
+    if recorded is not None:
+        return recorded, False
+    amendment = receipt_amend(
+        receipt=receipt,
+        resolution=REFUNDED if refund.in_full else PARTIALLY_REFUNDED,
+        payment_ref=refund.reference,
+        refund=refund,
+    )
+    return amendment, True
 
 
 def _as_money(value: dict) -> Money:
@@ -194,6 +232,7 @@ def _as_money(value: dict) -> Money:
 # ---------------------------------------------------------------------------
 
 RESPONSE_WINDOW = dt.timedelta(days=14)
+RESOLVE = "trust.dispute_resolve"
 DISPUTE_OUTCOMES = {
     Dispute.Status.RESOLVED_REFUNDED: Receipt.Resolution.REFUNDED,
     Dispute.Status.RESOLVED_UPHELD: Receipt.Resolution.DISPUTE_UPHELD,
@@ -245,55 +284,77 @@ def dispute_open(
 
 
 @transaction.atomic
-def dispute_start_review(*, dispute: Dispute) -> Dispute:
+def dispute_start_review(*, dispute: Dispute, request=None) -> Dispute:
+    """`request` is the operator's when one acts (each service below): it is audited."""
     dispute = _locked_dispute(dispute)
     _require_status(dispute, Dispute.Status.OPEN)
-    dispute.status = Dispute.Status.UNDER_REVIEW
-    dispute.save(update_fields=["status", "updated_at"])
+    _set_status(dispute, Dispute.Status.UNDER_REVIEW, request=request, action="start_review")
     return dispute
 
 
 @transaction.atomic
-def dispute_withdraw(*, dispute: Dispute) -> Dispute:
+def dispute_withdraw(*, dispute: Dispute, reason: str = "", request=None) -> Dispute:
     dispute = _locked_dispute(dispute)
     _require_status(dispute, *OPEN_DISPUTE_STATUSES)
     _require_no_refund_underway(dispute)
-    dispute.status = Dispute.Status.WITHDRAWN
-    dispute.save(update_fields=["status", "updated_at"])
+    _set_status(
+        dispute, Dispute.Status.WITHDRAWN, request=request, action="withdraw", reason=reason
+    )
     _announce(dispute)
     return dispute
 
 
-def dispute_resolve(*, dispute: Dispute, outcome: str, note: str = "") -> Dispute:
-    """Close a dispute with a new signed receipt amending the original. A refund is asked
-    of the payments service first, outside any transaction (it may call a provider), by
-    the one resolve that claimed it."""
+def dispute_resolve(
+    *,
+    dispute: Dispute,
+    outcome: str,
+    note: str = "",
+    amount: Decimal | None = None,
+    request=None,
+) -> Dispute:
+    """Close a dispute with a new signed receipt amending the original. A refund (of
+    `amount`, by default all that is left) is asked of the payments service first, outside
+    any transaction (it may call a provider), by the one resolve that claimed it."""
     if outcome not in DISPUTE_OUTCOMES:
         raise ApplicationError(f"Unknown outcome {outcome!r}.", code="invalid_outcome")
-    refund_ref = ""
+    if request is not None:
+        note = audit.require_reason(RESOLVE, note)  # before any money moves
+    refund = None
     if outcome == Dispute.Status.RESOLVED_REFUNDED:
-        refund_ref = _refund_once(dispute, reason=note or "dispute")
+        refund = _refund_once(dispute, reason=note or "dispute", amount=amount, request=request)
     with transaction.atomic():
         dispute = _locked_dispute(dispute)
         _require_status(dispute, *OPEN_DISPUTE_STATUSES)
-        if outcome != Dispute.Status.RESOLVED_REFUNDED:
+        if refund is None:
             _require_no_refund_underway(dispute)
-        dispute.resolution_receipt = receipt_amend(
-            receipt=dispute.receipt, resolution=DISPUTE_OUTCOMES[outcome], payment_ref=refund_ref
-        )
-        dispute.status = outcome
+            amendment = receipt_amend(receipt=dispute.receipt, resolution=DISPUTE_OUTCOMES[outcome])
+        else:
+            amendment, _ = receipt_record_refund(receipt=dispute.receipt, refund=refund)
+        dispute.resolution_receipt = amendment
         dispute.resolution_note = note
-        dispute.save(
-            update_fields=["resolution_receipt", "status", "resolution_note", "updated_at"]
-        )
+        _set_status(dispute, outcome, request=request, action="resolve", reason=note)
         _announce(dispute)
     return dispute
 
 
-def _refund_once(dispute: Dispute, *, reason: str) -> str:
+def _set_status(dispute: Dispute, status: str, *, request, action: str, reason: str = "") -> None:
+    before, dispute.status = dispute.status, status
+    dispute.save()
+    audit.record_if_operator(
+        request=request,
+        action=f"trust.dispute_{action}",
+        obj=dispute,
+        changes={"status": (before, status)},
+        reason=reason,
+    )
+
+
+def _refund_once(dispute: Dispute, *, reason: str, amount: Decimal | None, request) -> RefundMade:
     _claim_refund(dispute)
     try:
-        return refunds.request_refund(receipt=dispute.receipt, reason=reason)
+        return refunds.request_refund(
+            receipt=dispute.receipt, reason=reason, amount=amount, request=request
+        )
     except Exception:
         Dispute.objects.filter(pk=dispute.pk).update(refund_claimed_at=None)
         raise

@@ -12,7 +12,7 @@ from django.urls import reverse
 from apps.catalog import services
 from apps.catalog.models import Provider, Skill
 from tests.catalog.conftest import HOME_DETAILS, make_provider, make_published, make_skill
-from tests.helpers import staff_with
+from tests.helpers import audit_trail, staff_with
 
 pytestmark = pytest.mark.django_db
 
@@ -71,6 +71,33 @@ def test_suspending_a_draft_in_the_admin_says_it_is_not_live(skill_editor):
         ("success", f"{live}: suspended."),
     ]
     assert (status_of(draft), status_of(live)) == ("draft", "suspended")
+
+
+def test_publishing_and_suspending_in_the_admin_is_one_audit_event_per_skill_changed(
+    operator_client, operator
+):
+    skill, broken = make_skill("home.plumbing"), make_skill("home.cleaning", input_schema=[])
+    services.skill_publish(skill=make_skill("home.electrician"))  # not an operator's action
+
+    run_action(operator_client, SKILLS, "publish", skill, broken)
+    run_action(operator_client, SKILLS, "suspend", skill)
+
+    assert audit_trail() == [
+        (
+            "catalog.skill_publish",
+            f"catalog.skill:{skill.pk}",
+            {"status": ["draft", "published"]},
+            "",
+            operator,
+        ),
+        (
+            "catalog.skill_suspend",
+            f"catalog.skill:{skill.pk}",
+            {"status": ["published", "suspended"]},
+            "",
+            operator,
+        ),
+    ]
 
 
 def test_the_change_form_shows_the_schema_but_cannot_set_the_status(skill_editor):
@@ -162,6 +189,40 @@ def test_rotating_several_providers_gives_each_its_own_secret(secret_keeper):
     assert stored_secret(one).decode() in shown[str(one)]
     assert stored_secret(other).decode() in shown[str(other)]
     assert stored_secret(one) != stored_secret(other)
+
+
+def test_rotating_a_secret_is_one_audit_event_that_never_holds_the_secret(
+    operator_client, operator
+):
+    provider = make_provider()
+
+    response = run_action(operator_client, PROVIDERS, "rotate_secret", provider)
+
+    assert audit_trail() == [
+        (
+            "catalog.provider_rotate_secret",
+            f"catalog.provider:{provider.pk}",
+            {"signing_secret": ["(hidden)", "(changed)"]},
+            "",
+            operator,
+        )
+    ]
+    assert secret_shown(response) not in str(audit_trail())
+
+
+def test_adding_a_provider_is_one_audit_event_though_it_makes_the_first_secret(
+    operator_client, operator
+):
+    provider = make_provider(make_skill())
+    form = provider_form(provider, name="Severn Pipes")
+
+    operator_client.post(reverse("admin:catalog_provider_add"), form)
+
+    added = Provider.objects.get(name="Severn Pipes")
+    assert stored_secret(added)
+    assert [(action, obj) for action, obj, *_ in audit_trail()] == [
+        ("catalog.provider.add", f"catalog.provider:{added.pk}")
+    ]
 
 
 def test_editing_a_provider_keeps_its_secret(secret_keeper):

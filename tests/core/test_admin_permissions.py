@@ -24,7 +24,7 @@ from apps.payments.rails import ensure_default_rails
 from apps.trust import refunds
 from apps.trust import services as trust_services
 from apps.trust.models import Dispute, SigningKey
-from tests.factories import make_grant, make_payment, make_receipt, product
+from tests.factories import make_grant, make_payment, make_receipt, product, refund_in_full
 from tests.helpers import staff_with
 
 pytestmark = pytest.mark.django_db
@@ -38,7 +38,7 @@ def rails_catalogue_and_refunds(db, monkeypatch):
     fx.import_rates()
     seed_catalog()
     # Resolving a dispute as refunded asks the payments app; record instead.
-    monkeypatch.setattr(refunds, "_handler", lambda *, receipt, reason: "re_recorded")
+    monkeypatch.setattr(refunds, "_handler", lambda **asked: refund_in_full("re_recorded"))
 
 
 # ---------------------------------------------------------------------------
@@ -94,7 +94,6 @@ class Case:
     action_perm: str
     subject: Callable[[User], Model]
     happened: Callable[[Model, Model], bool]  # (before, after) -> did the action act?
-    confirm: bool = False  # the action asks once more before acting
 
 
 CASES = [
@@ -116,12 +115,11 @@ CASES = [
     ),
     Case(
         "payments_payment",
-        "refund_in_full",
+        "refund",
         "payments.view_payment",
         "payments.refund_payment",
         a_captured_payment,
         lambda _, payment: payment.status == Payment.Status.REFUNDED,
-        confirm=True,
     ),
     Case(
         "catalog_skill",
@@ -172,6 +170,14 @@ CASES = [
         lambda _, dispute: dispute.status == Dispute.Status.RESOLVED_REFUNDED,
     ),
     Case(
+        "trust_dispute",
+        "withdraw",
+        "trust.view_dispute",
+        "trust.resolve_dispute",
+        an_open_dispute,
+        lambda _, dispute: dispute.status == Dispute.Status.WITHDRAWN,
+    ),
+    Case(
         "identity_agentgrant",
         "revoke",
         "identity.view_agentgrant",
@@ -193,8 +199,6 @@ CASES = [
 def run_action(client: Client, case: Case, subject: Model):
     # A reason, for the actions that ask one (ignored by the others).
     chosen = {"action": case.action, ACTION_CHECKBOX_NAME: [str(subject.pk)], "reason": "test"}
-    if case.confirm:
-        chosen["confirm"] = "yes"
     return client.post(reverse(f"admin:{case.changelist}_changelist"), chosen, follow=True)
 
 
@@ -254,7 +258,7 @@ def test_rotating_the_signing_key_needs_its_permission(user):
 
     changelist = viewer.get(reverse("admin:trust_signingkey_changelist"))
     asked = viewer.get(rotate)
-    posted = viewer.post(rotate)
+    posted = viewer.post(rotate, {"reason": "yearly rotation"})
 
     assert rotate not in changelist.content.decode()
     assert (asked.status_code, posted.status_code) == (403, 403)
@@ -263,7 +267,7 @@ def test_rotating_the_signing_key_needs_its_permission(user):
     rotator = staff_with("trust.view_signingkey", "trust.rotate_signingkey")
 
     assert rotate in rotator.get(reverse("admin:trust_signingkey_changelist")).content.decode()
-    assert rotator.post(rotate).status_code == 302
+    assert rotator.post(rotate, {"reason": "yearly rotation"}).status_code == 302
     assert SigningKey.objects.get(status=SigningKey.Status.ACTIVE) != active
 
 

@@ -14,7 +14,7 @@ from apps.catalog.models import Provider
 from apps.dispatch.models import DispatchOrder, DispatchTransition
 from tests.dispatch.conftest import Agent
 from tests.factories import UserFactory
-from tests.helpers import dashboard_cards, staff_with
+from tests.helpers import audit_trail, dashboard_cards, staff_with
 
 pytestmark = pytest.mark.django_db
 
@@ -125,7 +125,7 @@ def test_orders_cannot_be_added_or_deleted(operator_client, agent):
     assert delete.status_code == 403
 
 
-def test_retry_runs_the_step_a_pending_order_is_waiting_on(
+def test_retry_runs_the_step_a_pending_order_is_waiting_on_in_one_audit_event(
     operator_client, operator, agent, django_capture_on_commit_callbacks
 ):
     stalled = Agent(agent.user)  # no on_commit: the pipeline is never started
@@ -146,6 +146,15 @@ def test_retry_runs_the_step_a_pending_order_is_waiting_on(
     assert resumed.reason.startswith("resumed:")
     shown = [str(message) for message in response.context["messages"]]
     assert shown == [f"{order.pk}: queued dispatch.authorize_payment."]
+    assert audit_trail() == [
+        (
+            "dispatch.order_retry",
+            f"dispatch.dispatchorder:{order.pk}",
+            {"step": [None, "dispatch.authorize_payment"]},
+            "",
+            operator,
+        )
+    ]
 
 
 @pytest.mark.parametrize(
@@ -188,6 +197,7 @@ def test_retry_refuses_a_disputed_order_and_changes_nothing(
     assert order.status == "disputed"
     assert order.transitions.count() == transitions
     assert callbacks == []
+    assert audit_trail() == []
 
 
 def test_the_dashboard_counts_last_weeks_dispatches_and_stuck_orders(agent, operator_client):

@@ -47,7 +47,7 @@ def test_a_dispute_resolved_as_a_refund_refunds_and_resolves_the_order(
         trust_services.dispute_resolve(dispute=dispute, outcome="resolved_refunded")
 
     order.refresh_from_db()
-    assert order.status == "resolved_refunded"
+    assert order.status == "refunded"
     assert order.payment.status == Payment.Status.REFUNDED
     assert order.transitions.last().actor == "trust"
 

@@ -15,6 +15,7 @@ from apps.payments.models import Payment
 from tests.dispatch.conftest import Agent
 from tests.dispatch.fake_provider import FakeProvider
 from tests.factories import UserFactory
+from tests.helpers import audit_trail
 
 pytestmark = pytest.mark.django_db
 
@@ -157,6 +158,7 @@ def test_a_stuck_order_is_resumed_by_the_beat_task(agent, django_capture_on_comm
     order = DispatchOrder.objects.get(pk=order_id)
     assert order.status == "completed"
     assert order.transitions.filter(actor="beat", reason="resumed: dispatch.authorize_payment")
+    assert audit_trail() == []  # not an operator's action
 
 
 @pytest.fixture

@@ -73,9 +73,7 @@ def test_a_status_reads_as_words_in_its_badge_colour(agent):
     assert "— Completed: payment captured</li>" in detail
 
 
-def test_a_dispute_resolved_as_a_refund_reads_resolved_refunded(
-    agent, django_capture_on_commit_callbacks
-):
+def test_a_dispute_resolved_as_a_refund_reads_refunded(agent, django_capture_on_commit_callbacks):
     order = DispatchOrder.objects.get(pk=agent.dispatch(text=ANYTIME).json()["id"])
     with django_capture_on_commit_callbacks(execute=True):
         dispute = trust_services.dispute_open(
@@ -86,6 +84,6 @@ def test_a_dispute_resolved_as_a_refund_reads_resolved_refunded(
 
     detail = _detail_page(agent.user, order.pk)
 
-    assert '<span class="badge badge-neutral">Resolved: refunded</span>' in detail
+    assert '<span class="badge badge-neutral">Refunded</span>' in detail
     assert "— Disputed: dispute" in detail
     assert "resolved_refunded" not in detail

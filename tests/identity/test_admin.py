@@ -8,6 +8,7 @@ from django.urls import reverse
 from apps.identity import services
 from apps.identity.models import AgentGrant, Plan
 from tests.factories import UserFactory, make_grant, put_on_plan
+from tests.helpers import audit_trail
 
 pytestmark = pytest.mark.django_db
 
@@ -23,17 +24,39 @@ def test_changelists_render(operator_client, user, model):
     assert response.status_code == 200
 
 
-def test_operator_revokes_a_grant_and_the_reason_names_them(operator_client, operator, user):
+def test_revoking_a_grant_asks_the_operators_reason_first_and_is_one_audit_event(
+    operator_client, operator, user
+):
+    grant, _ = make_grant(user)
+    chosen = {"action": "revoke", ACTION_CHECKBOX_NAME: [str(grant.pk)]}
+    changelist = reverse("admin:identity_agentgrant_changelist")
+
+    asked = operator_client.post(changelist, chosen).content.decode()
+    unrevoked = AgentGrant.objects.get(pk=grant.pk)
+    operator_client.post(changelist, {**chosen, "reason": "owner reported the laptop stolen"})
+
+    assert 'name="reason"' in asked
+    assert not unrevoked.is_revoked
+    grant.refresh_from_db()
+    assert grant.revoked_reason == "owner reported the laptop stolen"
+    [(action, obj, changes, reason, actor)] = audit_trail()
+    assert (action, obj, reason, actor) == (
+        "identity.agent_grant_revoke",
+        f"identity.agentgrant:{grant.pk}",
+        "owner reported the laptop stolen",
+        operator,
+    )
+    assert changes.keys() == {"revoked_at"}
+    assert changes["revoked_at"][0] is None
+
+
+def test_a_user_revoking_their_own_grant_writes_no_operator_audit_event(user_client, user):
     grant, _ = make_grant(user)
 
-    operator_client.post(
-        reverse("admin:identity_agentgrant_changelist"),
-        {"action": "revoke", ACTION_CHECKBOX_NAME: [str(grant.pk)]},
-    )
+    user_client.post(reverse("identity:agent-revoke", args=[grant.pk]))
 
-    grant.refresh_from_db()
-    assert grant.is_revoked
-    assert operator.email in grant.revoked_reason
+    assert AgentGrant.objects.get(pk=grant.pk).is_revoked
+    assert audit_trail() == []
 
 
 def test_grants_and_subscriptions_show_their_state_as_badges(operator_client, user):

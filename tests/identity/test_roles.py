@@ -38,7 +38,7 @@ ALLOWED = {
         "trust.dispute": {"view"},
     },
     "Finance": {
-        "payments.payment": {"view", "refund_in_full", "export"},
+        "payments.payment": {"view", "refund", "export"},
         "payments.refund": {"view", "change", "export"},
         "payments.quote": {"view"},
         "exchange.rate": {"view"},
@@ -53,6 +53,7 @@ ALLOWED = {
             "start_review",
             "resolve_upheld",
             "resolve_refunded",
+            "withdraw",
             "export",
         },
         "trust.receipt": {"view", "verify", "export"},

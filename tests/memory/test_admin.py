@@ -6,6 +6,7 @@ from apps.identity import selectors as identity_selectors
 from apps.identity.models import Feature
 from apps.memory import services
 from apps.memory.models import AccessLogEntry, ConsentGrant, MemoryItem
+from tests.helpers import audit_trail
 
 pytestmark = pytest.mark.django_db
 
@@ -38,20 +39,40 @@ def test_operators_never_see_memory_values(operator_client, health_item):
         assert "encrypted; only the user can see it" in page
 
 
-def test_operator_revokes_consent_recording_who_and_why(
+def test_operator_revokes_consent_after_giving_a_reason_in_one_audit_event(
     operator_client, operator, user, health_item
 ):
     consent = ConsentGrant.objects.get(user=user)
+    chosen = {"action": "revoke_on_user_request", ACTION_CHECKBOX_NAME: [str(consent.pk)]}
+    changelist = reverse("admin:memory_consentgrant_changelist")
 
-    operator_client.post(
-        reverse("admin:memory_consentgrant_changelist"),
-        {"action": "revoke_on_user_request", ACTION_CHECKBOX_NAME: [str(consent.pk)]},
-    )
+    asked = operator_client.post(changelist, chosen).content.decode()
+    still_allowed = ConsentGrant.objects.get(pk=consent.pk).can_read
+    operator_client.post(changelist, {**chosen, "reason": "the user asked by email"})
 
+    assert 'name="reason"' in asked
+    assert still_allowed
     consent.refresh_from_db()
     assert not consent.can_read
-    assert consent.revoked_by == operator
-    assert "user's request" in consent.revoke_reason
+    assert (consent.revoked_by, consent.revoke_reason) == (operator, "the user asked by email")
+    assert audit_trail() == [
+        (
+            "memory.consent_revoke",
+            f"memory.consentgrant:{consent.pk}",
+            {"can_read": [True, False], "can_write": [True, False]},
+            "the user asked by email",
+            operator,
+        )
+    ]
+
+
+def test_a_user_switching_consent_off_writes_no_operator_audit_event(
+    user, geraclinic, scope, health_item
+):
+    services.consent_set(user=user, product=geraclinic, scope=scope("health"), allow=False)
+
+    assert not ConsentGrant.objects.get(user=user).can_read
+    assert audit_trail() == []
 
 
 @pytest.mark.parametrize("model", ["memoryscope", "consentgrant", "accesslogentry", "memoryitem"])

@@ -138,19 +138,22 @@ def test_dashboard_shows_each_rails_volume_and_failure_rate(operator_client, use
     )
 
 
-def test_operator_refunds_a_payment_in_full(operator_client, user):
+def test_operator_refunds_a_payment_in_part_then_in_full_giving_a_reason(operator_client, user):
     payment = make_payment(user)
     lifecycle.payment_authorize(payment_id=payment.pk)
     lifecycle.payment_capture(payment_id=payment.pk)
 
     changelist = reverse("admin:payments_payment_changelist")
-    chosen = {"action": "refund_in_full", ACTION_CHECKBOX_NAME: [str(payment.pk)]}
+    chosen = {"action": "refund", ACTION_CHECKBOX_NAME: [str(payment.pk)]}
 
     confirmation = operator_client.post(changelist, chosen)
-    assert "Refund these payments in full?" in confirmation.content.decode()
+    assert "Refund these payments?" in confirmation.content.decode()
+    assert "Amount to refund, in GBP" in confirmation.content.decode()
     assert Payment.objects.get().status == Payment.Status.CAPTURED
 
-    operator_client.post(changelist, {**chosen, "confirm": "yes"})
+    operator_client.post(changelist, {**chosen, "reason": "late", "amount": "12.5"})
+    assert Payment.objects.get().refunded_amount == Money("12.50", "GBP")
+    operator_client.post(changelist, {**chosen, "reason": "never came", "amount": ""})
     assert Payment.objects.get().status == Payment.Status.REFUNDED
     assert (
         operator_client.get(reverse("admin:payments_payment_change", args=[payment.pk])).status_code

@@ -16,7 +16,7 @@ from django.utils import timezone
 from apps.core.errors import ConflictError
 from apps.trust import refunds, selectors, services
 from apps.trust.models import Dispute, Receipt, SigningKey
-from tests.factories import UserFactory, make_grant, make_receipt
+from tests.factories import UserFactory, make_grant, make_receipt, refund_in_full
 from tests.helpers import run_concurrently, sign_in_with_mfa, staff_with
 
 pytestmark = pytest.mark.django_db
@@ -27,9 +27,9 @@ def refund_service(monkeypatch):
     """Stands in for the payments app's registered handler, restored afterwards."""
     calls = []
 
-    def refund(*, receipt, reason):
+    def refund(*, receipt, reason, amount=None, request=None):
         calls.append((receipt.pk, reason))
-        return "re_recorded_123"
+        return refund_in_full("re_recorded_123")
 
     monkeypatch.setattr(refunds, "_handler", refund)
     return calls
@@ -176,10 +176,10 @@ def test_while_a_refund_is_requested_the_dispute_cannot_be_resolved_or_withdrawn
     dispute = services.dispute_open(receipt=make_receipt(user), opened_by="buyer", reason="other")
     refused, calls = [], []
 
-    def slow_refund(*, receipt, reason):
+    def slow_refund(*, receipt, reason, amount=None, request=None):
         calls.append(receipt.pk)
         if len(calls) > 1:
-            return "re_twice"
+            return refund_in_full("re_twice")
         for attempt in (
             lambda: services.dispute_resolve(
                 dispute=dispute, outcome=Dispute.Status.RESOLVED_REFUNDED
@@ -192,7 +192,7 @@ def test_while_a_refund_is_requested_the_dispute_cannot_be_resolved_or_withdrawn
             with pytest.raises(ConflictError) as error:
                 attempt()
             refused.append(error.value.code)
-        return "re_once"
+        return refund_in_full("re_once")
 
     monkeypatch.setattr(refunds, "_handler", slow_refund)
 
@@ -279,7 +279,8 @@ def test_operator_works_the_queue_in_admin(operator_client, user):
 
     operator_client.post(changelist, {"action": "start_review", ACTION_CHECKBOX_NAME: [dispute.pk]})
     operator_client.post(
-        changelist, {"action": "resolve_upheld", ACTION_CHECKBOX_NAME: [dispute.pk]}
+        changelist,
+        {"action": "resolve_upheld", ACTION_CHECKBOX_NAME: [dispute.pk], "reason": "delivered"},
     )
 
     dispute.refresh_from_db()
@@ -314,7 +315,9 @@ def test_trust_admin_screens(operator_client, user):
         {"action": "verify", ACTION_CHECKBOX_NAME: [str(receipt.pk)]},
         follow=True,
     )
-    rotate = operator_client.post(reverse("admin:trust_signingkey_rotate"), follow=True)
+    rotate = operator_client.post(
+        reverse("admin:trust_signingkey_rotate"), {"reason": "yearly rotation"}, follow=True
+    )
 
     assert "valid — signed by" in verify.content.decode()
     assert "now signs" in rotate.content.decode()
@@ -341,7 +344,9 @@ def test_rotating_the_signing_key_asks_first_and_needs_the_csrf_token(operator, 
     assert SigningKey.objects.get(status=SigningKey.Status.ACTIVE) == active
 
     token = confirmation.context["csrf_token"]
-    confirmed = operator_client.post(rotate, {"csrfmiddlewaretoken": token})
+    confirmed = operator_client.post(
+        rotate, {"csrfmiddlewaretoken": token, "reason": "yearly rotation"}
+    )
 
     assert confirmed.status_code == 302
     assert SigningKey.objects.get(status=SigningKey.Status.ACTIVE) != active

@@ -60,7 +60,7 @@ class Migration(migrations.Migration):
         ("core", "0004_export_permission"),
         ("dispatch", "0005_export_permission"),
         ("payments", "0015_export_permission"),
-        ("trust", "0008_export_permission"),
+        ("trust", "0009_export_permission"),
     ]
 
     operations = [migrations.RunPython(grant_exports, revoke_exports)]

@@ -6,7 +6,7 @@ from django.db import migrations
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('trust', '0007_evidence_is_never_deleted'),
+        ('trust', '0008_receipt_partially_refunded'),
     ]
 
     operations = [
