@@ -58,7 +58,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ("identity", "0007_operator_roles"),
         ("core", "0004_export_permission"),
-        ("dispatch", "0005_export_permission"),
+        ("dispatch", "0006_export_permission"),
         ("payments", "0015_export_permission"),
         ("trust", "0009_export_permission"),
     ]

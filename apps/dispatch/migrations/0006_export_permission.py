@@ -6,7 +6,7 @@ from django.db import migrations
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('dispatch', '0004_status_labels'),
+        ('dispatch', '0005_refunds_move_the_order'),
     ]
 
     operations = [
