@@ -8,8 +8,10 @@ from django.db.models import Case, When
 from django.http import HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
-from django.urls import reverse_lazy
+from django.urls import reverse, reverse_lazy
 from django.utils import timezone
+from django.utils.html import format_html_join
+from django.utils.safestring import mark_safe
 from unfold.admin import ModelAdmin
 from unfold.decorators import action, display
 
@@ -147,6 +149,17 @@ class SigningKeyAdmin(ReadOnlyAdmin):
         return redirect(reverse_lazy("admin:trust_signingkey_changelist"))
 
 
+def _refund_said(receipt: Receipt) -> str:
+    refund = receipt.payload.get("refund")
+    if refund is None:
+        return ""
+    amount, total = refund["amount"], refund["refunded_total"]
+    return (
+        f"{amount['amount']} {amount['currency']} "
+        f"(refunded so far {total['amount']} {total['currency']})"
+    )
+
+
 # A dispute this close to its deadline is shown amber in the work queue.
 DEADLINE_NEAR = dt.timedelta(days=2)
 
@@ -174,6 +187,7 @@ class DisputeAdmin(Exported, Audited, NeverDeleted, ModelAdmin):
     list_select_related = ["receipt"]
     raw_id_fields = ["receipt"]
     actions = ["start_review", "resolve_upheld", "resolve_refunded", "withdraw"]
+    actions_detail = ["refund_this", "uphold_this", "withdraw_this"]
     status_badge = badge_column(Dispute.statuses)
     resource_classes = [DisputeResource]
 
@@ -181,15 +195,17 @@ class DisputeAdmin(Exported, Audited, NeverDeleted, ModelAdmin):
         if obj is None:  # opening a dispute from the admin
             return ["receipt", "opened_by", "reason", "evidence", "evidence_file"]
         return [
-            "receipt",
+            "status_badge",
+            "time_left",
+            "amount",
             "opened_by",
             "opened_by_user",
             "reason",
             "evidence",
             "evidence_file",
-            "status",
-            "respond_by",
-            "resolution_receipt",
+            "receipt_chain",
+            "provider_confirmation",
+            "rail_confirmation",
             "resolution_note",
         ]
 
@@ -228,6 +244,33 @@ class DisputeAdmin(Exported, Audited, NeverDeleted, ModelAdmin):
             return f"{local['amount']} {local['currency']}"
         return f"{local['amount']} {local['currency']} ({settled['amount']} {settled['currency']})"
 
+    @display(description="Receipts")
+    def receipt_chain(self, dispute: Dispute) -> str:
+        """The disputed receipt and every receipt amending it (refunds, outcomes), in order."""
+        chain = [dispute.receipt, *dispute.receipt.amendments.order_by("log_index")]
+        return format_html_join(
+            mark_safe("<br>"),
+            '<a href="{}">#{}</a> {} {} · {}',
+            (
+                (
+                    reverse("admin:trust_receipt_change", args=[receipt.pk]),
+                    receipt.log_index,
+                    Receipt.resolutions.badge(receipt.resolution),
+                    _refund_said(receipt),
+                    f"{receipt.issued_at:%d %b %Y %H:%M}",
+                )
+                for receipt in chain
+            ),
+        )
+
+    @display(description="Provider's signed confirmation")
+    def provider_confirmation(self, dispute: Dispute) -> str:
+        return pretty_json(dispute.receipt.payload["source"].get("provider_confirmation"))
+
+    @display(description="Rail's confirmation")
+    def rail_confirmation(self, dispute: Dispute) -> str:
+        return pretty_json(dispute.receipt.payload["source"].get("rail_confirmation"))
+
     @display(description="Respond by", ordering="respond_by")
     def time_left(self, dispute: Dispute) -> str:
         if dispute.status not in OPEN_DISPUTE_STATUSES:
@@ -241,11 +284,11 @@ class DisputeAdmin(Exported, Audited, NeverDeleted, ModelAdmin):
     def _each(self, request, queryset, verb: str, change) -> None:
         for dispute in queryset:
             try:
-                change(dispute)
+                changed = change(dispute)
             except ApplicationError as error:
                 self.message_user(request, f"{dispute}: {error.message}", messages.ERROR)
             else:
-                self.message_user(request, f"{dispute}: {verb}.", messages.SUCCESS)
+                self.message_user(request, f"{changed}: {verb}.", messages.SUCCESS)
 
     def _ask_reason(self, request, queryset, *, action: str, title: str, refund: bool = False):
         currencies = {d.receipt.payload["amount"]["local"]["currency"] for d in queryset}
@@ -315,6 +358,30 @@ class DisputeAdmin(Exported, Audited, NeverDeleted, ModelAdmin):
             ),
         )
         return None
+
+    # The dispute page's buttons: each asks the reason (and a refund's amount) on its own
+    # page, which posts back to it, then does what the list's action of the same name does.
+
+    @action(description="Refund the buyer", url_path="refund", permissions=["resolve"])
+    def refund_this(self, request, object_id):
+        return self._decide_one(request, object_id, self.resolve_refunded)
+
+    @action(description="Reject: uphold the charge", url_path="uphold", permissions=["resolve"])
+    def uphold_this(self, request, object_id):
+        return self._decide_one(request, object_id, self.resolve_upheld)
+
+    @action(description="Withdrawn by the buyer", url_path="withdraw", permissions=["resolve"])
+    def withdraw_this(self, request, object_id):
+        return self._decide_one(request, object_id, self.withdraw)
+
+    def get_actions_detail(self, request, object_id):
+        """A decided dispute offers no more decisions."""
+        still_open = Dispute.objects.filter(pk=object_id, status__in=OPEN_DISPUTE_STATUSES)
+        return super().get_actions_detail(request, object_id) if still_open.exists() else []
+
+    def _decide_one(self, request, object_id, decide):
+        reason_page = decide(request, Dispute.objects.filter(pk=object_id))
+        return reason_page or redirect(reverse("admin:trust_dispute_change", args=[object_id]))
 
     @action(description="Withdraw (the buyer no longer disputes it)", permissions=["resolve"])
     def withdraw(self, request, queryset):

@@ -6,9 +6,11 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
+from apps.dispatch.models import DispatchOrder
 from apps.payments import lifecycle
 from apps.trust import services as trust_services
 from tests.browser.helpers import screenshot, sign_in_as_operator
+from tests.dispatch.conftest import ANYTIME, Agent
 from tests.factories import UserFactory, make_payment, make_receipt
 
 pytestmark = [
@@ -79,3 +81,40 @@ def test_the_operator_exports_the_filtered_payments_as_csv(page, catalog):
     assert lines[0].startswith("id,created_at,updated_at,status,rail,")
     assert [line.split(",")[0] for line in lines[1:]] == [str(captured.pk)]
     assert ",42.000,GBP," in lines[1]
+
+
+def test_the_operator_resolves_a_disputed_order_as_refunded_from_the_dashboard(page, catalog):
+    """Sign in with TOTP, find the disputed order from the dashboard card, refund it with a
+    reason; the audit log has the refund and the decision, the receipt an amendment."""
+    buyer = UserFactory(country="GB", preferred_currency="GBP")
+    order = DispatchOrder.objects.get(pk=Agent(buyer).dispatch(text=ANYTIME).json()["id"])
+    trust_services.dispute_open(
+        receipt=order.receipt,
+        opened_by="buyer",
+        reason="not_delivered",
+        user=buyer,
+        evidence="Nobody came between 9 and 12.",
+    )
+    sign_in_as_operator(page, UserFactory(is_staff=True, is_superuser=True))
+    page.set_viewport_size({"width": 1400, "height": 900})
+
+    page.goto("/admin/")
+    page.get_by_role("region", name="Disputes").get_by_role("link", name="Open now").click()
+    page.get_by_role("link", name=f"#{order.receipt.log_index}").first.click()
+    expect(page.get_by_text("Nobody came between 9 and 12.")).to_be_visible()
+    expect(page.get_by_text(order.confirmation["reference"]).first).to_be_visible()
+    page.get_by_role("link", name="Refund the buyer").click()
+    page.get_by_label("Reason (kept in the audit log)").fill("The provider confirmed a no-show.")
+    page.get_by_role("button", name="Go ahead").click()
+
+    expect(page.get_by_text("refunded.", exact=False).first).to_be_visible()
+    expect(page.get_by_text("42.00 GBP (refunded so far 42.00 GBP)")).to_be_visible()
+    screenshot(page, "admin-dispute-resolved")
+    page.goto("/admin/core/auditevent/")
+    expect(page.get_by_role("row", name="payments.refund")).to_contain_text(
+        "The provider confirmed a no-show."
+    )
+    expect(page.get_by_role("row", name="trust.dispute_resolve")).to_be_visible()
+    screenshot(page, "admin-audit-log")
+    order.refresh_from_db()
+    assert order.status == DispatchOrder.Status.REFUNDED

@@ -228,3 +228,29 @@ def test_a_refund_made_while_the_order_is_disputed_is_recorded_once_the_dispute_
     assert order.status == DispatchOrder.Status.PARTIALLY_REFUNDED
     [event] = AuditEvent.objects.filter(action="trust.dispute_resolve")
     assert (event.reason, event.changes) == ("came", {"status": ["open", "resolved_upheld"]})
+
+
+def test_the_dispute_page_refunds_in_part_with_a_reason_then_offers_no_more_decisions(
+    completed, operator_client, django_capture_on_commit_callbacks
+):
+    order = completed()
+    with django_capture_on_commit_callbacks(execute=True):
+        dispute = trust_services.dispute_open(
+            receipt=order.receipt, opened_by="buyer", reason="not_delivered", user=order.user
+        )
+    page = reverse("admin:trust_dispute_change", args=[dispute.pk])
+    refund_button = reverse("admin:trust_dispute_refund_this", args=[dispute.pk])
+    assert refund_button in operator_client.get(page).content.decode()
+
+    asked = operator_client.get(refund_button).content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        done = operator_client.post(refund_button, {"reason": "half done", "amount": "10"})
+
+    assert "Amount to refund, in GBP" in asked
+    assert (done.status_code, done.url) == (302, page)
+    order.refresh_from_db()
+    assert order.status == DispatchOrder.Status.PARTIALLY_REFUNDED
+    assert order.payment.refunded_amount.amount == Decimal("10.00")
+    shown = operator_client.get(page).content.decode()
+    assert "10.00 GBP (refunded so far 10.00 GBP)" in shown
+    assert refund_button not in shown
