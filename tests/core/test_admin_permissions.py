@@ -14,6 +14,8 @@ from django.urls import reverse
 from apps.catalog import services as catalog_services
 from apps.catalog.demo import seed as seed_catalog
 from apps.catalog.models import Provider, Skill
+from apps.core import audit
+from apps.core.models import AuditEvent
 from apps.identity.models import User
 from apps.memory import services as memory_services
 from apps.memory.models import MemoryScope
@@ -232,6 +234,18 @@ def test_staff_with_the_actions_permission_runs_it(case, user):
 
     assert case.action in offered
     assert case.happened(subject, type(subject).objects.get(pk=subject.pk))
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda case: f"{case.changelist}.{case.action}")
+def test_every_action_is_one_audit_event_about_its_object_with_the_reason_given(case, user):
+    subject = case.subject(user)
+    operator = staff_with(case.view_perm, case.action_perm)
+
+    run_action(operator, case, subject)
+
+    [event] = AuditEvent.objects.all()
+    assert (event.object_type, event.object_id) == (subject._meta.label_lower, str(subject.pk))
+    assert event.action not in audit.REASON_REQUIRED or event.reason == "test"
 
 
 # ---------------------------------------------------------------------------
