@@ -49,6 +49,7 @@ class RailAdmin(Audited, ModelAdmin):
     ]
     list_filter = ["enabled", "sandbox"]
     search_fields = ["code", "name"]
+    readonly_fields = ["enabled"]  # switched by the actions: disabling asks why
     actions = ["enable", "disable"]
 
     @display(description="Enabled", ordering="enabled")

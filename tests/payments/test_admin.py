@@ -18,6 +18,23 @@ from tests.helpers import dashboard_cards, dashboard_numbers
 pytestmark = pytest.mark.django_db
 
 
+def test_the_rail_form_cannot_switch_a_rail_off_without_the_reason_the_action_asks(
+    operator_client,
+):
+    mpesa = Rail.objects.get(code="mpesa")
+    change = reverse("admin:payments_rail_change", args=[mpesa.pk])
+    form = operator_client.get(change).context["adminform"].form
+    posted = {name: form[name].value() for name in form.fields if name != "enabled"}
+    posted.pop("fee_fixed")
+    posted.update({"countries": '["KE"]', "currencies": '["KES"]'})
+    posted.update({"fee_fixed_0": "0", "fee_fixed_1": "GBP"})
+
+    saved = operator_client.post(change, posted)  # "enabled" unticked: not posted
+
+    assert saved.status_code == 302, saved.context["adminform"].form.errors
+    assert Rail.objects.get(code="mpesa").enabled
+
+
 def test_operator_disables_a_rail_and_simulation_shows_the_fallback(operator_client):
     mpesa = Rail.objects.get(code="mpesa")
     operator_client.post(
