@@ -178,16 +178,23 @@ class AgentGrantAdmin(Audited, ModelAdmin):
     list_filter = ["revoked_at", "expires_at"]
     search_fields = ["name", "client_id", "token_prefix", "user__email"]
     list_select_related = ["user"]
-    readonly_fields = [
+    # What the user granted is theirs to change: operators read it and may only revoke.
+    fields = readonly_fields = [
         "id",
         "user",
+        "name",
+        "client_id",
+        "scopes",
+        "allowed_capabilities",
+        "per_action_limit",
+        "daily_limit",
+        "expires_at",
         "token_prefix",
         "last_used_at",
         "revoked_at",
         "revoked_reason",
         "created_at",
     ]
-    exclude = ["token_hash"]
     actions = ["revoke"]
     state_badge = badge_column(
         AgentGrant.states, field="state", description="State", sortable=False

@@ -50,6 +50,31 @@ def test_revoking_a_grant_asks_the_operators_reason_first_and_is_one_audit_event
     assert changes["revoked_at"][0] is None
 
 
+def test_an_operator_cannot_widen_what_a_user_granted_their_agent(operator_client, user):
+    grant, _ = make_grant(user, scopes=["dispatch:read"])
+    change = reverse("admin:identity_agentgrant_change", args=[grant.pk])
+
+    operator_client.post(
+        change,
+        {
+            "name": grant.name,
+            "client_id": grant.client_id,
+            "scopes": '["dispatch:read", "dispatch:create"]',
+            "allowed_capabilities": "[]",
+            "per_action_limit_0": "5000",
+            "per_action_limit_1": "GBP",
+            "daily_limit_0": "5000",
+            "daily_limit_1": "GBP",
+            "expires_at_0": "2099-01-01",
+            "expires_at_1": "00:00:00",
+        },
+    )
+
+    after = AgentGrant.objects.get(pk=grant.pk)
+    assert (after.scopes, after.per_action_limit) == (grant.scopes, grant.per_action_limit)
+    assert after.expires_at == grant.expires_at
+
+
 def test_a_user_revoking_their_own_grant_writes_no_operator_audit_event(user_client, user):
     grant, _ = make_grant(user)
 
