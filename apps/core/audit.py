@@ -47,7 +47,6 @@ class ReasonRequired(ValueError):
     pass
 
 
-@transaction.atomic
 def require_reason(action: str, reason: str) -> str:
     """The reason, stripped; refused when `action` needs one and it is blank. Services whose
     outside work cannot be undone (a refund sent to a rail) check it before that work."""
@@ -57,6 +56,7 @@ def require_reason(action: str, reason: str) -> str:
     return reason
 
 
+@transaction.atomic
 def record(
     *,
     action: str,

@@ -3,6 +3,7 @@ admin's transaction, and an object's History is its events."""
 
 import pytest
 from django import forms
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.urls import reverse
 
 from apps.core.admin import _form_changes
@@ -78,3 +79,18 @@ def test_an_objects_history_is_its_audit_events(operator_client, catalog):
 
     assert history.context["cl"].result_count == 1
     assert "payments.routingrule.add" in history.content.decode()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_bulk_delete_outside_any_transaction_writes_its_events(operator_client, catalog):
+    """Django's bulk delete logs its deletions with no transaction open: the audit log
+    opens its own (the chain's head is locked while an event is appended)."""
+    rule = RoutingRule.objects.first()
+
+    deleted = operator_client.post(
+        reverse("admin:payments_routingrule_changelist"),
+        {"action": "delete_selected", ACTION_CHECKBOX_NAME: [rule.pk], "post": "yes"},
+    )
+
+    assert deleted.status_code == 302
+    assert [e.action for e in AuditEvent.objects.all()] == ["payments.routingrule.delete"]
