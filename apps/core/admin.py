@@ -160,7 +160,8 @@ def ask_reason(
 ):
     """The page an admin action shows first when it needs the operator's reason (money and
     trust actions): the objects it will act on, the reason box, and the action again. With
-    `amount_currency`, an amount box too (a refund in part), empty meaning all that is left."""
+    `amount_currency`, an amount box too (a refund in part, of one object), empty meaning
+    all that is left."""
     context = {
         **model_admin.admin_site.each_context(request),
         "title": title,
@@ -174,11 +175,18 @@ def ask_reason(
     return TemplateResponse(request, "admin/action_reason.html", context)
 
 
-def asked_amount(request) -> Decimal | None:
-    """The amount the reason page was given: None when left empty (all that is left)."""
+def asked_amount(request, queryset) -> Decimal | None:
+    """The amount the reason page was given: None when left empty (all that is left). An
+    amount is for one object: refunding several, each gets all that is left."""
     text = request.POST.get("amount", "").strip()
     if not text:
         return None
+    if queryset.count() != 1:
+        raise ApplicationError(
+            "An amount refunds one at a time; choose one, or leave it empty.",
+            code="amount_for_one",
+            status=400,
+        )
     try:
         amount = Decimal(text)
     except InvalidOperation:

@@ -73,8 +73,8 @@ MOVES = Transitions(
             Status.RESOLVED_UPHELD,
             Status.COMPLETED,
         },
-        # A goodwill refund after the charge was upheld.
-        Status.RESOLVED_UPHELD: {Status.PARTIALLY_REFUNDED, Status.REFUNDED},
+        # A goodwill refund after the charge was upheld, or the buyer disputes it again.
+        Status.RESOLVED_UPHELD: {Status.PARTIALLY_REFUNDED, Status.REFUNDED, Status.DISPUTED},
     },
     subject="A dispatch",
     refusal=IllegalTransition,
@@ -563,6 +563,8 @@ def order_issue_receipt(*, order_id) -> DispatchOrder:
     )
     order.save(update_fields=["receipt", "updated_at"])
     _queue_callback(order)
+    if order.status in FOLLOWS_REFUNDS:
+        _record_refunds(order)  # any made before there was a receipt to amend
     return order
 
 
@@ -629,7 +631,7 @@ def order_follow_refunds(*, order_id) -> DispatchOrder:
     admin, a dispute), as the receipt amendment trust issues once per refund, and move the
     order to say how much went back."""
     order = _locked(order_id)
-    if order.status in FOLLOWS_REFUNDS:
+    if order.status in FOLLOWS_REFUNDS and order.receipt_id:  # else issuing it will
         _record_refunds(order)
     return order
 

@@ -209,7 +209,7 @@ class PaymentAdmin(Exported, Audited, NeverDeleted, ModelAdmin):
         reason = request.POST.get("reason", "").strip()
         if not reason:
             # Money leaves: show what would be refunded and ask why, once more.
-            one_currency = {str(p.local_amount.currency) for p in queryset}
+            one = queryset.first() if queryset.count() == 1 else None
             return ask_reason(
                 self,
                 request,
@@ -217,11 +217,11 @@ class PaymentAdmin(Exported, Audited, NeverDeleted, ModelAdmin):
                 action="refund",
                 title="Refund these payments?",
                 explanation="The rail is asked now to refund each payment's remaining captured "
-                "amount, or the amount given. This cannot be undone.",
-                amount_currency=one_currency.pop() if len(one_currency) == 1 else "",
+                "amount (or, for one payment, the amount given). This cannot be undone.",
+                amount_currency=str(one.local_amount.currency) if one else "",
             )
         try:
-            amount = asked_amount(request)
+            amount = asked_amount(request, queryset)
         except ApplicationError as error:
             self.message_user(request, error.message, messages.ERROR)
             return None

@@ -218,6 +218,22 @@ class Refund(BaseModel):
         help_text="When sending it to the rail broke off unanswered (e.g. a network error): "
         "it is sent again, with the same key, before the payment is refunded further.",
     )
+    requested_for = models.CharField(
+        max_length=64,
+        blank=True,
+        db_index=True,
+        help_text="What asked for it (dispute:<id>), so that asking again finds it; empty for "
+        "an operator's refund from Payments.",
+    )
+    refunded_total = MoneyField(
+        max_digits=14,
+        decimal_places=3,
+        default_currency="GBP",
+        null=True,
+        blank=True,
+        help_text="All the payment's refunds that had succeeded once this one did, itself "
+        "included: what its receipt says was refunded so far.",
+    )
 
     class Meta:
         permissions = [("export_refund", "Can export refunds")]

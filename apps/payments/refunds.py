@@ -8,7 +8,7 @@ rail makes it once. A rail's definite refusal fails it and frees the amount.
 
 import datetime as dt
 import uuid
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 
 from django.db import transaction
 from django.db.models import Q
@@ -34,7 +34,12 @@ REFUND_PENDING = "pending"
 
 
 def refund_create(
-    *, payment_id, amount: Decimal | None = None, reason: str = "", request=None
+    *,
+    payment_id,
+    amount: Decimal | None = None,
+    reason: str = "",
+    request=None,
+    requested_for: str = "",
 ) -> Refund:
     """Refund part (`amount`, in the payment's local currency) or, by default, the rest of
     a captured payment. A retry after an error gets the refund it first asked for. An
@@ -46,13 +51,26 @@ def refund_create(
     earlier = _earlier_attempt(payment, resent, amount)
     if earlier is not None:
         return earlier
-    refund = _refund_reserve(payment_id=payment.pk, amount=amount, reason=reason, request=request)
+    refund = _refund_reserve(
+        payment_id=payment.pk,
+        amount=amount,
+        reason=reason,
+        request=request,
+        requested_for=requested_for,
+    )
     return _refund_send(payment, refund)
 
 
 def _refund_amount(payment: Payment, amount: Decimal) -> Decimal:
     """The amount asked for, in the currency's minor units; nothing is not a refund."""
-    amount = round_to_minor_units(amount, str(payment.local_amount.currency))
+    try:
+        amount = round_to_minor_units(amount, str(payment.local_amount.currency))
+    except InvalidOperation:  # more digits than any amount has
+        amount = None
+    if amount is None:
+        raise ApplicationError(
+            "That is more than any payment.", code="refund_exceeds_captured", status=422
+        )
     if amount <= 0:
         message = "A refund must be for more than nothing."
         raise ApplicationError(
@@ -112,7 +130,9 @@ def _refundable(payment: Payment) -> Decimal:
 
 
 @transaction.atomic
-def _refund_reserve(*, payment_id, amount: Decimal | None, reason: str, request) -> Refund:
+def _refund_reserve(
+    *, payment_id, amount: Decimal | None, reason: str, request, requested_for: str
+) -> Refund:
     payment = lock_payment(payment_id)
     if payment.status not in {Payment.Status.CAPTURED, Payment.Status.PARTIALLY_REFUNDED}:
         raise IllegalTransition(f"Only a captured payment can be refunded ({payment.status}).")
@@ -130,6 +150,7 @@ def _refund_reserve(*, payment_id, amount: Decimal | None, reason: str, request)
         reason=reason,
         provider_idempotency_key=f"geraos-refund-{uuid.uuid4()}",
         send_started_at=timezone.now(),
+        requested_for=requested_for,
     )
     _audit_refund(request, payment, refund, already=payment.captured_amount.amount - left)
     return refund
@@ -202,6 +223,8 @@ class _RefundNotConfirmed(ConflictError):
 
 def _record_refunded(payment: Payment, refund: Refund) -> None:
     payment.refunded_amount += refund.amount
+    refund.refunded_total = payment.refunded_amount
+    refund.save(update_fields=["refunded_total", "refunded_total_currency", "updated_at"])
     full = payment.refunded_amount.amount >= payment.captured_amount.amount
     move(
         payment,
@@ -232,20 +255,39 @@ def refund_confirm_manual(*, refund_id, reference: str, operator) -> Refund:
 
 
 def refund_for_receipt(
-    *, receipt, reason: str, amount: Decimal | None = None, request=None
+    *, receipt, reason: str, amount: Decimal | None = None, request=None, requested_for: str = ""
 ) -> RefundMade:
-    """Refund `amount` (by default what is left) of the payment a receipt records
-    (registered with trust)."""
+    """Refund `amount` (by default what is left) of the payment a receipt records, for
+    `requested_for` (registered with trust; a dispute names itself). Asked again for the
+    same thing, it answers with the refund it made then (or says it still waits for it),
+    never with a second one."""
     payment = _payment_named_by(receipt)
     if payment is None:
         raise NotFoundError("The receipt names no GeraOS payment.", code="payment_not_found")
-    if payment.status == Payment.Status.REFUNDED:  # e.g. confirmed by hand earlier
-        return selectors.refund_made(
-            payment.refunds.filter(status=Refund.Status.SUCCEEDED).latest("created_at")
+    refund = _refund_requested_for(payment, requested_for)
+    if refund is None and payment.status == Payment.Status.REFUNDED:  # in full meanwhile
+        refund = payment.refunds.filter(status=Refund.Status.SUCCEEDED).latest("refunded_total")
+    if refund is None:
+        if selectors.payment_refund_waiting(payment_id=payment.pk):
+            raise _RefundNotConfirmed()
+        refund = refund_create(
+            payment_id=payment.pk,
+            amount=amount,
+            reason=reason,
+            request=request,
+            requested_for=requested_for,
         )
-    if selectors.payment_refund_waiting(payment_id=payment.pk):
-        raise _RefundNotConfirmed()
-    refund = refund_create(payment_id=payment.pk, amount=amount, reason=reason, request=request)
+    return _made(refund)
+
+
+def _refund_requested_for(payment: Payment, requested_for: str) -> Refund | None:
+    if not requested_for:
+        return None
+    asked = payment.refunds.filter(requested_for=requested_for)
+    return asked.exclude(status=Refund.Status.FAILED).order_by("created_at").last()
+
+
+def _made(refund: Refund) -> RefundMade:
     if refund.status == Refund.Status.PENDING:
         raise _RefundNotConfirmed()
     if refund.status != Refund.Status.SUCCEEDED:

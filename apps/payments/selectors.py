@@ -72,25 +72,20 @@ def payment_refund_waiting(*, payment_id) -> bool:
 
 
 def payment_refunds_made(*, payment_id) -> list[RefundMade]:
-    """The payment's succeeded refunds, oldest first, as receipts record them."""
+    """The payment's succeeded refunds in the order they succeeded, as receipts record them."""
     succeeded = Refund.objects.filter(payment_id=payment_id, status=Refund.Status.SUCCEEDED)
-    return [
-        refund_made(refund) for refund in succeeded.select_related("payment").order_by("created_at")
-    ]
+    in_turn = succeeded.select_related("payment").order_by("refunded_total", "created_at")
+    return [refund_made(refund) for refund in in_turn]
 
 
 def refund_made(refund: Refund) -> RefundMade:
-    """A succeeded refund as receipts record it, with the total refunded up to it."""
-    succeeded = refund.payment.refunds.filter(
-        status=Refund.Status.SUCCEEDED, created_at__lte=refund.created_at
-    )
-    total = sum((r.amount for r in succeeded), Money(0, refund.amount.currency))
+    """A succeeded refund as receipts record it, with what was refunded once it succeeded."""
     return RefundMade(
         refund_id=str(refund.pk),
         reference=refund.provider_reference,
         amount=refund.amount,
-        refunded_total=total,
-        in_full=total >= refund.payment.captured_amount,
+        refunded_total=refund.refunded_total,
+        in_full=refund.refunded_total >= refund.payment.captured_amount,
     )
 
 

@@ -291,16 +291,19 @@ class DisputeAdmin(Exported, Audited, NeverDeleted, ModelAdmin):
                 self.message_user(request, f"{changed}: {verb}.", messages.SUCCESS)
 
     def _ask_reason(self, request, queryset, *, action: str, title: str, refund: bool = False):
-        currencies = {d.receipt.payload["amount"]["local"]["currency"] for d in queryset}
+        one = queryset.first() if refund and queryset.count() == 1 else None
+        withdrawing = action == "withdraw"
         return ask_reason(
             self,
             request,
             queryset,
             action=action,
             title=title,
-            explanation="The decision is signed into a receipt amending the disputed one, "
-            "and the buyer and the provider can see it. It cannot be undone.",
-            amount_currency=currencies.pop() if refund and len(currencies) == 1 else "",
+            explanation="The buyer no longer disputes it: the order returns to where it was."
+            if withdrawing
+            else "The decision is signed into a receipt amending the disputed one, and the "
+            "buyer and the provider can see it. It cannot be undone.",
+            amount_currency=one.receipt.payload["amount"]["local"]["currency"] if one else "",
         )
 
     @action(description="Start review", permissions=["resolve"])
@@ -341,7 +344,7 @@ class DisputeAdmin(Exported, Audited, NeverDeleted, ModelAdmin):
                 refund=True,
             )
         try:
-            amount = asked_amount(request)
+            amount = asked_amount(request, queryset)
         except ApplicationError as error:
             self.message_user(request, error.message, messages.ERROR)
             return None

@@ -34,7 +34,7 @@ class RefundMade:
         }
 
 
-# (receipt, reason, amount, request) -> the refund made
+# (receipt, reason, amount, request, requested_for) -> the refund made
 RefundHandler = Callable[..., RefundMade]
 _handler: RefundHandler | None = None
 
@@ -50,10 +50,17 @@ def register_refund_handler(handler: RefundHandler | None) -> None:
 
 
 def request_refund(
-    *, receipt, reason: str, amount: Decimal | None = None, request=None
+    *, receipt, reason: str, requested_for: str, amount: Decimal | None = None, request=None
 ) -> RefundMade:
     """Refund `amount` (local currency; by default all that is left) of what `receipt`
-    records; `request` is the operator's, for the audit log."""
+    records, for `requested_for` (asked again for it, the same refund answers);
+    `request` is the operator's, for the audit log."""
     if _handler is None:
         raise RefundUnavailable("No payments service is registered to refund this receipt.")
-    return _handler(receipt=receipt, reason=reason, amount=amount, request=request)
+    return _handler(
+        receipt=receipt,
+        reason=reason,
+        amount=amount,
+        request=request,
+        requested_for=requested_for,
+    )

@@ -353,7 +353,11 @@ def _refund_once(dispute: Dispute, *, reason: str, amount: Decimal | None, reque
     _claim_refund(dispute)
     try:
         return refunds.request_refund(
-            receipt=dispute.receipt, reason=reason, amount=amount, request=request
+            receipt=dispute.receipt,
+            reason=reason,
+            amount=amount,
+            request=request,
+            requested_for=f"dispute:{dispute.pk}",
         )
     except Exception:
         Dispute.objects.filter(pk=dispute.pk).update(refund_claimed_at=None)

@@ -71,7 +71,7 @@ def test_the_user_and_the_operator_see_each_status_in_the_same_words_and_colours
     agent.dispatch(key="k2", text=ANYTIME)
     Provider.objects.update(sandbox_behaviour="decline")
     agent.dispatch(key="k3", text=ANYTIME)
-    statuses = ["Completed", "Voided", "Resolved: refunded"]
+    statuses = ["Completed", "Voided", "Refunded"]
 
     sign_in(page, user.email)
     page.get_by_role("link", name="Dispatches").click()

@@ -1,17 +1,23 @@
 """One refund path: a refund from the Payments admin and one through a dispute leave the
 same order state, the same amended receipt and the same audit event."""
 
+import datetime as dt
+import itertools
 from decimal import Decimal
 
 import pytest
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.urls import reverse
 
+from apps.core.errors import ConflictError
 from apps.core.models import AuditEvent
+from apps.dispatch import services
 from apps.dispatch.models import DispatchOrder
+from apps.payments import refunds
+from apps.payments.adapters import ProviderResult
 from apps.payments.models import Payment
 from apps.trust import services as trust_services
-from apps.trust.models import Receipt
+from apps.trust.models import Dispute, Receipt
 from tests.dispatch.conftest import Agent
 from tests.factories import UserFactory
 
@@ -41,7 +47,6 @@ def refund_from_payments_admin(client, on_commit, order, *, reason: str, amount:
             {
                 "action": "refund",
                 ACTION_CHECKBOX_NAME: [order.payment_id],
-                "confirm": "yes",
                 "reason": reason,
                 "amount": amount,
             },
@@ -145,8 +150,6 @@ def test_a_partial_refund_issues_a_receipt_saying_so_and_the_rest_a_refunded_one
 def test_each_refund_is_one_amendment_however_often_the_news_of_it_arrives(
     completed, operator_client, django_capture_on_commit_callbacks
 ):
-    from apps.dispatch import services
-
     order = completed()
     refund_from_payments_admin(
         operator_client, django_capture_on_commit_callbacks, order, reason="late", amount="10"
@@ -254,3 +257,142 @@ def test_the_dispute_page_refunds_in_part_with_a_reason_then_offers_no_more_deci
     shown = operator_client.get(page).content.decode()
     assert "10.00 GBP (refunded so far 10.00 GBP)" in shown
     assert refund_button not in shown
+
+
+class RefundedByHand:
+    """A rail without a refund API: each refund waits for an operator's confirmation."""
+
+    def refund(self, payment, amount, *, idempotency_key):
+        return ProviderResult(status="pending_manual")
+
+
+@pytest.fixture
+def refunded_by_hand(monkeypatch):
+    monkeypatch.setattr(refunds, "rail_adapter", lambda payment: RefundedByHand())
+
+
+@pytest.fixture
+def ticking(monkeypatch, wednesday_morning):
+    """A clock that moves a second each time it is read (the frozen one ties refunds)."""
+    ticks = itertools.count(1)
+    monkeypatch.setattr(
+        "django.utils.timezone.now", lambda: wednesday_morning + dt.timedelta(seconds=next(ticks))
+    )
+
+
+def test_a_dispute_refunded_in_part_by_hand_is_refunded_once_however_often_it_is_resolved(
+    completed, refunded_by_hand, operator, operator_client, django_capture_on_commit_callbacks
+):
+    order = completed()
+    with django_capture_on_commit_callbacks(execute=True):
+        dispute = trust_services.dispute_open(
+            receipt=order.receipt, opened_by="buyer", reason="not_delivered", user=order.user
+        )
+    resolve = {
+        "action": "resolve_refunded",
+        ACTION_CHECKBOX_NAME: [dispute.pk],
+        "reason": "half",
+        "amount": "10",
+    }
+    changelist = reverse("admin:trust_dispute_changelist")
+    with django_capture_on_commit_callbacks(execute=True):
+        operator_client.post(changelist, resolve)
+    [refund] = order.payment.refunds.all()
+    with django_capture_on_commit_callbacks(execute=True):
+        refunds.refund_confirm_manual(refund_id=refund.pk, reference="BO-1", operator=operator)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        operator_client.post(changelist, resolve)  # as told: once the refund is confirmed
+
+    dispute.refresh_from_db()
+    assert dispute.status == Dispute.Status.RESOLVED_REFUNDED
+    assert [r.amount.amount for r in order.payment.refunds.all()] == [Decimal("10.00")]
+    order.refresh_from_db()
+    assert order.status == DispatchOrder.Status.PARTIALLY_REFUNDED
+
+
+def test_refunds_confirmed_in_another_order_than_asked_end_refunded_in_full(
+    completed,
+    refunded_by_hand,
+    ticking,
+    operator,
+    operator_client,
+    django_capture_on_commit_callbacks,
+):
+    order = completed()
+    for amount in ("10", ""):  # 10, then the 32 left
+        refund_from_payments_admin(
+            operator_client, django_capture_on_commit_callbacks, order, reason="r", amount=amount
+        )
+    ten, rest = order.payment.refunds.order_by("created_at")
+
+    for refund in (rest, ten):
+        with django_capture_on_commit_callbacks(execute=True):
+            refunds.refund_confirm_manual(refund_id=refund.pk, reference="BO", operator=operator)
+
+    amendments = Receipt.objects.filter(previous=order.receipt).order_by("log_index")
+    assert [
+        (r.resolution, r.payload["refund"]["refunded_total"]["amount"]) for r in amendments
+    ] == [
+        (Receipt.Resolution.PARTIALLY_REFUNDED, "32.00"),
+        (Receipt.Resolution.REFUNDED, "42.00"),
+    ]
+    order.refresh_from_db()
+    assert order.status == DispatchOrder.Status.REFUNDED
+    with pytest.raises(ConflictError, match="already been refunded"):
+        trust_services.dispute_open(
+            receipt=order.receipt, opened_by="buyer", reason="not_delivered", user=order.user
+        )
+
+
+def test_a_refund_made_before_the_order_has_its_receipt_is_recorded_when_it_does(
+    completed, operator_client, django_capture_on_commit_callbacks
+):
+    order = completed()
+    DispatchOrder.objects.filter(pk=order.pk).update(receipt=None)  # issue_receipt still queued
+
+    refund_from_payments_admin(
+        operator_client, django_capture_on_commit_callbacks, order, reason="no-show"
+    )
+    order.refresh_from_db()
+    assert order.status == DispatchOrder.Status.COMPLETED
+    services.order_issue_receipt(order_id=order.pk)
+
+    order.refresh_from_db()
+    assert order.status == DispatchOrder.Status.REFUNDED
+    assert order.receipt.amendments.get().resolution == Receipt.Resolution.REFUNDED
+
+
+@pytest.mark.parametrize("amount", ["1e30", "9" * 29])
+def test_an_amount_beyond_any_payment_is_refused_with_a_message(
+    completed, operator_client, django_capture_on_commit_callbacks, amount
+):
+    order = completed()
+
+    response = refund_from_payments_admin(
+        operator_client, django_capture_on_commit_callbacks, order, reason="r", amount=amount
+    )
+
+    assert response.status_code == 302
+    order.payment.refresh_from_db()
+    assert order.payment.status == Payment.Status.CAPTURED
+
+
+def test_a_second_dispute_after_one_was_upheld_disputes_the_order_again(
+    completed, django_capture_on_commit_callbacks
+):
+    order = completed()
+    with django_capture_on_commit_callbacks(execute=True):
+        first = trust_services.dispute_open(
+            receipt=order.receipt, opened_by="buyer", reason="other", user=order.user
+        )
+    with django_capture_on_commit_callbacks(execute=True):
+        trust_services.dispute_resolve(dispute=first, outcome=Dispute.Status.RESOLVED_UPHELD)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        trust_services.dispute_open(
+            receipt=order.receipt, opened_by="buyer", reason="other", user=order.user
+        )
+
+    order.refresh_from_db()
+    assert order.status == DispatchOrder.Status.DISPUTED

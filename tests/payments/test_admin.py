@@ -275,3 +275,23 @@ def test_the_simulator_refuses_what_a_quote_would_refuse(country, amount, refusa
     route = quotes.route_simulation(country=country, amount=amount)
 
     assert refusal in route.problem
+
+
+def test_an_amount_is_for_one_payment_and_with_several_chosen_nothing_is_refunded(
+    operator_client, user
+):
+    chosen = []
+    for _ in range(2):
+        payment = make_payment(user)
+        lifecycle.payment_authorize(payment_id=payment.pk)
+        lifecycle.payment_capture(payment_id=payment.pk)
+        chosen.append(str(payment.pk))
+    changelist = reverse("admin:payments_payment_changelist")
+    both = {"action": "refund", ACTION_CHECKBOX_NAME: chosen}
+
+    asked = operator_client.post(changelist, both).content.decode()
+    refused = operator_client.post(changelist, {**both, "reason": "r", "amount": "5"}, follow=True)
+
+    assert "Amount to refund" not in asked
+    assert "An amount refunds one at a time" in refused.content.decode()
+    assert not Refund.objects.exists()

@@ -27,7 +27,7 @@ def refund_service(monkeypatch):
     """Stands in for the payments app's registered handler, restored afterwards."""
     calls = []
 
-    def refund(*, receipt, reason, amount=None, request=None):
+    def refund(*, receipt, reason, **asked):
         calls.append((receipt.pk, reason))
         return refund_in_full("re_recorded_123")
 
@@ -176,7 +176,7 @@ def test_while_a_refund_is_requested_the_dispute_cannot_be_resolved_or_withdrawn
     dispute = services.dispute_open(receipt=make_receipt(user), opened_by="buyer", reason="other")
     refused, calls = [], []
 
-    def slow_refund(*, receipt, reason, amount=None, request=None):
+    def slow_refund(*, receipt, reason, **asked):
         calls.append(receipt.pk)
         if len(calls) > 1:
             return refund_in_full("re_twice")
