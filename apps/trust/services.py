@@ -45,9 +45,16 @@ def signing_key_rotate(*, request=None, reason: str = "") -> SigningKey:
     """Retire the active key (it stays published) and make a new one active. An operator's
     rotation (with the admin's request) is recorded in the audit log, with its reason."""
     now = timezone.now()
-    active = SigningKey.objects.select_for_update().filter(status=SigningKey.Status.ACTIVE)
-    retiring_kid = active.values_list("kid", flat=True).first()
+    active = SigningKey.objects.filter(status=SigningKey.Status.ACTIVE)
+    list(active.select_for_update())  # a rotation underway finishes first
+    # Statements after the wait see the key that rotation made (the wait's own read
+    # cannot), so what was retired is read back once this update has retired it.
     active.update(status=SigningKey.Status.RETIRED, retired_at=now)
+    retiring_kid = (
+        SigningKey.objects.filter(status=SigningKey.Status.RETIRED, retired_at=now)
+        .values_list("kid", flat=True)
+        .first()
+    )
     private, public = keys.new_keypair()
     kid = f"gera-{now:%Y%m%d}-{uuid.uuid4().hex[:8]}"
     key = SigningKey.objects.create(
