@@ -35,9 +35,9 @@ def audit_export() -> dict:
         {**audit.event_document(event), "previous_hash": event.previous_hash, "hash": event.hash}
         for event in AuditEvent.objects.order_by("sequence")
     ]
-    # The head signed when the last event read was appended: a later event may have been
-    # committed meanwhile, and the newest head would vouch for events the export lacks.
-    checkpoint = AuditCheckpoint.objects.filter(length=len(events)).first()
+    # The newest head among those signed up to the last event read: a later event may have
+    # been committed meanwhile, and its head would vouch for events the export lacks.
+    checkpoint = AuditCheckpoint.objects.filter(length__lte=len(events)).order_by("-length").first()
     export = {
         "format": EXPORT_FORMAT,
         "origin": audit_origin(),
