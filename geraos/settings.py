@@ -191,6 +191,9 @@ DATABASES = {
     "default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
 }
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
+# A web process keeps its connection for a minute and checks it before reuse, so one that
+# PostgreSQL closed (a restart) is replaced; Celery's Django fixup closes connections
+# around every task, so a task retried after a restart connects afresh.
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
