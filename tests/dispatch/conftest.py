@@ -69,15 +69,15 @@ def agent(catalog, wednesday_morning, django_capture_on_commit_callbacks):
 def worker_processes(transactional_db):
     """Start Celery workers as separate processes (so a test can kill one outright) on
     the test database, each running one task at a time; returns a function that starts
-    one more."""
+    one more (`pool="prefork"`: the task runs in a child process the worker watches)."""
     database = connection.settings_dict["NAME"]
     url = urlsplit(os.environ["DATABASE_URL"])._replace(path=f"/{database}").geturl()
     env = {**os.environ, "DATABASE_URL": url, "GERAOS_TEST_EAGER": "false"}
     started: list[subprocess.Popen] = []
 
-    def start() -> subprocess.Popen:
+    def start(pool: str = "solo") -> subprocess.Popen:
         process = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
-            [sys.executable, "-m", "celery", "-A", "geraos", "worker", "--pool=solo",
+            [sys.executable, "-m", "celery", "-A", "geraos", "worker", f"--pool={pool}",
              "--concurrency=1", "--loglevel=WARNING", f"--hostname=killable{len(started)}@%h",
              "--without-gossip", "--without-mingle", "--without-heartbeat"],
             env=env,

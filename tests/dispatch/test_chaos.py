@@ -1,19 +1,25 @@
-"""Transient failures under a running pipeline: a real worker process over the real Redis
-and PostgreSQL, restarted while a batch of dispatches runs. Every order completes once,
-with one capture and one receipt, within seconds of the blink."""
+"""Transient failures under a running pipeline: real worker processes over the real Redis
+and PostgreSQL, which stop and start again (and workers die) while a batch of dispatches
+runs. Every order completes once, with one capture and one receipt, within seconds of
+the blink (a killed worker's order: once the stuck-order sweep re-queues it)."""
 
 import os
+import signal
 import subprocess
 import threading
 import time
+from collections import Counter
+from pathlib import Path
 
 import pytest
 import redis
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, connection
+from django.utils import timezone
 
 from apps.catalog import services as catalog_services
 from apps.catalog.models import Provider
+from apps.dispatch import selectors, tasks
 from apps.dispatch.models import DispatchOrder
 from apps.payments.models import PaymentEvent
 from apps.trust.models import Receipt
@@ -36,6 +42,7 @@ pytestmark = [
 
 BATCH = 6
 RECOVERY_SECONDS = 30
+STARTUP_SECONDS = 60  # workers starting on a busy machine, before any blow lands
 
 
 class Outage:
@@ -110,6 +117,12 @@ def wait_until_completed(order_ids: list[str], *, since: float, timeout: float) 
     return time.monotonic() - since
 
 
+def pool_process(worker: subprocess.Popen) -> int:
+    """The pid of the prefork worker's one pool process (Linux)."""
+    (child,) = Path(f"/proc/{worker.pid}/task/{worker.pid}/children").read_text().split()
+    return int(child)
+
+
 def dispatch_batch(size: int) -> list[str]:
     order_ids = []
     for number in range(size):
@@ -169,10 +182,63 @@ def test_orders_complete_within_seconds_of_a_postgresql_restart(
     order_ids = dispatch_batch(BATCH)
     worker_processes()
 
-    wait_until(lambda: outages, timeout=RECOVERY_SECONDS)
+    wait_until(lambda: outages, timeout=STARTUP_SECONDS)
     (outage,) = outages
     outage.wait_until_over()
     seconds = wait_until_completed(order_ids, since=outage.began, timeout=RECOVERY_SECONDS)
 
     print(f"every order completed {seconds:.1f} s after PostgreSQL stopped for 1 s")
+    assert_each_completed_once(order_ids, provider)
+
+
+def test_a_batch_survives_killed_workers_and_redis_and_postgresql_restarts(
+    provider, worker_processes, take_down, monkeypatch
+):
+    """Each blow lands while a worker waits for the provider's answer about one order:
+    the first kills that worker outright, the next the pool process running the step in
+    a second one; then Redis stops for 2 s (as the worker queues the capture) and
+    PostgreSQL for 1 s (as it records the booking)."""
+    outages: list[Outage] = []
+    workers = []
+    struck = {}  # each blow: the order whose step it hit
+
+    def chaos(fake):
+        match len(fake.requests):
+            case 1:
+                os.killpg(workers[0].pid, signal.SIGKILL)
+                workers.append(worker_processes(pool="prefork"))
+                struck["worker"] = fake.requests[-1]["key"]
+            case 2:
+                os.kill(pool_process(workers[1]), signal.SIGKILL)
+                struck["pool process"] = fake.requests[-1]["key"]
+            case 4:
+                outages.append(take_down("redis", seconds=2))
+            case 6:
+                outages.append(take_down("postgresql", seconds=1))
+                struck["postgresql"] = fake.requests[-1]["key"]
+
+    provider.on_request = chaos
+    order_ids = dispatch_batch(BATCH)
+    workers.append(worker_processes())
+
+    wait_until(lambda: len(outages) == 2, timeout=STARTUP_SECONDS)
+    for outage in outages:
+        outage.wait_until_over()
+    # The killed worker's message waits, unacknowledged, in Redis; every other completes.
+    others = [pk for pk in order_ids if pk != struck["worker"]]
+    seconds = wait_until_completed(others, since=outages[-1].began, timeout=RECOVERY_SECONDS)
+    print(f"the others completed {seconds:.1f} s after the last outage began")
+
+    # The beat's sweep, a stuck-order deadline later, resumes the killed worker's order.
+    later = timezone.now() + selectors.STUCK_AFTER
+    with monkeypatch.context() as clock:
+        clock.setattr("django.utils.timezone.now", lambda: later)
+        assert tasks.resume_stuck_orders() == 1
+    seconds = wait_until_completed(order_ids, since=time.monotonic(), timeout=RECOVERY_SECONDS)
+    print(f"the killed worker's order completed {seconds:.1f} s after the sweep")
+
+    assert workers[0].wait(timeout=10) == -signal.SIGKILL
+    asked = Counter(request["key"] for request in provider.requests)
+    # Each step cut short asked the provider again, with the same key; no other did.
+    assert {key for key, times in asked.items() if times > 1} == set(struck.values())
     assert_each_completed_once(order_ids, provider)
