@@ -191,6 +191,9 @@ DATABASES = {
     "default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
 }
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
+# A web process keeps its connection for a minute and checks it before reuse, so one that
+# PostgreSQL closed (a restart) is replaced; Celery's Django fixup closes connections
+# around every task, so a task retried after a restart connects afresh.
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -235,6 +238,18 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600),
 }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A Redis restart takes a second or two: queueing a task waits out about 5 s of it, so a
+# step that committed its move still queues the next one (past that, the stuck-order
+# sweep does, within about 3 minutes).
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 8,
+    "interval_start": 0,
+    "interval_step": 0.25,
+    "interval_max": 1,
+}
+# A worker that loses Redis lets its running step finish (Celery 6 would cancel it): the
+# step records what the rail or provider answered instead of asking again.
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE = {
     "memory-purge-expired": {"task": "memory.purge_expired", "schedule": 3600.0},
