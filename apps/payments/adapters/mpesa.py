@@ -34,6 +34,7 @@ class MpesaError(Exception):
 
 class MpesaAdapter:
     code = "mpesa"
+    unsigned_callbacks = True  # throttled per address (webhooks.RailCallbackThrottle)
     payer_account = PayerAccount(
         "the payer's Safaricom number, e.g. 254712345678", r"^254(7|1)\d{8}$"
     )
