@@ -10,7 +10,7 @@ import redis
 from django.test import Client, RequestFactory
 from django.urls import reverse
 
-from apps.payments.models import ProviderEvent
+from apps.payments.models import ProviderEvent, Rail
 from apps.payments.webhooks import RailCallbackThrottle, RailWebhookView
 from tests.conftest import requires_redis
 
@@ -131,3 +131,15 @@ def test_callbacks_are_admitted_while_the_cache_is_down(monkeypatch, caplog):
 
     assert statuses == [200] * 4
     assert "rail callback throttle is off" in caplog.text
+
+
+def test_a_notice_for_a_rail_geraos_has_no_adapter_for_is_refused():
+    Rail.objects.create(code="oldrail", name="Old rail", min_amount=1, max_amount=2)
+
+    response = Client(raise_request_exception=False).post(
+        reverse("rail-webhook", args=["oldrail"]), "{}", content_type="application/json"
+    )
+
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "invalid_signature"
+    assert not ProviderEvent.objects.exists()
