@@ -8,7 +8,8 @@ A bundle (GET /api/v1/receipts/{id}/bundle) holds the receipt's JWS, its inclusi
 proof, a signed checkpoint of the transparency log, and the public keys that signed
 them. An audit export (`make manage ARGS="export_audit_log"`) holds every audit event
 with its chain hashes and the newest signed head; each --checkpoint is a signed audit
-head kept from before (the log must still contain it).
+head kept from before (the log must still contain it). A receipt must say it is one (its
+JWS typ), and each checkpoint must be of its log: the receipt log's or the audit log's.
 
 Both carry the keys they claim to be signed with, so anyone can make one that checks out
 against them: they are verified against the keys you pin with --jwks (GeraOS's published
@@ -40,7 +41,7 @@ class KeysUnavailable(Exception):
 
 def verify_bundle(bundle: dict, jwks: dict) -> dict:
     """Return the verified receipt payload, or raise jose.VerificationError."""
-    payload = jose.jws_verify(bundle["receipt"], jwks=jwks)
+    payload = jose.jws_verify(bundle["receipt"], jwks=jwks, typ=jose.RECEIPT_TYPE)
     proof = bundle["inclusion_proof"]
     checkpoint_key = jose.public_key_from_jwks(jwks, bundle["checkpoint_kid"])
     origin, size, root = jose.checkpoint_verify(
@@ -48,6 +49,8 @@ def verify_bundle(bundle: dict, jwks: dict) -> dict:
     )
     if origin != bundle["log_origin"]:
         raise jose.VerificationError("checkpoint is for another log")
+    if _is_audit_origin(origin):
+        raise jose.VerificationError("the checkpoint is an audit log's, not a receipt log's")
     if proof["tree_size"] != size:
         raise jose.VerificationError("proof is for another tree size than the checkpoint")
     if proof["log_index"] != payload["log_index"]:
@@ -62,6 +65,8 @@ def verify_bundle(bundle: dict, jwks: dict) -> dict:
 def verify_audit(export: dict, jwks: dict, kept: tuple[str, ...] = ()) -> int:
     """Return how many events verified, or raise jose.VerificationError: the events chain,
     and the chain holds the export's signed head and every checkpoint kept from before."""
+    if not _is_audit_origin(export["origin"]):
+        raise jose.VerificationError(f"{export['origin']!r} is not an audit log")
     try:
         heads = verify_chain(export["events"])
     except BrokenChain as broken:
@@ -100,6 +105,10 @@ def _signed_head(note: str, *, origin: str, keys: dict) -> tuple[str, int, bytes
         except jose.NotSignedBy:
             continue
     raise jose.VerificationError("audit checkpoint is not signed by a published key")
+
+
+def _is_audit_origin(origin: str) -> bool:
+    return origin.endswith(jose.AUDIT_ORIGIN_SUFFIX)
 
 
 def _raw(public_key) -> bytes:

@@ -12,7 +12,7 @@ from django.test import Client
 
 from apps.trust import jose, merkle
 from apps.trust.models import TreeHead
-from tests.factories import UserFactory, make_grant, make_receipt
+from tests.factories import UserFactory, make_grant, make_quote, make_receipt
 from tests.helpers import staff_with
 
 pytestmark = pytest.mark.django_db
@@ -90,6 +90,20 @@ def test_anyone_can_verify_online(client, user):
     assert valid["valid"] is True
     assert valid["receipt"]["id"] == str(receipt.pk)
     assert invalid == {"valid": False, "reason": "signature does not match", "receipt": None}
+
+
+def test_a_quote_presented_as_a_receipt_is_not_a_valid_receipt(client, catalog):
+    quote = make_quote(UserFactory(country="GB"))  # signed with the receipts' key
+
+    answer = client.post(
+        "/api/v1/receipts/verify", {"jws": quote.jws}, content_type="application/json"
+    ).json()
+
+    assert answer == {
+        "valid": False,
+        "reason": "not a receipt: it is a quote (typ 'geraos-quote+jws')",
+        "receipt": None,
+    }
 
 
 @pytest.mark.parametrize("header", [b"[1]", b"1", b"null"])

@@ -25,10 +25,11 @@ from django.test import Client
 from apps.core import audit
 from apps.trust import jose, keys, merkle, selectors
 from apps.trust.audit import audit_export
-from tests.factories import make_receipt
+from tests.factories import UserFactory, make_quote, make_receipt
 
 pytestmark = pytest.mark.django_db
 ROOT = Path(__file__).resolve().parents[2]
+ISSUED = Path(__file__).parent / "issued"  # by GeraOS before the typ of receipts was checked
 
 
 def verify(tmp_path, document: dict, *args: str, env: dict | None = None):
@@ -115,6 +116,15 @@ def test_a_genuine_bundle_is_valid_against_the_published_keys(tmp_path, user):
 
     assert checked.returncode == 0, checked.stdout + checked.stderr
     assert checked.stdout.startswith(f"valid: receipt {receipt.pk} (completed, 22.50 GBP)")
+
+
+def test_receipts_issued_before_typ_was_checked_still_verify(tmp_path):
+    bundle = json.loads((ISSUED / "receipt-bundle.json").read_text())
+
+    checked = verify(tmp_path, bundle, "--jwks", str(ISSUED / "jwks.json"))
+
+    assert checked.returncode == 0, checked.stdout
+    assert checked.stdout.startswith("valid: receipt d9858189-1e46-4b7e-b3dc-838ac62c6699")
 
 
 def test_an_audit_export_is_not_verified_without_pinned_keys(tmp_path, user):
@@ -290,3 +300,47 @@ def test_a_redirect_away_from_https_is_not_followed(tmp_path, user, https_server
 
     assert checked.returncode == 2
     assert "redirected to http://127.0.0.1:9/jwks.json, which is not https" in checked.stderr
+
+
+# --- one document type for another ---------------------------------------------------------
+
+
+def test_a_quote_presented_as_a_receipt_is_invalid(tmp_path, user, catalog):
+    bundle = bundle_of(make_receipt(user))
+    bundle["receipt"] = make_quote(UserFactory(country="GB")).jws  # signed by the same key
+
+    checked = verify(tmp_path, bundle, "--jwks", published_keys(tmp_path))
+
+    assert checked.returncode == 1
+    assert checked.stdout.strip() == (
+        "invalid: not a receipt: it is a quote (typ 'geraos-quote+jws')"
+    )
+
+
+def test_an_audit_checkpoint_presented_as_the_logs_is_invalid(tmp_path, user):
+    audit.record(action="catalog.skill_publish", obj=user)
+    bundle = bundle_of(make_receipt(user))
+    export = audit_export()
+    bundle.update(
+        checkpoint=export["checkpoint"],
+        log_origin=export["origin"],
+        inclusion_proof={**bundle["inclusion_proof"], "tree_size": 1},
+    )
+
+    checked = verify(tmp_path, bundle, "--jwks", published_keys(tmp_path))
+
+    assert checked.returncode == 1
+    assert (
+        checked.stdout.strip() == "invalid: the checkpoint is an audit log's, not a receipt log's"
+    )
+
+
+def test_a_receipt_log_checkpoint_presented_as_an_audit_head_is_invalid(tmp_path, user):
+    audit.record(action="catalog.skill_publish", obj=user)
+    bundle = bundle_of(make_receipt(user))
+    export = {**audit_export(), "origin": bundle["log_origin"], "checkpoint": bundle["checkpoint"]}
+
+    checked = verify(tmp_path, export, "--audit", "--jwks", published_keys(tmp_path))
+
+    assert checked.returncode == 1
+    assert checked.stdout.strip() == "invalid: 'geraos.example/receipts' is not an audit log"
