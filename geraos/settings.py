@@ -78,6 +78,13 @@ GERAOS_FX_SOURCE = env.str(
 )
 GERAOS_QUOTE_TTL_SECONDS = env.int("GERAOS_QUOTE_TTL_SECONDS", default=900)
 
+# Sandbox rails run simulators and believe a webhook secret published in the source: with
+# DEBUG off a deployment holding one refuses to serve unless this says it is a sandbox.
+GERAOS_SANDBOX_ALLOWED = env.bool("GERAOS_SANDBOX_ALLOWED", default=DEBUG)
+
+# Callbacks anyone can send (M-Pesa, PIX, Idram's precheck) per rail and source address.
+GERAOS_RAIL_CALLBACK_RATE = env.str("GERAOS_RAIL_CALLBACK_RATE", default="300/min")
+
 # The public base URL rails call back to (M-Pesa's CallBackURL, …).
 GERAOS_PUBLIC_URL = env.str("GERAOS_PUBLIC_URL", default="http://127.0.0.1:8000")
 # Provider endpoints and agent callbacks are URLs others choose: in production GeraOS

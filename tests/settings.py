@@ -40,6 +40,9 @@ REST_FRAMEWORK = {
 # Tests seed the demo data (tests/core/test_seed_demo.py checks the production refusal).
 GERAOS_DEMO_ALLOWED = True
 
+# The suite's rails are sandbox rails (tests/payments/test_sandbox.py checks the refusal).
+GERAOS_SANDBOX_ALLOWED = True
+
 # Fake providers and agents listen on this machine (tests/dispatch/test_outbound.py
 # checks the production refusal).
 GERAOS_OUTBOUND_PRIVATE_ALLOWED = True

@@ -21,7 +21,7 @@ from apps.core.errors import ApplicationError
 from apps.core.status import Tone, badge
 from apps.payments import quotes, refunds, routing, selectors
 from apps.payments.exports import PaymentResource, RefundResource
-from apps.payments.forms import RouteSimulationForm
+from apps.payments.forms import RailForm, RouteSimulationForm
 from apps.payments.models import (
     Payment,
     PaymentEvent,
@@ -35,6 +35,7 @@ from apps.payments.models import (
 
 @admin.register(Rail)
 class RailAdmin(Audited, ModelAdmin):
+    form = RailForm
     list_display = [
         "name",
         "code",

@@ -16,7 +16,7 @@ EXPORT_FORMAT = "geraos-audit-export/1"
 
 
 def audit_origin() -> str:
-    return f"{settings.GERAOS_LOG_ORIGIN}/audit"
+    return f"{settings.GERAOS_LOG_ORIGIN}{jose.AUDIT_ORIGIN_SUFFIX}"
 
 
 def sign_audit_head(*, length: int, head: str, **_signal) -> AuditCheckpoint:

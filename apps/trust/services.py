@@ -82,8 +82,13 @@ def signing_key_active() -> SigningKey:
 
 
 def sign_document(*, payload: dict, typ: str) -> str:
-    """Sign any JSON document (e.g. a payment quote) as a JWS with the active key, so it
-    verifies against the same JWKS as receipts."""
+    """Sign a JSON document of a kind other than receipts (a payment quote) as a JWS with
+    the active key, so it verifies against the same JWKS, its `typ` saying what it is."""
+    if typ not in jose.DOCUMENT_TYPES or typ == jose.RECEIPT_TYPE:
+        raise ValueError(
+            f"{typ!r} is not a document sign_document signs: receipts are entries "
+            "of the log, signed by issue_receipt only"
+        )
     key = signing_key_active()
     private = keys.open_private_key(key.private_key_sealed, kid=key.kid)
     return jose.jws_sign(
@@ -147,7 +152,9 @@ def issue_receipt(
         if refund is not None:
             payload["refund"] = refund.document()
         private = keys.open_private_key(key.private_key_sealed, kid=key.kid)
-        token = jose.jws_sign(rfc8785.dumps(payload), kid=key.kid, key=private)
+        token = jose.jws_sign(
+            rfc8785.dumps(payload), kid=key.kid, key=private, typ=jose.RECEIPT_TYPE
+        )
         receipt = Receipt.objects.create(
             id=receipt_id,
             log_index=log.size,

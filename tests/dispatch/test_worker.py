@@ -45,7 +45,7 @@ def test_a_real_worker_takes_the_intent_to_a_verifiable_receipt(catalog, real_wo
     bundle = trust_selectors.receipt_bundle(
         receipt=order.receipt, origin=settings.GERAOS_LOG_ORIGIN
     )
-    assert verify_bundle(bundle)["resolution"] == "completed"
+    assert verify_bundle(bundle, trust_selectors.jwks())["resolution"] == "completed"
     assert order.payment.status == "captured"
 
 
