@@ -147,4 +147,4 @@ def test_an_export_read_while_an_event_is_appended_still_verifies(user, monkeypa
     call_command("export_audit_log", out=str(out))
 
     assert len(acted) == 1
-    assert verify_audit(json.loads(out.read_text())) == 1
+    assert verify_audit(json.loads(out.read_text()), selectors.jwks()) == 1
