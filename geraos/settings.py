@@ -39,6 +39,13 @@ GERAOS_MEMORY_KEYS = env.str("GERAOS_MEMORY_KEYS", default=_DEV_MEMORY_KEY if DE
 if not GERAOS_MEMORY_KEYS:
     raise ImproperlyConfigured("GERAOS_MEMORY_KEYS must be set when DEBUG is off.")
 
+# Two-factor secrets are sealed with these keys, a keyring like the memory keys
+# (apps/core/sealing.py). Like the secret key, a development default exists only in DEBUG.
+_DEV_SEALING_KEY = "dev:ZGV2ZWxvcG1lbnQtb25seS1zZWFsaW5nLWtleS0zMmI"
+GERAOS_SEALING_KEYS = env.str("GERAOS_SEALING_KEYS", default=_DEV_SEALING_KEY if DEBUG else "")
+if not GERAOS_SEALING_KEYS:
+    raise ImproperlyConfigured("GERAOS_SEALING_KEYS must be set when DEBUG is off.")
+
 # Seals the trust layer's Ed25519 private keys at rest (32 bytes, base64); the origin
 # names this GeraOS's transparency log in its checkpoints.
 _DEV_TRUST_KEY_SECRET = "ZGV2ZWxvcG1lbnQtb25seS10cnVzdC1rZXktMzJieXQ"  # noqa: S105
@@ -301,6 +308,8 @@ ACCOUNT_RATE_LIMITS_ENABLED = True
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[GeraOS] "
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "http" if DEBUG else "https"
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+# Seals TOTP secrets and recovery-code seeds at rest (GERAOS_SEALING_KEYS).
+MFA_ADAPTER = "apps.identity.mfa.MFAAdapter"
 MFA_TOTP_ISSUER = "GeraOS"
 
 _email = env.email_url("EMAIL_URL", default="consolemail://")

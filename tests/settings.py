@@ -9,6 +9,7 @@ import os
 os.environ.setdefault("SECRET_KEY", "test-only-secret-key-not-for-production-use-0123456789")
 os.environ.setdefault("GERAOS_TRUST_KEY_SECRET", "dGVzdC1vbmx5LXRydXN0LXNlYWxpbmcta2V5LTMyYnk")
 os.environ.setdefault("GERAOS_MEMORY_KEYS", "test1:dGVzdC1vbmx5LW1lbW9yeS1rZXktMzItYnl0ZXMhISE")
+os.environ.setdefault("GERAOS_SEALING_KEYS", "test1:dGVzdC1vbmx5LXNlYWxpbmcta2V5LTMyLWJ5dGVzISE")
 
 from geraos.settings import *  # noqa: F403
 

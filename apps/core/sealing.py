@@ -1,14 +1,29 @@
-"""Secrets at rest (signing keys, provider and callback secrets) sealed with AES-256-GCM
-under GERAOS_TRUST_KEY_SECRET. The context is bound as associated data, so a sealed value
-copied onto another row does not open there."""
+"""Secrets and personal data at rest, sealed with AES-256-GCM. The context is bound as
+associated data, so a sealed value copied onto another row does not open there.
+
+- `seal` / `unseal`: the trust layer's secrets (signing keys, provider and callback
+  secrets, stored API responses) under GERAOS_TRUST_KEY_SECRET.
+- A keyring (`kid:base64key` pairs, comma-separated) seals under its first key and opens
+  under any of them, so keys rotate: a value reads `v1.<kid>.<base64(nonce|ciphertext)>`.
+  GERAOS_SEALING_KEYS seals two-factor secrets (`seal_text`); memory has its own ring
+  (apps/memory/crypto.py).
+"""
 
 import base64
 import os
+import re
+from dataclasses import dataclass
+from functools import cache
 
+from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 
 NONCE_BYTES = 12
+VERSION = "v1"
+KEY_ID = re.compile(r"[A-Za-z0-9_-]{1,32}")
+SEALING_KEYS = "GERAOS_SEALING_KEYS"
 
 
 def _key() -> AESGCM:
@@ -23,3 +38,79 @@ def seal(plaintext: bytes, *, context: str) -> str:
 def unseal(sealed: str, *, context: str) -> bytes:
     blob = base64.b64decode(sealed)
     return _key().decrypt(blob[:NONCE_BYTES], blob[NONCE_BYTES:], context.encode())
+
+
+# ---------------------------------------------------------------------------
+# Keyrings
+# ---------------------------------------------------------------------------
+
+
+class UndecryptableValue(Exception):
+    """The value's key is not configured, or the value was tampered with or moved."""
+
+
+@dataclass(frozen=True)
+class Keyring:
+    primary_kid: str
+    keys: dict[str, bytes]
+
+    @property
+    def current_prefix(self) -> str:
+        """How a value sealed with the primary key begins."""
+        return f"{VERSION}.{self.primary_kid}."
+
+    def seal(self, plaintext: bytes, *, context: str) -> str:
+        nonce = os.urandom(NONCE_BYTES)
+        sealed = AESGCM(self.keys[self.primary_kid]).encrypt(nonce, plaintext, context.encode())
+        return self.current_prefix + base64.b64encode(nonce + sealed).decode()
+
+    def open(self, token: str, *, context: str) -> bytes:
+        version, _, rest = token.partition(".")
+        kid, _, payload = rest.partition(".")
+        key = self.keys.get(kid)
+        if version != VERSION or key is None:
+            raise UndecryptableValue(f"No key {kid!r} for this value.")
+        try:
+            blob = base64.b64decode(payload, validate=True)
+            return AESGCM(key).decrypt(blob[:NONCE_BYTES], blob[NONCE_BYTES:], context.encode())
+        except (InvalidTag, ValueError) as exc:
+            raise UndecryptableValue("The value does not decrypt in this place.") from exc
+
+
+def keyring(setting: str) -> Keyring:
+    """The keyring the setting `setting` names."""
+    return _parse_keyring(setting, getattr(settings, setting))
+
+
+@cache
+def _parse_keyring(setting: str, spec: str) -> Keyring:
+    keys: dict[str, bytes] = {}
+    for entry in filter(None, (part.strip() for part in spec.split(","))):
+        kid, _, encoded = entry.partition(":")
+        raw = base64.urlsafe_b64decode(encoded.encode() + b"==")
+        if not KEY_ID.fullmatch(kid) or len(raw) != 32:
+            raise ImproperlyConfigured(
+                f"{setting} entries are kid:<32 bytes, base64>, the kid of letters, digits, "
+                "- and _ (at most 32)."
+            )
+        keys[kid] = raw
+    if not keys:
+        raise ImproperlyConfigured(f"{setting} must name at least one key.")
+    return Keyring(primary_kid=next(iter(keys)), keys=keys)
+
+
+def generate_key_entry(kid: str) -> str:
+    return f"{kid}:{base64.urlsafe_b64encode(os.urandom(32)).decode().rstrip('=')}"
+
+
+# ---------------------------------------------------------------------------
+# Two-factor secrets (GERAOS_SEALING_KEYS)
+# ---------------------------------------------------------------------------
+
+
+def seal_text(text: str, *, context: str) -> str:
+    return keyring(SEALING_KEYS).seal(text.encode(), context=context)
+
+
+def open_text(sealed: str, *, context: str) -> str:
+    return keyring(SEALING_KEYS).open(sealed, context=context).decode()

@@ -313,9 +313,8 @@ def memory_erase(*, user: User) -> int:
 
 def memory_reencrypt_all(*, batch_size: int = 500) -> int:
     """Move every value not sealed with the primary key onto it; returns how many moved."""
-    primary = crypto.keyring().primary_kid
     moved = 0
-    stale = MemoryItem.objects.exclude(value_encrypted__startswith=f"{crypto.VERSION}.{primary}.")
+    stale = MemoryItem.objects.exclude(value_encrypted__startswith=crypto.keyring().current_prefix)
     while batch := list(stale.order_by("pk")[:batch_size]):
         with transaction.atomic():
             for item in MemoryItem.objects.select_for_update().filter(pk__in=[i.pk for i in batch]):

@@ -6,6 +6,7 @@ import pytest
 from django.core.management import call_command
 from django.db import connection
 
+from apps.core import sealing
 from apps.memory import crypto, selectors, services
 from apps.memory.models import MemoryItem
 
@@ -47,13 +48,13 @@ def test_a_value_moved_to_another_row_does_not_decrypt(user, gerahome, scope):
     second = store(user, gerahome, scope("home"), key="b", value={"other": 1})
     MemoryItem.objects.filter(pk=second.pk).update(value_encrypted=raw_column(first.pk))
 
-    with pytest.raises(crypto.UndecryptableValue):
+    with pytest.raises(sealing.UndecryptableValue):
         selectors.memory_item_get(user=user, item_id=second.pk)
 
 
 def test_rotation_reencrypts_every_item_and_keeps_it_readable(settings, user, gerahome, scope):
     items = [store(user, gerahome, scope("home"), key=f"k{n}", value={"n": n}) for n in range(3)]
-    new_key = crypto.generate_key_entry("test2")
+    new_key = sealing.generate_key_entry("test2")
     settings.GERAOS_MEMORY_KEYS = f"{new_key},{settings.GERAOS_MEMORY_KEYS}"
 
     call_command("rotate_memory_key", stdout=StringIO())
@@ -71,7 +72,7 @@ def test_rotation_moves_a_value_stored_before_the_size_cap(settings, user, gerah
     legacy = crypto.encrypt_value({"note": "x" * 20_000}, context=item.encryption_context)
     MemoryItem.objects.filter(pk=item.pk).update(value_encrypted=legacy)
     settings.GERAOS_MEMORY_KEYS = (
-        f"{crypto.generate_key_entry('test2')},{settings.GERAOS_MEMORY_KEYS}"
+        f"{sealing.generate_key_entry('test2')},{settings.GERAOS_MEMORY_KEYS}"
     )
 
     call_command("rotate_memory_key", stdout=StringIO())
@@ -81,7 +82,7 @@ def test_rotation_moves_a_value_stored_before_the_size_cap(settings, user, gerah
 
 def test_value_under_an_unknown_key_is_refused(settings, user, gerahome, scope):
     item = store(user, gerahome, scope("home"))
-    settings.GERAOS_MEMORY_KEYS = crypto.generate_key_entry("other")
+    settings.GERAOS_MEMORY_KEYS = sealing.generate_key_entry("other")
 
-    with pytest.raises(crypto.UndecryptableValue):
+    with pytest.raises(sealing.UndecryptableValue):
         selectors.memory_item_get(user=user, item_id=item.pk)
