@@ -39,8 +39,9 @@ GERAOS_MEMORY_KEYS = env.str("GERAOS_MEMORY_KEYS", default=_DEV_MEMORY_KEY if DE
 if not GERAOS_MEMORY_KEYS:
     raise ImproperlyConfigured("GERAOS_MEMORY_KEYS must be set when DEBUG is off.")
 
-# Two-factor secrets are sealed with these keys, a keyring like the memory keys
-# (apps/core/sealing.py). Like the secret key, a development default exists only in DEBUG.
+# Two-factor secrets and personal fields (payers' accounts, dispatch details) are sealed
+# with these keys, a keyring like the memory keys (apps/core/sealing.py). Like the secret
+# key, a development default exists only in DEBUG.
 _DEV_SEALING_KEY = "dev:ZGV2ZWxvcG1lbnQtb25seS1zZWFsaW5nLWtleS0zMmI"
 GERAOS_SEALING_KEYS = env.str("GERAOS_SEALING_KEYS", default=_DEV_SEALING_KEY if DEBUG else "")
 if not GERAOS_SEALING_KEYS:

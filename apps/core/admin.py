@@ -41,6 +41,12 @@ def pretty_json(value) -> str:
     return preformatted(json.dumps(value, indent=2, default=str))
 
 
+def masked(personal: str) -> str:
+    """A personal value (a payer's phone or UPI id) as operators see it: its last four
+    characters, enough to match what a caller reads out, and nothing more."""
+    return "•" * max(len(personal) - 4, 0) + personal[-4:] if personal else "-"
+
+
 def badge_column(
     vocabulary: StatusVocabulary,
     *,

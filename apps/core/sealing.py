@@ -5,13 +5,15 @@ associated data, so a sealed value copied onto another row does not open there.
   secrets, stored API responses) under GERAOS_TRUST_KEY_SECRET.
 - A keyring (`kid:base64key` pairs, comma-separated) seals under its first key and opens
   under any of them, so keys rotate: a value reads `v1.<kid>.<base64(nonce|ciphertext)>`.
-  GERAOS_SEALING_KEYS seals two-factor secrets (`seal_text`); memory has its own ring
-  (apps/memory/crypto.py).
+  GERAOS_SEALING_KEYS seals two-factor secrets and personal fields (`seal_text`,
+  `SealedProperty`); memory has its own ring (apps/memory/crypto.py).
 """
 
 import base64
+import json
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 
@@ -19,6 +21,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+from django.db import models
 
 NONCE_BYTES = 12
 VERSION = "v1"
@@ -104,7 +107,7 @@ def generate_key_entry(kid: str) -> str:
 
 
 # ---------------------------------------------------------------------------
-# Two-factor secrets (GERAOS_SEALING_KEYS)
+# Two-factor secrets and personal fields (GERAOS_SEALING_KEYS)
 # ---------------------------------------------------------------------------
 
 
@@ -114,3 +117,34 @@ def seal_text(text: str, *, context: str) -> str:
 
 def open_text(sealed: str, *, context: str) -> str:
     return keyring(SEALING_KEYS).open(sealed, context=context).decode()
+
+
+def column_context(obj: models.Model, column: str) -> str:
+    """What binds a sealed column's value to its row."""
+    if obj.pk is None:
+        raise ValueError(f"{obj._meta.label} needs its primary key before {column} is sealed.")
+    return f"{obj._meta.label_lower}.{column}:{obj.pk}"
+
+
+class SealedProperty(property):
+    """A model's JSON value sealed in `column`: reading opens it, setting seals it. An empty
+    value is stored as an empty column (and reads as `empty()`). Django's model constructor
+    sets properties after fields, so a UUID primary key exists by then."""
+
+    def __init__(self, column: str, *, empty: Callable[[], object]) -> None:
+        super().__init__(doc=f"The plaintext of {column}, sealed at rest.")
+        self.column = column
+        self.empty = empty
+
+    def __get__(self, obj, owner=None):
+        if obj is None:
+            return self
+        sealed = getattr(obj, self.column)
+        if not sealed:
+            return self.empty()
+        return json.loads(open_text(sealed, context=column_context(obj, self.column)))
+
+    def __set__(self, obj, value) -> None:
+        text = json.dumps(value, separators=(",", ":"), sort_keys=True) if value else ""
+        context = column_context(obj, self.column)
+        setattr(obj, self.column, seal_text(text, context=context) if text else "")

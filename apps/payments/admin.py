@@ -16,6 +16,7 @@ from apps.core.admin import (
     ask_reason,
     asked_amount,
     badge_column,
+    masked,
 )
 from apps.core.errors import ApplicationError
 from apps.core.status import Tone, badge
@@ -189,6 +190,7 @@ class PaymentAdmin(Exported, Audited, NeverDeleted, ModelAdmin):
     list_select_related = ["user", "rail"]
     inlines = [PaymentEventInline]
     actions = ["refund"]
+    readonly_fields = ["masked_payer_account"]
     status_badge = badge_column(Payment.statuses)
     resource_classes = [PaymentResource]
 
@@ -204,6 +206,10 @@ class PaymentAdmin(Exported, Audited, NeverDeleted, ModelAdmin):
     @display(description="Country")
     def country(self, payment: Payment) -> str:
         return payment.user.country.code
+
+    @display(description="Payer account")
+    def masked_payer_account(self, payment: Payment) -> str:
+        return masked(payment.payer_account)
 
     @action(description="Refund in full or in part (asks the rail now)", permissions=["refund"])
     def refund(self, request, queryset):

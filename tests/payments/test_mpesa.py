@@ -20,6 +20,7 @@ from apps.payments.adapters.mpesa import MpesaAdapter
 from apps.payments.models import Payment, ProviderEvent, Rail
 from apps.payments.sandbox_payer import sandbox_mpesa_approve
 from tests.factories import UserFactory
+from tests.helpers import stored_row
 
 pytestmark = pytest.mark.django_db
 PHONE = "254708374149"
@@ -31,6 +32,13 @@ def kenyan_payment(gbp: str = "10.00", key: str = "mpesa-1") -> Payment:
     return lifecycle.payment_create(
         user=user, quote=quote, reference="plumber", idempotency_key=key, payer_account=PHONE
     )
+
+
+def test_the_payers_phone_is_sealed_in_the_database():
+    payment = kenyan_payment()
+
+    assert PHONE not in stored_row(Payment, payment.pk)
+    assert Payment.objects.get(pk=payment.pk).payer_account == PHONE
 
 
 @pytest.fixture
