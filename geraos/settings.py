@@ -40,12 +40,17 @@ if not GERAOS_MEMORY_KEYS:
     raise ImproperlyConfigured("GERAOS_MEMORY_KEYS must be set when DEBUG is off.")
 
 # Two-factor secrets and personal fields (payers' accounts, dispatch details) are sealed
-# with these keys, a keyring like the memory keys (apps/core/sealing.py). Like the secret
-# key, a development default exists only in DEBUG.
+# with the sealing keys; a sealed value that must be found again (a memory item's key) is
+# found by its keyed hash under the lookup keys. Both are keyrings like the memory keys
+# (apps/core/sealing.py), with development defaults only in DEBUG.
 _DEV_SEALING_KEY = "dev:ZGV2ZWxvcG1lbnQtb25seS1zZWFsaW5nLWtleS0zMmI"
 GERAOS_SEALING_KEYS = env.str("GERAOS_SEALING_KEYS", default=_DEV_SEALING_KEY if DEBUG else "")
 if not GERAOS_SEALING_KEYS:
     raise ImproperlyConfigured("GERAOS_SEALING_KEYS must be set when DEBUG is off.")
+_DEV_LOOKUP_KEY = "dev:ZGV2ZWxvcG1lbnQtb25seS1sb29rdXAta2V5LTMyYnk"
+GERAOS_LOOKUP_KEYS = env.str("GERAOS_LOOKUP_KEYS", default=_DEV_LOOKUP_KEY if DEBUG else "")
+if not GERAOS_LOOKUP_KEYS:
+    raise ImproperlyConfigured("GERAOS_LOOKUP_KEYS must be set when DEBUG is off.")
 
 # Seals the trust layer's Ed25519 private keys at rest (32 bytes, base64); the origin
 # names this GeraOS's transparency log in its checkpoints.

@@ -10,6 +10,7 @@ os.environ.setdefault("SECRET_KEY", "test-only-secret-key-not-for-production-use
 os.environ.setdefault("GERAOS_TRUST_KEY_SECRET", "dGVzdC1vbmx5LXRydXN0LXNlYWxpbmcta2V5LTMyYnk")
 os.environ.setdefault("GERAOS_MEMORY_KEYS", "test1:dGVzdC1vbmx5LW1lbW9yeS1rZXktMzItYnl0ZXMhISE")
 os.environ.setdefault("GERAOS_SEALING_KEYS", "test1:dGVzdC1vbmx5LXNlYWxpbmcta2V5LTMyLWJ5dGVzISE")
+os.environ.setdefault("GERAOS_LOOKUP_KEYS", "test1:dGVzdC1vbmx5LWxvb2t1cC1rZXktMzItYnl0ZXMhISE")
 
 from geraos.settings import *  # noqa: F403
 

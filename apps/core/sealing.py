@@ -7,9 +7,13 @@ associated data, so a sealed value copied onto another row does not open there.
   under any of them, so keys rotate: a value reads `v1.<kid>.<base64(nonce|ciphertext)>`.
   GERAOS_SEALING_KEYS seals two-factor secrets and personal fields (`seal_text`,
   `SealedProperty`); memory has its own ring (apps/memory/crypto.py).
+- A sealed value that must be found again is found by its keyed hash, HMAC-SHA256 under
+  GERAOS_LOOKUP_KEYS (`lookup_hash`, reading `<kid>:<hex>`).
 """
 
 import base64
+import hashlib
+import hmac
 import json
 import os
 import re
@@ -27,6 +31,7 @@ NONCE_BYTES = 12
 VERSION = "v1"
 KEY_ID = re.compile(r"[A-Za-z0-9_-]{1,32}")
 SEALING_KEYS = "GERAOS_SEALING_KEYS"
+LOOKUP_KEYS = "GERAOS_LOOKUP_KEYS"
 
 
 def _key() -> AESGCM:
@@ -78,6 +83,18 @@ class Keyring:
             return AESGCM(key).decrypt(blob[:NONCE_BYTES], blob[NONCE_BYTES:], context.encode())
         except (InvalidTag, ValueError) as exc:
             raise UndecryptableValue("The value does not decrypt in this place.") from exc
+
+    def hash(self, value: str, *, purpose: str) -> str:
+        return _keyed_hash(self.primary_kid, self.keys[self.primary_kid], value, purpose)
+
+    def hashes(self, value: str, *, purpose: str) -> list[str]:
+        """The value's hash under every key: what finds it while keys rotate."""
+        return [_keyed_hash(kid, key, value, purpose) for kid, key in self.keys.items()]
+
+
+def _keyed_hash(kid: str, key: bytes, value: str, purpose: str) -> str:
+    message = json.dumps([purpose, value]).encode()
+    return f"{kid}:{hmac.new(key, message, hashlib.sha256).hexdigest()}"
 
 
 def keyring(setting: str) -> Keyring:
@@ -148,3 +165,18 @@ class SealedProperty(property):
         text = json.dumps(value, separators=(",", ":"), sort_keys=True) if value else ""
         context = column_context(obj, self.column)
         setattr(obj, self.column, seal_text(text, context=context) if text else "")
+
+
+# ---------------------------------------------------------------------------
+# Keyed hashes (GERAOS_LOOKUP_KEYS)
+# ---------------------------------------------------------------------------
+
+
+def lookup_hash(value: str, *, purpose: str) -> str:
+    """What to store beside a sealed value to find it again by its plaintext."""
+    return keyring(LOOKUP_KEYS).hash(value, purpose=purpose)
+
+
+def lookup_hashes(value: str, *, purpose: str) -> list[str]:
+    """What to look for: the hash under each lookup key, so rows not rehashed yet match."""
+    return keyring(LOOKUP_KEYS).hashes(value, purpose=purpose)

@@ -1,4 +1,4 @@
-"""Memory values are encrypted at rest with AES-256-GCM.
+"""Memory values (and the keys they are kept under) are encrypted at rest with AES-256-GCM.
 
 Keys come from GERAOS_MEMORY_KEYS, `kid:base64key` pairs separated by commas; the first is
 the primary and encrypts, the others only decrypt (until `rotate_memory_key` has moved
@@ -25,3 +25,13 @@ def encrypt_value(value, *, context: str) -> str:
 
 def decrypt_value(token: str, *, context: str):
     return json.loads(keyring().open(token, context=context))
+
+
+def key_hash(*, user_id: int, key: str) -> str:
+    """What finds the user's item kept under `key` (the user's id in it, so equal keys of
+    different users do not show as equal)."""
+    return sealing.lookup_hash(key, purpose=f"memory-key:{user_id}")
+
+
+def key_hashes(*, user_id: int, key: str) -> list[str]:
+    return sealing.lookup_hashes(key, purpose=f"memory-key:{user_id}")

@@ -12,6 +12,7 @@ ROOT = Path(__file__).resolve().parents[2]
 PRODUCTION_KEYS = {
     "GERAOS_MEMORY_KEYS": "prod1:" + secrets.token_urlsafe(32),
     "GERAOS_SEALING_KEYS": "prod1:" + secrets.token_urlsafe(32),
+    "GERAOS_LOOKUP_KEYS": "prod1:" + secrets.token_urlsafe(32),
     "GERAOS_TRUST_KEY_SECRET": secrets.token_urlsafe(32),
 }
 
@@ -47,7 +48,9 @@ def test_check_deploy_is_clean_with_production_environment(tmp_path):
     assert "no issues" in result.stdout
 
 
-@pytest.mark.parametrize("missing", ["GERAOS_MEMORY_KEYS", "GERAOS_SEALING_KEYS"])
+@pytest.mark.parametrize(
+    "missing", ["GERAOS_MEMORY_KEYS", "GERAOS_SEALING_KEYS", "GERAOS_LOOKUP_KEYS"]
+)
 def test_production_refuses_to_start_without_each_key(missing):
     keys = {name: value for name, value in PRODUCTION_KEYS.items() if name != missing}
 

@@ -177,6 +177,7 @@ def production_process(*args: str, **env: str) -> subprocess.CompletedProcess:
         "SECRET_KEY": secrets.token_urlsafe(50),
         "GERAOS_MEMORY_KEYS": "prod1:" + secrets.token_urlsafe(32),
         "GERAOS_SEALING_KEYS": "prod1:" + secrets.token_urlsafe(32),
+        "GERAOS_LOOKUP_KEYS": "prod1:" + secrets.token_urlsafe(32),
         "GERAOS_TRUST_KEY_SECRET": secrets.token_urlsafe(32),
         "ALLOWED_HOSTS": "geraos.example",
         "DATABASE_URL": url.geturl(),

@@ -46,6 +46,7 @@ class SummaryAppendSerializer(serializers.Serializer):
 
 class MemoryItemSerializer(serializers.ModelSerializer):
     scope = serializers.CharField(source="scope.code")
+    key = serializers.CharField(max_length=120)
     written_by = serializers.CharField(source="product.code")
     value = serializers.JSONField()
 
