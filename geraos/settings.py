@@ -52,6 +52,13 @@ GERAOS_LOOKUP_KEYS = env.str("GERAOS_LOOKUP_KEYS", default=_DEV_LOOKUP_KEY if DE
 if not GERAOS_LOOKUP_KEYS:
     raise ImproperlyConfigured("GERAOS_LOOKUP_KEYS must be set when DEBUG is off.")
 
+# What `rotate_sealing_key` moves to the primary keys besides every model's SealedProperty
+# columns (which it finds itself): values sealed or hashed another way.
+GERAOS_RESEALERS = {
+    "two-factor secrets": "apps.identity.mfa.mfa_secrets_reseal",
+    "memory keys' hashes": "apps.memory.services.memory_keys_rehash",
+}
+
 # Seals the trust layer's Ed25519 private keys at rest (32 bytes, base64); the origin
 # names this GeraOS's transparency log in its checkpoints.
 _DEV_TRUST_KEY_SECRET = "ZGV2ZWxvcG1lbnQtb25seS10cnVzdC1rZXktMzJieXQ"  # noqa: S105

@@ -9,6 +9,9 @@ associated data, so a sealed value copied onto another row does not open there.
   `SealedProperty`); memory has its own ring (apps/memory/crypto.py).
 - A sealed value that must be found again is found by its keyed hash, HMAC-SHA256 under
   GERAOS_LOOKUP_KEYS (`lookup_hash`, reading `<kid>:<hex>`).
+
+Rotating a ring: put a new key first (`rotate_sealing_key --generate KID` prints one),
+keep the old ones after it, restart, run `rotate_sealing_key`, then drop the old ones.
 """
 
 import base64
@@ -23,9 +26,10 @@ from functools import cache
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from django.apps import apps as django_apps
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
-from django.db import models
+from django.db import models, transaction
 
 NONCE_BYTES = 12
 VERSION = "v1"
@@ -143,6 +147,13 @@ def column_context(obj: models.Model, column: str) -> str:
     return f"{obj._meta.label_lower}.{column}:{obj.pk}"
 
 
+def reseal_text(sealed: str, *, context: str) -> str:
+    """The value sealed with the primary key: as it is if it already is."""
+    if sealed.startswith(keyring(SEALING_KEYS).current_prefix):
+        return sealed
+    return seal_text(open_text(sealed, context=context), context=context)
+
+
 class SealedProperty(property):
     """A model's JSON value sealed in `column`: reading opens it, setting seals it. An empty
     value is stored as an empty column (and reads as `empty()`). Django's model constructor
@@ -167,6 +178,32 @@ class SealedProperty(property):
         setattr(obj, self.column, seal_text(text, context=context) if text else "")
 
 
+def sealed_columns() -> list[tuple[type[models.Model], str]]:
+    """Every model's SealedProperty columns."""
+    return [
+        (model, attribute.column)
+        for model in django_apps.get_models()
+        for attribute in vars(model).values()
+        if isinstance(attribute, SealedProperty)
+    ]
+
+
+def reseal_column(model: type[models.Model], column: str, *, batch_size: int = 500) -> int:
+    """Move every value of a SealedProperty column not sealed with the primary key onto it,
+    each row under its lock; returns how many moved."""
+    current = keyring(SEALING_KEYS).current_prefix
+    stale = model.objects.exclude(**{column: ""}).exclude(**{f"{column}__startswith": current})
+    moved = 0
+    while batch := list(stale.order_by("pk").values_list("pk", flat=True)[:batch_size]):
+        with transaction.atomic():
+            for obj in model.objects.select_for_update().filter(pk__in=batch).only("pk", column):
+                context = column_context(obj, column)
+                setattr(obj, column, reseal_text(getattr(obj, column), context=context))
+                obj.save(update_fields=[column])
+                moved += 1
+    return moved
+
+
 # ---------------------------------------------------------------------------
 # Keyed hashes (GERAOS_LOOKUP_KEYS)
 # ---------------------------------------------------------------------------
@@ -180,3 +217,8 @@ def lookup_hash(value: str, *, purpose: str) -> str:
 def lookup_hashes(value: str, *, purpose: str) -> list[str]:
     """What to look for: the hash under each lookup key, so rows not rehashed yet match."""
     return keyring(LOOKUP_KEYS).hashes(value, purpose=purpose)
+
+
+def current_lookup_prefix() -> str:
+    """How a hash made with the primary lookup key begins."""
+    return f"{keyring(LOOKUP_KEYS).primary_kid}:"

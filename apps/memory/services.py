@@ -10,7 +10,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from apps.catalog.models import Product
-from apps.core import audit
+from apps.core import audit, sealing
 from apps.core.errors import ApplicationError, NotFoundError
 from apps.identity import services as identity_services
 from apps.identity.models import AgentGrant, Feature, User
@@ -334,6 +334,21 @@ def memory_reencrypt_all(*, batch_size: int = 500) -> int:
                     crypto.decrypt_value(item.value_encrypted, context=item.encryption_context),
                 )
                 item.save(update_fields=["key_sealed", "value_encrypted"])
+                moved += 1
+    return moved
+
+
+def memory_keys_rehash(*, batch_size: int = 500) -> int:
+    """Move every key's hash not made with the primary lookup key onto it (a lookup key's
+    rotation); returns how many moved."""
+    stale = MemoryItem.objects.exclude(key_hash__startswith=sealing.current_lookup_prefix())
+    moved = 0
+    while batch := list(stale.order_by("pk").values_list("pk", flat=True)[:batch_size]):
+        with transaction.atomic():
+            for item in MemoryItem.objects.select_for_update().filter(pk__in=batch):
+                key = crypto.decrypt_value(item.key_sealed, context=item.key_context)
+                item.key_hash = crypto.key_hash(user_id=item.user_id, key=key)
+                item.save(update_fields=["key_hash"])
                 moved += 1
     return moved
 
