@@ -296,7 +296,10 @@ def _apply(payment: Payment, result: ProviderResult, cause: str) -> None:
             _refund_late_capture(payment)
     if payment.status != target:
         return  # stale or refused news: it must not clear what the current state shows
-    payment.next_action = result.next_action if target == Status.REQUIRES_ACTION else None
+    # News that the payer is still to act (Idram's unsigned precheck) may not say how: the
+    # payer's way there is kept until a later step replaces it.
+    waiting = target == Status.REQUIRES_ACTION
+    payment.next_action = (result.next_action or payment.next_action) if waiting else None
     if result.confirmation_id:
         payment.confirmation_id = result.confirmation_id
         payment.confirmation_verified = result.confirmation_verified

@@ -40,7 +40,7 @@ def webhook_receive(*, rail_code: str, body: bytes, headers: dict) -> str:
         if not is_new:
             return "duplicate"
         if notice.about_refund:
-            return _apply_refund_notice(notice, event)
+            return _apply_refund_notice(rail, notice, event)
         serialize_on_reference(notice.provider_reference)
         payment = _payments_of(rail, notice).first()
         if payment is None:
@@ -65,12 +65,18 @@ def _payments_of(rail: Rail, notice: WebhookNotice):
     if _unconfirmed(notice):
         # The rail is asked about its own references only.
         return Payment.objects.filter(rail=rail, provider_reference=notice.provider_reference)
-    # By reference alone: one Stripe account sends card and iDEAL events alike.
-    return Payment.objects.filter(provider_reference=notice.provider_reference)
+    # By reference: one Stripe account sends card and iDEAL events alike. But only within
+    # the rail's own world: a sandbox rail may believe a published secret, so its news
+    # never settles a live rail's payment.
+    return Payment.objects.filter(
+        provider_reference=notice.provider_reference, rail__sandbox=rail.sandbox
+    )
 
 
-def _apply_refund_notice(notice, event: ProviderEvent) -> str:
-    refund = Refund.objects.filter(provider_reference=notice.provider_reference).first()
+def _apply_refund_notice(rail: Rail, notice, event: ProviderEvent) -> str:
+    refund = Refund.objects.filter(
+        provider_reference=notice.provider_reference, payment__rail__sandbox=rail.sandbox
+    ).first()
     if refund is not None:
         refund_apply_result(refund_id=refund.pk, result=notice.result)
         return "processed"

@@ -50,8 +50,8 @@ class RailCallbackThrottle(SimpleRateThrottle):
         self.wait_seconds = (window + 1) * self.duration - now
         try:
             return self._count(f"{key}:{window}") <= self.num_requests
-        except (redis.ConnectionError, redis.TimeoutError) as exc:
-            logger.warning("rail callback throttle is off: the cache is out of reach (%s)", exc)
+        except redis.RedisError as exc:  # unreachable, out of memory, a read-only replica
+            logger.warning("rail callback throttle is off: the cache refused it (%s)", exc)
             return True
 
     def _count(self, counter: str) -> int:

@@ -157,3 +157,19 @@ def test_a_dispute_refunded_on_idram_resolves_once_the_cabinet_refund_is_confirm
     )
 
     assert dispute.resolution_receipt.payload["payment_ref"] == "IDRAM-RF-1"
+
+
+def test_a_precheck_keeps_the_payers_redirect_form(client):
+    """Idram's precheck is unsigned and says only that the payer is at the bank: it must
+    not take away the form that sends the payer there."""
+    Rail.objects.filter(code="idram").update(sandbox=False)
+    payment = lifecycle.payment_authorize(payment_id=armenian_payment().pk)
+    form = payment.next_action
+
+    post(
+        client,
+        {"EDP_REC_ACCOUNT": "110000601", "EDP_BILL_NO": payment.pk.hex, "EDP_PRECHECK": "YES"},
+    )
+
+    payment.refresh_from_db()
+    assert (payment.status, payment.next_action) == (Payment.Status.REQUIRES_ACTION, form)

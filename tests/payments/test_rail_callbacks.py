@@ -120,9 +120,18 @@ def test_under_concurrency_no_more_than_the_rate_are_admitted(settings):
     assert admitted_out_of(160, threads=32) == 40
 
 
-def test_callbacks_are_admitted_while_the_cache_is_down(monkeypatch, caplog):
+@pytest.mark.parametrize(
+    "refusal",
+    [
+        redis.ConnectionError("Connection refused"),
+        redis.ResponseError("OOM command not allowed when used memory > 'maxmemory'"),
+        redis.ReadOnlyError("You can't write against a read only replica."),
+    ],
+    ids=["unreachable", "out-of-memory", "read-only-replica"],
+)
+def test_callbacks_are_admitted_while_the_cache_is_down(monkeypatch, caplog, refusal):
     def unreachable(*args, **kwargs):
-        raise redis.ConnectionError("Connection refused")
+        raise refusal
 
     monkeypatch.setattr("apps.payments.webhooks.cache.add", unreachable)
     caller = Client(REMOTE_ADDR="203.0.113.7")

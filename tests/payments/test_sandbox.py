@@ -211,3 +211,23 @@ def test_a_production_deployment_holding_a_sandbox_rail_refuses_to_start():
     assert served.returncode != 0
     assert "Rails are in sandbox mode but sandbox is not allowed here: PIX" in served.stderr
     assert allowed.returncode == 0, allowed.stderr
+
+
+def test_an_event_a_sandbox_rail_believes_never_settles_a_live_rails_payment(client, settings):
+    """Sandbox allowed and no secret configured yet, as while rails are taken live one at
+    a time: the sandbox card rail believes the published secret, but only for payments
+    on sandbox rails; a live iDEAL payment's news must come signed with the real one."""
+    settings.GERAOS_SANDBOX_ALLOWED, settings.STRIPE_PAYMENTS_WEBHOOK_SECRET = True, ""
+    payment = lifecycle.payment_authorize(payment_id=make_payment(UserFactory()).pk)
+    Rail.objects.filter(code="stripe").update(sandbox=False)  # this payment's rail went live
+    forged = signed_webhook(captured_event(payment), secret=SANDBOX_WEBHOOK_SECRET)
+
+    client.post(
+        reverse("rail-webhook", args=["ideal"]),
+        forged[0],
+        content_type="application/json",
+        HTTP_STRIPE_SIGNATURE=forged[1],
+    )
+
+    payment.refresh_from_db()
+    assert payment.status == Payment.Status.AUTHORIZED
