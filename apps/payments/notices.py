@@ -25,12 +25,12 @@ def webhook_receive(*, rail_code: str, body: bytes, headers: dict) -> str:
     try:
         adapter = adapter_for(rail.code, sandbox=rail.sandbox)
         notice = adapter.parse_webhook(body, headers)
+        if _unconfirmed(notice) and _payments_of(rail, notice).exists():
+            notice = adapter.confirm(notice)  # outside any transaction: it asks the rail
     except WebhookIgnored:
         return "ignored"
     except (WebhookRejected, LookupError) as exc:
         raise ApplicationError(f"Webhook rejected: {exc}", code="invalid_signature") from exc
-    if _unconfirmed(notice) and _payments_of(rail, notice).exists():
-        notice = adapter.confirm(notice)  # outside any transaction: it asks the rail
     with transaction.atomic():
         event, is_new = ProviderEvent.objects.get_or_create(
             rail=rail.code,

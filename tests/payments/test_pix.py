@@ -9,6 +9,7 @@ from django.urls import reverse
 from djmoney.money import Money
 
 from apps.payments import lifecycle, quotes, refunds
+from apps.payments.adapters.pix import PixAdapter
 from apps.payments.models import Payment, ProviderEvent
 from tests.factories import UserFactory
 
@@ -23,10 +24,18 @@ def brazilian_payment(reference: str = "consulta") -> Payment:
     )
 
 
-def test_pix_charge_paid_in_the_banking_app_is_captured():
-    payment = lifecycle.payment_authorize(payment_id=brazilian_payment().pk)
+def paid_at_once(on_commit) -> Payment:
+    """Eager Celery: the payer pays at once, so the PSP's notification arrives before the
+    charge's txid is stored; it is held, and the PSP asked once the payment commits."""
+    with on_commit(execute=True):
+        payment = lifecycle.payment_authorize(payment_id=brazilian_payment().pk)
+    payment.refresh_from_db()
+    return payment
 
-    # Eager Celery: the payer paid at once; the notification was held, then applied.
+
+def test_pix_charge_paid_in_the_banking_app_is_captured(django_capture_on_commit_callbacks):
+    payment = paid_at_once(django_capture_on_commit_callbacks)
+
     assert payment.status == Payment.Status.CAPTURED
     assert payment.confirmation_id.startswith("E")
     assert payment.confirmation_verified
@@ -51,7 +60,8 @@ def test_a_notification_for_an_unpaid_charge_settles_nothing(client):
 
     payment.refresh_from_db()
     assert payment.status == Payment.Status.REQUIRES_ACTION
-    assert ProviderEvent.objects.filter(event_id="pix:Efake").exists()
+    # What the PSP said when asked, not what the notification claimed.
+    assert ProviderEvent.objects.filter(event_id=f"{payment.provider_reference}:requires_action")
 
 
 def notify(notice: dict):
@@ -62,11 +72,18 @@ def notify(notice: dict):
     )
 
 
-def test_a_notification_for_a_charge_the_psp_does_not_know_is_a_400():
-    response = notify({"txid": "A" * 26, "endToEndId": "E1"})
+def test_a_notification_naming_a_charge_geraos_never_made_is_kept_once_and_the_psp_not_asked(
+    monkeypatch,
+):
+    asked = []
+    monkeypatch.setattr(PixAdapter, "_request", lambda self, *request: asked.append(request))
 
-    assert response.status_code == 400
-    assert not ProviderEvent.objects.exists()
+    answers = [notify({"txid": "A" * 26, "endToEndId": "E1"}) for _ in range(2)]
+
+    assert [answer.json()["outcome"] for answer in answers] == ["held", "duplicate"]
+    assert asked == []
+    [kept] = ProviderEvent.objects.all()
+    assert kept.pending_result["status"] == "unconfirmed"
 
 
 def test_a_notification_with_ids_we_could_not_store_or_send_is_a_400():
@@ -79,8 +96,8 @@ def test_a_notification_with_ids_we_could_not_store_or_send_is_a_400():
     assert not ProviderEvent.objects.exists()
 
 
-def test_pix_refund_is_a_devolucao():
-    payment = lifecycle.payment_authorize(payment_id=brazilian_payment().pk)
+def test_pix_refund_is_a_devolucao(django_capture_on_commit_callbacks):
+    payment = paid_at_once(django_capture_on_commit_callbacks)
 
     refund = refunds.refund_create(payment_id=payment.pk)
 

@@ -18,6 +18,7 @@ import qrcode.image.svg
 from django.conf import settings
 
 from apps.payments.adapters.base import (
+    UNCONFIRMED,
     ProviderResult,
     WebhookNotice,
     WebhookRejected,
@@ -137,15 +138,29 @@ class PixAdapter:
         try:
             (notice,) = json.loads(body)["pix"][:1]
             txid = notice["txid"]
-            end_to_end_id = external_id(notice.get("endToEndId", txid), name="endToEndId")
+            external_id(notice.get("endToEndId", txid), name="endToEndId")  # storable, sendable
         except (ValueError, KeyError, TypeError) as exc:
             raise WebhookRejected("not a PIX notification") from exc
         if not isinstance(txid, str) or not TXID.fullmatch(txid):
             raise WebhookRejected("txid is not a PIX txid")
+        # Its mTLS ends at the proxy: it only names a charge. The PSP is asked (confirm)
+        # about charges GeraOS made.
+        return WebhookNotice(
+            event_id=f"{txid}:{UNCONFIRMED}",
+            provider_reference=txid,
+            result=ProviderResult(status=UNCONFIRMED, provider_reference=txid),
+        )
+
+    def confirm(self, notice: WebhookNotice) -> WebhookNotice:
+        """What the PSP says of the charge; the event is that answer, so a forged or early
+        notification cannot use up the real payment's."""
         try:
-            charge = self._request("GET", f"/v2/cob/{txid}")
+            charge = self._request("GET", f"/v2/cob/{notice.provider_reference}")
         except PixNotFound as exc:
             raise WebhookRejected("the PSP has no such charge") from exc
+        result = self._result(charge)
         return WebhookNotice(
-            event_id=f"pix:{end_to_end_id}", provider_reference=txid, result=self._result(charge)
+            event_id=f"{notice.provider_reference}:{result.status}",
+            provider_reference=notice.provider_reference,
+            result=result,
         )
