@@ -2,11 +2,15 @@
 a tighter one for money-moving POSTs. Over the limit: 429 `throttled` with Retry-After."""
 
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from django.test import Client
+from rest_framework.request import Request
+from rest_framework.test import APIRequestFactory
 
-from apps.core.api.throttling import CallerRateThrottle
+from apps.core.api.throttling import CallerRateThrottle, MoneyMovingRateThrottle
+from tests.conftest import requires_redis
 from tests.factories import UserFactory, make_grant
 
 pytestmark = pytest.mark.django_db
@@ -70,3 +74,24 @@ def test_anonymous_callers_are_counted_by_the_address_the_proxy_saw(catalog):
     ]
 
     assert statuses == [200, 200, 200, 429]
+
+
+@requires_redis
+def test_under_any_concurrency_no_more_than_the_limit_is_admitted(monkeypatch):
+    """32 callers at once, four times the money limit between them: exactly the limit gets
+    through (the counter is one atomic step in Redis, not a read and a write)."""
+    monkeypatch.setattr(
+        CallerRateThrottle, "THROTTLE_RATES", {"caller": "100000/min", "money": "120/min"}
+    )
+    user = UserFactory.build(pk=4242)
+    view = object()
+
+    def one_money_post(_) -> bool:
+        request = Request(APIRequestFactory().post("/api/v1/payments"))
+        request.user = user
+        return MoneyMovingRateThrottle().allow_request(request, view)
+
+    with ThreadPoolExecutor(max_workers=32) as callers:
+        admitted = sum(callers.map(one_money_post, range(4 * 120)))
+
+    assert admitted == 120
