@@ -275,7 +275,14 @@ ACCOUNT_CONFIRM_EMAIL_ON_GET = False
 ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = False
 ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
 ACCOUNT_PREVENT_ENUMERATION = True
-ACCOUNT_RATE_LIMITS_ENABLED = True
+ACCOUNT_ADAPTER = "apps.identity.adapter.AccountAdapter"
+# Failed sign-ins: 10 a minute from one address, and 5 in 5 minutes for one account from
+# one address (the adapter keys `key` by account and address), so nobody elsewhere can
+# lock an account; allauth's other limits keep their defaults.
+ACCOUNT_RATE_LIMITS = {"login_failed": "10/m/ip,5/5m/key"}
+# Behind the TLS proxy the client's address is the last X-Forwarded-For entry, as for the
+# API; without this every sign-in would count against the proxy's one address.
+ALLAUTH_TRUSTED_PROXY_COUNT = 1 if BEHIND_TLS_PROXY else 0
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[GeraOS] "
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "http" if DEBUG else "https"
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
