@@ -36,7 +36,11 @@ urlpatterns = [
     path("webhooks/stripe/", StripeWebhookView.as_view(), name="stripe-webhook"),
     path("webhooks/rails/<slug:rail>/", RailWebhookView.as_view(), name="rail-webhook"),
     path("api/v1/", include("geraos.api")),
-    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/schema/", core_views.api_read_only(SpectacularAPIView.as_view()), name="api-schema"),
+    path(
+        "api/docs/",
+        core_views.api_read_only(SpectacularSwaggerView.as_view(url_name="api-schema")),
+        name="api-docs",
+    ),
     re_path(r"^api/", core_views.api_not_found),  # last: whatever the API does not serve
 ]

@@ -1,7 +1,7 @@
 """Every API error has one shape: {"error": {"code", "message", "fields"}}."""
 
 import pytest
-from django.test import override_settings
+from django.test import Client, override_settings
 from django.urls import path
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.response import Response
@@ -57,6 +57,31 @@ def test_404_for_unknown_api_url_is_json_in_debug_too(client, settings):
     settings.DEBUG = True
 
     assert_error(client.get("/api/nothing-here"), 404, "not_found")
+
+
+UNSAFE = ["post", "put", "patch", "delete"]
+
+
+@pytest.mark.parametrize("method", UNSAFE)
+@pytest.mark.parametrize("url", ["/api/", "/api/v1/no-such-thing", "/api/v1/dispatches/"])
+def test_unknown_api_urls_answer_json_404_to_every_method(user, method, url):
+    """A signed-in browser without a CSRF token was refused by Django's HTML CSRF page."""
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(user)
+
+    assert_error(getattr(browser, method)(url), 404, "not_found")
+
+
+@pytest.mark.parametrize("method", [*UNSAFE, "options"])
+@pytest.mark.parametrize("url", ["/api/schema/", "/api/docs/"])
+def test_the_schema_and_the_docs_answer_json_to_other_methods(user, method, url):
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(user)
+
+    response = getattr(browser, method)(url)
+
+    assert_error(response, 405, "method_not_allowed")
+    assert response["Allow"] == "GET, HEAD"
 
 
 def test_405_for_unsupported_method(user_client):
