@@ -1,6 +1,11 @@
-"""Schemathesis over /api/schema/, in-process against the WSGI app: for generated
-requests — anonymous, from a signed-in browser and from an agent token — no 5xx and no
-response that breaks the schema."""
+"""The OpenAPI document is valid, and schemathesis over /api/schema/, in-process against
+the WSGI app: for generated requests — anonymous, from a signed-in browser and from an
+agent token — no 5xx and no response that breaks the schema."""
+
+import importlib
+import json
+import subprocess
+import sys
 
 import pytest
 import schemathesis
@@ -11,6 +16,7 @@ from django.middleware.csrf import CSRF_ALLOWED_CHARS, CSRF_SECRET_LENGTH
 from django.test import Client
 from django.utils.crypto import get_random_string
 from hypothesis import HealthCheck, settings
+from openapi_spec_validator import validate
 from schemathesis.checks import not_a_server_error, response_schema_conformance
 
 from geraos.wsgi import application
@@ -19,6 +25,15 @@ from tests.factories import UserFactory, make_grant
 CHECKS = [not_a_server_error, response_schema_conformance]
 
 schema = schemathesis.openapi.from_wsgi("/api/schema/", application)
+
+
+def openapi_document(client) -> dict:
+    return client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
+
+
+def test_the_openapi_document_is_valid(client):
+    """Clients generated from an invalid document silently lose operations."""
+    validate(openapi_document(client))
 
 
 @pytest.fixture
@@ -61,3 +76,47 @@ def test_api_conforms_to_its_schema(case, signed_in_browser, agent_token):
     for cookies, headers in (({}, {}), signed_in_browser, agent_token):
         response = case.call(cookies=cookies, headers=headers)
         case.validate_response(response, checks=CHECKS)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_client_generated_from_the_schema_books_the_plumber(
+    live_server, catalog, tmp_path, monkeypatch
+):
+    """openapi-python-client, as an agent's developer would run it; an operation the
+    document describes badly is left out of the client with only a warning."""
+    document = tmp_path / "openapi.json"
+    document.write_text(json.dumps(openapi_document(Client())))
+    (tmp_path / "config.yaml").write_text("post_hooks: []\n")  # no formatter to run
+    generator = subprocess.run(  # noqa: S603 - the generator from requirements-dev
+        [sys.executable, "-m", "openapi_python_client", "generate", "--meta", "none",
+         "--path", str(document), "--output-path", str(tmp_path / "geraos_client"),
+         "--config", str(tmp_path / "config.yaml"), "--fail-on-warning"],
+        capture_output=True,
+        text=True,
+    )  # fmt: skip
+    assert generator.returncode == 0, generator.stdout  # e.g. "Endpoint will not be generated"
+    monkeypatch.syspath_prepend(str(tmp_path))
+    generated = importlib.import_module("geraos_client")
+    dispatches = importlib.import_module("geraos_client.api.dispatches")
+    models = importlib.import_module("geraos_client.models")
+    _, token = make_grant(
+        UserFactory(country="GB", preferred_currency="GBP"),
+        scopes=["dispatch:create", "dispatch:read"],
+    )
+    agent = generated.AuthenticatedClient(base_url=live_server.url, token=token)
+
+    booked = importlib.import_module(f"{dispatches.__name__}.dispatches_create").sync(
+        client=agent,
+        idempotency_key="generated-client-1",
+        body=models.DispatchCreateRequest(
+            text="book a plumber in Lagos under £50",
+            details={"problem": "The kitchen tap is leaking", "address_area": "Ikoyi"},
+        ),
+    )
+    listed = importlib.import_module(f"{dispatches.__name__}.dispatches_list").sync(
+        client=agent, status=models.DispatchesListStatus.COMPLETED
+    )
+
+    assert isinstance(booked, models.DispatchCreated), booked
+    assert booked.provider["name"] == "Lagos Plumber A"
+    assert [order.id for order in listed] == [booked.id]

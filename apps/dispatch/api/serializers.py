@@ -15,9 +15,9 @@ from apps.payments.api.serializers import QuoteSerializer
 
 
 class SkillQuerySerializer(serializers.Serializer):
-    capability = serializers.CharField(required=False, default="", max_length=80)
-    country = serializers.CharField(required=False, default="", max_length=2)
-    city = serializers.CharField(required=False, default="", max_length=80)
+    capability = serializers.CharField(required=False, max_length=80)
+    country = serializers.CharField(required=False, max_length=2)
+    city = serializers.CharField(required=False, max_length=80)
 
 
 class SkillSerializer(serializers.ModelSerializer):
@@ -186,9 +186,7 @@ class DispatchCreateSerializer(IntentOrTextSerializer):
 
 
 class DispatchListQuerySerializer(serializers.Serializer):
-    status = serializers.ChoiceField(
-        choices=DispatchOrder.Status.choices, required=False, default=""
-    )
+    status = serializers.ChoiceField(choices=DispatchOrder.Status.choices, required=False)
     limit = serializers.IntegerField(min_value=1, max_value=200, required=False, default=50)
 
 

@@ -28,7 +28,7 @@ class ScopeField(serializers.SlugField):
 class MemoryQuerySerializer(serializers.Serializer):
     product = ProductField(help_text="The product the agent acts for, e.g. gerahome.")
     scope = ScopeField(help_text="A memory scope code, e.g. preferences.")
-    purpose = serializers.CharField(max_length=200, required=False, default="")
+    purpose = serializers.CharField(max_length=200, required=False)
 
 
 class MemoryWriteSerializer(MemoryQuerySerializer):
@@ -41,7 +41,7 @@ class MemoryWriteSerializer(MemoryQuerySerializer):
 class SummaryAppendSerializer(serializers.Serializer):
     product = ProductField()
     summary = serializers.CharField(max_length=4000)
-    purpose = serializers.CharField(max_length=200, required=False, default="")
+    purpose = serializers.CharField(max_length=200, required=False)
 
 
 class MemoryItemSerializer(serializers.ModelSerializer):

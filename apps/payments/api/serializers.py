@@ -86,5 +86,6 @@ class PaymentCreateSerializer(serializers.Serializer):
         max_length=100,
         required=False,
         default="",
+        allow_blank=True,
         help_text="The phone (M-Pesa) or VPA (UPI) to charge; empty for card and redirect rails.",
     )
