@@ -1,16 +1,7 @@
 """OpenAPI generation: every operation documents the shared error body as `default`."""
 
 from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
-from drf_spectacular.utils import OpenApiParameter
 from rest_framework import serializers
-
-IDEMPOTENCY_KEY_PARAMETER = OpenApiParameter(
-    name="Idempotency-Key",
-    location=OpenApiParameter.HEADER,
-    required=True,
-    description="Unique per intended operation; a retry with the same key and body "
-    "returns the first response (with Idempotent-Replayed: true).",
-)
 
 
 class ErrorFieldSerializer(serializers.Serializer):
