@@ -1,5 +1,7 @@
 """Every API error has one shape: {"error": {"code", "message", "fields"}}."""
 
+import json
+
 import pytest
 from django.test import Client, override_settings
 from django.urls import path
@@ -82,6 +84,44 @@ def test_the_schema_and_the_docs_answer_json_to_other_methods(user, method, url)
 
     assert_error(response, 405, "method_not_allowed")
     assert response["Allow"] == "GET, HEAD"
+
+
+@pytest.mark.parametrize(
+    ("url", "body", "field"),
+    [
+        ("/api/v1/receipts/verify", {"jws": 0}, "jws"),
+        ("/api/v1/quotes", {"amount": 30, "currency": "GBP"}, "amount"),
+        ("/api/v1/quotes", {"amount": "30.00", "currency": True}, "currency"),
+        ("/api/v1/me", {"name": 7}, "name"),
+    ],
+)
+def test_a_value_of_another_json_type_than_the_schemas_is_a_400(user_client, url, body, field):
+    """DRF would read 0 as "0" (and 30 as 30.00): the schema says a string."""
+    response = user_client.generic(
+        "PATCH" if url == "/api/v1/me" else "POST",
+        url,
+        json.dumps(body),
+        content_type="application/json",
+    )
+
+    error = assert_error(response, 400, "validation_error")
+    assert error["fields"][field][0]["code"] == "invalid_type"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/api/v1/dispatches?status=",
+        "/api/v1/skills?country=",
+        "/api/v1/memory?product=gerahome&scope=preferences&purpose=",
+    ],
+)
+def test_an_empty_query_value_is_a_400_not_a_missing_one(catalog, user_client, url):
+    """`?status=` filtered nothing (DRF reads an empty value as none): it is a mistake."""
+    error = assert_error(user_client.get(url), 400, "validation_error")
+
+    (field,) = error["fields"]
+    assert url.endswith(f"{field}=")
 
 
 def test_405_for_unsupported_method(user_client):
