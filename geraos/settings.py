@@ -7,6 +7,7 @@ DATABASE_URL (PostgreSQL), REDIS_URL and real secrets; see README "Configuration
 from pathlib import Path
 
 import environ
+from csp.constants import NONCE, NONE, SELF, UNSAFE_EVAL, UNSAFE_INLINE
 from django.core.exceptions import ImproperlyConfigured
 from import_export.formats.base_formats import CSV
 
@@ -138,6 +139,7 @@ INSTALLED_APPS = [
     "djmoney",
     "djmoney.contrib.exchange",
     "import_export",
+    "csp",
     "allauth",
     "allauth.account",
     "allauth.mfa",
@@ -153,6 +155,9 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "apps.core.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Content-Security-Policy and Permissions-Policy (see "Security" below).
+    "apps.core.middleware.ContentSecurityPolicyMiddleware",
+    "apps.core.middleware.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -523,6 +528,45 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
 SECURE_HSTS_PRELOAD = not DEBUG
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+
+# Content-Security-Policy (django-csp). User pages run only scripts from GeraOS's own
+# static files, or inline ones carrying the response's nonce ({{ request.csp_nonce }}).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],  # data: for the TOTP QR code
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        # Studio's upgrade and billing buttons post here, then go on to Stripe.
+        "form-action": [SELF, "https://checkout.stripe.com", "https://billing.stripe.com"],
+        "frame-ancestors": [NONE],
+    }
+}
+# What a part of the site adds to that policy, by the URL name of the part's root.
+GERAOS_CSP_ADDS = {
+    # django-unfold builds its screens with Alpine.js, whose standard build evaluates its
+    # attributes with `new Function`, and styles elements inline (its <style> blocks,
+    # style attributes, htmx's indicator styles).
+    "admin:index": {"script-src": [UNSAFE_EVAL], "style-src": [UNSAFE_INLINE]},
+    # Swagger UI sets styles inline; its script is a file (the split view), no eval.
+    "api-docs": {"style-src": [UNSAFE_INLINE]},
+}
+# The rest of /api/ answers JSON, which nothing renders: it allows nothing.
+GERAOS_CSP_API = {"default-src": [NONE], "frame-ancestors": [NONE]}
+# Powerful browser features no GeraOS page uses.
+GERAOS_PERMISSIONS_POLICY = {
+    feature: []
+    for feature in [
+        "accelerometer", "camera", "display-capture", "geolocation", "gyroscope",
+        "magnetometer", "microphone", "midi", "payment", "usb",
+    ]
+}  # fmt: skip
 
 LOGGING = {
     "version": 1,
