@@ -40,6 +40,26 @@ GERAOS_MEMORY_KEYS = env.str("GERAOS_MEMORY_KEYS", default=_DEV_MEMORY_KEY if DE
 if not GERAOS_MEMORY_KEYS:
     raise ImproperlyConfigured("GERAOS_MEMORY_KEYS must be set when DEBUG is off.")
 
+# Two-factor secrets and personal fields (payers' accounts, dispatch details) are sealed
+# with the sealing keys; a sealed value that must be found again (a memory item's key) is
+# found by its keyed hash under the lookup keys. Both are keyrings like the memory keys
+# (apps/core/sealing.py), with development defaults only in DEBUG.
+_DEV_SEALING_KEY = "dev:ZGV2ZWxvcG1lbnQtb25seS1zZWFsaW5nLWtleS0zMmI"
+GERAOS_SEALING_KEYS = env.str("GERAOS_SEALING_KEYS", default=_DEV_SEALING_KEY if DEBUG else "")
+if not GERAOS_SEALING_KEYS:
+    raise ImproperlyConfigured("GERAOS_SEALING_KEYS must be set when DEBUG is off.")
+_DEV_LOOKUP_KEY = "dev:ZGV2ZWxvcG1lbnQtb25seS1sb29rdXAta2V5LTMyYnk"
+GERAOS_LOOKUP_KEYS = env.str("GERAOS_LOOKUP_KEYS", default=_DEV_LOOKUP_KEY if DEBUG else "")
+if not GERAOS_LOOKUP_KEYS:
+    raise ImproperlyConfigured("GERAOS_LOOKUP_KEYS must be set when DEBUG is off.")
+
+# What `rotate_sealing_key` moves to the primary keys besides every model's SealedProperty
+# columns (which it finds itself): values sealed or hashed another way.
+GERAOS_RESEALERS = {
+    "two-factor secrets": "apps.identity.mfa.mfa_secrets_reseal",
+    "memory keys' hashes": "apps.memory.services.memory_keys_rehash",
+}
+
 # Seals the trust layer's Ed25519 private keys at rest (32 bytes, base64); the origin
 # names this GeraOS's transparency log in its checkpoints.
 _DEV_TRUST_KEY_SECRET = "ZGV2ZWxvcG1lbnQtb25seS10cnVzdC1rZXktMzJieXQ"  # noqa: S105
@@ -78,6 +98,13 @@ GERAOS_FX_SOURCE = env.str(
     "GERAOS_FX_SOURCE", default=str(BASE_DIR / "apps/payments/demo_rates.json")
 )
 GERAOS_QUOTE_TTL_SECONDS = env.int("GERAOS_QUOTE_TTL_SECONDS", default=900)
+
+# Sandbox rails run simulators and believe a webhook secret published in the source: with
+# DEBUG off a deployment holding one refuses to serve unless this says it is a sandbox.
+GERAOS_SANDBOX_ALLOWED = env.bool("GERAOS_SANDBOX_ALLOWED", default=DEBUG)
+
+# Callbacks anyone can send (M-Pesa, PIX, Idram's precheck) per rail and source address.
+GERAOS_RAIL_CALLBACK_RATE = env.str("GERAOS_RAIL_CALLBACK_RATE", default="300/min")
 
 # The public base URL rails call back to (M-Pesa's CallBackURL, …).
 GERAOS_PUBLIC_URL = env.str("GERAOS_PUBLIC_URL", default="http://127.0.0.1:8000")
@@ -196,6 +223,9 @@ DATABASES = {
     "default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
 }
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
+# A web process keeps its connection for a minute and checks it before reuse, so one that
+# PostgreSQL closed (a restart) is replaced; Celery's Django fixup closes connections
+# around every task, so a task retried after a restart connects afresh.
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -240,6 +270,18 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600),
 }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A Redis restart takes a second or two: queueing a task waits out about 5 s of it, so a
+# step that committed its move still queues the next one (past that, the stuck-order
+# sweep does, within about 3 minutes).
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 8,
+    "interval_start": 0,
+    "interval_step": 0.25,
+    "interval_max": 1,
+}
+# A worker that loses Redis lets its running step finish (Celery 6 would cancel it): the
+# step records what the rail or provider answered instead of asking again.
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE = {
     "memory-purge-expired": {"task": "memory.purge_expired", "schedule": 3600.0},
@@ -291,6 +333,8 @@ ALLAUTH_TRUSTED_PROXY_COUNT = 1 if BEHIND_TLS_PROXY else 0
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[GeraOS] "
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "http" if DEBUG else "https"
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+# Seals TOTP secrets and recovery-code seeds at rest (GERAOS_SEALING_KEYS).
+MFA_ADAPTER = "apps.identity.mfa.MFAAdapter"
 MFA_TOTP_ISSUER = "GeraOS"
 
 _email = env.email_url("EMAIL_URL", default="consolemail://")

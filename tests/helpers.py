@@ -45,6 +45,17 @@ def sign_in_with_mfa(client: Client, user: User) -> Client:
     return client
 
 
+def stored_row(model, pk) -> str:
+    """A row as the database holds it, every column as text: what a dump of it shows."""
+    table, column = (connection.ops.quote_name(name) for name in (model._meta.db_table, "id"))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT * FROM {table} WHERE {column} = %s",  # noqa: S608 - names from the model
+            [model._meta.pk.get_db_prep_value(pk, connection)],
+        )
+        return repr(cursor.fetchone())
+
+
 def dashboard_cards(client, period: str = "") -> dict[str, dict]:
     """The operator dashboard's cards as {title: card}, across its sections."""
     query = f"?period={period}" if period else ""

@@ -9,6 +9,8 @@ import os
 os.environ.setdefault("SECRET_KEY", "test-only-secret-key-not-for-production-use-0123456789")
 os.environ.setdefault("GERAOS_TRUST_KEY_SECRET", "dGVzdC1vbmx5LXRydXN0LXNlYWxpbmcta2V5LTMyYnk")
 os.environ.setdefault("GERAOS_MEMORY_KEYS", "test1:dGVzdC1vbmx5LW1lbW9yeS1rZXktMzItYnl0ZXMhISE")
+os.environ.setdefault("GERAOS_SEALING_KEYS", "test1:dGVzdC1vbmx5LXNlYWxpbmcta2V5LTMyLWJ5dGVzISE")
+os.environ.setdefault("GERAOS_LOOKUP_KEYS", "test1:dGVzdC1vbmx5LWxvb2t1cC1rZXktMzItYnl0ZXMhISE")
 
 from geraos.settings import *  # noqa: F403
 
@@ -39,6 +41,9 @@ REST_FRAMEWORK = {
 
 # Tests seed the demo data (tests/core/test_seed_demo.py checks the production refusal).
 GERAOS_DEMO_ALLOWED = True
+
+# The suite's rails are sandbox rails (tests/payments/test_sandbox.py checks the refusal).
+GERAOS_SANDBOX_ALLOWED = True
 
 # Fake providers and agents listen on this machine (tests/dispatch/test_outbound.py
 # checks the production refusal).

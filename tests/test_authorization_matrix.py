@@ -326,7 +326,7 @@ def owner_state(owner) -> dict:
     """What B must never change of A's: profile, memory, consents, grants, plan, money."""
     owner.refresh_from_db()
     rows = {
-        "memory": MemoryItem.objects.values_list("pk", "key", "value_encrypted"),
+        "memory": MemoryItem.objects.values_list("pk", "key_sealed", "value_encrypted"),
         "consents": ConsentGrant.objects.values_list("pk", "can_read", "can_write", "revoked_at"),
         "grants": AgentGrant.objects.values_list("pk", "revoked_at"),
         "subscriptions": Subscription.objects.values_list("pk", "plan_id", "status"),

@@ -5,6 +5,7 @@ from unfold.decorators import action, display
 
 from apps.catalog import services
 from apps.catalog.models import Product, Provider, Skill
+from apps.core import audit
 from apps.core.admin import Audited, badge_column, pretty_json
 from apps.core.errors import ApplicationError
 
@@ -69,9 +70,20 @@ class ProviderAdmin(Audited, ModelAdmin):
 
     def save_model(self, request, obj: Provider, form, change) -> None:
         super().save_model(request, obj, form, change)
-        # A new provider cannot be sent bookings without a secret; the add's event covers it.
-        if not change:
-            self._show_secret(request, obj, services.provider_rotate_secret(provider=obj))
+        if change:
+            return
+        # A new provider cannot be sent bookings without a secret; the add's event says so.
+        secret = services.provider_rotate_secret(provider=obj)
+        request.audit_changes["signing_secret"] = audit.SECRET_CHANGE
+        if self.has_rotate_secret_permission(request):
+            self._show_secret(request, obj, secret)
+        else:
+            self.message_user(
+                request,
+                f"{obj}: a signing secret was made; someone who may rotate secrets rotates it "
+                "to give it to the provider.",
+                messages.WARNING,
+            )
 
     def has_rotate_secret_permission(self, request, obj=None) -> bool:
         return request.user.has_perm("catalog.rotate_provider_secret")

@@ -8,9 +8,10 @@ from urllib.parse import urlencode
 
 from django.contrib import admin
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.utils import unquote
+from django.contrib.admin.views.main import ERROR_FLAG
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -38,6 +39,12 @@ def pretty_json(value) -> str:
     if value is None:
         return "-"
     return preformatted(json.dumps(value, indent=2, default=str))
+
+
+def masked(personal: str) -> str:
+    """A personal value (a payer's phone or UPI id) as operators see it: its last four
+    characters, enough to match what a caller reads out, and nothing more."""
+    return "•" * max(len(personal) - 4, 0) + personal[-4:] if personal else "-"
 
 
 def badge_column(
@@ -71,7 +78,8 @@ class Audited:
         return super().log_addition(request, obj, message)
 
     def log_change(self, request, obj, message):
-        _record(request, obj, "change")
+        if getattr(request, "audit_changes", None):  # a save that changed nothing is no event
+            _record(request, obj, "change")
         return super().log_change(request, obj, message)
 
     def log_deletions(self, request, queryset):
@@ -128,24 +136,33 @@ class Exported(ExportMixin):
         may_see = self.has_view_or_change_permission(request)
         return may_see and super().has_export_permission(request)
 
-    @transaction.atomic
-    def get_export_data(self, file_format, request, queryset, **kwargs):
-        # Only a download gets here: the file and its audit event are made together.
-        return super().get_export_data(file_format, request, queryset, **kwargs)
+    def export_action(self, request):
+        try:
+            return super().export_action(request)
+        except IncorrectLookupParameters:  # a filter the list refuses too: as the list does
+            changelist = reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_changelist")
+            return redirect(f"{changelist}?{ERROR_FLAG}=1")
 
     def get_data_for_export(self, request, queryset, **kwargs):
-        dataset = super().get_data_for_export(request, queryset, **kwargs)
+        request.exported = super().get_data_for_export(request, queryset, **kwargs)
+        return request.exported
+
+    def get_export_data(self, file_format, request, queryset, **kwargs):
+        # The file is written first and the event after, in its own short transaction: the
+        # chain's head stays locked for the append only, not while a large file is built.
+        # If the event cannot be written, no file is returned.
+        exported = super().get_export_data(file_format, request, queryset, **kwargs)
         audit.record(
             request=request,
             action=f"{self.opts.label_lower}.export",
             obj=self.model,
             changes={
-                "rows": (None, len(dataset)),
-                "columns": (None, ", ".join(dataset.headers)),
+                "rows": (None, len(request.exported)),
+                "columns": (None, ", ".join(request.exported.headers)),
                 "filters": (None, request.GET.urlencode()),
             },
         )
-        return dataset
+        return exported
 
 
 def ask_reason(

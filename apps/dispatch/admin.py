@@ -7,7 +7,14 @@ from django.urls import reverse
 from django.utils.html import format_html
 from unfold.decorators import action, display
 
-from apps.core.admin import Exported, ReadOnlyAdmin, ReadOnlyInline, badge_column, pretty_json
+from apps.core.admin import (
+    Exported,
+    ReadOnlyAdmin,
+    ReadOnlyInline,
+    badge_column,
+    masked,
+    pretty_json,
+)
 from apps.core.errors import ApplicationError
 from apps.dispatch import selectors, services
 from apps.dispatch.exports import DispatchOrderResource
@@ -100,7 +107,7 @@ class DispatchOrderAdmin(Exported, ReadOnlyAdmin):
         ),
         (
             "Money",
-            {"fields": ["quote", "local_amount", "payer_account", "payment_link"]},
+            {"fields": ["quote", "local_amount", "masked_payer_account", "payment_link"]},
         ),
         (
             "Outcome",
@@ -138,6 +145,10 @@ class DispatchOrderAdmin(Exported, ReadOnlyAdmin):
     @display(description="Details")
     def pretty_details(self, order: DispatchOrder) -> str:
         return pretty_json(order.details)
+
+    @display(description="Payer account")
+    def masked_payer_account(self, order: DispatchOrder) -> str:
+        return masked(order.payer_account)
 
     @display(description="Provider confirmation")
     def pretty_confirmation(self, order: DispatchOrder) -> str:

@@ -4,6 +4,7 @@ from django.conf import settings
 from django.db import models
 
 from apps.core.models import BaseModel
+from apps.core.sealing import SealedProperty
 from apps.core.status import StatusVocabulary, Tone
 
 
@@ -63,14 +64,22 @@ class DispatchOrder(BaseModel):
     # The client's key (up to 255 characters) namespaced by who sent it.
     idempotency_key = models.CharField(max_length=320, unique=True)
     intent = models.JSONField(help_text="The structured intent, as resolved.")
-    details = models.JSONField(default=dict, blank=True, help_text="Checked by the skill schema.")
+    details_sealed = models.TextField(
+        blank=True,
+        editable=False,
+        help_text="What the skill's input schema asks for (an address, say), sealed.",
+    )
+    details = SealedProperty("details_sealed", empty=dict)
     skill = models.ForeignKey("catalog.Skill", on_delete=models.PROTECT, related_name="+")
     skill_version = models.PositiveIntegerField()
     provider = models.ForeignKey("catalog.Provider", on_delete=models.PROTECT, related_name="+")
     quote = models.OneToOneField(
         "payments.Quote", on_delete=models.PROTECT, related_name="dispatch_order"
     )
-    payer_account = models.CharField(max_length=100, blank=True)
+    payer_account_sealed = models.TextField(
+        blank=True, editable=False, help_text="The payer's phone or VPA, sealed."
+    )
+    payer_account = SealedProperty("payer_account_sealed", empty=str)
     payment = models.OneToOneField(
         "payments.Payment",
         on_delete=models.PROTECT,

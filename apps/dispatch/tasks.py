@@ -1,25 +1,30 @@
 """The dispatch pipeline as Celery tasks. Each takes an order id, refetches, and calls
 one service that returns quietly when its step is already done, so a redelivered or
-duplicated message changes nothing. Retries back off; the countdowns and time limits
-stay under the broker's visibility timeout (tests/dispatch/test_tasks.py checks)."""
+duplicated message changes nothing, and every task retries a database or broker that
+blinked (apps/core/transient.py). Retries back off; the countdowns and time limits stay
+under the broker's visibility timeout (tests/dispatch/test_tasks.py checks)."""
 
 from celery import shared_task
 
 from apps.core.errors import ConflictError
+from apps.core.transient import RETRY_SOON, TRANSIENT_ERRORS
 from apps.dispatch import callbacks, selectors, services
 from apps.dispatch.fulfilment import ProviderUnavailable
 from apps.payments.adapters import RAIL_CALL_ERRORS
 
 RETRY = {"retry_backoff": 2, "retry_backoff_max": 300, "retry_jitter": True}
 RAIL_ERRORS = (*RAIL_CALL_ERRORS, ConflictError)
+RETRIED = (*RAIL_ERRORS, *TRANSIENT_ERRORS)
 
 
-@shared_task(name="dispatch.authorize_payment", autoretry_for=RAIL_ERRORS, max_retries=8, **RETRY)
+@shared_task(name="dispatch.authorize_payment", autoretry_for=RETRIED, max_retries=8, **RETRY)
 def authorize_payment(order_id: str) -> str:
     return services.order_authorize(order_id=order_id).status
 
 
-@shared_task(bind=True, name="dispatch.fulfil", max_retries=6, **RETRY)
+@shared_task(
+    bind=True, name="dispatch.fulfil", autoretry_for=TRANSIENT_ERRORS, max_retries=6, **RETRY
+)
 def fulfil(self, order_id: str) -> str:
     try:
         return services.order_fulfil(order_id=order_id).status
@@ -31,7 +36,9 @@ def fulfil(self, order_id: str) -> str:
         return _retry_later(self, unavailable)
 
 
-@shared_task(bind=True, name="dispatch.capture", max_retries=8, **RETRY)
+@shared_task(
+    bind=True, name="dispatch.capture", autoretry_for=TRANSIENT_ERRORS, max_retries=8, **RETRY
+)
 def capture(self, order_id: str) -> str:
     try:
         return services.order_capture(order_id=order_id).status
@@ -41,32 +48,42 @@ def capture(self, order_id: str) -> str:
         return _retry_later(self, error)
 
 
-@shared_task(name="dispatch.compensate", autoretry_for=RAIL_ERRORS, max_retries=10, **RETRY)
+@shared_task(name="dispatch.compensate", autoretry_for=RETRIED, max_retries=10, **RETRY)
 def compensate(order_id: str) -> str:
     return services.order_compensate(order_id=order_id).status
 
 
-@shared_task(name="dispatch.give_up")
+@shared_task(name="dispatch.give_up", autoretry_for=TRANSIENT_ERRORS, **RETRY_SOON)
 def give_up(order_id: str) -> str:
     return services.order_give_up(order_id=order_id).status
 
 
-@shared_task(name="dispatch.issue_receipt", autoretry_for=(OSError,), max_retries=8, **RETRY)
+@shared_task(
+    name="dispatch.issue_receipt",
+    autoretry_for=(OSError, *TRANSIENT_ERRORS),
+    max_retries=8,
+    **RETRY,
+)
 def issue_receipt(order_id: str) -> str:
     return services.order_issue_receipt(order_id=order_id).status
 
 
-@shared_task(name="dispatch.sync_payment")
+@shared_task(name="dispatch.sync_payment", autoretry_for=TRANSIENT_ERRORS, **RETRY_SOON)
 def sync_payment(order_id: str) -> str:
     return services.order_sync_payment(order_id=order_id).status
 
 
-@shared_task(name="dispatch.follow_refunds", autoretry_for=(OSError,), max_retries=8, **RETRY)
+@shared_task(
+    name="dispatch.follow_refunds",
+    autoretry_for=(OSError, *TRANSIENT_ERRORS),
+    max_retries=8,
+    **RETRY,
+)
 def follow_refunds(order_id: str) -> str:
     return services.order_follow_refunds(order_id=order_id).status
 
 
-@shared_task(name="dispatch.resume_stuck")
+@shared_task(name="dispatch.resume_stuck", autoretry_for=TRANSIENT_ERRORS, **RETRY_SOON)
 def resume_stuck_orders() -> int:
     """The safety net (a dead worker's messages come back only after the visibility
     timeout): every order nobody moved for a while gets the step it is waiting on."""
@@ -76,7 +93,13 @@ def resume_stuck_orders() -> int:
     return len(stuck)
 
 
-@shared_task(bind=True, name="dispatch.deliver_callback", max_retries=8, **RETRY)
+@shared_task(
+    bind=True,
+    name="dispatch.deliver_callback",
+    autoretry_for=TRANSIENT_ERRORS,
+    max_retries=8,
+    **RETRY,
+)
 def deliver_callback(self, delivery_id: str) -> str:
     try:
         return callbacks.deliver(

@@ -8,7 +8,7 @@ from unfold.decorators import action
 from unfold.forms import AdminPasswordChangeForm, UserChangeForm, UserCreationForm
 from unfold.widgets import UnfoldAdminSelectWidget
 
-from apps.core.admin import Audited, ask_reason, badge_column
+from apps.core.admin import Audited, NeverDeleted, ask_reason, badge_column
 from apps.identity import services
 from apps.identity.forms import preferred_currency_field
 from apps.identity.models import (
@@ -165,7 +165,7 @@ class SubscriptionAdmin(Audited, ModelAdmin):
 
 
 @admin.register(AgentGrant)
-class AgentGrantAdmin(Audited, ModelAdmin):
+class AgentGrantAdmin(Audited, NeverDeleted, ModelAdmin):
     list_display = [
         "name",
         "user",

@@ -1,5 +1,5 @@
-"""Operator screens for memory. Operators never see memory values: that is the privacy
-boundary. Items show only where they are and who wrote them."""
+"""Operator screens for memory. Operators never see memory keys or values: that is the
+privacy boundary. Items show only where they are and who wrote them."""
 
 from django.contrib import admin, messages
 from unfold.admin import ModelAdmin
@@ -22,15 +22,14 @@ class MemoryScopeAdmin(Audited, ModelAdmin):
 
 @admin.register(MemoryItem)
 class MemoryItemAdmin(Audited, ModelAdmin):
-    list_display = ["user", "scope", "kind", "key", "product", "masked_value", "updated_at"]
+    list_display = ["user", "scope", "kind", "product", "masked_value", "updated_at"]
     list_filter = ["scope", "kind", "product"]
-    search_fields = ["user__email", "key"]
+    search_fields = ["user__email"]
     list_select_related = ["user", "scope", "product"]
     fields = [
         "user",
         "scope",
         "kind",
-        "key",
         "product",
         "masked_value",
         "expires_at",
@@ -39,7 +38,7 @@ class MemoryItemAdmin(Audited, ModelAdmin):
     ]
     readonly_fields = fields
 
-    @display(description="Value")
+    @display(description="Key and value")
     def masked_value(self, item: MemoryItem) -> str:
         return "•••••• (encrypted; only the user can see it)"
 

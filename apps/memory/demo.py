@@ -2,7 +2,7 @@
 
 from apps.catalog.selectors import product_get_active
 from apps.identity import selectors as identity_selectors
-from apps.memory import services
+from apps.memory import selectors, services
 from apps.memory.models import ConsentGrant, MemoryItem, MemoryScope
 
 DEMO_ITEMS = [
@@ -23,7 +23,7 @@ def seed() -> list[str]:
     gerahome = product_get_active(code="gerahome")
     for scope_code, kind, key, value in DEMO_ITEMS:
         scope = MemoryScope.objects.get(code=scope_code)
-        if not MemoryItem.objects.filter(
+        if not selectors.memory_items_under_key(
             user=user, scope=scope, product=gerahome, key=key
         ).exists():
             services.memory_write(

@@ -35,7 +35,10 @@ class MemoryScope(BaseModel):
 
 
 class MemoryItem(BaseModel):
-    """One remembered thing. `value_encrypted` holds the JSON value, AES-GCM sealed."""
+    """One remembered thing, kept under a key. The key and the JSON value are AES-GCM sealed
+    (`key_sealed`, `value_encrypted`); services and selectors set them opened as `key` and
+    `value`. An item is found by its key's keyed hash, which keeps one item per key in its
+    place."""
 
     class Kind(models.TextChoices):
         PREFERENCE = "preference", "Preference"
@@ -47,7 +50,8 @@ class MemoryItem(BaseModel):
     )
     scope = models.ForeignKey(MemoryScope, on_delete=models.PROTECT, related_name="items")
     kind = models.CharField(max_length=32, choices=Kind.choices)
-    key = models.CharField(max_length=120)
+    key_sealed = models.TextField()
+    key_hash = models.CharField(max_length=100, help_text="HMAC-SHA256 of the key.")
     value_encrypted = models.TextField()
     product = models.ForeignKey(
         "catalog.Product",
@@ -58,16 +62,20 @@ class MemoryItem(BaseModel):
     expires_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        ordering = ["scope__name", "key"]
+        ordering = ["scope__name", "created_at"]
         constraints = [
             models.UniqueConstraint(
-                fields=["user", "scope", "product", "key"], name="memory_item_key_unique"
+                fields=["user", "scope", "product", "key_hash"], name="memory_item_key_unique"
             )
         ]
         indexes = [models.Index(fields=["user", "scope"])]
 
     def __str__(self) -> str:
-        return f"{self.scope.code}/{self.key}"
+        return f"{self.scope.code} item {self.pk}"
+
+    @property
+    def key_context(self) -> str:
+        return f"memory-key:{self.user_id}:{self.scope_id}:{self.product_id}"
 
     @property
     def encryption_context(self) -> str:

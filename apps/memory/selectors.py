@@ -12,10 +12,12 @@ from apps.memory.models import AccessLogEntry, ConsentGrant, MemoryItem, MemoryS
 
 
 def _decrypted(items: QuerySet[MemoryItem]) -> list[MemoryItem]:
+    """The items with their keys and values opened, by scope then key."""
     result = list(items.select_related("scope", "product"))
     for item in result:
+        item.key = crypto.decrypt_value(item.key_sealed, context=item.key_context)
         item.value = crypto.decrypt_value(item.value_encrypted, context=item.encryption_context)
-    return result
+    return sorted(result, key=lambda item: (item.scope.name, item.key))
 
 
 def _live(items: QuerySet[MemoryItem]) -> QuerySet[MemoryItem]:
@@ -40,6 +42,15 @@ def memory_item_get(*, user, item_id: int) -> MemoryItem | None:
     """The user's own item, or None: another user's item is indistinguishable from none."""
     items = _decrypted(MemoryItem.objects.filter(user=user, pk=item_id))
     return items[0] if items else None
+
+
+def memory_items_under_key(
+    *, user, scope: MemoryScope, product: Product, key: str
+) -> QuerySet[MemoryItem]:
+    """The item (none or one) `product` keeps for `user` under `key` in `scope`, found by
+    the key's keyed hash; still sealed."""
+    hashes = crypto.key_hashes(user_id=user.pk, key=key)
+    return MemoryItem.objects.filter(user=user, scope=scope, product=product, key_hash__in=hashes)
 
 
 def memory_scope_get(*, code: str) -> MemoryScope | None:

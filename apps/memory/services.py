@@ -10,7 +10,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from apps.catalog.models import Product
-from apps.core import audit
+from apps.core import audit, sealing
 from apps.core.errors import ApplicationError, NotFoundError
 from apps.identity import services as identity_services
 from apps.identity.models import AgentGrant, Feature, User
@@ -124,37 +124,35 @@ def memory_write(
     with _refusals_logged(entry):
         policy.check_write(user=user, product=product, scope=scope)
     _require_fitting(value)
+    place = {"user": user, "scope": scope, "product": product}
     with transaction.atomic():
-        item = _store_item(
-            lookup={"user": user, "scope": scope, "product": product, "key": key},
-            kind=kind,
-            value=value,
-            expires_at=expires_at,
-        )
+        item = _store_item(place=place, key=key, kind=kind, value=value, expires_at=expires_at)
         _log(**entry, items=[item], allowed=True)
     return item
 
 
-def _store_item(*, lookup: dict, kind: str, value, expires_at) -> MemoryItem:
-    """Replace the item at `lookup`, or create it; only a new item takes a place in the
-    plan's quota."""
-    item = MemoryItem.objects.select_for_update(of=("self",)).filter(**lookup).first()
+def _store_item(*, place: dict, key: str, kind: str, value, expires_at) -> MemoryItem:
+    """Replace the item kept under `key` in `place`, or create it; only a new item takes a
+    place in the plan's quota."""
+    contents = {"key": key, "kind": kind, "value": value, "expires_at": expires_at}
+    found = selectors.memory_items_under_key(**place, key=key).select_for_update(of=("self",))
+    item = found.first()
     if item is not None:
-        return _save_item(item, kind=kind, value=value, expires_at=expires_at)
+        return _save_item(item, **contents)
     try:
         with transaction.atomic():
-            identity_services.require_entitlement(user=lookup["user"], feature=Feature.MEMORY_ITEMS)
-            return _save_item(MemoryItem(**lookup), kind=kind, value=value, expires_at=expires_at)
+            identity_services.require_entitlement(user=place["user"], feature=Feature.MEMORY_ITEMS)
+            return _save_item(MemoryItem(**place), **contents)
     except IntegrityError:
         # A concurrent write created the same key first (its quota place stands, ours was
         # rolled back): replace its value, as a write just after it would.
-        item = MemoryItem.objects.select_for_update(of=("self",)).get(**lookup)
-        return _save_item(item, kind=kind, value=value, expires_at=expires_at)
+        return _save_item(found.get(), **contents)
 
 
-def _save_item(item: MemoryItem, *, kind: str, value, expires_at) -> MemoryItem:
+def _save_item(item: MemoryItem, *, key: str, kind: str, value, expires_at) -> MemoryItem:
     item.kind = kind
     item.expires_at = expires_at
+    _seal_key(item, key)
     _seal(item, value)
     item.save()
     return item
@@ -187,6 +185,12 @@ def _require_fitting(value) -> None:
     """On the way in only: re-encrypting a value stored before the cap must still work."""
     if len(json.dumps(value, separators=(",", ":")).encode()) > MAX_VALUE_BYTES:
         raise ValueTooLarge(f"A memory value may take at most {MAX_VALUE_BYTES} bytes as JSON.")
+
+
+def _seal_key(item: MemoryItem, key: str) -> None:
+    item.key_sealed = crypto.encrypt_value(key, context=item.key_context)
+    item.key_hash = crypto.key_hash(user_id=item.user_id, key=key)
+    item.key = key
 
 
 def _seal(item: MemoryItem, value) -> None:
@@ -312,18 +316,39 @@ def memory_erase(*, user: User) -> int:
 
 
 def memory_reencrypt_all(*, batch_size: int = 500) -> int:
-    """Move every value not sealed with the primary key onto it; returns how many moved."""
-    primary = crypto.keyring().primary_kid
+    """Move every key and value not sealed with the primary key onto it; returns how many
+    items moved."""
+    current = crypto.keyring().current_prefix
+    stale = MemoryItem.objects.exclude(
+        key_sealed__startswith=current, value_encrypted__startswith=current
+    )
     moved = 0
-    stale = MemoryItem.objects.exclude(value_encrypted__startswith=f"{crypto.VERSION}.{primary}.")
-    while batch := list(stale.order_by("pk")[:batch_size]):
+    while batch := list(stale.order_by("pk").values_list("pk", flat=True)[:batch_size]):
         with transaction.atomic():
-            for item in MemoryItem.objects.select_for_update().filter(pk__in=[i.pk for i in batch]):
+            for item in MemoryItem.objects.select_for_update().filter(pk__in=batch):
+                key = crypto.decrypt_value(item.key_sealed, context=item.key_context)
+                item.key_sealed = crypto.encrypt_value(key, context=item.key_context)
+                item.key = key
                 _seal(
                     item,
                     crypto.decrypt_value(item.value_encrypted, context=item.encryption_context),
                 )
-                item.save(update_fields=["value_encrypted"])
+                item.save(update_fields=["key_sealed", "value_encrypted"])
+                moved += 1
+    return moved
+
+
+def memory_keys_rehash(*, batch_size: int = 500) -> int:
+    """Move every key's hash not made with the primary lookup key onto it (a lookup key's
+    rotation); returns how many moved."""
+    stale = MemoryItem.objects.exclude(key_hash__startswith=sealing.current_lookup_prefix())
+    moved = 0
+    while batch := list(stale.order_by("pk").values_list("pk", flat=True)[:batch_size]):
+        with transaction.atomic():
+            for item in MemoryItem.objects.select_for_update().filter(pk__in=batch):
+                key = crypto.decrypt_value(item.key_sealed, context=item.key_context)
+                item.key_hash = crypto.key_hash(user_id=item.user_id, key=key)
+                item.save(update_fields=["key_hash"])
                 moved += 1
     return moved
 

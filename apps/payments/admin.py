@@ -16,12 +16,13 @@ from apps.core.admin import (
     ask_reason,
     asked_amount,
     badge_column,
+    masked,
 )
 from apps.core.errors import ApplicationError
 from apps.core.status import Tone, badge
 from apps.payments import quotes, refunds, routing, selectors
 from apps.payments.exports import PaymentResource, RefundResource
-from apps.payments.forms import RouteSimulationForm
+from apps.payments.forms import RailForm, RouteSimulationForm
 from apps.payments.models import (
     Payment,
     PaymentEvent,
@@ -35,6 +36,7 @@ from apps.payments.models import (
 
 @admin.register(Rail)
 class RailAdmin(Audited, ModelAdmin):
+    form = RailForm
     list_display = [
         "name",
         "code",
@@ -188,6 +190,7 @@ class PaymentAdmin(Exported, Audited, NeverDeleted, ModelAdmin):
     list_select_related = ["user", "rail"]
     inlines = [PaymentEventInline]
     actions = ["refund"]
+    readonly_fields = ["masked_payer_account"]
     status_badge = badge_column(Payment.statuses)
     resource_classes = [PaymentResource]
 
@@ -203,6 +206,10 @@ class PaymentAdmin(Exported, Audited, NeverDeleted, ModelAdmin):
     @display(description="Country")
     def country(self, payment: Payment) -> str:
         return payment.user.country.code
+
+    @display(description="Payer account")
+    def masked_payer_account(self, payment: Payment) -> str:
+        return masked(payment.payer_account)
 
     @action(description="Refund in full or in part (asks the rail now)", permissions=["refund"])
     def refund(self, request, queryset):

@@ -7,7 +7,7 @@ class PaymentsConfig(AppConfig):
     verbose_name = "Payments"
 
     def ready(self) -> None:
-        from apps.payments import sandbox_payer  # noqa: F401  (registers the payer's tasks)
+        from apps.payments import checks, sandbox_payer  # noqa: F401  (registers them)
         from apps.payments.refunds import refund_for_receipt
         from apps.trust.refunds import register_refund_handler
 

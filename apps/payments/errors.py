@@ -22,3 +22,11 @@ class UnsupportedCurrency(ApplicationError):
 
     code = "unsupported_currency"
     status = HTTPStatus.UNPROCESSABLE_ENTITY
+
+
+class SandboxNotAllowed(ApplicationError):
+    """A sandbox rail where sandbox is not allowed (DEBUG off, GERAOS_SANDBOX_ALLOWED
+    unset): its simulators and published webhook secret must not touch real money."""
+
+    code = "sandbox_not_allowed"
+    status = HTTPStatus.CONFLICT

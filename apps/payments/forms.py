@@ -8,6 +8,20 @@ from unfold.widgets import UnfoldAdminDecimalFieldWidget, UnfoldAdminSelectWidge
 from apps.core.money import ISO_CURRENCY_CHOICES
 
 
+class RailForm(forms.ModelForm):
+    """The rail's admin form (the admin gives it the model and fields)."""
+
+    def clean_sandbox(self) -> bool:
+        sandbox = self.cleaned_data["sandbox"]
+        if sandbox and not settings.GERAOS_SANDBOX_ALLOWED:
+            raise forms.ValidationError(
+                "Sandbox mode is not allowed in this deployment (GERAOS_SANDBOX_ALLOWED is "
+                "off): a sandbox rail's simulators and published secret must not meet real "
+                "money."
+            )
+        return sandbox
+
+
 class RouteSimulationForm(forms.Form):
     """What an operator asks the routing simulator: where the payer is and how much."""
 

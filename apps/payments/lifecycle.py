@@ -17,6 +17,7 @@ from apps.identity import services as identity_services
 from apps.identity.models import AgentGrant
 from apps.payments import selectors
 from apps.payments.adapters import ADAPTERS, ProviderResult, RailAdapter, adapter_for
+from apps.payments.adapters.base import UNCONFIRMED
 from apps.payments.models import Payment, PaymentEvent, ProviderEvent, Quote, Rail
 from apps.payments.signals import payment_status_changed
 
@@ -229,11 +230,23 @@ def payment_apply_result(*, payment_id, result: ProviderResult, cause: str) -> P
         early_notices = list(_early_notices(payment))
     _apply(payment, result, cause)
     for notice in early_notices:
-        _apply(payment, _held_result(notice.pending_result), "webhook")
+        held = _held_result(notice.pending_result)
+        if held.status == UNCONFIRMED:  # a callback named it before it was ours to ask about
+            payment_ask_rail_on_commit(payment_id=payment.pk)
+        else:
+            _apply(payment, held, "webhook")
         notice.pending_result = None
         notice.save(update_fields=["pending_result"])
     payment.save()
     return payment
+
+
+def payment_ask_rail_on_commit(*, payment_id) -> None:
+    """Reconcile once this commits: an unsigned callback named the payment, and the rail
+    says what happened (never asked inside a transaction)."""
+    from apps.payments.tasks import reconcile_payment
+
+    reconcile_payment.delay_on_commit(str(payment_id))
 
 
 def serialize_on_reference(provider_reference: str) -> None:

@@ -6,6 +6,7 @@ from djmoney.models.fields import MoneyField
 from djmoney.money import Money
 
 from apps.core.models import BaseModel
+from apps.core.sealing import SealedProperty
 from apps.core.status import StatusVocabulary, Tone
 
 
@@ -140,9 +141,12 @@ class Payment(BaseModel):
     quote = models.OneToOneField(Quote, on_delete=models.PROTECT, related_name="payment")
     rail = models.ForeignKey(Rail, on_delete=models.PROTECT, related_name="payments")
     reference = models.CharField(max_length=200, help_text="What the payment is for.")
-    payer_account = models.CharField(
-        max_length=100, blank=True, help_text="Phone (M-Pesa) or VPA (UPI) to charge."
+    payer_account_sealed = models.TextField(
+        blank=True,
+        editable=False,
+        help_text="The phone (M-Pesa) or VPA (UPI) to charge, sealed (GERAOS_SEALING_KEYS).",
     )
+    payer_account = SealedProperty("payer_account_sealed", empty=str)
     local_amount = MoneyField(max_digits=14, decimal_places=3, default_currency="GBP")
     settled_amount = MoneyField(max_digits=14, decimal_places=2, default_currency="GBP")
     rate = models.DecimalField(max_digits=24, decimal_places=10)

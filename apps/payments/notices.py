@@ -7,8 +7,12 @@ from django.db import transaction
 
 from apps.core.errors import ApplicationError, ConflictError, NotFoundError
 from apps.payments.adapters import adapter_for
-from apps.payments.adapters.base import WebhookIgnored, WebhookRejected
-from apps.payments.lifecycle import payment_apply_result, serialize_on_reference
+from apps.payments.adapters.base import UNCONFIRMED, WebhookIgnored, WebhookNotice, WebhookRejected
+from apps.payments.lifecycle import (
+    payment_apply_result,
+    payment_ask_rail_on_commit,
+    serialize_on_reference,
+)
 from apps.payments.models import Payment, ProviderEvent, Rail, Refund
 from apps.payments.refunds import refund_apply_result
 
@@ -19,11 +23,14 @@ def webhook_receive(*, rail_code: str, body: bytes, headers: dict) -> str:
     if rail is None:
         raise NotFoundError("Unknown rail.")
     try:
-        notice = adapter_for(rail.code, sandbox=rail.sandbox).parse_webhook(body, headers)
+        adapter = adapter_for(rail.code, sandbox=rail.sandbox)
+        notice = adapter.parse_webhook(body, headers)
     except WebhookIgnored:
         return "ignored"
     except (WebhookRejected, LookupError) as exc:
         raise ApplicationError(f"Webhook rejected: {exc}", code="invalid_signature") from exc
+    if _unconfirmed(notice) and _payments_of(rail, notice).exists():
+        notice = adapter.confirm(notice)  # outside any transaction: it asks the rail
     with transaction.atomic():
         event, is_new = ProviderEvent.objects.get_or_create(
             rail=rail.code,
@@ -35,14 +42,31 @@ def webhook_receive(*, rail_code: str, body: bytes, headers: dict) -> str:
         if notice.about_refund:
             return _apply_refund_notice(notice, event)
         serialize_on_reference(notice.provider_reference)
-        # Matched by reference alone: one Stripe account sends card and iDEAL events alike.
-        payment = Payment.objects.filter(provider_reference=notice.provider_reference).first()
+        payment = _payments_of(rail, notice).first()
         if payment is None:
+            # Kept for when the payment's reference is stored (a callback can beat the
+            # response that brings it) or for operators: an unconfirmed one names a
+            # reference GeraOS did not issue, so the rail is not asked about it.
             event.pending_result = asdict(notice.result)
             event.save(update_fields=["pending_result"])
             return "held"
-        payment_apply_result(payment_id=payment.pk, result=notice.result, cause="webhook")
+        if _unconfirmed(notice):  # its reference was stored in the meantime
+            payment_ask_rail_on_commit(payment_id=payment.pk)
+        else:
+            payment_apply_result(payment_id=payment.pk, result=notice.result, cause="webhook")
     return "processed"
+
+
+def _unconfirmed(notice: WebhookNotice) -> bool:
+    return notice.result.status == UNCONFIRMED
+
+
+def _payments_of(rail: Rail, notice: WebhookNotice):
+    if _unconfirmed(notice):
+        # The rail is asked about its own references only.
+        return Payment.objects.filter(rail=rail, provider_reference=notice.provider_reference)
+    # By reference alone: one Stripe account sends card and iDEAL events alike.
+    return Payment.objects.filter(provider_reference=notice.provider_reference)
 
 
 def _apply_refund_notice(notice, event: ProviderEvent) -> str:

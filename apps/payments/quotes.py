@@ -16,9 +16,8 @@ from apps.core.money import money_document, round_to_minor_units
 from apps.payments import fx, routing
 from apps.payments.errors import AmountOutOfRange, RateUnavailable, UnsupportedCurrency
 from apps.payments.models import Quote, Rail
+from apps.trust import jose
 from apps.trust import services as trust_services
-
-QUOTE_TYPE = "geraos-quote+jws"
 
 
 def local_currency_for(*, user, rail: Rail) -> str:
@@ -73,7 +72,7 @@ def quote_create(*, user, amount: Money) -> Quote:
         routing_reason=decision.reason,
         expires_at=now + dt.timedelta(seconds=settings.GERAOS_QUOTE_TTL_SECONDS),
     )
-    quote.jws = trust_services.sign_document(payload=quote_document(quote), typ=QUOTE_TYPE)
+    quote.jws = trust_services.sign_document(payload=quote_document(quote), typ=jose.QUOTE_TYPE)
     quote.save()
     return quote
 

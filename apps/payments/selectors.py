@@ -291,12 +291,14 @@ def money_to_look_at_kpis(_period) -> list[dict]:
     ]
 
 
+def sandbox_rail_names() -> list[str]:
+    return list(Rail.objects.filter(sandbox=True).order_by("name").values_list("name", flat=True))
+
+
 def sandbox_environment(request) -> list[str] | None:
     """unfold's environment label on every admin page while any rail takes sandbox money,
     so nobody mistakes a sandbox for the real thing (or the reverse)."""
-    sandboxed = list(
-        Rail.objects.filter(sandbox=True).order_by("name").values_list("name", flat=True)
-    )
+    sandboxed = sandbox_rail_names()
     if not sandboxed:
         return None
     return [f"Sandbox: {', '.join(sandboxed)}", "warning"]

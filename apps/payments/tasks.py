@@ -1,24 +1,37 @@
+"""Payments tasks: thin wrappers that call one service each. Every one retries a database
+or broker that blinked (apps/core/transient.py): the services recheck the payment under
+its lock, and a rail is asked again with the same idempotency key."""
+
 from celery import shared_task
 
+from apps.core.transient import RETRY_SOON, TRANSIENT_ERRORS
 from apps.payments import fx, lifecycle, refunds, selectors
 from apps.payments.adapters import RAIL_CALL_ERRORS
 
 
 @shared_task(
-    name="payments.import_fx_rates", autoretry_for=(OSError,), retry_backoff=True, max_retries=5
+    name="payments.import_fx_rates",
+    autoretry_for=(OSError, *TRANSIENT_ERRORS),
+    retry_backoff=True,
+    max_retries=5,
 )
 def import_fx_rates() -> int:
     return fx.import_rates()
 
 
-@shared_task(name="payments.authorize", autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+@shared_task(
+    name="payments.authorize",
+    autoretry_for=(OSError, *TRANSIENT_ERRORS),
+    retry_backoff=True,
+    max_retries=5,
+)
 def authorize_payment(payment_id: str) -> str:
     return lifecycle.payment_authorize(payment_id=payment_id).status
 
 
 @shared_task(
     name="payments.refund_late_capture",
-    autoretry_for=RAIL_CALL_ERRORS,
+    autoretry_for=(*RAIL_CALL_ERRORS, *TRANSIENT_ERRORS),
     retry_backoff=True,
     max_retries=8,
 )
@@ -28,12 +41,12 @@ def refund_late_capture(payment_id: str) -> str:
     ).status
 
 
-@shared_task(name="payments.reconcile")
+@shared_task(name="payments.reconcile", autoretry_for=TRANSIENT_ERRORS, **RETRY_SOON)
 def reconcile_payment(payment_id: str) -> str:
     return lifecycle.payment_reconcile(payment_id=payment_id).status
 
 
-@shared_task(name="payments.reconcile_stuck")
+@shared_task(name="payments.reconcile_stuck", autoretry_for=TRANSIENT_ERRORS, **RETRY_SOON)
 def reconcile_stuck_payments() -> int:
     """Payments left pending (a crash or lost response between the rail and our commit)
     are settled by asking the rail, with the same idempotency key: never a second charge."""

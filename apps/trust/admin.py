@@ -112,7 +112,12 @@ class AuditCheckpointAdmin(ReadOnlyAdmin):
         permissions=["export"],
     )
     def export(self, request):
-        """What `manage.py export_audit_log` writes, for `python -m apps.trust.verify --audit`."""
+        """What `manage.py export_audit_log` writes, for `python -m apps.trust.verify --audit`.
+        The download is itself an event, so only a form carrying the CSRF token makes it."""
+        if request.method != "POST":
+            context = {**self.admin_site.each_context(request), "opts": self.model._meta}
+            context["title"] = "Download the audit log?"
+            return TemplateResponse(request, "admin/trust/audit_export_confirm.html", context)
         response = HttpResponse(audit_export_json(request=request), content_type="application/json")
         response["Content-Disposition"] = (
             f'attachment; filename="audit-{timezone.now():%Y%m%d}.json"'

@@ -5,7 +5,6 @@ exports the log with its newest signed head for offline checking
 import json
 
 from django.conf import settings
-from django.db import transaction
 
 from apps.core import audit
 from apps.core.models import AuditChain, AuditEvent
@@ -17,7 +16,7 @@ EXPORT_FORMAT = "geraos-audit-export/1"
 
 
 def audit_origin() -> str:
-    return f"{settings.GERAOS_LOG_ORIGIN}/audit"
+    return f"{settings.GERAOS_LOG_ORIGIN}{jose.AUDIT_ORIGIN_SUFFIX}"
 
 
 def sign_audit_head(*, length: int, head: str, **_signal) -> AuditCheckpoint:
@@ -36,7 +35,9 @@ def audit_export() -> dict:
         {**audit.event_document(event), "previous_hash": event.previous_hash, "hash": event.hash}
         for event in AuditEvent.objects.order_by("sequence")
     ]
-    checkpoint = AuditCheckpoint.objects.order_by("-length").first()
+    # The newest head among those signed up to the last event read: a later event may have
+    # been committed meanwhile, and its head would vouch for events the export lacks.
+    checkpoint = AuditCheckpoint.objects.filter(length__lte=len(events)).order_by("-length").first()
     export = {
         "format": EXPORT_FORMAT,
         "origin": audit_origin(),
@@ -48,12 +49,11 @@ def audit_export() -> dict:
     return export
 
 
-@transaction.atomic
 def audit_export_json(*, request=None) -> str:
     """The export as a file holds it (the admin's download and `export_audit_log`). An
-    operator's download is an audit event itself, appended first so the export holds it;
-    the append keeps the chain locked while the events and their head are read, so the
-    two agree."""
+    operator's download is an audit event itself, appended (and committed) first so the
+    export holds it; reading needs no lock, as the export's head is the one signed with
+    its last event."""
     chain, _ = AuditChain.objects.get_or_create(pk=1)
     audit.record_if_operator(request=request, action="core.audit_export", obj=chain)
     return json.dumps(audit_export(), indent=2, ensure_ascii=False)

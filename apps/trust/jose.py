@@ -10,7 +10,14 @@ import json
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+# One key signs receipts, quotes and checkpoints (docs/DESIGN.md "Receipts" says why), so
+# each kind says what it is and a verifier accepts the one kind it checks. A JWS says it
+# in its `typ` (receipts have carried this one since the first was issued); a signed
+# note in its origin line, an audit log's being its receipt log's plus AUDIT_ORIGIN_SUFFIX.
 RECEIPT_TYPE = "geraos-receipt+jws"
+QUOTE_TYPE = "geraos-quote+jws"
+DOCUMENT_TYPES = {RECEIPT_TYPE: "receipt", QUOTE_TYPE: "quote"}
+AUDIT_ORIGIN_SUFFIX = "/audit"
 NOTE_ALG_ED25519 = b"\x01"
 
 
@@ -33,7 +40,7 @@ class NotSignedBy(VerificationError):
 # --- JWS ---------------------------------------------------------------------------------
 
 
-def jws_sign(payload: bytes, *, kid: str, key: Ed25519PrivateKey, typ: str = RECEIPT_TYPE) -> str:
+def jws_sign(payload: bytes, *, kid: str, key: Ed25519PrivateKey, typ: str) -> str:
     header = json.dumps({"alg": "EdDSA", "kid": kid, "typ": typ}, separators=(",", ":"))
     signing_input = f"{b64url(header.encode())}.{b64url(payload)}"
     return f"{signing_input}.{b64url(key.sign(signing_input.encode()))}"
@@ -54,14 +61,16 @@ def _json_object(segment: str) -> dict:
     return decoded
 
 
-def jws_verify(token: str, *, jwks: dict) -> dict:
-    """Check the signature with the key its header names; return the payload."""
+def jws_verify(token: str, *, jwks: dict, typ: str) -> dict:
+    """Check that the JWS is a `typ` document and its signature with the key its header
+    names; return the payload."""
     parts = token.split(".")
     if len(parts) != 3:
         raise VerificationError("not a compact JWS")
     header = jws_header(token)
     if header.get("alg") != "EdDSA":
         raise VerificationError(f"unexpected alg {header.get('alg')!r}")
+    _require_type(header.get("typ"), typ)
     public = public_key_from_jwks(jwks, header.get("kid"))
     try:
         public.verify(b64url_decode(parts[2]), f"{parts[0]}.{parts[1]}".encode())
@@ -71,6 +80,14 @@ def jws_verify(token: str, *, jwks: dict) -> dict:
     if payload.get("kid") != header.get("kid"):
         raise VerificationError("kid in the receipt differs from the signing kid")
     return payload
+
+
+def _require_type(found, expected: str) -> None:
+    if found == expected:
+        return
+    kind = DOCUMENT_TYPES.get(found) if isinstance(found, str) else None
+    what = f"it is a {kind} (typ {found!r})" if kind else f"its typ is {found!r}"
+    raise VerificationError(f"not a {DOCUMENT_TYPES[expected]}: {what}")
 
 
 def public_key_from_jwks(jwks: dict, kid: str | None) -> Ed25519PublicKey:

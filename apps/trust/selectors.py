@@ -116,7 +116,7 @@ def receipt_bundle(*, receipt: Receipt, origin: str) -> dict:
 def receipt_verify_online(*, token: str) -> tuple[bool, str, dict | None]:
     """Is this JWS a receipt signed by one of our keys and present in our log?"""
     try:
-        payload = jose.jws_verify(token, jwks=jwks())
+        payload = jose.jws_verify(token, jwks=jwks(), typ=jose.RECEIPT_TYPE)
     except (jose.VerificationError, ValueError) as exc:
         return False, str(exc), None
     logged = Receipt.objects.filter(log_index=payload.get("log_index"), jws=token).first()

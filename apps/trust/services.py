@@ -45,9 +45,16 @@ def signing_key_rotate(*, request=None, reason: str = "") -> SigningKey:
     """Retire the active key (it stays published) and make a new one active. An operator's
     rotation (with the admin's request) is recorded in the audit log, with its reason."""
     now = timezone.now()
-    active = SigningKey.objects.select_for_update().filter(status=SigningKey.Status.ACTIVE)
-    retiring_kid = active.values_list("kid", flat=True).first()
+    active = SigningKey.objects.filter(status=SigningKey.Status.ACTIVE)
+    list(active.select_for_update())  # a rotation underway finishes first
+    # Statements after the wait see the key that rotation made (the wait's own read
+    # cannot), so what was retired is read back once this update has retired it.
     active.update(status=SigningKey.Status.RETIRED, retired_at=now)
+    retiring_kid = (
+        SigningKey.objects.filter(status=SigningKey.Status.RETIRED, retired_at=now)
+        .values_list("kid", flat=True)
+        .first()
+    )
     private, public = keys.new_keypair()
     kid = f"gera-{now:%Y%m%d}-{uuid.uuid4().hex[:8]}"
     key = SigningKey.objects.create(
@@ -75,8 +82,13 @@ def signing_key_active() -> SigningKey:
 
 
 def sign_document(*, payload: dict, typ: str) -> str:
-    """Sign any JSON document (e.g. a payment quote) as a JWS with the active key, so it
-    verifies against the same JWKS as receipts."""
+    """Sign a JSON document of a kind other than receipts (a payment quote) as a JWS with
+    the active key, so it verifies against the same JWKS, its `typ` saying what it is."""
+    if typ not in jose.DOCUMENT_TYPES or typ == jose.RECEIPT_TYPE:
+        raise ValueError(
+            f"{typ!r} is not a document sign_document signs: receipts are entries "
+            "of the log, signed by issue_receipt only"
+        )
     key = signing_key_active()
     private = keys.open_private_key(key.private_key_sealed, kid=key.kid)
     return jose.jws_sign(
@@ -140,7 +152,9 @@ def issue_receipt(
         if refund is not None:
             payload["refund"] = refund.document()
         private = keys.open_private_key(key.private_key_sealed, kid=key.kid)
-        token = jose.jws_sign(rfc8785.dumps(payload), kid=key.kid, key=private)
+        token = jose.jws_sign(
+            rfc8785.dumps(payload), kid=key.kid, key=private, typ=jose.RECEIPT_TYPE
+        )
         receipt = Receipt.objects.create(
             id=receipt_id,
             log_index=log.size,

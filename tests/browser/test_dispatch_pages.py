@@ -38,8 +38,9 @@ def test_the_user_sees_the_agents_dispatch_and_downloads_its_receipt(page, catal
     screenshot(page, "dispatch-detail")
     href = page.get_by_role("link", name="Download the signed receipt").get_attribute("href")
     bundle = page.request.get(href)
+    published = page.request.get("/.well-known/jwks.json")  # the keys a verifier pins
     assert bundle.ok
-    assert verify_bundle(bundle.json())["resolution"] == "completed"
+    assert verify_bundle(bundle.json(), published.json())["resolution"] == "completed"
 
 
 def test_the_agent_page_links_to_what_that_agent_dispatched(page, catalog):

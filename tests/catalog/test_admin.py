@@ -225,6 +225,23 @@ def test_adding_a_provider_is_one_audit_event_though_it_makes_the_first_secret(
     ]
 
 
+def test_who_adds_a_provider_without_the_secret_permission_is_not_shown_its_secret():
+    provider = make_provider(make_skill())
+    adder = staff_with("catalog.view_provider", "catalog.add_provider")
+
+    added = adder.post(
+        reverse("admin:catalog_provider_add"),
+        provider_form(provider, name="Severn Pipes"),
+        follow=True,
+    )
+
+    shown = " ".join(str(message) for message in added.context["messages"])
+    assert "a signing secret was made" in shown
+    assert stored_secret(Provider.objects.get(name="Severn Pipes")).decode() not in shown
+    [(_, _, changes, _, _)] = audit_trail()
+    assert changes["signing_secret"] == ["(hidden)", "(changed)"]
+
+
 def test_editing_a_provider_keeps_its_secret(secret_keeper):
     provider = make_provider(make_skill())
     secret = services.provider_rotate_secret(provider=provider)

@@ -15,6 +15,7 @@ from apps.core.audit_chain import GENESIS, chain_hash
 from apps.core.models import AuditChain, AuditEvent
 from apps.payments.models import Payment
 from apps.trust import jose
+from apps.trust import selectors as trust_selectors
 from apps.trust import services as trust_services
 from apps.trust.audit import audit_export
 from apps.trust.models import AuditCheckpoint
@@ -96,7 +97,10 @@ def test_the_database_refuses_to_edit_or_delete_an_event(operator, statement):
 def offline_verify(tmp_path, export: dict, *kept: str) -> subprocess.CompletedProcess:
     export_file = tmp_path / "audit.json"
     export_file.write_text(json.dumps(export))
+    jwks_file = tmp_path / "jwks.json"
+    jwks_file.write_text(json.dumps(trust_selectors.jwks()))  # the published keys, pinned
     args = [sys.executable, "-m", "apps.trust.verify", "--audit", str(export_file)]
+    args += ["--jwks", str(jwks_file)]
     for number, note in enumerate(kept):
         kept_file = tmp_path / f"kept-{number}.note"
         kept_file.write_text(note)
@@ -169,7 +173,7 @@ def test_a_rewritten_chain_is_caught_by_the_signed_head(operator):
     )
 
     with pytest.raises(jose.VerificationError, match="rewritten before event 2"):
-        verify_audit(export)
+        verify_audit(export, trust_selectors.jwks())
 
 
 def test_events_removed_from_the_end_are_caught_by_a_head_kept_from_before(operator):
@@ -179,9 +183,9 @@ def test_events_removed_from_the_end_are_caught_by_a_head_kept_from_before(opera
     export["events"] = export["events"][:1]
     export["checkpoint"] = AuditCheckpoint.objects.get(length=1).checkpoint
 
-    assert verify_audit(export) == 1  # consistent on its own...
+    assert verify_audit(export, trust_selectors.jwks()) == 1  # consistent on its own...
     with pytest.raises(jose.VerificationError, match="events after 1 were removed"):
-        verify_audit(export, kept=(kept,))  # ...but not with what an auditor kept
+        verify_audit(export, trust_selectors.jwks(), (kept,))  # ...but not what an auditor kept
 
 
 def test_an_empty_log_verifies_unless_an_auditor_kept_a_head_of_it(operator):
@@ -190,9 +194,9 @@ def test_an_empty_log_verifies_unless_an_auditor_kept_a_head_of_it(operator):
     emptied = {**audit_export(), "events": []}
     del emptied["checkpoint"]
 
-    assert verify_audit(emptied) == 0
+    assert verify_audit(emptied, trust_selectors.jwks()) == 0
     with pytest.raises(jose.VerificationError, match="events after 0 were removed"):
-        verify_audit(emptied, kept=(kept,))
+        verify_audit(emptied, trust_selectors.jwks(), (kept,))
 
 
 def test_events_without_a_signed_head_are_refused(operator):
@@ -201,7 +205,7 @@ def test_events_without_a_signed_head_are_refused(operator):
     del export["checkpoint"]
 
     with pytest.raises(jose.VerificationError, match="no signed head"):
-        verify_audit(export)
+        verify_audit(export, trust_selectors.jwks())
 
 
 def test_a_head_signed_by_an_unpublished_key_is_refused(operator):
@@ -209,7 +213,7 @@ def test_a_head_signed_by_an_unpublished_key_is_refused(operator):
     export = audit_export()
 
     with pytest.raises(jose.VerificationError, match="not signed by a published key"):
-        verify_audit(export, jwks={"keys": []})
+        verify_audit(export, {"keys": []})
 
 
 def test_the_audit_log_is_read_only_in_the_admin_even_for_a_superuser(operator, operator_client):
@@ -239,7 +243,7 @@ def test_an_ipv4_mapped_client_address_survives_the_round_trip(operator):
     request.META["REMOTE_ADDR"] = "::ffff:203.0.113.7"
     audit.record(request=request, action="catalog.skill_publish", obj=operator)
 
-    assert verify_audit(audit_export()) == 1
+    assert verify_audit(audit_export(), trust_selectors.jwks()) == 1
 
 
 def test_events_after_the_exported_signed_head_are_not_vouched_for(operator):
@@ -258,7 +262,7 @@ def test_events_after_the_exported_signed_head_are_not_vouched_for(operator):
         cursor.execute("SET session_replication_role = DEFAULT")
 
     with pytest.raises(jose.VerificationError, match="not signed"):
-        verify_audit(audit_export())
+        verify_audit(audit_export(), trust_selectors.jwks())
 
 
 def test_a_head_kept_from_before_a_key_rotation_still_verifies(operator):
@@ -267,4 +271,4 @@ def test_a_head_kept_from_before_a_key_rotation_still_verifies(operator):
     trust_services.signing_key_rotate()
     audit.record(action="catalog.skill_suspend", obj=operator)
 
-    assert verify_audit(audit_export(), kept=(kept,)) == 2
+    assert verify_audit(audit_export(), trust_selectors.jwks(), (kept,)) == 2

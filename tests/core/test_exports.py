@@ -4,6 +4,7 @@ searched as the list is, and every download is one audit event; nothing imports.
 import csv
 import io
 import re
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urlencode
@@ -11,16 +12,17 @@ from urllib.parse import urlencode
 import pytest
 from django.contrib import admin
 from django.contrib.auth.models import Group
-from django.db import connection
+from django.db import DatabaseError, connection, transaction
 from django.db.models import Model
 from django.forms import BooleanField
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import URLResolver, get_resolver, reverse
+from import_export.formats.base_formats import CSV
 
 from apps.catalog.demo import seed as seed_catalog
 from apps.core import audit
-from apps.core.models import AuditEvent
+from apps.core.models import AuditChain, AuditEvent
 from apps.dispatch.models import DispatchOrder
 from apps.payments import lifecycle as payment_lifecycle
 from apps.payments import refunds
@@ -345,3 +347,50 @@ def download_queries(client: Client, label: str) -> int:
         response = client.post(export_url(label), submitted)
     assert response.status_code == 200
     return len(captured)
+
+
+@pytest.mark.parametrize("query", ["created_at__gte=not-a-date", "no_such_field=1"])
+def test_a_filter_the_list_refuses_sends_the_export_back_to_the_list_as_the_list_does(query):
+    captured_payment()
+    finance = staff_in("Finance")
+    url = f"{export_url('payments.payment')}?{query}"
+
+    shown, posted = finance.get(url), finance.post(url, {"format": "0", "resource": "0"})
+
+    for response in (shown, posted):
+        assert (response.status_code, response["Location"]) == (302, "/admin/payments/payment/?e=1")
+    assert not export_events("payments.payment").exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_other_operators_act_while_an_export_is_being_written(monkeypatch):
+    captured_payment()
+    # By permissions, not the role: a transactional test's database has no migrated groups
+    # once another such test has flushed it.
+    finance = staff_with("payments.view_payment", "payments.export_payment")
+    url = export_url("payments.payment")
+    form = as_submitted(finance.get(url).context["form"])
+    finance.post(url, form)  # the chain's head row exists from here
+    write_file, seen = CSV.export_data, {}
+
+    def write_while_another_operator_acts(self, dataset, **kwargs):
+        acting = threading.Thread(target=another_operator_acts)
+        acting.start()
+        acting.join(10)
+        return write_file(self, dataset, **kwargs)
+
+    def another_operator_acts():
+        try:
+            with transaction.atomic():
+                AuditChain.objects.select_for_update(nowait=True).get(pk=1)
+            seen["chain"] = "free"
+        except DatabaseError:
+            seen["chain"] = "locked"
+        finally:
+            connection.close()
+
+    monkeypatch.setattr(CSV, "export_data", write_while_another_operator_acts)
+    finance.post(url, form)
+
+    assert seen == {"chain": "free"}
+    assert export_events("payments.payment").count() == 2

@@ -6,7 +6,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
+PRODUCTION_KEYS = {
+    "GERAOS_MEMORY_KEYS": "prod1:" + secrets.token_urlsafe(32),
+    "GERAOS_SEALING_KEYS": "prod1:" + secrets.token_urlsafe(32),
+    "GERAOS_LOOKUP_KEYS": "prod1:" + secrets.token_urlsafe(32),
+    "GERAOS_TRUST_KEY_SECRET": secrets.token_urlsafe(32),
+}
 
 
 def run_manage(*args: str, **env: str) -> subprocess.CompletedProcess:
@@ -31,8 +39,7 @@ def test_check_deploy_is_clean_with_production_environment(tmp_path):
         "WARNING",
         DEBUG="false",
         SECRET_KEY=secrets.token_urlsafe(50),
-        GERAOS_MEMORY_KEYS="prod1:" + secrets.token_urlsafe(32),
-        GERAOS_TRUST_KEY_SECRET=secrets.token_urlsafe(32),
+        **PRODUCTION_KEYS,
         ALLOWED_HOSTS="geraos.example",
         DATABASE_URL=f"sqlite:///{tmp_path / 'deploy-check.sqlite3'}",
     )
@@ -41,17 +48,22 @@ def test_check_deploy_is_clean_with_production_environment(tmp_path):
     assert "no issues" in result.stdout
 
 
-def test_production_refuses_to_start_without_a_memory_key():
+@pytest.mark.parametrize(
+    "missing", ["GERAOS_MEMORY_KEYS", "GERAOS_SEALING_KEYS", "GERAOS_LOOKUP_KEYS"]
+)
+def test_production_refuses_to_start_without_each_key(missing):
+    keys = {name: value for name, value in PRODUCTION_KEYS.items() if name != missing}
+
     result = run_manage(
         "check",
         DEBUG="false",
         ALLOWED_HOSTS="geraos.example",
         SECRET_KEY=secrets.token_urlsafe(50),
-        GERAOS_TRUST_KEY_SECRET=secrets.token_urlsafe(32),
+        **keys,
     )
 
     assert result.returncode != 0
-    assert "GERAOS_MEMORY_KEYS must be set when DEBUG is off" in result.stderr
+    assert f"{missing} must be set when DEBUG is off" in result.stderr
 
 
 def test_production_refuses_to_start_without_a_secret_key():

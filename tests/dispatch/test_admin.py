@@ -216,3 +216,19 @@ def test_the_dashboard_counts_last_weeks_dispatches_and_stuck_orders(agent, oper
     assert kpis["Intent to receipt (median)"]["value"].endswith(" s")
     assert kpis["Stuck now"]["value"] == 1
     assert str(stuck.pk)[:8] in stuck_list
+
+
+def test_an_order_shows_operators_only_the_end_of_the_payers_phone(
+    operator_client, catalog, wednesday_morning
+):
+    kenyan = Agent(UserFactory(country="KE", preferred_currency=""))
+    order_id = kenyan.dispatch(
+        text="plumber in Nairobi tomorrow morning", payer_account="254711223344"
+    ).json()["id"]
+
+    page = operator_client.get(
+        reverse("admin:dispatch_dispatchorder_change", args=[order_id])
+    ).content.decode()
+
+    assert "254711223344" not in page
+    assert "••••••••3344" in page

@@ -12,6 +12,7 @@ from apps.memory.models import MemoryScope
 from apps.payments.models import Payment, Quote
 from tests.dispatch.conftest import Agent
 from tests.factories import UserFactory, product
+from tests.helpers import stored_row
 
 pytestmark = pytest.mark.django_db
 
@@ -270,3 +271,25 @@ def test_a_stored_schema_whose_reference_does_not_resolve_is_refused_not_a_crash
     assert response.status_code == 503
     assert response.json()["error"]["code"] == "skill_misconfigured"
     assert_nothing_happened()
+
+
+def test_the_payers_phone_is_sealed_in_the_order(catalog, wednesday_morning):
+    kenyan = Agent(UserFactory(country="KE", preferred_currency=""))
+
+    response = kenyan.dispatch(
+        text="plumber in Nairobi tomorrow morning", payer_account="254711223344"
+    )
+
+    order = DispatchOrder.objects.get(pk=response.json()["id"])
+    assert "254711223344" not in stored_row(DispatchOrder, order.pk)
+    assert order.payer_account == "254711223344"
+
+
+def test_the_details_are_sealed_in_the_order_and_the_agent_reads_them_back(agent):
+    details = {"problem": "Burst pipe", "address_area": "14 Ngong Road, Kilimani"}
+
+    response = agent.dispatch(details=details)
+
+    order_id = response.json()["id"]
+    assert "Ngong Road" not in stored_row(DispatchOrder, order_id)
+    assert agent.get(f"/api/v1/dispatches/{order_id}").json()["details"] == details

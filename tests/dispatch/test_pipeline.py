@@ -59,7 +59,7 @@ def test_the_receipt_carries_the_whole_chain_and_verifies_offline(agent):
     bundle = trust_selectors.receipt_bundle(
         receipt=order.receipt, origin=settings.GERAOS_LOG_ORIGIN
     )
-    payload = verify_bundle(bundle)
+    payload = verify_bundle(bundle, trust_selectors.jwks())
 
     source = payload["source"]
     assert source["dispatch"] == str(order.pk)

@@ -2,10 +2,11 @@
 
 import pytest
 from django.conf import settings
-from django.db import transaction
+from django.db import DataError, IntegrityError, ProgrammingError, transaction
 
 import apps.dispatch.tasks
 import apps.payments.tasks  # noqa: F401
+from apps.core.transient import TRANSIENT_ERRORS
 from apps.dispatch import selectors, services
 from apps.dispatch.models import DispatchOrder
 from geraos.celery import app as celery_app
@@ -36,6 +37,24 @@ def test_the_visibility_timeout_outlasts_every_task():
     assert all(longest_wait(task) < visibility for task in ours), [
         (task.name, longest_wait(task)) for task in ours if longest_wait(task) >= visibility
     ]
+
+
+def test_every_pipeline_and_payments_task_retries_a_database_or_broker_that_blinked():
+    ours = [
+        task
+        for name, task in celery_app.tasks.items()
+        if name.startswith(("dispatch.", "payments."))
+    ]
+    refusals = (IntegrityError, DataError, ProgrammingError)
+
+    assert {"dispatch.fulfil", "payments.reconcile", "payments.sandbox_pix_pay"} <= {
+        task.name for task in ours
+    }
+    for task in ours:
+        retried = tuple(getattr(task, "autoretry_for", ()))
+        assert all(issubclass(error, retried) for error in TRANSIENT_ERRORS), task.name
+        assert not any(issubclass(error, retried) for error in refusals), task.name
+        assert task.max_retries, task.name
 
 
 def test_the_stuck_order_sweep_runs_every_minute():

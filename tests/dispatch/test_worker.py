@@ -3,14 +3,10 @@ outcome as eager mode, and a worker killed mid-step does not double-charge."""
 
 import os
 import signal
-import subprocess
-import sys
 import time
-from urllib.parse import urlsplit
 
 import pytest
 from django.conf import settings
-from django.db import connection
 from django.utils import timezone
 
 from apps.catalog import services as catalog_services
@@ -20,16 +16,12 @@ from apps.dispatch.models import DispatchOrder
 from apps.payments.models import PaymentEvent
 from apps.trust import selectors as trust_selectors
 from apps.trust.verify import verify_bundle
-from geraos.celery import app as celery_app
 from tests.conftest import requires_redis
-from tests.dispatch.conftest import ANYTIME, LEAK, Agent
+from tests.dispatch.conftest import ANYTIME, LEAK, Agent, requires_postgresql
 from tests.dispatch.fake_provider import FakeProvider
 from tests.factories import UserFactory
 
 pytestmark = [requires_redis, pytest.mark.worker]
-requires_postgresql = pytest.mark.skipif(
-    connection.vendor != "postgresql", reason="needs PostgreSQL"
-)
 
 
 def wait_for(order_id, *statuses: str, timeout: float = 60.0) -> DispatchOrder:
@@ -53,7 +45,7 @@ def test_a_real_worker_takes_the_intent_to_a_verifiable_receipt(catalog, real_wo
     bundle = trust_selectors.receipt_bundle(
         receipt=order.receipt, origin=settings.GERAOS_LOG_ORIGIN
     )
-    assert verify_bundle(bundle)["resolution"] == "completed"
+    assert verify_bundle(bundle, trust_selectors.jwks())["resolution"] == "completed"
     assert order.payment.status == "captured"
 
 
@@ -65,37 +57,6 @@ def test_a_provider_failure_on_a_real_worker_voids_with_a_failure_receipt(catalo
 
     assert order.payment.status == "voided"
     assert order.receipt.resolution == "voided"
-
-
-@pytest.fixture
-def worker_processes(transactional_db):
-    """Start Celery workers as separate processes (so a test can kill one outright) on
-    the test database; returns a function that starts one more."""
-    database = connection.settings_dict["NAME"]
-    url = urlsplit(os.environ["DATABASE_URL"])._replace(path=f"/{database}").geturl()
-    env = {**os.environ, "DATABASE_URL": url, "GERAOS_TEST_EAGER": "false"}
-    started: list[subprocess.Popen] = []
-
-    def start() -> subprocess.Popen:
-        process = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
-            [sys.executable, "-m", "celery", "-A", "geraos", "worker", "--pool=solo",
-             "--loglevel=WARNING", f"--hostname=killable{len(started)}@%h",
-             "--without-gossip", "--without-mingle", "--without-heartbeat"],
-            env=env,
-            start_new_session=True,  # its own process group: killed as a whole
-        )  # fmt: skip
-        started.append(process)
-        return process
-
-    celery_app.conf.task_always_eager = False
-    try:
-        yield start
-    finally:
-        celery_app.conf.task_always_eager = True
-        for process in started:
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=10)
 
 
 @requires_postgresql

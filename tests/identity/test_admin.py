@@ -144,3 +144,18 @@ def test_mfa_authenticators_never_show_their_secret(operator_client, user):
 
     assert user.email in page
     assert "JBSWY3DPEHPK3PXPSECRETVALUE" not in page
+
+
+def test_a_grant_is_revoked_never_deleted_and_saving_its_page_unchanged_writes_nothing(
+    operator_client, user
+):
+    grant, _ = make_grant(user)
+
+    operator_client.post(
+        reverse("admin:identity_agentgrant_changelist"),
+        {"action": "delete_selected", ACTION_CHECKBOX_NAME: [str(grant.pk)], "post": "yes"},
+    )
+    operator_client.post(reverse("admin:identity_agentgrant_change", args=[grant.pk]), {})
+
+    assert AgentGrant.objects.filter(pk=grant.pk).exists()
+    assert audit_trail() == []

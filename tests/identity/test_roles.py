@@ -36,6 +36,7 @@ ALLOWED = {
         "dispatch.dispatchorder": {"view", "retry_step"},
         "payments.payment": {"view"},
         "trust.dispute": {"view"},
+        "memory.consentgrant": {"view", "change", "revoke_on_user_request"},
     },
     "Finance": {
         "payments.payment": {"view", "refund", "export"},
@@ -62,6 +63,7 @@ ALLOWED = {
         "trust.receipt": {"view", "verify", "export"},
         "trust.treehead": {"view"},
         "trust.signingkey": {"view", "rotate"},
+        "identity.agentgrant": {"view", "change", "revoke"},
     },
     "Catalogue": {
         "catalog.product": {"view", "add", "change"},

@@ -4,10 +4,12 @@ from io import StringIO
 
 import pytest
 from django.core.management import call_command
-from django.db import connection
+from django.db import IntegrityError, connection, transaction
 
+from apps.core import sealing
 from apps.memory import crypto, selectors, services
 from apps.memory.models import MemoryItem
+from tests.helpers import stored_row
 
 pytestmark = pytest.mark.django_db
 
@@ -25,9 +27,12 @@ def store(user, product, scope, key="note", value=None):
     )
 
 
-def raw_column(item_id: int) -> str:
+def raw_column(item_id: int, column: str = "value_encrypted") -> str:
     with connection.cursor() as cursor:
-        cursor.execute("SELECT value_encrypted FROM memory_memoryitem WHERE id = %s", [item_id])
+        cursor.execute(
+            f"SELECT {column} FROM memory_memoryitem WHERE id = %s",  # noqa: S608
+            [item_id],
+        )
         return cursor.fetchone()[0]
 
 
@@ -42,18 +47,50 @@ def test_database_holds_no_plaintext(user, gerahome, scope):
     assert selectors.memory_item_get(user=user, item_id=item.pk).value == {"note": SECRET}
 
 
+def test_the_key_an_item_is_kept_under_is_sealed_too(user, gerahome, scope):
+    item = store(user, gerahome, scope("home"), key="diagnosis_diabetes")
+
+    row = stored_row(MemoryItem, item.pk)
+
+    assert "diagnosis_diabetes" not in row
+    assert "diabetes" not in row
+    assert selectors.memory_item_get(user=user, item_id=item.pk).key == "diagnosis_diabetes"
+
+
+def test_one_key_is_one_item_in_its_place_whatever_the_writes(user, gerahome, scope):
+    store(user, gerahome, scope("home"), key="boiler", value={"make": "Vaillant"})
+    store(user, gerahome, scope("home"), key="boiler", value={"make": "Worcester"})
+    store(user, gerahome, scope("preferences"), key="boiler", value={"make": "Ideal"})
+
+    items = selectors.memory_items_for_user(user=user)
+
+    assert [(i.scope.code, i.key, i.value) for i in items] == [
+        ("home", "boiler", {"make": "Worcester"}),
+        ("preferences", "boiler", {"make": "Ideal"}),
+    ]
+
+
+def test_the_database_refuses_a_second_item_under_the_same_key(user, gerahome, scope):
+    item = store(user, gerahome, scope("home"), key="boiler")
+    copy = MemoryItem.objects.get(pk=item.pk)
+    copy.pk = None
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        copy.save()
+
+
 def test_a_value_moved_to_another_row_does_not_decrypt(user, gerahome, scope):
     first = store(user, gerahome, scope("home"), key="a")
     second = store(user, gerahome, scope("home"), key="b", value={"other": 1})
     MemoryItem.objects.filter(pk=second.pk).update(value_encrypted=raw_column(first.pk))
 
-    with pytest.raises(crypto.UndecryptableValue):
+    with pytest.raises(sealing.UndecryptableValue):
         selectors.memory_item_get(user=user, item_id=second.pk)
 
 
 def test_rotation_reencrypts_every_item_and_keeps_it_readable(settings, user, gerahome, scope):
     items = [store(user, gerahome, scope("home"), key=f"k{n}", value={"n": n}) for n in range(3)]
-    new_key = crypto.generate_key_entry("test2")
+    new_key = sealing.generate_key_entry("test2")
     settings.GERAOS_MEMORY_KEYS = f"{new_key},{settings.GERAOS_MEMORY_KEYS}"
 
     call_command("rotate_memory_key", stdout=StringIO())
@@ -71,7 +108,7 @@ def test_rotation_moves_a_value_stored_before_the_size_cap(settings, user, gerah
     legacy = crypto.encrypt_value({"note": "x" * 20_000}, context=item.encryption_context)
     MemoryItem.objects.filter(pk=item.pk).update(value_encrypted=legacy)
     settings.GERAOS_MEMORY_KEYS = (
-        f"{crypto.generate_key_entry('test2')},{settings.GERAOS_MEMORY_KEYS}"
+        f"{sealing.generate_key_entry('test2')},{settings.GERAOS_MEMORY_KEYS}"
     )
 
     call_command("rotate_memory_key", stdout=StringIO())
@@ -81,7 +118,7 @@ def test_rotation_moves_a_value_stored_before_the_size_cap(settings, user, gerah
 
 def test_value_under_an_unknown_key_is_refused(settings, user, gerahome, scope):
     item = store(user, gerahome, scope("home"))
-    settings.GERAOS_MEMORY_KEYS = crypto.generate_key_entry("other")
+    settings.GERAOS_MEMORY_KEYS = sealing.generate_key_entry("other")
 
-    with pytest.raises(crypto.UndecryptableValue):
+    with pytest.raises(sealing.UndecryptableValue):
         selectors.memory_item_get(user=user, item_id=item.pk)

@@ -174,4 +174,4 @@ def test_expired_items_are_not_read_and_are_purged(user, gerahome, scope):
 
     assert readable_keys(user, gerahome, scope("home")) == {"stays"}
     assert purge_expired.delay().get() == 1
-    assert list(MemoryItem.objects.values_list("key", flat=True)) == ["stays"]
+    assert [item.key for item in selectors.memory_items_for_user(user=user)] == ["stays"]

@@ -12,7 +12,7 @@ from apps.core.errors import ApplicationError
 from apps.core.models import AuditEvent
 from apps.payments import lifecycle, quotes, refunds
 from apps.payments.models import Payment, ProviderEvent, Rail, Refund
-from tests.factories import make_payment
+from tests.factories import UserFactory, make_payment
 from tests.helpers import dashboard_cards, dashboard_numbers
 
 pytestmark = pytest.mark.django_db
@@ -295,3 +295,21 @@ def test_an_amount_is_for_one_payment_and_with_several_chosen_nothing_is_refunde
     assert "Amount to refund" not in asked
     assert "An amount refunds one at a time" in refused.content.decode()
     assert not Refund.objects.exists()
+
+
+def test_a_payment_shows_operators_only_the_end_of_the_payers_phone(operator_client):
+    user = UserFactory(country="KE")
+    payment = lifecycle.payment_create(
+        user=user,
+        quote=quotes.quote_create(user=user, amount=Money("10.00", "GBP")),
+        reference="plumber",
+        idempotency_key="masked",
+        payer_account="254711223344",
+    )
+
+    page = operator_client.get(
+        reverse("admin:payments_payment_change", args=[payment.pk])
+    ).content.decode()
+
+    assert "254711223344" not in page
+    assert "••••••••3344" in page

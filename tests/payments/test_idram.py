@@ -88,6 +88,15 @@ def test_a_non_ascii_checksum_is_a_400(awaiting_payer):
     assert awaiting_payer.status == Payment.Status.REQUIRES_ACTION
 
 
+def test_a_precheck_for_a_bill_geraos_never_issued_is_kept_once(client):
+    precheck = {"EDP_REC_ACCOUNT": "110000601", "EDP_BILL_NO": "not-ours", "EDP_PRECHECK": "YES"}
+
+    for _ in range(3):
+        post(client, precheck)
+
+    assert ProviderEvent.objects.get().event_id == "precheck:not-ours"
+
+
 @pytest.mark.parametrize("bill", ["b" * 300, "bill\x00"], ids=["over-long", "nul"])
 def test_a_callback_with_a_bill_number_we_could_not_store_is_a_400(bill):
     precheck = {"EDP_REC_ACCOUNT": "110000601", "EDP_BILL_NO": bill, "EDP_PRECHECK": "YES"}

@@ -20,6 +20,7 @@ from apps.payments.adapters.mpesa import MpesaAdapter
 from apps.payments.models import Payment, ProviderEvent, Rail
 from apps.payments.sandbox_payer import sandbox_mpesa_approve
 from tests.factories import UserFactory
+from tests.helpers import stored_row
 
 pytestmark = pytest.mark.django_db
 PHONE = "254708374149"
@@ -33,13 +34,31 @@ def kenyan_payment(gbp: str = "10.00", key: str = "mpesa-1") -> Payment:
     )
 
 
-def test_stk_push_is_confirmed_by_the_status_query_and_captured():
-    payment = kenyan_payment()  # KES 1,642
+def test_the_payers_phone_is_sealed_in_the_database():
+    payment = kenyan_payment()
 
-    payment = lifecycle.payment_authorize(payment_id=payment.pk)
+    assert PHONE not in stored_row(Payment, payment.pk)
+    assert Payment.objects.get(pk=payment.pk).payer_account == PHONE
 
-    # Eager Celery: the customer's approval and Daraja's callback arrived even before the
-    # push's own response was stored; the held notice was applied once it was.
+
+@pytest.fixture
+def pushed(django_capture_on_commit_callbacks):
+    """Authorize: the STK push, and (eager Celery) the customer's answer and Daraja's
+    callback, which arrive even before the push's own response is stored; once it is,
+    Daraja is asked about the held push after commit."""
+
+    def push(payment: Payment) -> Payment:
+        with django_capture_on_commit_callbacks(execute=True):
+            lifecycle.payment_authorize(payment_id=payment.pk)
+        payment.refresh_from_db()
+        return payment
+
+    return push
+
+
+def test_stk_push_is_confirmed_by_the_status_query_and_captured(pushed):
+    payment = pushed(kenyan_payment())  # KES 1,642
+
     assert payment.status == Payment.Status.CAPTURED
     assert payment.confirmation_verified
     assert payment.confirmation_id.startswith("SBX")
@@ -50,7 +69,7 @@ def test_stk_push_is_confirmed_by_the_status_query_and_captured():
 @pytest.mark.parametrize(
     ("kes_ending", "failure"), [("51", "insufficient_funds"), ("32", "cancelled_by_user")]
 )
-def test_customer_side_failures(kes_ending, failure):
+def test_customer_side_failures(pushed, kes_ending, failure):
     # The sandbox decides by the whole-shilling amount's last two digits (164.20 KES/GBP).
     pence = next(
         p for p in range(1000, 5000) if ceil(p * Decimal("1.642")) % 100 == int(kes_ending)
@@ -58,25 +77,31 @@ def test_customer_side_failures(kes_ending, failure):
     payment = kenyan_payment(gbp=str(Decimal(pence) / 100))
     assert str(payment.local_amount.amount).split(".")[0].endswith(kes_ending)
 
-    payment = lifecycle.payment_authorize(payment_id=payment.pk)
+    payment = pushed(payment)
 
     assert (payment.status, payment.failure_code) == ("failed", failure)
 
 
-def test_an_unsigned_callback_is_not_believed(client):
-    Rail.objects.filter(code="mpesa").update(sandbox=True)
-    forged = {
-        "Body": {"stkCallback": {"CheckoutRequestID": "ws_CO_sandbox_unknown", "ResultCode": 0}}
-    }
-
-    response = client.post(
-        reverse("rail-webhook", args=["mpesa"]), json.dumps(forged), content_type="application/json"
+def test_a_callback_naming_a_push_geraos_never_made_is_kept_once_and_daraja_never_asked(
+    client, monkeypatch
+):
+    asked, query = [], MpesaAdapter._query
+    monkeypatch.setattr(
+        MpesaAdapter, "_query", lambda self, id: asked.append(id) or query(self, id)
     )
+    forged = stk_callback("ws_CO_sandbox_unknown")
 
-    # The status query says there is no such approved push: nothing is captured.
+    outcomes = [
+        client.post(
+            reverse("rail-webhook", args=["mpesa"]), forged, content_type="application/json"
+        ).json()["outcome"]
+        for _ in range(3)
+    ]
+
+    assert outcomes == ["held", "duplicate", "duplicate"]
+    assert asked == []
     held = ProviderEvent.objects.get()
-    assert response.json()["outcome"] == "held"
-    assert held.pending_result["status"] == "requires_action"
+    assert held.pending_result["status"] == "unconfirmed"  # nothing is believed, nor captured
 
 
 def stk_callback(checkout_request_id: str) -> str:
@@ -103,6 +128,30 @@ def test_an_early_callback_does_not_use_up_the_approvals_event(client, monkeypat
     payment.refresh_from_db()
     assert outcome == "processed"
     assert payment.status == Payment.Status.CAPTURED
+
+
+def test_a_callback_whose_push_became_ours_meanwhile_is_confirmed_with_daraja(
+    monkeypatch, django_capture_on_commit_callbacks
+):
+    monkeypatch.setattr(sandbox_mpesa_approve, "apply_async", lambda *a, **k: None)
+    payment = lifecycle.payment_authorize(payment_id=kenyan_payment().pk)
+    callback = mpesa_sandbox.approve(payment.provider_reference)
+    payments_of = notices._payments_of
+    looks = []
+
+    def stored_just_after_the_first_look(rail, notice):
+        looks.append(notice)
+        found = payments_of(rail, notice)
+        return found.none() if len(looks) == 1 else found
+
+    monkeypatch.setattr(notices, "_payments_of", stored_just_after_the_first_look)
+    with django_capture_on_commit_callbacks(execute=True):
+        outcome = notices.webhook_receive(
+            rail_code="mpesa", body=json.dumps(callback).encode(), headers={}
+        )
+
+    payment.refresh_from_db()
+    assert (outcome, payment.status) == ("processed", Payment.Status.CAPTURED)
 
 
 @pytest.mark.django_db(transaction=True)
@@ -164,8 +213,8 @@ def test_garbage_callback_is_a_400(client):
     assert response.json()["error"]["code"] == "invalid_signature"
 
 
-def test_refund_is_a_reversal():
-    payment = lifecycle.payment_authorize(payment_id=kenyan_payment().pk)
+def test_refund_is_a_reversal(pushed):
+    payment = pushed(kenyan_payment())
 
     refund = refunds.refund_create(payment_id=payment.pk)
 

@@ -142,7 +142,7 @@ def test_a_preferred_currency_without_a_rate_is_passed_over(country, currency):
 def test_quote_signature_ties_local_and_settled_amounts():
     quote = quotes.quote_create(user=UserFactory(country="KE"), amount=gbp("50.00"))
 
-    document = jose.jws_verify(quote.jws, jwks=trust_selectors.jwks())
+    document = jose.jws_verify(quote.jws, jwks=trust_selectors.jwks(), typ=jose.QUOTE_TYPE)
 
     assert document["quote_id"] == str(quote.id)
     assert document["local"] == {"amount": "8210.00", "currency": "KES"}

@@ -12,6 +12,7 @@ from apps.payments import lifecycle, quotes, refunds
 from apps.payments.adapters.upi import signature
 from apps.payments.models import Payment, Rail
 from tests.factories import UserFactory
+from tests.helpers import stored_row
 
 pytestmark = pytest.mark.django_db
 
@@ -26,6 +27,13 @@ def indian_payment(vpa: str = "asha@okbank") -> Payment:
         idempotency_key=f"in-{quote.pk}",
         payer_account=vpa,
     )
+
+
+def test_the_payers_upi_id_is_sealed_in_the_database():
+    payment = indian_payment("priya.sharma@okicici")
+
+    assert "priya.sharma" not in stored_row(Payment, payment.pk)
+    assert Payment.objects.get(pk=payment.pk).payer_account == "priya.sharma@okicici"
 
 
 def test_collect_request_approved_in_the_upi_app_is_captured():

@@ -12,7 +12,7 @@ from django.test import Client
 
 from apps.trust import jose, merkle
 from apps.trust.models import TreeHead
-from tests.factories import UserFactory, make_grant, make_receipt
+from tests.factories import UserFactory, make_grant, make_quote, make_receipt
 from tests.helpers import staff_with
 
 pytestmark = pytest.mark.django_db
@@ -23,14 +23,12 @@ def bearer(token: str) -> Client:
     return Client(HTTP_AUTHORIZATION=f"Bearer {token}")
 
 
-def offline_verify(tmp_path, bundle: dict, jwks: dict | None = None) -> subprocess.CompletedProcess:
-    bundle_file = tmp_path / "bundle.json"
+def offline_verify(tmp_path, bundle: dict) -> subprocess.CompletedProcess:
+    """The verifier as a third party runs it, with GeraOS's published keys pinned."""
+    bundle_file, jwks_file = tmp_path / "bundle.json", tmp_path / "jwks.json"
     bundle_file.write_text(json.dumps(bundle))
-    args = [sys.executable, "-m", "apps.trust.verify", str(bundle_file)]
-    if jwks is not None:
-        jwks_file = tmp_path / "jwks.json"
-        jwks_file.write_text(json.dumps(jwks))
-        args += ["--jwks", str(jwks_file)]
+    jwks_file.write_text(json.dumps(Client().get("/.well-known/jwks.json").json()))
+    args = [sys.executable, "-m", "apps.trust.verify", str(bundle_file), "--jwks", str(jwks_file)]
     return subprocess.run(args, cwd=ROOT, capture_output=True, text=True, timeout=30, check=False)  # noqa: S603
 
 
@@ -94,6 +92,20 @@ def test_anyone_can_verify_online(client, user):
     assert invalid == {"valid": False, "reason": "signature does not match", "receipt": None}
 
 
+def test_a_quote_presented_as_a_receipt_is_not_a_valid_receipt(client, catalog):
+    quote = make_quote(UserFactory(country="GB"))  # signed with the receipts' key
+
+    answer = client.post(
+        "/api/v1/receipts/verify", {"jws": quote.jws}, content_type="application/json"
+    ).json()
+
+    assert answer == {
+        "valid": False,
+        "reason": "not a receipt: it is a quote (typ 'geraos-quote+jws')",
+        "receipt": None,
+    }
+
+
 @pytest.mark.parametrize("header", [b"[1]", b"1", b"null"])
 def test_a_jws_whose_header_is_not_an_object_is_invalid_not_a_crash(client, header):
     jws = f"{jose.b64url(header)}.{jose.b64url(b'{}')}.AAAA"
@@ -129,9 +141,8 @@ def test_offline_verifier_agrees_with_the_api(tmp_path, user_client, user, clien
     receipt = make_receipt(user)
     make_receipt(user)
     bundle = user_client.get(f"/api/v1/receipts/{receipt.pk}/bundle").json()
-    jwks = client.get("/.well-known/jwks.json").json()
 
-    valid = offline_verify(tmp_path, bundle, jwks)
+    valid = offline_verify(tmp_path, bundle)
     assert valid.returncode == 0, valid.stdout
     assert valid.stdout.startswith(f"valid: receipt {receipt.pk}")
 

@@ -66,7 +66,7 @@ def test_changing_any_field_breaks_the_signature(user, field):
     tampered = resign_payload(receipt.jws, lambda body: body.__setitem__(field, "tampered"))
 
     with pytest.raises(jose.VerificationError):
-        jose.jws_verify(tampered, jwks=selectors.jwks())
+        jose.jws_verify(tampered, jwks=selectors.jwks(), typ=jose.RECEIPT_TYPE)
 
 
 def test_changing_the_signature_or_the_kid_fails(user):
@@ -79,7 +79,15 @@ def test_changing_the_signature_or_the_kid_fails(user):
 
     for token in (bad_signature, f"{other_kid}.{payload}.{signature}"):
         with pytest.raises(jose.VerificationError):
-            jose.jws_verify(token, jwks=selectors.jwks())
+            jose.jws_verify(token, jwks=selectors.jwks(), typ=jose.RECEIPT_TYPE)
+
+
+def test_only_issuing_a_receipt_signs_one(user):
+    """A receipt is an entry of the log: sign_document signs other documents only."""
+    make_receipt(user)
+
+    with pytest.raises(ValueError, match="issue_receipt"):
+        services.sign_document(payload={"id": "not-in-the-log"}, typ=jose.RECEIPT_TYPE)
 
 
 def test_a_receipt_signed_by_a_retired_key_still_verifies(user):
@@ -90,7 +98,9 @@ def test_a_receipt_signed_by_a_retired_key_still_verifies(user):
     assert old.kid != new.kid
     assert SigningKey.objects.get(kid=old.kid).status == SigningKey.Status.RETIRED
     for receipt in (old, new):
-        assert jose.jws_verify(receipt.jws, jwks=selectors.jwks())["id"] == str(receipt.pk)
+        assert jose.jws_verify(receipt.jws, jwks=selectors.jwks(), typ=jose.RECEIPT_TYPE)[
+            "id"
+        ] == str(receipt.pk)
 
 
 def test_private_keys_are_sealed_at_rest(user):

@@ -224,6 +224,7 @@ class TransitionSerializer(serializers.Serializer):
 
 
 class DispatchOrderSerializer(serializers.ModelSerializer):
+    details = serializers.JSONField(required=False, help_text="Checked by the skill schema.")
     skill = serializers.SerializerMethodField()
     provider = serializers.SerializerMethodField()
     quote = QuoteSerializer()

@@ -51,6 +51,7 @@ class SummaryAppendSerializer(BodySerializer):
 
 class MemoryItemSerializer(serializers.ModelSerializer):
     scope = serializers.CharField(source="scope.code")
+    key = serializers.CharField(max_length=120)
     written_by = serializers.CharField(source="product.code")
     value = serializers.JSONField()
 

@@ -42,11 +42,17 @@ def external_id(value, *, name: str) -> str:
     return value
 
 
+# The status of an unsigned callback's notice before the rail is asked what happened: a
+# callback only names a reference, and GeraOS asks about references it issued, only.
+UNCONFIRMED = "unconfirmed"
+
+
 @dataclass(frozen=True)
 class ProviderResult:
     """What a rail says about a payment (or a refund) after a call or in a webhook.
 
-    `status` is one of Payment.Status's values (or succeeded/failed for refunds).
+    `status` is one of Payment.Status's values (or succeeded/failed for refunds), or
+    UNCONFIRMED: an unsigned callback named the payment and the rail is still to be asked.
     `data["amount"]`, where the rail says it, is the amount it took, a decimal string in
     the payment's currency: a capture of another amount never settles.
     """
@@ -93,3 +99,6 @@ class RailAdapter(Protocol):
     def status(self, payment) -> ProviderResult: ...
 
     def parse_webhook(self, body: bytes, headers: dict) -> WebhookNotice: ...
+
+    # Rails whose callbacks are unconfirmed hints (their result's status UNCONFIRMED) also
+    # have `confirm(notice) -> WebhookNotice`: the rail asked what became of the reference.

@@ -44,6 +44,7 @@ class IdramAdapter:
     code = "idram"
     payer_account = None
     acknowledgement = "OK"  # what Idram expects as the answer to its callbacks
+    unsigned_callbacks = True  # the precheck carries no checksum
 
     def __init__(self, *, sandbox: bool) -> None:
         self.sandbox = sandbox

@@ -2,7 +2,8 @@
 phone), its callback, and the STK status query.
 
 Daraja's callbacks are unsigned, so a callback is never believed on its own: it only
-says which push to look at, and the status query decides. The `MpesaReceiptNumber` is
+says which push to look at, and the status query decides, asked only about a push GeraOS
+made (see notices.webhook_receive). The `MpesaReceiptNumber` is
 kept as the confirmation, verified. M-Pesa has no separate capture: an approved push is
 money taken. Refunds are reversals.
 """
@@ -15,6 +16,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from apps.payments.adapters.base import (
+    UNCONFIRMED,
     PayerAccount,
     ProviderResult,
     WebhookNotice,
@@ -34,6 +36,7 @@ class MpesaError(Exception):
 
 class MpesaAdapter:
     code = "mpesa"
+    unsigned_callbacks = True  # throttled per address (webhooks.RailCallbackThrottle)
     payer_account = PayerAccount(
         "the payer's Safaricom number, e.g. 254712345678", r"^254(7|1)\d{8}$"
     )
@@ -173,11 +176,19 @@ class MpesaAdapter:
         except (ValueError, KeyError, TypeError) as exc:
             raise WebhookRejected("not an STK push callback") from exc
         checkout_request_id = external_id(checkout_request_id, name="CheckoutRequestID")
-        # Unsigned: ask Daraja what really happened to this push. The event is what the
-        # query said, so a forged or early callback cannot use up the real approval's id.
-        result = self._query(checkout_request_id)
+        # Unsigned: it only names a push. Daraja is asked (confirm) about pushes we made.
         return WebhookNotice(
-            event_id=f"{checkout_request_id}:{result.status}",
+            event_id=f"{checkout_request_id}:{UNCONFIRMED}",
             provider_reference=checkout_request_id,
+            result=ProviderResult(status=UNCONFIRMED, provider_reference=checkout_request_id),
+        )
+
+    def confirm(self, notice: WebhookNotice) -> WebhookNotice:
+        """What Daraja says happened to the push. The event is what the query said, so a
+        forged or early callback cannot use up the real approval's id."""
+        result = self._query(notice.provider_reference)
+        return WebhookNotice(
+            event_id=f"{notice.provider_reference}:{result.status}",
+            provider_reference=notice.provider_reference,
             result=result,
         )

@@ -47,6 +47,7 @@ def qr_svg_data_uri(text: str) -> str:
 
 class PixAdapter:
     code = "pix"
+    unsigned_callbacks = True  # mTLS is the proxy's; here, throttled per address
     payer_account = None
     transport: JsonTransport | None = None
 

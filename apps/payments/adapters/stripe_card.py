@@ -17,7 +17,7 @@ from apps.payments.adapters.base import (
     WebhookNotice,
     WebhookRejected,
 )
-from apps.payments.adapters.stripe_sandbox import SANDBOX_WEBHOOK_SECRET, SandboxStripeTransport
+from apps.payments.adapters.stripe_sandbox import SandboxStripeTransport, sandbox_webhook_secret
 from apps.payments.minor_units import from_minor, to_minor
 
 WEBHOOK_TOLERANCE_SECONDS = 300
@@ -112,8 +112,9 @@ class StripeAdapter:
         return self._result(self._client().v1.payment_intents.retrieve(payment.provider_reference))
 
     def _webhook_secret(self) -> str:
-        # Sandbox events come from our own simulator, signed with its published secret.
-        return SANDBOX_WEBHOOK_SECRET if self.sandbox else settings.STRIPE_PAYMENTS_WEBHOOK_SECRET
+        if self.sandbox:
+            return sandbox_webhook_secret()
+        return settings.STRIPE_PAYMENTS_WEBHOOK_SECRET
 
     def parse_webhook(self, body: bytes, headers: dict) -> WebhookNotice:
         secret = self._webhook_secret()

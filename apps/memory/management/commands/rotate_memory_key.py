@@ -1,5 +1,6 @@
 from django.core.management.base import BaseCommand
 
+from apps.core import sealing
 from apps.memory import crypto, services
 
 
@@ -16,7 +17,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, generate: str | None = None, **options) -> None:
         if generate:
-            self.stdout.write(crypto.generate_key_entry(generate))
+            self.stdout.write(sealing.generate_key_entry(generate))
             return
         moved = services.memory_reencrypt_all()
         primary = crypto.keyring().primary_kid
