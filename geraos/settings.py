@@ -7,6 +7,7 @@ DATABASE_URL (PostgreSQL), REDIS_URL and real secrets; see README "Configuration
 from pathlib import Path
 
 import environ
+from csp.constants import NONCE, NONE, SELF, UNSAFE_EVAL, UNSAFE_INLINE
 from django.core.exceptions import ImproperlyConfigured
 from import_export.formats.base_formats import CSV
 
@@ -165,6 +166,7 @@ INSTALLED_APPS = [
     "djmoney",
     "djmoney.contrib.exchange",
     "import_export",
+    "csp",
     "allauth",
     "allauth.account",
     "allauth.mfa",
@@ -180,6 +182,9 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "apps.core.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Content-Security-Policy and Permissions-Policy (see "Security" below).
+    "apps.core.middleware.ContentSecurityPolicyMiddleware",
+    "apps.core.middleware.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -317,7 +322,14 @@ ACCOUNT_CONFIRM_EMAIL_ON_GET = False
 ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = False
 ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
 ACCOUNT_PREVENT_ENUMERATION = True
-ACCOUNT_RATE_LIMITS_ENABLED = True
+ACCOUNT_ADAPTER = "apps.identity.adapter.AccountAdapter"
+# Failed sign-ins: 10 a minute from one address, and 5 in 5 minutes for one account from
+# one address (the adapter keys `key` by account and address), so nobody elsewhere can
+# lock an account; allauth's other limits keep their defaults.
+ACCOUNT_RATE_LIMITS = {"login_failed": "10/m/ip,5/5m/key"}
+# Behind the TLS proxy the client's address is the last X-Forwarded-For entry, as for the
+# API; without this every sign-in would count against the proxy's one address.
+ALLAUTH_TRUSTED_PROXY_COUNT = 1 if BEHIND_TLS_PROXY else 0
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[GeraOS] "
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "http" if DEBUG else "https"
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
@@ -560,6 +572,45 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
 SECURE_HSTS_PRELOAD = not DEBUG
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+
+# Content-Security-Policy (django-csp). User pages run only scripts from GeraOS's own
+# static files, or inline ones carrying the response's nonce ({{ request.csp_nonce }}).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],  # data: for the TOTP QR code
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        # Studio's upgrade and billing buttons post here, then go on to Stripe.
+        "form-action": [SELF, "https://checkout.stripe.com", "https://billing.stripe.com"],
+        "frame-ancestors": [NONE],
+    }
+}
+# What a part of the site adds to that policy, by the URL name of the part's root.
+GERAOS_CSP_ADDS = {
+    # django-unfold builds its screens with Alpine.js, whose standard build evaluates its
+    # attributes with `new Function`, and styles elements inline (its <style> blocks,
+    # style attributes, htmx's indicator styles).
+    "admin:index": {"script-src": [UNSAFE_EVAL], "style-src": [UNSAFE_INLINE]},
+    # Swagger UI sets styles inline; its script is a file (the split view), no eval.
+    "api-docs": {"style-src": [UNSAFE_INLINE]},
+}
+# The rest of /api/ answers JSON, which nothing renders: it allows nothing.
+GERAOS_CSP_API = {"default-src": [NONE], "frame-ancestors": [NONE]}
+# Powerful browser features no GeraOS page uses.
+GERAOS_PERMISSIONS_POLICY = {
+    feature: []
+    for feature in [
+        "accelerometer", "camera", "display-capture", "geolocation", "gyroscope",
+        "magnetometer", "microphone", "midi", "payment", "usb",
+    ]
+}  # fmt: skip
 
 LOGGING = {
     "version": 1,

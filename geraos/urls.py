@@ -3,7 +3,7 @@ from django.contrib import admin
 from django.shortcuts import redirect
 from django.urls import include, path, re_path
 from django.views.generic import RedirectView
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from apps.core import views as core_views
 from apps.dispatch.views import agent_card
@@ -36,7 +36,11 @@ urlpatterns = [
     path("webhooks/stripe/", StripeWebhookView.as_view(), name="stripe-webhook"),
     path("webhooks/rails/<slug:rail>/", RailWebhookView.as_view(), name="rail-webhook"),
     path("api/v1/", include("geraos.api")),
-    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/schema/", core_views.api_read_only(SpectacularAPIView.as_view()), name="api-schema"),
+    path(
+        "api/docs/",
+        core_views.api_read_only(SpectacularSwaggerSplitView.as_view(url_name="api-schema")),
+        name="api-docs",
+    ),
     re_path(r"^api/", core_views.api_not_found),  # last: whatever the API does not serve
 ]

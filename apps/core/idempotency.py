@@ -4,7 +4,9 @@
         @idempotent
         def post(self, request): ...
 
-The key is scoped to the caller (user and the grant or session in use) and the path. The
+A key is 1 to 255 visible ASCII characters (else 400 `idempotency_key_invalid`; without
+one, 400 `idempotency_key_required`). It is scoped to the caller (user and the grant or
+session in use) and the path. The
 first request claims the key; a replay with the same body gets the stored response with
 `Idempotent-Replayed: true`; the same key with another body is a 422
 `idempotency_key_reuse`; a request arriving while the first is in flight waits briefly for
@@ -17,12 +19,14 @@ import datetime as dt
 import functools
 import hashlib
 import json
+import re
 import time
 
 import rfc8785
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from drf_spectacular.utils import OpenApiParameter
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -32,6 +36,25 @@ from apps.core.models import IdempotencyRecord
 from apps.core.sealing import seal, unseal
 
 HEADER = "Idempotency-Key"
+# Visible ASCII only, 1 to 255 characters: nothing a proxy or a log could fold, trim or
+# re-encode into another key. The OpenAPI document says the same.
+KEY_MAX_LENGTH = 255
+KEY_PATTERN = "^[!-~]+$"
+# The header as views declare it to drf-spectacular: @extend_schema(parameters=[...]).
+IDEMPOTENCY_KEY_PARAMETER = OpenApiParameter(
+    name=HEADER,
+    location=OpenApiParameter.HEADER,
+    required=True,
+    type={
+        "type": "string",
+        "minLength": 1,
+        "maxLength": KEY_MAX_LENGTH,
+        "pattern": KEY_PATTERN,
+    },
+    description="Unique per intended operation (visible ASCII, no spaces); a retry with the "
+    "same key and body returns the first response (with Idempotent-Replayed: true).",
+)
+
 KEEP_FOR = dt.timedelta(hours=24)
 WAIT_FOR_IN_FLIGHT_SECONDS = 10.0
 ABANDONED_AFTER = dt.timedelta(minutes=5)
@@ -42,6 +65,10 @@ class IdempotencyKeyRequired(ApplicationError):
     code = "idempotency_key_required"
 
 
+class IdempotencyKeyInvalid(ApplicationError):
+    code = "idempotency_key_invalid"
+
+
 class IdempotencyKeyReuse(ApplicationError):
     code = "idempotency_key_reuse"
     status = 422
@@ -50,9 +77,7 @@ class IdempotencyKeyReuse(ApplicationError):
 def idempotent(view_method):
     @functools.wraps(view_method)
     def wrapper(view, request: Request, *args, **kwargs) -> Response:
-        key = request.headers.get(HEADER, "").strip()
-        if not key or len(key) > 255:
-            raise IdempotencyKeyRequired(f"Send an {HEADER} header (1 to 255 characters).")
+        key = _key(request)
         caller = _caller(request)
         digest = _body_digest(request.data)
         record = _claim(caller=caller, path=request.path, key=key, digest=digest)
@@ -66,6 +91,17 @@ def idempotent(view_method):
         return response
 
     return wrapper
+
+
+def _key(request: Request) -> str:
+    key = request.headers.get(HEADER, "").strip()
+    if not key:
+        raise IdempotencyKeyRequired(f"Send an {HEADER} header.")
+    if len(key) > KEY_MAX_LENGTH or not re.fullmatch(KEY_PATTERN, key):
+        raise IdempotencyKeyInvalid(
+            f"An {HEADER} is 1 to {KEY_MAX_LENGTH} visible ASCII characters, without spaces."
+        )
+    return key
 
 
 def service_key(request: Request) -> str:

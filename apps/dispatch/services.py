@@ -24,6 +24,7 @@ from referencing.exceptions import Unresolvable
 from apps.catalog import services as catalog_services
 from apps.catalog.models import Skill
 from apps.core import audit
+from apps.core.enqueue import enqueue_on_commit
 from apps.core.errors import ApplicationError, ConflictError
 from apps.core.money import money_document
 from apps.core.state_machine import Transitions
@@ -128,7 +129,7 @@ def _begin(order_id, *, waiting: str, working: str, reason: str) -> tuple[Dispat
 
 
 def _after_commit(task, order: DispatchOrder) -> None:
-    task.delay_on_commit(str(order.pk))
+    enqueue_on_commit(task, str(order.pk))
 
 
 # ---------------------------------------------------------------------------
@@ -611,7 +612,7 @@ def _queue_callback(order: DispatchOrder) -> None:
             "at": timezone.now().isoformat(),
         },
     )
-    _tasks().deliver_callback.delay_on_commit(str(delivery.pk))
+    enqueue_on_commit(_tasks().deliver_callback, str(delivery.pk))
 
 
 # ---------------------------------------------------------------------------

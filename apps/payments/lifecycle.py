@@ -10,6 +10,7 @@ from decimal import Decimal
 from django.db import connection, transaction
 from djmoney.money import Money
 
+from apps.core.enqueue import enqueue_on_commit
 from apps.core.errors import ApplicationError, ConflictError, NotFoundError
 from apps.core.state_machine import Transitions
 from apps.identity import services as identity_services
@@ -160,7 +161,7 @@ def payment_start(*, grant: AgentGrant | None = None, **kwargs) -> Payment:
         if grant is not None:
             _reserve_agent_spend(payment, grant)
         if payment.status == Status.PENDING:
-            transaction.on_commit(lambda: authorize_payment.delay(str(payment.pk)))
+            enqueue_on_commit(authorize_payment, str(payment.pk))
     payment.refresh_from_db()
     return payment
 

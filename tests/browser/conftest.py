@@ -32,8 +32,18 @@ def browser():
 
 @pytest.fixture
 def page(browser, live_server):
+    """A browser tab on the live server; the test fails if the Content-Security-Policy
+    refused anything the page tried (chromium says so on the console)."""
     context = browser.new_context(base_url=live_server.url)
     page = context.new_page()
     page.set_default_timeout(10_000)
+    refused: list[str] = []
+
+    def record_refusal(message) -> None:
+        if "Content Security Policy" in message.text:
+            refused.append(message.text)
+
+    page.on("console", record_refusal)
     yield page
     context.close()
+    assert not refused, f"The Content-Security-Policy refused: {refused}"

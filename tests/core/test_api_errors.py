@@ -1,7 +1,9 @@
 """Every API error has one shape: {"error": {"code", "message", "fields"}}."""
 
+import json
+
 import pytest
-from django.test import override_settings
+from django.test import Client, override_settings
 from django.urls import path
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.response import Response
@@ -57,6 +59,69 @@ def test_404_for_unknown_api_url_is_json_in_debug_too(client, settings):
     settings.DEBUG = True
 
     assert_error(client.get("/api/nothing-here"), 404, "not_found")
+
+
+UNSAFE = ["post", "put", "patch", "delete"]
+
+
+@pytest.mark.parametrize("method", UNSAFE)
+@pytest.mark.parametrize("url", ["/api/", "/api/v1/no-such-thing", "/api/v1/dispatches/"])
+def test_unknown_api_urls_answer_json_404_to_every_method(user, method, url):
+    """A signed-in browser without a CSRF token was refused by Django's HTML CSRF page."""
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(user)
+
+    assert_error(getattr(browser, method)(url), 404, "not_found")
+
+
+@pytest.mark.parametrize("method", [*UNSAFE, "options"])
+@pytest.mark.parametrize("url", ["/api/schema/", "/api/docs/"])
+def test_the_schema_and_the_docs_answer_json_to_other_methods(user, method, url):
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(user)
+
+    response = getattr(browser, method)(url)
+
+    assert_error(response, 405, "method_not_allowed")
+    assert response["Allow"] == "GET, HEAD"
+
+
+@pytest.mark.parametrize(
+    ("url", "body", "field"),
+    [
+        ("/api/v1/receipts/verify", {"jws": 0}, "jws"),
+        ("/api/v1/quotes", {"amount": 30, "currency": "GBP"}, "amount"),
+        ("/api/v1/quotes", {"amount": "30.00", "currency": True}, "currency"),
+        ("/api/v1/me", {"name": 7}, "name"),
+    ],
+)
+def test_a_value_of_another_json_type_than_the_schemas_is_a_400(user_client, url, body, field):
+    """DRF would read 0 as "0" (and 30 as 30.00): the schema says a string."""
+    response = user_client.generic(
+        "PATCH" if url == "/api/v1/me" else "POST",
+        url,
+        json.dumps(body),
+        content_type="application/json",
+    )
+
+    error = assert_error(response, 400, "validation_error")
+    assert error["fields"][field][0]["code"] == "invalid_type"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/api/v1/dispatches?status=",
+        "/api/v1/skills?country=",
+        "/api/v1/memory?product=gerahome&scope=preferences&purpose=",
+    ],
+)
+def test_an_empty_query_value_is_a_400_not_a_missing_one(catalog, user_client, url):
+    """`?status=` filtered nothing (DRF reads an empty value as none): it is a mistake."""
+    error = assert_error(user_client.get(url), 400, "validation_error")
+
+    (field,) = error["fields"]
+    assert url.endswith(f"{field}=")
 
 
 def test_405_for_unsupported_method(user_client):

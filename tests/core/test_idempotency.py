@@ -183,6 +183,28 @@ def test_missing_key_is_400(user_client):
 
 
 @override_settings(ROOT_URLCONF=__name__)
+@pytest.mark.parametrize("key", ["k" * 256, "two words", "ключ", "tab\there", "nul\x00"])
+def test_a_key_too_long_or_outside_visible_ascii_is_400(user_client, key):
+    response = charge(user_client, {"amount": "1"}, key=key)
+
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "idempotency_key_invalid"
+    assert not CHARGES
+
+
+def test_the_openapi_document_declares_the_keys_bounds(client):
+    document = client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
+    (parameter,) = [
+        p for p in document["paths"]["/api/v1/payments"]["post"]["parameters"]
+        if p["name"] == "Idempotency-Key"
+    ]  # fmt: skip
+
+    assert parameter["schema"] == {
+        "type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[!-~]+$"
+    }  # fmt: skip
+
+
+@override_settings(ROOT_URLCONF=__name__)
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="needs PostgreSQL")
 def test_fifty_concurrent_requests_with_one_key_do_the_work_once():

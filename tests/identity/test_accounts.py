@@ -8,6 +8,7 @@ from allauth.mfa.models import Authenticator
 from allauth.mfa.totp.internal.auth import SECRET_SESSION_KEY
 from django.core import mail
 from django.db import IntegrityError
+from django.test import Client
 from django.urls import reverse
 
 from apps.identity.models import User
@@ -81,14 +82,33 @@ def test_wrong_password_is_refused(client, user):
     assert "_auth_user_id" not in client.session
 
 
-def test_login_attempts_are_rate_limited(client, user):
-    for _ in range(5):
-        log_in(client, user.email, "not-the-password")
+def from_address(address: str) -> Client:
+    """A browser at `address`, seen through the TLS proxy (X-Forwarded-For's last entry)."""
+    return Client(REMOTE_ADDR="10.0.0.1", HTTP_X_FORWARDED_FOR=address)
 
-    response = log_in(client, user.email, PASSWORD)
+
+def test_login_attempts_are_rate_limited(user):
+    guesser = from_address("198.51.100.7")
+    for _ in range(5):
+        log_in(guesser, user.email, "not-the-password")
+
+    response = log_in(guesser, user.email, PASSWORD)
 
     assert "Too many failed login attempts" in response.content.decode()
-    assert "_auth_user_id" not in client.session
+    assert "_auth_user_id" not in guesser.session
+
+
+def test_failed_logins_from_elsewhere_do_not_lock_the_owner_out(user, other_user):
+    attacker = from_address("198.51.100.7")
+    for victim in (user, other_user):  # enough to reach the attacker's per-address limit too
+        for _ in range(6):
+            log_in(attacker, victim.email, "not-the-password")
+    owner = from_address("203.0.113.5")
+
+    response = log_in(owner, user.email, PASSWORD)
+
+    assert response["Location"] == reverse("identity:me")
+    assert "_auth_user_id" in owner.session
 
 
 def test_totp_enrolment_then_login_needs_the_code(client):

@@ -1,16 +1,7 @@
 """OpenAPI generation: every operation documents the shared error body as `default`."""
 
 from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
-from drf_spectacular.utils import OpenApiParameter
 from rest_framework import serializers
-
-IDEMPOTENCY_KEY_PARAMETER = OpenApiParameter(
-    name="Idempotency-Key",
-    location=OpenApiParameter.HEADER,
-    required=True,
-    description="Unique per intended operation; a retry with the same key and body "
-    "returns the first response (with Idempotent-Replayed: true).",
-)
 
 
 class ErrorFieldSerializer(serializers.Serializer):
@@ -31,7 +22,21 @@ class ErrorSerializer(serializers.Serializer):
     error = ErrorBodySerializer()
 
 
+# What DRF's CharField accepts, as patterns (read by Python's `re`, whose \s is the
+# whitespace str.strip() trims): never NUL (PostgreSQL cannot store it), and, unless the
+# field allows blank, something besides whitespace.
+TEXT_PATTERN = r"^[^\x00]*$"
+NOT_BLANK_TEXT_PATTERN = r"^[^\x00]*[^\s\x00][^\x00]*$"
+
+
 class AutoSchema(SpectacularAutoSchema):
+    def _map_serializer_field(self, field, direction, bypass_extensions=False) -> dict:
+        schema = super()._map_serializer_field(field, direction, bypass_extensions)
+        if direction == "request" and type(field) is serializers.CharField:
+            blank_is_text = field.allow_blank or not field.trim_whitespace
+            schema["pattern"] = TEXT_PATTERN if blank_is_text else NOT_BLANK_TEXT_PATTERN
+        return schema
+
     def _get_response_bodies(self, direction: str = "response") -> dict:
         responses = super()._get_response_bodies(direction)
         error_schema = self.resolve_serializer(ErrorSerializer, direction).ref

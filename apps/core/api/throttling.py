@@ -1,16 +1,29 @@
 """How fast a caller may use the API. Each agent grant has its own allowance, a signed-in
 user's session its own, and anonymous callers one per address; money-moving POSTs (quotes,
 payments, dispatches, disputes) have a second, tighter one. Over it: 429 `throttled` with
-Retry-After. Counts live in the cache (Redis in production, shared by every process)."""
+Retry-After. Counts are kept by `apps.core.rate_limit` (a sliding window in Redis, exact
+under any concurrency; with Redis away the API keeps serving without a limit)."""
 
 from rest_framework.permissions import SAFE_METHODS
 from rest_framework.throttling import SimpleRateThrottle
 
+from apps.core import rate_limit
 from apps.core.api.permissions import acting_grant_id
 
 
 class CallerRateThrottle(SimpleRateThrottle):
     scope = "caller"
+
+    def allow_request(self, request, view) -> bool:
+        if self.rate is None:
+            return True
+        self.verdict = rate_limit.hit(
+            self.get_cache_key(request, view), limit=self.num_requests, period=self.duration
+        )
+        return self.verdict.allowed
+
+    def wait(self) -> float:
+        return self.verdict.retry_after
 
     def get_cache_key(self, request, view) -> str:
         grant_id = acting_grant_id(request)
@@ -20,7 +33,7 @@ class CallerRateThrottle(SimpleRateThrottle):
             caller = f"user:{request.user.pk}"
         else:
             caller = f"address:{self.get_ident(request)}"
-        return self.cache_format % {"scope": self.scope, "ident": caller}
+        return f"{self.scope}:{caller}"
 
 
 class MoneyMovingRateThrottle(CallerRateThrottle):

@@ -1,11 +1,17 @@
-from decimal import Decimal
-
+from django.core.validators import RegexValidator
 from django.urls import reverse
 from djmoney.money import Money
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from apps.catalog.models import Provider, Skill
-from apps.core.api.serializers import MoneySerializer, without_nul_characters
+from apps.core.api.fields import AmountField
+from apps.core.api.serializers import (
+    BodySerializer,
+    MoneySerializer,
+    QuerySerializer,
+    without_nul_characters,
+)
 from apps.core.money import ISO_CURRENCY_CHOICES
 from apps.dispatch.models import DispatchOrder
 from apps.dispatch.outbound import URL_RULE, is_allowed_url
@@ -14,10 +20,10 @@ from apps.dispatch.selectors import rails_for_skill
 from apps.payments.api.serializers import QuoteSerializer
 
 
-class SkillQuerySerializer(serializers.Serializer):
-    capability = serializers.CharField(required=False, default="", max_length=80)
-    country = serializers.CharField(required=False, default="", max_length=2)
-    city = serializers.CharField(required=False, default="", max_length=80)
+class SkillQuerySerializer(QuerySerializer):
+    capability = serializers.CharField(required=False, max_length=80)
+    country = serializers.CharField(required=False, max_length=2)
+    city = serializers.CharField(required=False, max_length=80)
 
 
 class SkillSerializer(serializers.ModelSerializer):
@@ -75,27 +81,29 @@ class ResolutionSerializer(serializers.Serializer):
         return resolution.intent.as_dict()
 
 
-class PlaceSerializer(serializers.Serializer):
+class PlaceSerializer(BodySerializer):
     city = serializers.CharField(max_length=80)
     country = serializers.CharField(max_length=2, required=False, default="", allow_blank=True)
 
 
-class WindowSerializer(serializers.Serializer):
+class WindowSerializer(BodySerializer):
     start = serializers.DateTimeField()
     end = serializers.DateTimeField()
 
     def validate(self, attrs):
         if attrs["end"] <= attrs["start"]:
-            raise serializers.ValidationError("The window must end after it starts.")
+            raise serializers.ValidationError(
+                "The window must end after it starts.", code="window_ends_before_start"
+            )
         return attrs
 
 
-class PriceSerializer(serializers.Serializer):
-    amount = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=Decimal("0.01"))
+class PriceSerializer(BodySerializer):
+    amount = AmountField()
     currency = serializers.ChoiceField(choices=ISO_CURRENCY_CHOICES)
 
 
-class IntentSerializer(serializers.Serializer):
+class IntentSerializer(BodySerializer):
     """The structured intent: what the resolver returned as `intent`, corrected if needed."""
 
     capability = serializers.CharField(max_length=80)
@@ -122,7 +130,7 @@ def intent_from(data: dict) -> ParsedIntent:
     )
 
 
-class IntentOrTextSerializer(serializers.Serializer):
+class IntentOrTextSerializer(BodySerializer):
     text = serializers.CharField(
         max_length=500,
         required=False,
@@ -132,7 +140,9 @@ class IntentOrTextSerializer(serializers.Serializer):
 
     def validate(self, attrs):
         if ("text" in attrs) == ("intent" in attrs):
-            raise serializers.ValidationError("Send either `text` or a structured `intent`.")
+            raise serializers.ValidationError(
+                "Send either `text` or a structured `intent`.", code="text_or_intent"
+            )
         return attrs
 
     def resolve_kwargs(self) -> dict:
@@ -141,14 +151,34 @@ class IntentOrTextSerializer(serializers.Serializer):
         return {"text": self.validated_data["text"]}
 
 
+# The URLs a callback may go to, as the OpenAPI document states them: http(s), a host
+# name with a top-level domain, localhost or an IPv4 address, a port below 65000, and a
+# path of visible ASCII. (Django's URLValidator alone takes more, e.g. Unicode names.)
+_OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])"
+_HOST = (
+    r"(?:(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}"
+    rf"|localhost|{_OCTET}(?:\.{_OCTET}){{3}})"
+)
+CALLBACK_URL_PATTERN = (
+    rf"^(?:https?://{_HOST}(?::(?:[1-5]?[0-9]{{1,4}}|6[0-4][0-9]{{3}}))?(?:/[!-~]*)?)?$"
+)
+
+
+@extend_schema_field({"type": "string", "maxLength": 200, "pattern": CALLBACK_URL_PATTERN})
+class CallbackURLField(serializers.URLField):
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.validators.append(RegexValidator(CALLBACK_URL_PATTERN))
+
+
 class DispatchCreateSerializer(IntentOrTextSerializer):
-    details = serializers.JSONField(
+    details = serializers.DictField(
         required=False,
         default=dict,
         validators=[without_nul_characters],
         help_text="Filled in by the skill's `input_schema`.",
     )
-    callback_url = serializers.URLField(
+    callback_url = CallbackURLField(
         max_length=200,
         required=False,
         default="",
@@ -163,32 +193,26 @@ class DispatchCreateSerializer(IntentOrTextSerializer):
         help_text="Phone (M-Pesa) or VPA (UPI), when the rail needs it.",
     )
 
-    def validate_details(self, value):
-        if not isinstance(value, dict):
-            raise serializers.ValidationError("Details must be a JSON object.")
-        return value
-
     def validate(self, attrs):
         attrs = super().validate(attrs)
         inner = attrs.get("intent", {}).pop("details", None)
         if inner is not None:
             if attrs["details"] and attrs["details"] != inner:
                 raise serializers.ValidationError(
-                    {"details": "Send the details once: in the intent or beside it."}
+                    {"details": "Send the details once: in the intent or beside it."},
+                    code="details_twice",
                 )
             attrs["details"] = inner
         return attrs
 
     def validate_callback_url(self, value: str) -> str:
         if value and not is_allowed_url(value):
-            raise serializers.ValidationError(URL_RULE)
+            raise serializers.ValidationError(URL_RULE, code="callback_url_not_allowed")
         return value
 
 
-class DispatchListQuerySerializer(serializers.Serializer):
-    status = serializers.ChoiceField(
-        choices=DispatchOrder.Status.choices, required=False, default=""
-    )
+class DispatchListQuerySerializer(QuerySerializer):
+    status = serializers.ChoiceField(choices=DispatchOrder.Status.choices, required=False)
     limit = serializers.IntegerField(min_value=1, max_value=200, required=False, default=50)
 
 

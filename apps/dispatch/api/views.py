@@ -6,10 +6,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.catalog import selectors as catalog_selectors
-from apps.core.api.openapi import IDEMPOTENCY_KEY_PARAMETER
 from apps.core.api.permissions import HasScope, acting_grant_id
 from apps.core.api.throttling import MONEY_MOVING
-from apps.core.idempotency import idempotent, service_key
+from apps.core.idempotency import IDEMPOTENCY_KEY_PARAMETER, idempotent, service_key
 from apps.dispatch import resolver, selectors, services
 from apps.dispatch.api.serializers import (
     DispatchCreatedSerializer,

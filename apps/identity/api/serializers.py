@@ -1,7 +1,7 @@
 from django_countries import countries
 from rest_framework import serializers
 
-from apps.core.api.serializers import MoneySerializer
+from apps.core.api.serializers import BodySerializer, MoneySerializer
 from apps.core.money import ISO_CURRENCY_CHOICES
 from apps.identity.models import AgentGrant, Plan, User
 
@@ -65,7 +65,7 @@ class MeSerializer(serializers.Serializer):
     )
 
 
-class ProfileUpdateSerializer(serializers.Serializer):
+class ProfileUpdateSerializer(BodySerializer):
     name = serializers.CharField(max_length=150, allow_blank=True, required=False)
     country = serializers.ChoiceField(choices=list(countries), allow_blank=True, required=False)
     preferred_currency = serializers.ChoiceField(

@@ -5,6 +5,8 @@ slug, a NUL byte included, ever reaches the database."""
 from rest_framework import serializers
 
 from apps.catalog.selectors import product_get_active
+from apps.core.api.fields import JSONValueField
+from apps.core.api.serializers import BodySerializer, QuerySerializer
 from apps.memory.models import MemoryItem
 from apps.memory.selectors import memory_scope_get
 
@@ -25,23 +27,26 @@ class ScopeField(serializers.SlugField):
         return scope
 
 
-class MemoryQuerySerializer(serializers.Serializer):
+class MemoryQuerySerializer(QuerySerializer):
     product = ProductField(help_text="The product the agent acts for, e.g. gerahome.")
     scope = ScopeField(help_text="A memory scope code, e.g. preferences.")
-    purpose = serializers.CharField(max_length=200, required=False, default="")
+    purpose = serializers.CharField(max_length=200, required=False)
 
 
-class MemoryWriteSerializer(MemoryQuerySerializer):
+class MemoryWriteSerializer(BodySerializer):
+    product = ProductField(help_text="The product the agent acts for, e.g. gerahome.")
+    scope = ScopeField(help_text="A memory scope code, e.g. preferences.")
+    purpose = serializers.CharField(max_length=200, required=False)
     kind = serializers.ChoiceField(choices=MemoryItem.Kind.choices)
     key = serializers.CharField(max_length=120)
-    value = serializers.JSONField()
+    value = JSONValueField()
     expires_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
 
 
-class SummaryAppendSerializer(serializers.Serializer):
+class SummaryAppendSerializer(BodySerializer):
     product = ProductField()
     summary = serializers.CharField(max_length=4000)
-    purpose = serializers.CharField(max_length=200, required=False, default="")
+    purpose = serializers.CharField(max_length=200, required=False)
 
 
 class MemoryItemSerializer(serializers.ModelSerializer):

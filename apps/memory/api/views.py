@@ -49,7 +49,7 @@ class MemoryView(APIView):
             product=product,
             scope=scope,
             grant=grant,
-            purpose=query.validated_data["purpose"],
+            purpose=query.validated_data.get("purpose", ""),
         )
         body = {"product": product.code, "scope": scope.code, "items": items}
         return Response(MemoryReadSerializer(body).data)

@@ -1,14 +1,13 @@
-from decimal import Decimal
-
 from rest_framework import serializers
 
-from apps.core.api.serializers import MoneySerializer
+from apps.core.api.fields import AmountField
+from apps.core.api.serializers import BodySerializer, MoneySerializer
 from apps.core.money import ISO_CURRENCY_CHOICES
 from apps.payments.models import Payment, Quote, Refund
 
 
-class QuoteRequestSerializer(serializers.Serializer):
-    amount = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=Decimal("0.01"))
+class QuoteRequestSerializer(BodySerializer):
+    amount = AmountField()
     currency = serializers.ChoiceField(choices=ISO_CURRENCY_CHOICES)
 
 
@@ -79,12 +78,13 @@ class PaymentSerializer(serializers.ModelSerializer):
         ]
 
 
-class PaymentCreateSerializer(serializers.Serializer):
+class PaymentCreateSerializer(BodySerializer):
     quote = serializers.UUIDField(help_text="An unexpired quote of the calling user's.")
     reference = serializers.CharField(max_length=200, help_text="What the payment is for.")
     payer_account = serializers.CharField(
         max_length=100,
         required=False,
         default="",
+        allow_blank=True,
         help_text="The phone (M-Pesa) or VPA (UPI) to charge; empty for card and redirect rails.",
     )

@@ -1,5 +1,6 @@
 from rest_framework import serializers
 
+from apps.core.api.serializers import BodySerializer, QuerySerializer
 from apps.trust.models import Dispute
 
 
@@ -24,7 +25,7 @@ class ReceiptSerializer(serializers.Serializer):
     tree_head = TreeHeadSerializer()
 
 
-class VerifyRequestSerializer(serializers.Serializer):
+class VerifyRequestSerializer(BodySerializer):
     jws = serializers.CharField(help_text="A receipt's compact JWS.")
 
 
@@ -34,12 +35,12 @@ class VerifyResultSerializer(serializers.Serializer):
     receipt = serializers.JSONField(allow_null=True)
 
 
-class ConsistencyQuerySerializer(serializers.Serializer):
+class ConsistencyQuerySerializer(QuerySerializer):
     first = serializers.IntegerField(min_value=1)
     second = serializers.IntegerField(min_value=1)
 
 
-class InclusionQuerySerializer(serializers.Serializer):
+class InclusionQuerySerializer(QuerySerializer):
     index = serializers.IntegerField(min_value=0)
     size = serializers.IntegerField(min_value=1)
 
@@ -50,7 +51,7 @@ class ConsistencyProofSerializer(serializers.Serializer):
     hashes = serializers.ListField(child=serializers.CharField())
 
 
-class DisputeOpenSerializer(serializers.Serializer):
+class DisputeOpenSerializer(BodySerializer):
     reason = serializers.ChoiceField(choices=Dispute.Reason.choices)
     evidence = serializers.CharField(max_length=10000, allow_blank=True, default="")
 

@@ -9,10 +9,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.core.api.openapi import IDEMPOTENCY_KEY_PARAMETER
 from apps.core.api.permissions import HasScope, acting_grant_id
 from apps.core.api.throttling import MONEY_MOVING
-from apps.core.idempotency import idempotent
+from apps.core.idempotency import IDEMPOTENCY_KEY_PARAMETER, idempotent
 from apps.trust import selectors, services
 from apps.trust.api.serializers import (
     ConsistencyProofSerializer,
