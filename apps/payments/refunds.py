@@ -120,6 +120,21 @@ def _earlier_attempt(payment: Payment, resent: list[Refund], amount: Decimal | N
     return next((refund for refund in resent if refund.amount.amount == amount), None)
 
 
+class RefundInFlight(ConflictError):
+    """The rest is held by a refund sent and not answered yet: a caller retrying its own
+    refund (a task after a lost answer) waits for the resend to settle it."""
+
+    code = "refund_in_flight"
+
+
+def _in_flight(payment: Payment) -> bool:
+    """Sent and not answered yet, and to be sent again if need be (not one so old it is
+    left to an operator, nor one waiting for the rail's back office)."""
+    sent = Q(send_started_at__isnull=False) | Q(send_interrupted_at__isnull=False)
+    recent = Q(created_at__gt=timezone.now() - selectors.REFUND_RESEND_WITHIN)
+    return payment.refunds.filter(sent, recent, status=Refund.Status.PENDING).exists()
+
+
 def _refundable(payment: Payment) -> Decimal:
     """Captured, less every refund not failed (a pending one holds its amount)."""
     committed = sum(
@@ -136,8 +151,13 @@ def _refund_reserve(
     payment = lock_payment(payment_id)
     if payment.status not in {Payment.Status.CAPTURED, Payment.Status.PARTIALLY_REFUNDED}:
         raise IllegalTransition(f"Only a captured payment can be refunded ({payment.status}).")
-    left = _refundable(payment)
-    amount = left if amount is None else amount
+    left, asked_for_the_rest = _refundable(payment), amount is None
+    amount = left if asked_for_the_rest else amount
+    if left <= 0 and asked_for_the_rest and _in_flight(payment):
+        raise RefundInFlight(
+            "A refund of this payment is on its way and holds what is left; try again once "
+            "the rail has answered it."
+        )
     if amount <= 0 or amount > left:
         raise ApplicationError(
             f"At most {left} {payment.local_amount.currency} can still be refunded.",
@@ -180,7 +200,13 @@ def _refund_send(payment: Payment, refund: Refund) -> Refund:
         # No answer: the rail may have made it or not. Only the same key may ask again.
         _refund_mark_interrupted(refund_id=refund.pk)
         raise
-    return refund_apply_result(refund_id=refund.pk, result=result)
+    try:
+        return refund_apply_result(refund_id=refund.pk, result=result)
+    except Exception:
+        # The rail answered but the answer was not recorded (the database blinked): sent
+        # again with its key, the rail answers the same and the answer is recorded then.
+        _refund_mark_interrupted(refund_id=refund.pk)
+        raise
 
 
 @transaction.atomic

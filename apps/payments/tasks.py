@@ -31,7 +31,8 @@ def authorize_payment(payment_id: str) -> str:
 
 @shared_task(
     name="payments.refund_late_capture",
-    autoretry_for=(*RAIL_CALL_ERRORS, *TRANSIENT_ERRORS),
+    # A refund of it already on its way (its answer lost): retried until a resend settles it.
+    autoretry_for=(*RAIL_CALL_ERRORS, *TRANSIENT_ERRORS, refunds.RefundInFlight),
     retry_backoff=True,
     max_retries=8,
 )

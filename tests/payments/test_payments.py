@@ -6,12 +6,12 @@ from decimal import Decimal
 import pytest
 import stripe
 from django.core.cache import cache
-from django.db import connection
+from django.db import OperationalError, connection
 from django.test import Client
 from django.utils import timezone
 from djmoney.money import Money
 
-from apps.core.errors import ApplicationError
+from apps.core.errors import ApplicationError, ConflictError
 from apps.payments import lifecycle, quotes, refunds, selectors
 from apps.payments.adapters import ProviderResult
 from apps.payments.adapters.stripe_sandbox import SandboxStripeTransport, _ResponseLost
@@ -161,6 +161,46 @@ def test_a_refund_whose_answer_was_lost_is_sent_again_and_made_once(user, refund
     assert payment.refunded_amount == payment.captured_amount
     assert refunded_at_the_rail(payment) == 5000
     assert len(refund_answer_lost_once) == 1  # the resend carried the key: Stripe replayed
+
+
+def test_a_refund_the_rail_made_but_the_database_did_not_record_is_finished_by_the_retry(
+    user, monkeypatch
+):
+    payment = captured(user)
+    record = refunds.refund_apply_result
+    blinked = []
+
+    def database_blinks_once(**answer):
+        if not blinked:
+            blinked.append(answer)
+            raise OperationalError("server closed the connection unexpectedly")
+        return record(**answer)
+
+    monkeypatch.setattr(refunds, "refund_apply_result", database_blinks_once)
+    with pytest.raises(OperationalError):
+        refunds.refund_create(payment_id=payment.pk)
+
+    refund = refunds.refund_create(payment_id=payment.pk)  # the task's retry, seconds later
+
+    payment.refresh_from_db()
+    assert (refund.status, Refund.objects.count()) == (Refund.Status.SUCCEEDED, 1)
+    assert payment.status == Payment.Status.REFUNDED
+    assert refunded_at_the_rail(payment) == 5000
+
+
+def test_a_refund_still_on_its_way_makes_the_next_one_wait_not_fail(user):
+    payment = captured(user)
+    Refund.objects.create(
+        payment=payment,
+        amount=payment.captured_amount,
+        provider_idempotency_key="geraos-refund-in-flight",
+        send_started_at=timezone.now(),  # sent a moment ago, its answer not recorded yet
+    )
+
+    with pytest.raises(ConflictError) as waiting:
+        refunds.refund_create(payment_id=payment.pk)
+
+    assert waiting.value.code == "refund_in_flight"
 
 
 class WorkerKilled(BaseException):
