@@ -12,6 +12,7 @@ from apps.catalog.models import Skill
 from apps.core.dashboard import since
 from apps.dispatch.models import AT_REST, DISPUTABLE, FINISHED, DispatchOrder
 from apps.payments import selectors as payment_selectors
+from apps.payments.models import Payment
 
 
 def rails_for_skill(skill: Skill, *, decided: dict | None = None) -> dict[str, str]:
@@ -69,6 +70,22 @@ def orders_stuck(*, older_than: dt.timedelta = STUCK_AFTER) -> QuerySet[Dispatch
     unfinished = [s for s in DispatchOrder.Status if s not in FINISHED | AT_REST]
     return DispatchOrder.objects.filter(
         Q(status__in=unfinished) | Q(status__in=FINISHED, receipt__isnull=True),
+        updated_at__lt=cutoff,
+    ).order_by("updated_at")
+
+
+def orders_behind_their_refunds(
+    *, older_than: dt.timedelta = STUCK_AFTER
+) -> QuerySet[DispatchOrder]:
+    """Orders whose payment was refunded since, with no sign of it on the order after a
+    while (the news of it, dispatch.follow_refunds, was lost or gave up)."""
+    cutoff = timezone.now() - older_than
+    refunded = [Payment.Status.REFUNDED, Payment.Status.PARTIALLY_REFUNDED]
+    Status = DispatchOrder.Status
+    return DispatchOrder.objects.filter(
+        Q(status__in=[Status.COMPLETED, Status.RESOLVED_UPHELD], payment__status__in=refunded)
+        | Q(status=Status.PARTIALLY_REFUNDED, payment__status=Payment.Status.REFUNDED),
+        receipt__isnull=False,
         updated_at__lt=cutoff,
     ).order_by("updated_at")
 

@@ -86,11 +86,15 @@ def follow_refunds(order_id: str) -> str:
 @shared_task(name="dispatch.resume_stuck", autoretry_for=TRANSIENT_ERRORS, **RETRY_SOON)
 def resume_stuck_orders() -> int:
     """The safety net (a dead worker's messages come back only after the visibility
-    timeout): every order nobody moved for a while gets the step it is waiting on."""
+    timeout): every order nobody moved for a while gets the step it is waiting on, and
+    one whose payment was refunded without its knowing follows the refund."""
     stuck = list(selectors.orders_stuck().values_list("pk", flat=True)[:500])
     for order_id in stuck:
         services.order_resume(order_id=order_id, actor="beat")
-    return len(stuck)
+    behind = list(selectors.orders_behind_their_refunds().values_list("pk", flat=True)[:500])
+    for order_id in behind:
+        follow_refunds.delay(str(order_id))
+    return len(stuck) + len(behind)
 
 
 @shared_task(

@@ -11,7 +11,7 @@ from django.urls import reverse
 
 from apps.core.errors import ConflictError
 from apps.core.models import AuditEvent
-from apps.dispatch import services
+from apps.dispatch import services, tasks
 from apps.dispatch.models import DispatchOrder
 from apps.payments import refunds
 from apps.payments.adapters import ProviderResult
@@ -396,3 +396,20 @@ def test_a_second_dispute_after_one_was_upheld_disputes_the_order_again(
 
     order.refresh_from_db()
     assert order.status == DispatchOrder.Status.DISPUTED
+
+
+def test_a_refund_whose_news_never_reached_the_order_is_recorded_by_the_sweep(
+    completed, monkeypatch, wednesday_morning
+):
+    order = completed()
+    refunds.refund_create(payment_id=order.payment_id, reason="no-show")  # its news is lost
+    order.refresh_from_db()
+    assert order.status == DispatchOrder.Status.COMPLETED
+    later = wednesday_morning + dt.timedelta(minutes=3)
+    monkeypatch.setattr("django.utils.timezone.now", lambda: later)
+
+    tasks.resume_stuck_orders()
+
+    order.refresh_from_db()
+    assert order.status == DispatchOrder.Status.REFUNDED
+    assert order.receipt.amendments.get().resolution == Receipt.Resolution.REFUNDED
