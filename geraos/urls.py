@@ -35,6 +35,11 @@ urlpatterns = [
     path("me/", include("apps.identity.urls")),
     path("webhooks/stripe/", StripeWebhookView.as_view(), name="stripe-webhook"),
     path("webhooks/rails/<slug:rail>/", RailWebhookView.as_view(), name="rail-webhook"),
+    path(
+        "webhooks/rails/<slug:rail>/<slug:payment_key>/",
+        RailWebhookView.as_view(),
+        name="rail-webhook-for-payment",
+    ),
     path("api/v1/", include("geraos.api")),
     path("api/schema/", core_views.api_read_only(SpectacularAPIView.as_view()), name="api-schema"),
     path(

@@ -10,12 +10,14 @@ from allauth.mfa import app_settings as mfa_settings
 from allauth.mfa.models import Authenticator
 from allauth.mfa.totp.internal.auth import TOTP, format_hotp_value, hotp_value
 from django.contrib.auth.models import Permission
-from django.db import connection
+from django.db import OperationalError, connection
 from django.http import HttpRequest
 from django.test import Client
 
 from apps.core.models import AuditEvent
 from apps.identity.models import User
+from apps.payments import lifecycle
+from apps.payments.sandbox_payer import sandbox_mpesa_approve
 from tests.factories import UserFactory
 
 # Every authenticator app a test sets up holds this secret (base32).
@@ -115,3 +117,23 @@ def run_concurrently(
     with ThreadPoolExecutor(max_workers=len(arguments)) as pool:
         futures = [pool.submit(run, args) for args in arguments]
     return [future.result() for future in futures]
+
+
+def stk_push_answer_lost_once(monkeypatch) -> list[str]:
+    """Daraja takes the next STK push, then storing its answer (the CheckoutRequestID)
+    fails, as when PostgreSQL blinks. Returns the prompts the payer's phone gets, each
+    left for the test to approve (`sandbox_mpesa_approve`)."""
+    prompts = []
+    monkeypatch.setattr(
+        sandbox_mpesa_approve, "apply_async", lambda args, countdown: prompts.append(args[0])
+    )
+    store_answer = lifecycle.payment_apply_result
+    blinks = [OperationalError("server closed the connection unexpectedly")]
+
+    def blink_once(**kwargs):
+        if kwargs["cause"] == "authorize" and blinks:
+            raise blinks.pop()
+        return store_answer(**kwargs)
+
+    monkeypatch.setattr(lifecycle, "payment_apply_result", blink_once)
+    return prompts

@@ -2,7 +2,8 @@
 restart, a failover) or PostgreSQL rolled a transaction back to break a deadlock. Every
 pipeline and payments task retries them a few seconds later; its step is idempotent (it
 rechecks where it is under a lock, and rails and providers are asked again with the same
-idempotency key), so running it again is safe (docs/DESIGN.md "Transient failures")."""
+idempotency key, or, a rail that has none, not at all), so running it again is safe
+(docs/DESIGN.md "Transient failures")."""
 
 import kombu.exceptions
 import redis.exceptions

@@ -489,7 +489,7 @@ def order_compensate(*, order_id) -> DispatchOrder:
         return order
     payment = order.payment
     if payment.status == Payment.Status.PENDING:
-        # Ask the rail what became of the authorization (same key, never a second charge).
+        # Ask the rail what became of the authorization (never a second charge).
         payment = payment_lifecycle.payment_reconcile(payment_id=payment.pk)
     # A rerun of compensation finds the refund it asked for on its way: not asked twice.
     refund_waiting = payment_selectors.payment_refund_waiting(payment_id=payment.pk)

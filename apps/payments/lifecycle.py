@@ -2,12 +2,14 @@
 stale news. Rail calls never run inside a transaction: each step locks and checks,
 commits, calls the rail, then locks, re-checks and applies what the rail said."""
 
+import datetime as dt
 import re
 import uuid
 from dataclasses import fields
 from decimal import Decimal
 
 from django.db import connection, transaction
+from django.utils import timezone
 from djmoney.money import Money
 
 from apps.core.enqueue import enqueue_on_commit
@@ -45,6 +47,11 @@ MOVES = Transitions(
     refusal=IllegalTransition,
 )
 LATE_CAPTURE_FROM = frozenset({Status.VOIDED, Status.FAILED})
+
+# An STK prompt expires on the phone within about a minute and Daraja calls back soon
+# after: a push with neither its answer nor its callback this long after it was sent has
+# failed (a callback later still is a late capture, refunded).
+UNANSWERED_AFTER = dt.timedelta(minutes=5)
 
 
 def lock_payment(payment_id) -> Payment:
@@ -182,10 +189,42 @@ def payment_authorize(*, payment_id) -> Payment:
     payment = Payment.objects.select_related("rail").get(pk=payment_id)
     if payment.status != Status.PENDING:
         return payment  # already done: safe to run twice
-    result = rail_adapter(payment).authorize(
-        payment, idempotency_key=payment.provider_idempotency_key
-    )
+    adapter = rail_adapter(payment)
+    if not getattr(adapter, "idempotent_authorize", True) and not _mark_sent(payment.pk):
+        return _await_answer(payment.pk)  # asked again, the rail would ask the payer again
+    result = adapter.authorize(payment, idempotency_key=payment.provider_idempotency_key)
     return payment_apply_result(payment_id=payment.pk, result=result, cause="authorize")
+
+
+@transaction.atomic
+def _mark_sent(payment_id) -> bool:
+    """Claim the one request a rail without idempotency gets, committed before it is
+    sent: True for the one caller that may send it."""
+    payment = lock_payment(payment_id)
+    if payment.status != Status.PENDING or payment.authorize_sent_at:
+        return False
+    payment.authorize_sent_at = timezone.now()
+    payment.save(update_fields=["authorize_sent_at", "updated_at"])
+    return True
+
+
+@transaction.atomic
+def _await_answer(payment_id) -> Payment:
+    """The rail was asked already and is not asked again: its answer says what happened,
+    or, that lost, its callback, whose URL names the payment (notices.webhook_receive).
+    With neither UNANSWERED_AFTER on, the payment fails."""
+    payment = lock_payment(payment_id)
+    unanswered = (
+        payment.status == Status.PENDING
+        and not payment.provider_reference
+        and payment.authorize_sent_at < timezone.now() - UNANSWERED_AFTER
+    )
+    if unanswered:
+        _apply(
+            payment, ProviderResult(status=Status.FAILED, failure_code="unanswered"), "unanswered"
+        )
+        payment.save()
+    return payment
 
 
 def payment_capture(*, payment_id) -> Payment:
@@ -214,7 +253,8 @@ def payment_reconcile(*, payment_id) -> Payment:
     """Ask the rail what happened (after a timeout or a lost response) and record it."""
     payment = Payment.objects.select_related("rail").get(pk=payment_id)
     if not payment.provider_reference:
-        return payment_authorize(payment_id=payment_id)  # same key: no second charge
+        # Asked again only where that cannot charge twice: the same key, or not at all.
+        return payment_authorize(payment_id=payment_id)
     result = rail_adapter(payment).status(payment)
     return payment_apply_result(payment_id=payment_id, result=result, cause="reconcile")
 

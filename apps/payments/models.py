@@ -158,6 +158,14 @@ class Payment(BaseModel):
     # Saved before the provider is called, so a retry after a timeout sends the same key.
     provider_idempotency_key = models.CharField(max_length=255, unique=True)
     provider_reference = models.CharField(max_length=255, blank=True, db_index=True)
+    authorize_sent_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When a rail that cannot be asked twice (an M-Pesa STK push prompts the "
+        "payer again) was asked to authorize, committed before the request. Set and with no "
+        "reference, the answer was lost: the rail is not asked again, and the callback, "
+        "whose URL names the payment, says what happened.",
+    )
     next_action = models.JSONField(null=True, blank=True)
     confirmation_id = models.CharField(max_length=255, blank=True)
     confirmation_verified = models.BooleanField(default=False)

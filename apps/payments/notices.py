@@ -4,6 +4,7 @@ and kept for operators when they name nothing of ours."""
 from dataclasses import asdict
 
 from django.db import transaction
+from django.db.models import Q
 
 from apps.core.errors import ApplicationError, ConflictError, NotFoundError
 from apps.payments.adapters import adapter_for
@@ -17,15 +18,17 @@ from apps.payments.models import Payment, ProviderEvent, Rail, Refund
 from apps.payments.refunds import refund_apply_result
 
 
-def webhook_receive(*, rail_code: str, body: bytes, headers: dict) -> str:
-    """Verify a rail's notification, apply it once; returns processed or duplicate."""
+def webhook_receive(*, rail_code: str, body: bytes, headers: dict, payment_key: str = "") -> str:
+    """Verify a rail's notification, apply it once; returns processed or duplicate.
+    `payment_key`, from a callback URL given for one payment, names that payment too while
+    it waits for the reference that the rail's lost answer carried."""
     rail = Rail.objects.filter(code=rail_code).first()
     if rail is None:
         raise NotFoundError("Unknown rail.")
     try:
         adapter = adapter_for(rail.code, sandbox=rail.sandbox)
         notice = adapter.parse_webhook(body, headers)
-        if _unconfirmed(notice) and _payments_of(rail, notice).exists():
+        if _unconfirmed(notice) and _payments_of(rail, notice, payment_key).exists():
             notice = adapter.confirm(notice)  # outside any transaction: it asks the rail
     except WebhookIgnored:
         return "ignored"
@@ -42,7 +45,7 @@ def webhook_receive(*, rail_code: str, body: bytes, headers: dict) -> str:
         if notice.about_refund:
             return _apply_refund_notice(rail, notice, event)
         serialize_on_reference(notice.provider_reference)
-        payment = _payments_of(rail, notice).first()
+        payment = _payments_of(rail, notice, payment_key).first()
         if payment is None:
             # Kept for when the payment's reference is stored (a callback can beat the
             # response that brings it) or for operators: an unconfirmed one names a
@@ -61,15 +64,28 @@ def _unconfirmed(notice: WebhookNotice) -> bool:
     return notice.result.status == UNCONFIRMED
 
 
-def _payments_of(rail: Rail, notice: WebhookNotice):
+def _payments_of(rail: Rail, notice: WebhookNotice, payment_key: str):
+    named = Q(provider_reference=notice.provider_reference)
+    if payment_key:
+        named |= _awaiting_its_reference(rail, payment_key)
     if _unconfirmed(notice):
-        # The rail is asked about its own references only.
-        return Payment.objects.filter(rail=rail, provider_reference=notice.provider_reference)
+        # The rail is asked about its own references only (or the one request it was sent
+        # for the payment whose callback URL this is).
+        return Payment.objects.filter(named, rail=rail)
     # By reference: one Stripe account sends card and iDEAL events alike. But only within
     # the rail's own world: a sandbox rail may believe a published secret, so its news
     # never settles a live rail's payment.
-    return Payment.objects.filter(
-        provider_reference=notice.provider_reference, rail__sandbox=rail.sandbox
+    return Payment.objects.filter(named, rail__sandbox=rail.sandbox)
+
+
+def _awaiting_its_reference(rail: Rail, payment_key: str) -> Q:
+    """The payment whose one request to the rail went out and whose answer, which carried
+    the reference, was lost: the callback brings the reference (M-Pesa's STK push)."""
+    return Q(
+        rail=rail,
+        provider_idempotency_key=payment_key,
+        provider_reference="",
+        authorize_sent_at__isnull=False,
     )
 
 

@@ -15,6 +15,7 @@ from urllib.parse import urlencode
 
 from celery import shared_task
 from django.conf import settings
+from django.urls import resolve
 from django.utils import timezone
 
 from apps.core.transient import RETRY_SOON, TRANSIENT_ERRORS
@@ -31,9 +32,16 @@ from apps.payments.notices import webhook_receive
 
 @shared_task(name="payments.sandbox_mpesa_approve", autoretry_for=TRANSIENT_ERRORS, **RETRY_SOON)
 def sandbox_mpesa_approve(checkout_request_id: str) -> str:
-    """The customer answers the STK prompt and Daraja calls us back."""
+    """The customer answers the STK prompt and Daraja calls back the push's CallBackURL."""
     callback = mpesa_sandbox.approve(checkout_request_id)
-    return webhook_receive(rail_code="mpesa", body=json.dumps(callback).encode(), headers={})
+    url = mpesa_sandbox.callback_url(checkout_request_id)
+    called = resolve(url.removeprefix(settings.GERAOS_PUBLIC_URL)).kwargs
+    return webhook_receive(
+        rail_code=called["rail"],
+        body=json.dumps(callback).encode(),
+        headers={},
+        payment_key=called.get("payment_key", ""),
+    )
 
 
 @shared_task(name="payments.sandbox_pix_pay", autoretry_for=TRANSIENT_ERRORS, **RETRY_SOON)

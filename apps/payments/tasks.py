@@ -1,6 +1,7 @@
 """Payments tasks: thin wrappers that call one service each. Every one retries a database
 or broker that blinked (apps/core/transient.py): the services recheck the payment under
-its lock, and a rail is asked again with the same idempotency key."""
+its lock, and a rail is asked again with the same idempotency key (M-Pesa, which has
+none, is never asked twice: lifecycle.payment_authorize)."""
 
 from celery import shared_task
 
@@ -50,7 +51,8 @@ def reconcile_payment(payment_id: str) -> str:
 @shared_task(name="payments.reconcile_stuck", autoretry_for=TRANSIENT_ERRORS, **RETRY_SOON)
 def reconcile_stuck_payments() -> int:
     """Payments left pending (a crash or lost response between the rail and our commit)
-    are settled by asking the rail, with the same idempotency key: never a second charge."""
+    are settled by asking the rail, never for a second charge (the same idempotency key; a
+    lost M-Pesa push is not sent again, and fails if its callback never comes)."""
     stuck = list(selectors.payments_needing_reconciliation())
     for payment_id in stuck:
         reconcile_payment.delay(str(payment_id))

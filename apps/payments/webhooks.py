@@ -67,7 +67,8 @@ class RailCallbackThrottle(SimpleRateThrottle):
 
 
 class RailWebhookView(APIView):
-    """Rails' notifications; each adapter verifies its rail's signature or secret."""
+    """Rails' notifications; each adapter verifies its rail's signature or secret. A
+    callback URL given for one payment names it (`payment_key`: M-Pesa's)."""
 
     authentication_classes = []
     throttle_classes = [RailCallbackThrottle]
@@ -75,9 +76,12 @@ class RailWebhookView(APIView):
     parser_classes = [JSONParser, FormParser]
     schema = None
 
-    def post(self, request: Request, rail: str) -> HttpResponse:
+    def post(self, request: Request, rail: str, payment_key: str = "") -> HttpResponse:
         outcome = notices.webhook_receive(
-            rail_code=rail, body=request.body, headers=dict(request.headers)
+            rail_code=rail,
+            body=request.body,
+            headers=dict(request.headers),
+            payment_key=payment_key,
         )
         acknowledgement = getattr(ADAPTERS.get(rail), "acknowledgement", None)
         if acknowledgement:  # rails that expect a plain-text answer (Idram: "OK")

@@ -12,10 +12,12 @@ from apps.core import hmac_signature
 from apps.dispatch import fulfilment, selectors, services, tasks
 from apps.dispatch.models import CallbackDelivery, DispatchOrder
 from apps.payments.models import Payment
+from apps.payments.sandbox_payer import sandbox_mpesa_approve
+from geraos.celery import app as celery_app
 from tests.dispatch.conftest import Agent
 from tests.dispatch.fake_provider import FakeProvider
 from tests.factories import UserFactory
-from tests.helpers import audit_trail
+from tests.helpers import audit_trail, stk_push_answer_lost_once
 
 pytestmark = pytest.mark.django_db
 
@@ -143,6 +145,34 @@ def test_an_mpesa_order_waits_for_the_payer_then_completes(
     assert order.quote.rail.code == "mpesa"
     assert order.status == "completed"  # the sandbox payer approved through Celery
     assert order.payment.confirmation_verified is True
+
+
+def test_an_stk_push_whose_answer_a_database_error_lost_prompts_the_payer_once(
+    catalog, wednesday_morning, django_capture_on_commit_callbacks, monkeypatch
+):
+    """Daraja took the push; storing its CheckoutRequestID then failed, and the step ran
+    again seconds later. The phone is prompted once; approving that prompt completes."""
+    monkeypatch.setitem(celery_app.conf, "task_eager_propagates", False)  # it is retried
+    prompts = stk_push_answer_lost_once(monkeypatch)
+    kenyan = Agent(
+        UserFactory(country="KE", preferred_currency=""),
+        on_commit=django_capture_on_commit_callbacks,
+    )
+    order_id = kenyan.dispatch(
+        text="plumber in Nairobi tomorrow morning", payer_account="254708374149"
+    ).json()["id"]
+
+    with django_capture_on_commit_callbacks(execute=True):
+        sandbox_mpesa_approve(prompts[0])  # the payer approves; Daraja calls back
+
+    order = DispatchOrder.objects.get(pk=order_id)
+    assert len(prompts) == 1
+    # The push's answer was never stored; the callback brought the capture, once.
+    assert list(order.payment.events.values_list("to_status", flat=True)) == [
+        "pending",
+        "captured",
+    ]
+    assert order.status == "completed"
 
 
 def test_a_stuck_order_is_resumed_by_the_beat_task(agent, django_capture_on_commit_callbacks):

@@ -2,16 +2,19 @@
 a Celery task), confirmation only by the status query, and the production adapter against
 recorded Daraja responses."""
 
+import datetime as dt
 import json
 import threading
 import time
 from decimal import Decimal
 from math import ceil
+from urllib.parse import urlsplit
 
 import pytest
-from django.db import connection
+from django.db import OperationalError, connection
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 from djmoney.money import Money
 
 from apps.payments import lifecycle, notices, quotes, refunds
@@ -20,7 +23,7 @@ from apps.payments.adapters.mpesa import MpesaAdapter
 from apps.payments.models import Payment, ProviderEvent, Rail
 from apps.payments.sandbox_payer import sandbox_mpesa_approve
 from tests.factories import UserFactory
-from tests.helpers import stored_row
+from tests.helpers import stk_push_answer_lost_once, stored_row
 
 pytestmark = pytest.mark.django_db
 PHONE = "254708374149"
@@ -139,9 +142,9 @@ def test_a_callback_whose_push_became_ours_meanwhile_is_confirmed_with_daraja(
     payments_of = notices._payments_of
     looks = []
 
-    def stored_just_after_the_first_look(rail, notice):
+    def stored_just_after_the_first_look(rail, notice, payment_key):
         looks.append(notice)
-        found = payments_of(rail, notice)
+        found = payments_of(rail, notice, payment_key)
         return found.none() if len(looks) == 1 else found
 
     monkeypatch.setattr(notices, "_payments_of", stored_just_after_the_first_look)
@@ -190,6 +193,89 @@ def apply_in_own_connection(payment, result):
         lifecycle.payment_apply_result(payment_id=payment.pk, result=result, cause="authorize")
     finally:
         connection.close()
+
+
+@pytest.fixture
+def answer_lost(monkeypatch):
+    """A payment whose STK push Daraja took and whose answer was lost; and the prompts
+    its payer got."""
+    prompts = stk_push_answer_lost_once(monkeypatch)
+    payment = kenyan_payment()
+    with pytest.raises(OperationalError):
+        lifecycle.payment_authorize(payment_id=payment.pk)
+    return payment, prompts
+
+
+def unanswered_for_too_long(payment: Payment) -> None:
+    sent = timezone.now() - lifecycle.UNANSWERED_AFTER - dt.timedelta(seconds=1)
+    Payment.objects.filter(pk=payment.pk).update(authorize_sent_at=sent)
+
+
+def test_a_push_whose_answer_was_lost_is_not_sent_again_and_fails_unanswered(answer_lost):
+    payment, prompts = answer_lost
+
+    lifecycle.payment_authorize(payment_id=payment.pk)  # the step, retried
+    lifecycle.payment_reconcile(payment_id=payment.pk)  # the stuck-payment sweep
+    assert len(prompts) == 1
+    assert Payment.objects.get(pk=payment.pk).status == Payment.Status.PENDING
+
+    unanswered_for_too_long(payment)
+    payment = lifecycle.payment_reconcile(payment_id=payment.pk)
+
+    assert (payment.status, payment.failure_code) == ("failed", "unanswered")
+    assert len(prompts) == 1
+
+
+def test_the_callback_of_a_push_whose_answer_was_lost_finds_the_payment_by_its_url(
+    answer_lost, client
+):
+    payment, (prompt,) = answer_lost
+    callback = mpesa_sandbox.approve(prompt)  # the payer approves; Daraja calls back
+
+    response = client.post(
+        urlsplit(mpesa_sandbox.callback_url(prompt)).path,
+        json.dumps(callback),
+        content_type="application/json",
+    )
+
+    payment.refresh_from_db()
+    assert response.json()["outcome"] == "processed"
+    assert (payment.status, payment.provider_reference) == ("captured", prompt)
+    assert payment.confirmation_verified
+
+
+def test_a_lost_push_approved_after_the_payment_failed_is_refunded(
+    answer_lost, django_capture_on_commit_callbacks
+):
+    payment, (prompt,) = answer_lost
+    unanswered_for_too_long(payment)
+    lifecycle.payment_reconcile(payment_id=payment.pk)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        sandbox_mpesa_approve(prompt)  # the prompt, approved late
+
+    payment.refresh_from_db()
+    assert payment.status == Payment.Status.REFUNDED
+    assert payment.events.filter(to_status="captured", data__late=True).exists()
+
+
+def test_a_payments_callback_url_names_no_other_push_once_its_own_is_stored(
+    pushed, client, monkeypatch
+):
+    payment = pushed(kenyan_payment())
+    asked, query = [], MpesaAdapter._query
+    monkeypatch.setattr(
+        MpesaAdapter, "_query", lambda self, id: asked.append(id) or query(self, id)
+    )
+
+    response = client.post(
+        reverse("rail-webhook-for-payment", args=["mpesa", payment.provider_idempotency_key]),
+        stk_callback("ws_CO_sandbox_another"),
+        content_type="application/json",
+    )
+
+    assert response.json()["outcome"] == "held"
+    assert asked == []
 
 
 @pytest.mark.parametrize("checkout_request_id", ["ws_CO_" + "9" * 300, "ws_CO_\x00"])
@@ -265,5 +351,7 @@ def test_production_adapter_speaks_daraja(monkeypatch, settings):
     push = next(body for _, url, body in recorded.sent if url.endswith("/processrequest"))
     assert push["PhoneNumber"] == PHONE
     assert push["Amount"] == 1642
-    assert push["CallBackURL"].endswith("/webhooks/rails/mpesa/")
+    assert push["CallBackURL"].endswith(
+        f"/webhooks/rails/mpesa/{payment.provider_idempotency_key}/"
+    )
     assert (payment.status, payment.confirmation_id) == ("captured", "NLJ7RT61SV")

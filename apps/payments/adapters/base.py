@@ -102,3 +102,6 @@ class RailAdapter(Protocol):
 
     # Rails whose callbacks are unconfirmed hints (their result's status UNCONFIRMED) also
     # have `confirm(notice) -> WebhookNotice`: the rail asked what became of the reference.
+    # A rail whose authorize has no idempotency (asked twice, it asks the payer twice) says
+    # `idempotent_authorize = False`: it is asked once (lifecycle.payment_authorize), and
+    # its callback URL names the payment, in case the answer to that request is lost.

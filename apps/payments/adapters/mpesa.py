@@ -6,6 +6,10 @@ says which push to look at, and the status query decides, asked only about a pus
 made (see notices.webhook_receive). The `MpesaReceiptNumber` is
 kept as the confirmation, verified. M-Pesa has no separate capture: an approved push is
 money taken. Refunds are reversals.
+
+A push is sent once: a second would prompt the payer again, and Daraja gives a push's id
+only in its answer, so each push's callback URL names its payment, and a push whose answer
+was lost is found by its callback.
 """
 
 import base64
@@ -37,6 +41,9 @@ class MpesaError(Exception):
 class MpesaAdapter:
     code = "mpesa"
     unsigned_callbacks = True  # throttled per address (webhooks.RailCallbackThrottle)
+    # An STK push has no idempotency key: sent again, it prompts the payer again. Its
+    # CheckoutRequestID comes only in the answer, so the callback URL names the payment.
+    idempotent_authorize = False
     payer_account = PayerAccount(
         "the payer's Safaricom number, e.g. 254712345678", r"^254(7|1)\d{8}$"
     )
@@ -122,7 +129,8 @@ class MpesaAdapter:
                 "PartyA": payment.payer_account,
                 "PartyB": settings.MPESA_SHORTCODE,
                 "PhoneNumber": payment.payer_account,
-                "CallBackURL": f"{settings.GERAOS_PUBLIC_URL}/webhooks/rails/mpesa/",
+                "CallBackURL": f"{settings.GERAOS_PUBLIC_URL}/webhooks/rails/mpesa/"
+                f"{idempotency_key}/",
                 "AccountReference": idempotency_key[-12:],
                 "TransactionDesc": payment.reference[:13],
             },

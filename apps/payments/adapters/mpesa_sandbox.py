@@ -1,7 +1,7 @@
 """A stand-in for Safaricom's Daraja API, for sandbox mode. State lives in the Django
 cache. The customer's approval on their phone is a Celery task
 (`payments.sandbox_mpesa_approve`) that then delivers Daraja's callback to our webhook
-handler, as Safaricom would.
+handler, at the push's CallBackURL, as Safaricom would.
 
 Outcomes by amount (whole KES): ending in 51 the customer has insufficient funds; ending
 in 32 they cancel the prompt; otherwise they approve.
@@ -51,7 +51,7 @@ class SandboxMpesaTransport:
         checkout_request_id = f"ws_CO_sandbox_{secrets.token_hex(8)}"
         cache.set(
             _key(checkout_request_id),
-            {"amount": int(body["Amount"]), "result": None},
+            {"amount": int(body["Amount"]), "result": None, "callback_url": body["CallBackURL"]},
             STATE_TTL_SECONDS,
         )
         sandbox_payer_acts("payments.sandbox_mpesa_approve", checkout_request_id)
@@ -73,6 +73,10 @@ class SandboxMpesaTransport:
             "CheckoutRequestID": checkout_request_id,
             **push["result"],
         }
+
+
+def callback_url(checkout_request_id: str) -> str:
+    return cache.get(_key(checkout_request_id))["callback_url"]
 
 
 def approve(checkout_request_id: str) -> dict:
