@@ -52,6 +52,7 @@ LATE_CAPTURE_FROM = frozenset({Status.VOIDED, Status.FAILED})
 # after: a push with neither its answer nor its callback this long after it was sent has
 # failed (a callback later still is a late capture, refunded).
 UNANSWERED_AFTER = dt.timedelta(minutes=5)
+UNANSWERED = "unanswered"  # the failure code of a payment whose rail never answered
 
 
 def lock_payment(payment_id) -> Payment:
@@ -220,9 +221,7 @@ def _await_answer(payment_id) -> Payment:
         and payment.authorize_sent_at < timezone.now() - UNANSWERED_AFTER
     )
     if unanswered:
-        _apply(
-            payment, ProviderResult(status=Status.FAILED, failure_code="unanswered"), "unanswered"
-        )
+        _apply(payment, ProviderResult(status=Status.FAILED, failure_code=UNANSWERED), UNANSWERED)
         payment.save()
     return payment
 
@@ -262,11 +261,13 @@ def payment_reconcile(*, payment_id) -> Payment:
 @transaction.atomic
 def payment_apply_result(*, payment_id, result: ProviderResult, cause: str) -> Payment:
     """Record what the rail said. Older news never moves a payment backwards."""
+    if result.provider_reference:
+        # Before the payment's lock, as a notice takes them: the other order deadlocks.
+        serialize_on_reference(result.provider_reference)
     payment = lock_payment(payment_id)
     early_notices = []
     if result.provider_reference and not payment.provider_reference:
         payment.provider_reference = result.provider_reference
-        serialize_on_reference(payment.provider_reference)
         early_notices = list(_early_notices(payment))
     _apply(payment, result, cause)
     for notice in early_notices:

@@ -10,6 +10,7 @@ from apps.core.errors import ApplicationError, ConflictError, NotFoundError
 from apps.payments.adapters import adapter_for
 from apps.payments.adapters.base import UNCONFIRMED, WebhookIgnored, WebhookNotice, WebhookRejected
 from apps.payments.lifecycle import (
+    UNANSWERED,
     payment_apply_result,
     payment_ask_rail_on_commit,
     serialize_on_reference,
@@ -28,7 +29,8 @@ def webhook_receive(*, rail_code: str, body: bytes, headers: dict, payment_key: 
     try:
         adapter = adapter_for(rail.code, sandbox=rail.sandbox)
         notice = adapter.parse_webhook(body, headers)
-        if _unconfirmed(notice) and _payments_of(rail, notice, payment_key).exists():
+        ours = _payments_of(rail, notice).exists() or _awaiting(rail, payment_key).exists()
+        if _unconfirmed(notice) and ours:
             notice = adapter.confirm(notice)  # outside any transaction: it asks the rail
     except WebhookIgnored:
         return "ignored"
@@ -45,7 +47,7 @@ def webhook_receive(*, rail_code: str, body: bytes, headers: dict, payment_key: 
         if notice.about_refund:
             return _apply_refund_notice(rail, notice, event)
         serialize_on_reference(notice.provider_reference)
-        payment = _payments_of(rail, notice, payment_key).first()
+        payment = _payments_of(rail, notice).first() or _adopting(rail, notice, payment_key)
         if payment is None:
             # Kept for when the payment's reference is stored (a callback can beat the
             # response that brings it) or for operators: an unconfirmed one names a
@@ -64,29 +66,45 @@ def _unconfirmed(notice: WebhookNotice) -> bool:
     return notice.result.status == UNCONFIRMED
 
 
-def _payments_of(rail: Rail, notice: WebhookNotice, payment_key: str):
-    named = Q(provider_reference=notice.provider_reference)
-    if payment_key:
-        named |= _awaiting_its_reference(rail, payment_key)
+def _payments_of(rail: Rail, notice: WebhookNotice):
     if _unconfirmed(notice):
-        # The rail is asked about its own references only (or the one request it was sent
-        # for the payment whose callback URL this is).
-        return Payment.objects.filter(named, rail=rail)
+        # The rail is asked about its own references only.
+        return Payment.objects.filter(rail=rail, provider_reference=notice.provider_reference)
     # By reference: one Stripe account sends card and iDEAL events alike. But only within
     # the rail's own world: a sandbox rail may believe a published secret, so its news
     # never settles a live rail's payment.
-    return Payment.objects.filter(named, rail__sandbox=rail.sandbox)
+    return Payment.objects.filter(
+        provider_reference=notice.provider_reference, rail__sandbox=rail.sandbox
+    )
 
 
-def _awaiting_its_reference(rail: Rail, payment_key: str) -> Q:
+def _awaiting(rail: Rail, payment_key: str):
     """The payment whose one request to the rail went out and whose answer, which carried
-    the reference, was lost: the callback brings the reference (M-Pesa's STK push)."""
-    return Q(
+    the reference, was lost (M-Pesa's STK push)."""
+    if not payment_key:
+        return Payment.objects.none()
+    return Payment.objects.filter(
         rail=rail,
         provider_idempotency_key=payment_key,
         provider_reference="",
         authorize_sent_at__isnull=False,
+    ).filter(
+        # Or failed for want of that answer: a late approval is still taken, then refunded.
+        Q(status=Payment.Status.PENDING) | Q(status=Payment.Status.FAILED, failure_code=UNANSWERED)
     )
+
+
+# How a request can be confirmed to have ended (not "still processing").
+FINAL = {Payment.Status.AUTHORIZED, Payment.Status.CAPTURED, Payment.Status.FAILED}
+
+
+def _adopting(rail: Rail, notice: WebhookNotice, payment_key: str) -> Payment | None:
+    """The waiting payment takes the reference its callback brings only once the rail
+    confirmed how that request ended (a forged id is 'still processing' or unknown to it)
+    and no payment holds the reference already (checked by the caller's lookup)."""
+    if _unconfirmed(notice) or notice.result.status not in FINAL:
+        return None
+    return _awaiting(rail, payment_key).first()
 
 
 def _apply_refund_notice(rail: Rail, notice, event: ProviderEvent) -> str:

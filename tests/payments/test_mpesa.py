@@ -142,9 +142,9 @@ def test_a_callback_whose_push_became_ours_meanwhile_is_confirmed_with_daraja(
     payments_of = notices._payments_of
     looks = []
 
-    def stored_just_after_the_first_look(rail, notice, payment_key):
+    def stored_just_after_the_first_look(rail, notice):
         looks.append(notice)
-        found = payments_of(rail, notice, payment_key)
+        found = payments_of(rail, notice)
         return found.none() if len(looks) == 1 else found
 
     monkeypatch.setattr(notices, "_payments_of", stored_just_after_the_first_look)
