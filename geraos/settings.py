@@ -258,6 +258,10 @@ CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_RESULT_ACCEPT_CONTENT = ["json"]
 CELERY_RESULT_EXPIRES = 3600
+# Nothing reads a task's result (state lives in the database), and a process queueing a
+# task while Redis is down must not wait on a result store to give up (a test that reads
+# one asks for it).
+CELERY_TASK_IGNORE_RESULT = True
 # A task is acknowledged only after it ran, and re-queued if its worker dies mid-way.
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
@@ -270,10 +274,12 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600),
 }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-# A Redis restart takes a second or two: queueing a task waits out about 5 s of it, so a
-# step that committed its move still queues the next one (past that, the stuck-order
-# sweep does, within about 3 minutes).
-CELERY_TASK_PUBLISH_RETRY_POLICY = {
+# A Redis restart takes a second or two: a worker queueing a task waits out about 5 s of
+# it, so a step that committed its move still queues the next one (past that, the
+# stuck-order sweep does, within about 3 minutes). geraos/celery.py gives workers this
+# policy; web processes keep Celery's short one, so a request is not held for 5 s when
+# Redis is down (the sweeps queue its work).
+GERAOS_WORKER_PUBLISH_RETRY_POLICY = {
     "max_retries": 8,
     "interval_start": 0,
     "interval_step": 0.25,

@@ -2,9 +2,13 @@
 database, and the sweeps queue it once the broker is back."""
 
 import datetime as dt
+import os
+import subprocess
+import sys
 
 import pytest
 from celery.app.task import Task
+from django.conf import settings
 from django.utils import timezone
 from djmoney.money import Money
 from kombu.exceptions import OperationalError
@@ -59,3 +63,40 @@ def test_a_payment_is_accepted_and_left_for_the_sweep(catalog, broker_down, monk
     later = timezone.now() + payment_selectors.STUCK_AFTER + dt.timedelta(seconds=1)
     monkeypatch.setattr("django.utils.timezone.now", lambda: later)
     assert payment.pk in payment_selectors.payments_needing_reconciliation()
+
+
+QUEUE_FROM_A_FRESH_PROCESS = """
+import time
+import django
+django.setup()
+from apps.core.enqueue import _enqueue
+from apps.dispatch.tasks import authorize_payment
+started = time.monotonic()
+_enqueue(authorize_payment, ("order",))
+print(f"{time.monotonic() - started:.1f}")
+"""
+
+
+@pytest.mark.django_db(transaction=False)
+def test_a_web_process_meeting_redis_down_gives_up_queueing_within_seconds():
+    """A web process's first task with Redis unreachable: no waiting on a result backend
+    nobody reads, nor the workers' patient publish retries; the sweep queues it later."""
+    environment = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "geraos.settings",
+        "DEBUG": "true",
+        "REDIS_URL": "redis://127.0.0.1:9/0",  # the discard port: nothing listens
+        "CELERY_TASK_ALWAYS_EAGER": "false",
+    }
+
+    queued = subprocess.run(  # noqa: S603 (our own script, this interpreter)
+        [sys.executable, "-c", QUEUE_FROM_A_FRESH_PROCESS],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=settings.BASE_DIR,
+    )
+
+    assert queued.returncode == 0, queued.stderr[-2000:]
+    assert float(queued.stdout.split()[-1]) < 3

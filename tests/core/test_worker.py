@@ -53,7 +53,7 @@ def test_task_result_travels_back_through_the_broker(queued_email, real_worker):
         "alternatives": [["<p>Rich</p>", "text/html"]],
     }
 
-    result = send_email.delay(payload)
+    result = send_email.apply_async(args=[payload], ignore_result=False)
 
     assert result.get(timeout=15) == 1
     (message,) = mail.outbox

@@ -87,7 +87,7 @@ def test_a_worker_killed_mid_step_is_resumed_and_the_payment_captured_once(
             updated_at=timezone.now() - selectors.STUCK_AFTER
         )
         worker_processes()
-        assert tasks.resume_stuck_orders.delay().get(timeout=30) == 1
+        assert tasks.resume_stuck_orders.apply_async(ignore_result=False).get(timeout=30) == 1
 
         order = wait_for(order_id, "completed", timeout=60)
 
