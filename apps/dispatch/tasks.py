@@ -25,27 +25,27 @@ def authorize_payment(order_id: str) -> str:
 @shared_task(
     bind=True, name="dispatch.fulfil", autoretry_for=TRANSIENT_ERRORS, max_retries=6, **RETRY
 )
-def fulfil(self, order_id: str) -> str:
+def fulfil(self, order_id: str, attempt: int = 0) -> str:
     try:
         return services.order_fulfil(order_id=order_id).status
     except ProviderUnavailable as unavailable:
-        if self.request.retries >= self.max_retries:
+        if attempt >= self.max_retries:
             return services.order_fulfilment_failed(
                 order_id=order_id, code="provider_unavailable", message=str(unavailable)
             ).status
-        return _retry_later(self, unavailable)
+        return _retry_later(self, unavailable, order_id, attempt=attempt)
 
 
 @shared_task(
     bind=True, name="dispatch.capture", autoretry_for=TRANSIENT_ERRORS, max_retries=8, **RETRY
 )
-def capture(self, order_id: str) -> str:
+def capture(self, order_id: str, attempt: int = 0) -> str:
     try:
         return services.order_capture(order_id=order_id).status
     except RAIL_ERRORS as error:
-        if self.request.retries >= self.max_retries:
+        if attempt >= self.max_retries:
             return services.order_capture_failed(order_id=order_id, message=str(error)).status
-        return _retry_later(self, error)
+        return _retry_later(self, error, order_id, attempt=attempt)
 
 
 @shared_task(name="dispatch.compensate", autoretry_for=RETRIED, max_retries=10, **RETRY)
@@ -104,21 +104,23 @@ def resume_stuck_orders() -> int:
     max_retries=8,
     **RETRY,
 )
-def deliver_callback(self, delivery_id: str) -> str:
+def deliver_callback(self, delivery_id: str, attempt: int = 0) -> str:
     try:
-        return callbacks.deliver(
-            delivery_id=delivery_id, final=self.request.retries >= self.max_retries
-        )
+        return callbacks.deliver(delivery_id=delivery_id, final=attempt >= self.max_retries)
     except callbacks.NotDelivered as refused:
-        return _retry_later(self, refused)
+        return _retry_later(self, refused, delivery_id, attempt=attempt)
 
 
-def _retry_later(task, error: Exception):
-    """Retry with exponential backoff. On a worker this raises (the retry is queued); in
-    eager mode (the zero-setup default) it returns the Retry and `apply` re-runs the task
-    at once, so the outcome is the same, only sooner."""
-    return task.retry(
-        exc=error,
-        countdown=min(2 ** (task.request.retries + 1), RETRY["retry_backoff_max"]),
-        throw=not task.request.is_eager,
+def _retry_later(task, error: Exception, subject_id: str, *, attempt: int) -> str:
+    """Try the provider, rail or receiver again after an exponential backoff, as a new
+    message carrying the next attempt's number rather than as a Celery retry: Celery's
+    retry count, which sets the backoff and the limit for a database or broker blip
+    (autoretry_for), then counts only the blips since this attempt, so a blip neither
+    spends an attempt nor waits as long as a late attempt would. In eager mode (the
+    zero-setup default) the next attempt runs at once."""
+    task.apply_async(
+        args=[subject_id],
+        kwargs={"attempt": attempt + 1},
+        countdown=min(2 ** (attempt + 1), RETRY["retry_backoff_max"]),
     )
+    return f"attempt {attempt + 1} queued: {error}"
