@@ -7,7 +7,7 @@ under the broker's visibility timeout (tests/dispatch/test_tasks.py checks)."""
 from celery import shared_task
 
 from apps.core.errors import ConflictError
-from apps.core.transient import RETRY_SOON, TRANSIENT_ERRORS
+from apps.core.transient import RETRY_SOON, TRANSIENT_ERRORS, retry_as_next_attempt
 from apps.dispatch import callbacks, selectors, services
 from apps.dispatch.fulfilment import ProviderUnavailable
 from apps.payments.adapters import RAIL_CALL_ERRORS
@@ -33,7 +33,7 @@ def fulfil(self, order_id: str, attempt: int = 0) -> str:
             return services.order_fulfilment_failed(
                 order_id=order_id, code="provider_unavailable", message=str(unavailable)
             ).status
-        return _retry_later(self, unavailable, order_id, attempt=attempt)
+        return retry_as_next_attempt(self, unavailable, order_id, attempt=attempt)
 
 
 @shared_task(
@@ -45,7 +45,7 @@ def capture(self, order_id: str, attempt: int = 0) -> str:
     except RAIL_ERRORS as error:
         if attempt >= self.max_retries:
             return services.order_capture_failed(order_id=order_id, message=str(error)).status
-        return _retry_later(self, error, order_id, attempt=attempt)
+        return retry_as_next_attempt(self, error, order_id, attempt=attempt)
 
 
 @shared_task(name="dispatch.compensate", autoretry_for=RETRIED, max_retries=10, **RETRY)
@@ -108,19 +108,4 @@ def deliver_callback(self, delivery_id: str, attempt: int = 0) -> str:
     try:
         return callbacks.deliver(delivery_id=delivery_id, final=attempt >= self.max_retries)
     except callbacks.NotDelivered as refused:
-        return _retry_later(self, refused, delivery_id, attempt=attempt)
-
-
-def _retry_later(task, error: Exception, subject_id: str, *, attempt: int) -> str:
-    """Try the provider, rail or receiver again after an exponential backoff, as a new
-    message carrying the next attempt's number rather than as a Celery retry: Celery's
-    retry count, which sets the backoff and the limit for a database or broker blip
-    (autoretry_for), then counts only the blips since this attempt, so a blip neither
-    spends an attempt nor waits as long as a late attempt would. In eager mode (the
-    zero-setup default) the next attempt runs at once."""
-    task.apply_async(
-        args=[subject_id],
-        kwargs={"attempt": attempt + 1},
-        countdown=min(2 ** (attempt + 1), RETRY["retry_backoff_max"]),
-    )
-    return f"attempt {attempt + 1} queued: {error}"
+        return retry_as_next_attempt(self, refused, delivery_id, attempt=attempt)

@@ -9,11 +9,10 @@ from apps.catalog.models import Provider
 from apps.dispatch import callbacks, services, tasks
 from apps.dispatch.fulfilment import ProviderUnavailable
 from apps.dispatch.models import CallbackDelivery, DispatchOrder
-from geraos.celery import app as celery_app
 from tests.dispatch.conftest import Agent
 from tests.factories import UserFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("retried_at_once")]
 
 
 class Blinking:
@@ -48,17 +47,6 @@ class Counting:
 
 class RailDown(OSError):
     pass
-
-
-@pytest.fixture(autouse=True)
-def retried_at_once():
-    """Eager tasks retried at once, as a worker would retry them later (propagating, an
-    eager task's first retry would end the run)."""
-    celery_app.conf.task_eager_propagates = False
-    try:
-        yield
-    finally:
-        celery_app.conf.task_eager_propagates = True
 
 
 @pytest.fixture

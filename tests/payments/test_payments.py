@@ -257,6 +257,24 @@ def test_the_late_capture_refund_task_retries_until_the_refund_is_made(
     assert refunded_at_the_rail(payment) == 5000
 
 
+@pytest.mark.parametrize("blips", [0, 3, 8])
+def test_blips_do_not_spend_the_late_capture_refunds_attempts(monkeypatch, retried_at_once, blips):
+    asked = []
+
+    def rail_down_after_blips(**kwargs):
+        if len(asked) < blips * 2 and len(asked) % 2 == 0:  # every other call, blips times
+            asked.append("blip")
+            raise OperationalError("server closed the connection unexpectedly")
+        asked.append("rail")
+        raise OSError("the rail timed out")
+
+    monkeypatch.setattr(refunds, "refund_create", rail_down_after_blips)
+
+    refund_late_capture.apply(args=["a-payment"], throw=False)
+
+    assert asked.count("rail") == refund_late_capture.max_retries + 1
+
+
 def test_a_retried_partial_refund_is_made_once(user, refund_answer_lost_once):
     payment = captured(user)
     with pytest.raises(stripe.APIConnectionError):
