@@ -14,12 +14,22 @@ from apps.payments.adapters import RAIL_CALL_ERRORS
 
 RETRY = {"retry_backoff": 2, "retry_backoff_max": 300, "retry_jitter": True}
 RAIL_ERRORS = (*RAIL_CALL_ERRORS, ConflictError)
-RETRIED = (*RAIL_ERRORS, *TRANSIENT_ERRORS)
 
 
-@shared_task(name="dispatch.authorize_payment", autoretry_for=RETRIED, max_retries=8, **RETRY)
-def authorize_payment(order_id: str) -> str:
-    return services.order_authorize(order_id=order_id).status
+@shared_task(
+    bind=True,
+    name="dispatch.authorize_payment",
+    autoretry_for=TRANSIENT_ERRORS,
+    max_retries=8,
+    **RETRY,
+)
+def authorize_payment(self, order_id: str, attempt: int = 0) -> str:
+    try:
+        return services.order_authorize(order_id=order_id).status
+    except RAIL_ERRORS as error:
+        if attempt >= self.max_retries:
+            raise  # the stuck-order sweep takes it up again
+        return retry_as_next_attempt(self, error, order_id, attempt=attempt)
 
 
 @shared_task(
@@ -48,9 +58,16 @@ def capture(self, order_id: str, attempt: int = 0) -> str:
         return retry_as_next_attempt(self, error, order_id, attempt=attempt)
 
 
-@shared_task(name="dispatch.compensate", autoretry_for=RETRIED, max_retries=10, **RETRY)
-def compensate(order_id: str) -> str:
-    return services.order_compensate(order_id=order_id).status
+@shared_task(
+    bind=True, name="dispatch.compensate", autoretry_for=TRANSIENT_ERRORS, max_retries=10, **RETRY
+)
+def compensate(self, order_id: str, attempt: int = 0) -> str:
+    try:
+        return services.order_compensate(order_id=order_id).status
+    except RAIL_ERRORS as error:
+        if attempt >= self.max_retries:
+            raise  # the stuck-order sweep takes it up again
+        return retry_as_next_attempt(self, error, order_id, attempt=attempt)
 
 
 @shared_task(name="dispatch.give_up", autoretry_for=TRANSIENT_ERRORS, **RETRY_SOON)

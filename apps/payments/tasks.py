@@ -21,13 +21,19 @@ def import_fx_rates() -> int:
 
 
 @shared_task(
+    bind=True,
     name="payments.authorize",
-    autoretry_for=(OSError, *TRANSIENT_ERRORS),
+    autoretry_for=TRANSIENT_ERRORS,
     retry_backoff=True,
     max_retries=5,
 )
-def authorize_payment(payment_id: str) -> str:
-    return lifecycle.payment_authorize(payment_id=payment_id).status
+def authorize_payment(self, payment_id: str, attempt: int = 0) -> str:
+    try:
+        return lifecycle.payment_authorize(payment_id=payment_id).status
+    except OSError as error:
+        if attempt >= self.max_retries:
+            raise  # payments.reconcile_stuck settles it
+        return retry_as_next_attempt(self, error, payment_id, attempt=attempt)
 
 
 @shared_task(

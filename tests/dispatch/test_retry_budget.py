@@ -73,9 +73,6 @@ def test_blips_do_not_spend_the_providers_attempts(authorized, monkeypatch, blip
 
 @pytest.mark.parametrize("blips", [0, 2, 8])
 def test_blips_do_not_spend_the_rails_capture_attempts(authorized, monkeypatch, blips):
-    def rail_down(**kwargs):
-        raise RailDown("the rail timed out")
-
     tasks.fulfil.apply(args=[authorized])
     Blinking(monkeypatch, "order_capture", blips=blips)
     rail = Counting(rail_down, RailDown)
@@ -112,3 +109,35 @@ def test_blips_do_not_spend_a_callbacks_delivery_attempts(
     delivery.refresh_from_db()
     assert delivery.attempts == tasks.deliver_callback.max_retries + 1
     assert delivery.status == "gave_up"
+
+
+def rail_down(**kwargs):
+    raise RailDown("the rail timed out")
+
+
+@pytest.mark.parametrize("blips", [0, 4, 8])
+def test_blips_do_not_spend_the_rails_authorization_attempts(
+    catalog, wednesday_morning, monkeypatch, blips
+):
+    agent = Agent(UserFactory(country="GB", preferred_currency="GBP"))
+    order_id = agent.dispatch().json()["id"]
+    Blinking(monkeypatch, "order_authorize", blips=blips)
+    rail = Counting(rail_down, RailDown)
+    monkeypatch.setattr(services.payment_lifecycle, "payment_authorize", rail)
+
+    tasks.authorize_payment.apply(args=[order_id], throw=False)
+
+    assert rail.asked == tasks.authorize_payment.max_retries + 1
+
+
+@pytest.mark.parametrize("blips", [0, 4, 10])
+def test_blips_do_not_spend_the_rails_compensation_attempts(authorized, monkeypatch, blips):
+    Provider.objects.filter(name="Lagos Plumber A").update(sandbox_behaviour="unavailable")
+    tasks.fulfil.apply(args=[authorized])  # gives up: the authorization is to be voided
+    Blinking(monkeypatch, "order_compensate", blips=blips)
+    rail = Counting(rail_down, RailDown)
+    monkeypatch.setattr(services.payment_lifecycle, "payment_void", rail)
+
+    tasks.compensate.apply(args=[authorized], throw=False)
+
+    assert rail.asked == tasks.compensate.max_retries + 1
