@@ -17,7 +17,7 @@ pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("retried_at_once")]
 
 class Blinking:
     """Wraps a service so that every other call, `blips` times, fails with a dropped
-    database connection before doing anything, and counts the calls that went through."""
+    database connection before doing anything."""
 
     def __init__(self, monkeypatch, name: str, *, blips: int, module=services):
         self.service, self.blips, self.calls = getattr(module, name), blips, 0
