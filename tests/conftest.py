@@ -61,6 +61,17 @@ def real_worker(transactional_db):
 
 
 @pytest.fixture
+def retried_at_once():
+    """Eager tasks retried at once, as a worker would retry them later (propagating, an
+    eager task's first retry would end the run)."""
+    celery_app.conf.task_eager_propagates = False
+    try:
+        yield
+    finally:
+        celery_app.conf.task_eager_propagates = True
+
+
+@pytest.fixture
 def catalog(db):
     """Rails, FX rates and the demo catalogue: what dispatching needs."""
     ensure_default_rails(Rail, RoutingRule)

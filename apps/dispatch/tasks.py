@@ -7,50 +7,67 @@ under the broker's visibility timeout (tests/dispatch/test_tasks.py checks)."""
 from celery import shared_task
 
 from apps.core.errors import ConflictError
-from apps.core.transient import RETRY_SOON, TRANSIENT_ERRORS
+from apps.core.transient import RETRY_SOON, TRANSIENT_ERRORS, retry_as_next_attempt
 from apps.dispatch import callbacks, selectors, services
 from apps.dispatch.fulfilment import ProviderUnavailable
 from apps.payments.adapters import RAIL_CALL_ERRORS
 
 RETRY = {"retry_backoff": 2, "retry_backoff_max": 300, "retry_jitter": True}
 RAIL_ERRORS = (*RAIL_CALL_ERRORS, ConflictError)
-RETRIED = (*RAIL_ERRORS, *TRANSIENT_ERRORS)
 
 
-@shared_task(name="dispatch.authorize_payment", autoretry_for=RETRIED, max_retries=8, **RETRY)
-def authorize_payment(order_id: str) -> str:
-    return services.order_authorize(order_id=order_id).status
+@shared_task(
+    bind=True,
+    name="dispatch.authorize_payment",
+    autoretry_for=TRANSIENT_ERRORS,
+    max_retries=8,
+    **RETRY,
+)
+def authorize_payment(self, order_id: str, attempt: int = 0) -> str:
+    try:
+        return services.order_authorize(order_id=order_id).status
+    except RAIL_ERRORS as error:
+        if attempt >= self.max_retries:
+            raise  # the stuck-order sweep takes it up again
+        return retry_as_next_attempt(self, error, order_id, attempt=attempt)
 
 
 @shared_task(
     bind=True, name="dispatch.fulfil", autoretry_for=TRANSIENT_ERRORS, max_retries=6, **RETRY
 )
-def fulfil(self, order_id: str) -> str:
+def fulfil(self, order_id: str, attempt: int = 0) -> str:
     try:
         return services.order_fulfil(order_id=order_id).status
     except ProviderUnavailable as unavailable:
-        if self.request.retries >= self.max_retries:
+        if attempt >= self.max_retries:
             return services.order_fulfilment_failed(
                 order_id=order_id, code="provider_unavailable", message=str(unavailable)
             ).status
-        return _retry_later(self, unavailable)
+        return retry_as_next_attempt(self, unavailable, order_id, attempt=attempt)
 
 
 @shared_task(
     bind=True, name="dispatch.capture", autoretry_for=TRANSIENT_ERRORS, max_retries=8, **RETRY
 )
-def capture(self, order_id: str) -> str:
+def capture(self, order_id: str, attempt: int = 0) -> str:
     try:
         return services.order_capture(order_id=order_id).status
     except RAIL_ERRORS as error:
-        if self.request.retries >= self.max_retries:
+        if attempt >= self.max_retries:
             return services.order_capture_failed(order_id=order_id, message=str(error)).status
-        return _retry_later(self, error)
+        return retry_as_next_attempt(self, error, order_id, attempt=attempt)
 
 
-@shared_task(name="dispatch.compensate", autoretry_for=RETRIED, max_retries=10, **RETRY)
-def compensate(order_id: str) -> str:
-    return services.order_compensate(order_id=order_id).status
+@shared_task(
+    bind=True, name="dispatch.compensate", autoretry_for=TRANSIENT_ERRORS, max_retries=10, **RETRY
+)
+def compensate(self, order_id: str, attempt: int = 0) -> str:
+    try:
+        return services.order_compensate(order_id=order_id).status
+    except RAIL_ERRORS as error:
+        if attempt >= self.max_retries:
+            raise  # the stuck-order sweep takes it up again
+        return retry_as_next_attempt(self, error, order_id, attempt=attempt)
 
 
 @shared_task(name="dispatch.give_up", autoretry_for=TRANSIENT_ERRORS, **RETRY_SOON)
@@ -104,21 +121,8 @@ def resume_stuck_orders() -> int:
     max_retries=8,
     **RETRY,
 )
-def deliver_callback(self, delivery_id: str) -> str:
+def deliver_callback(self, delivery_id: str, attempt: int = 0) -> str:
     try:
-        return callbacks.deliver(
-            delivery_id=delivery_id, final=self.request.retries >= self.max_retries
-        )
+        return callbacks.deliver(delivery_id=delivery_id, final=attempt >= self.max_retries)
     except callbacks.NotDelivered as refused:
-        return _retry_later(self, refused)
-
-
-def _retry_later(task, error: Exception):
-    """Retry with exponential backoff. On a worker this raises (the retry is queued); in
-    eager mode (the zero-setup default) it returns the Retry and `apply` re-runs the task
-    at once, so the outcome is the same, only sooner."""
-    return task.retry(
-        exc=error,
-        countdown=min(2 ** (task.request.retries + 1), RETRY["retry_backoff_max"]),
-        throw=not task.request.is_eager,
-    )
+        return retry_as_next_attempt(self, refused, delivery_id, attempt=attempt)

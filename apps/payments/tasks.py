@@ -5,7 +5,7 @@ none, is never asked twice: lifecycle.payment_authorize)."""
 
 from celery import shared_task
 
-from apps.core.transient import RETRY_SOON, TRANSIENT_ERRORS
+from apps.core.transient import RETRY_SOON, TRANSIENT_ERRORS, retry_as_next_attempt
 from apps.payments import fx, lifecycle, refunds, selectors
 from apps.payments.adapters import RAIL_CALL_ERRORS
 
@@ -21,26 +21,39 @@ def import_fx_rates() -> int:
 
 
 @shared_task(
+    bind=True,
     name="payments.authorize",
-    autoretry_for=(OSError, *TRANSIENT_ERRORS),
+    autoretry_for=TRANSIENT_ERRORS,
     retry_backoff=True,
     max_retries=5,
 )
-def authorize_payment(payment_id: str) -> str:
-    return lifecycle.payment_authorize(payment_id=payment_id).status
+def authorize_payment(self, payment_id: str, attempt: int = 0) -> str:
+    try:
+        return lifecycle.payment_authorize(payment_id=payment_id).status
+    except OSError as error:
+        if attempt >= self.max_retries:
+            raise  # payments.reconcile_stuck settles it
+        return retry_as_next_attempt(self, error, payment_id, attempt=attempt)
 
 
 @shared_task(
+    bind=True,
     name="payments.refund_late_capture",
-    # A refund of it already on its way (its answer lost): retried until a resend settles it.
-    autoretry_for=(*RAIL_CALL_ERRORS, *TRANSIENT_ERRORS, refunds.RefundInFlight),
+    autoretry_for=TRANSIENT_ERRORS,
     retry_backoff=True,
     max_retries=8,
 )
-def refund_late_capture(payment_id: str) -> str:
-    return refunds.refund_create(
-        payment_id=payment_id, reason="captured after the payment was cancelled"
-    ).status
+def refund_late_capture(self, payment_id: str, attempt: int = 0) -> str:
+    try:
+        return refunds.refund_create(
+            payment_id=payment_id, reason="captured after the payment was cancelled"
+        ).status
+    # A refund of it already on its way (its answer lost): asked again until a resend
+    # settles it.
+    except (*RAIL_CALL_ERRORS, refunds.RefundInFlight) as error:
+        if attempt >= self.max_retries:
+            raise
+        return retry_as_next_attempt(self, error, payment_id, attempt=attempt)
 
 
 @shared_task(name="payments.reconcile", autoretry_for=TRANSIENT_ERRORS, **RETRY_SOON)

@@ -16,6 +16,7 @@ from apps.payments import lifecycle, quotes, refunds, selectors
 from apps.payments.adapters import ProviderResult
 from apps.payments.adapters.stripe_sandbox import SandboxStripeTransport, _ResponseLost
 from apps.payments.models import Payment, Refund
+from apps.payments.tasks import authorize_payment as authorize_task
 from apps.payments.tasks import reconcile_stuck_payments, refund_late_capture
 from apps.trust import services as trust_services
 from apps.trust.models import Dispute
@@ -255,6 +256,34 @@ def test_the_late_capture_refund_task_retries_until_the_refund_is_made(
     assert (outcome, Refund.objects.count()) == ("succeeded", 1)
     assert payment.status == Payment.Status.REFUNDED
     assert refunded_at_the_rail(payment) == 5000
+
+
+@pytest.mark.parametrize("blips", [0, 3, 8])
+@pytest.mark.parametrize(
+    ("task", "service"),
+    [
+        (refund_late_capture, (refunds, "refund_create")),
+        (authorize_task, (lifecycle, "payment_authorize")),
+    ],
+    ids=["late-capture refund", "authorization"],
+)
+def test_blips_do_not_spend_a_tasks_rail_attempts(
+    monkeypatch, retried_at_once, task, service, blips
+):
+    asked = []
+
+    def rail_down_after_blips(**kwargs):
+        if len(asked) < blips * 2 and len(asked) % 2 == 0:  # every other call, blips times
+            asked.append("blip")
+            raise OperationalError("server closed the connection unexpectedly")
+        asked.append("rail")
+        raise OSError("the rail timed out")
+
+    monkeypatch.setattr(*service, rail_down_after_blips)
+
+    task.apply(args=["a-payment"], throw=False)
+
+    assert asked.count("rail") == task.max_retries + 1
 
 
 def test_a_retried_partial_refund_is_made_once(user, refund_answer_lost_once):
