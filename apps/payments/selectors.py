@@ -40,6 +40,19 @@ def payments_needing_reconciliation() -> QuerySet:  # of payment ids
     ).values_list("pk", flat=True)
 
 
+def payments_captured_late_unrefunded() -> QuerySet:  # of payment ids
+    """Payers who approved after their payment was cancelled, whose refund was never made
+    (its task gave up before asking the rail): a refund owed, not a sale."""
+    cutoff = timezone.now() - STUCK_AFTER
+    owed = Payment.objects.filter(
+        status=Payment.Status.CAPTURED,
+        events__to_status=Payment.Status.CAPTURED,
+        events__data__late=True,
+        updated_at__lt=cutoff,
+    ).exclude(refunds__status__in=[Refund.Status.PENDING, Refund.Status.SUCCEEDED])
+    return owed.values_list("pk", flat=True).distinct()
+
+
 def payment_get(*, payment_id) -> Payment:
     return Payment.objects.select_related("rail").get(pk=payment_id)
 

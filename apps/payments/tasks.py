@@ -69,4 +69,7 @@ def reconcile_stuck_payments() -> int:
     stuck = list(selectors.payments_needing_reconciliation())
     for payment_id in stuck:
         reconcile_payment.delay(str(payment_id))
-    return len(stuck)
+    owed = list(selectors.payments_captured_late_unrefunded())
+    for payment_id in owed:
+        refund_late_capture.delay(str(payment_id))
+    return len(stuck) + len(owed)

@@ -452,3 +452,16 @@ def test_an_unanswered_refund_a_day_old_is_left_to_an_operator(user, refund_answ
 
     assert len(refund_answer_lost_once) == 1
     assert selectors.refunds_unanswered_too_long().count() == 1
+
+
+def test_a_late_capture_whose_refund_task_gave_up_is_refunded_by_the_sweep(user, monkeypatch):
+    payment = captured(user)
+    payment.events.filter(to_status=Payment.Status.CAPTURED).update(data={"late": True})
+    later = timezone.now() + selectors.STUCK_AFTER + dt.timedelta(seconds=1)
+    monkeypatch.setattr("django.utils.timezone.now", lambda: later)
+
+    reconcile_stuck_payments()
+
+    payment.refresh_from_db()
+    assert payment.status == Payment.Status.REFUNDED
+    assert refunded_at_the_rail(payment) == 5000
