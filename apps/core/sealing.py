@@ -117,6 +117,8 @@ def _parse_keyring(setting: str, spec: str) -> Keyring:
                 f"{setting} entries are kid:<32 bytes, base64>, the kid of letters, digits, "
                 "- and _ (at most 32)."
             )
+        if kid in keys:  # a new key pasted under an old id would replace the one it sealed with
+            raise ImproperlyConfigured(f"{setting} names the key id {kid} twice.")
         keys[kid] = raw
     if not keys:
         raise ImproperlyConfigured(f"{setting} must name at least one key.")
