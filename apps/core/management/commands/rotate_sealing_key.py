@@ -1,11 +1,11 @@
 from django.conf import settings
-from django.core.management.base import BaseCommand
 from django.utils.module_loading import import_string
 
 from apps.core import sealing
+from apps.core.management.key_rotation import KeyRotationCommand
 
 
-class Command(BaseCommand):
+class Command(KeyRotationCommand):
     help = (
         "Re-seal every two-factor secret and personal field with the primary sealing key "
         "(the first in GERAOS_SEALING_KEYS) and re-hash every keyed hash with the primary "
@@ -14,13 +14,7 @@ class Command(BaseCommand):
         "it, restart, run this command, then drop the old keys."
     )
 
-    def add_arguments(self, parser) -> None:
-        parser.add_argument("--generate", metavar="KID", help="print a new key entry and stop")
-
-    def handle(self, *args, generate: str | None = None, **options) -> None:
-        if generate:
-            self.stdout.write(sealing.generate_key_entry(generate))
-            return
+    def rotate(self) -> None:
         sealing_kid = sealing.keyring(sealing.SEALING_KEYS).primary_kid
         lookup_kid = sealing.keyring(sealing.LOOKUP_KEYS).primary_kid
         self.stdout.write(f"Moved to sealing key {sealing_kid!r} and lookup key {lookup_kid!r}:")
