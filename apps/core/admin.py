@@ -192,6 +192,11 @@ def ask_reason(
     return TemplateResponse(request, "admin/action_reason.html", context)
 
 
+def asked_reason(request) -> str:
+    """The reason the reason page was given; empty before it was shown."""
+    return request.POST.get("reason", "").strip()
+
+
 def asked_amount(request, queryset) -> Decimal | None:
     """The amount the reason page was given: None when left empty (all that is left). An
     amount is for one object: refunding several, each gets all that is left."""

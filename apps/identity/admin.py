@@ -8,7 +8,7 @@ from unfold.decorators import action
 from unfold.forms import AdminPasswordChangeForm, UserChangeForm, UserCreationForm
 from unfold.widgets import UnfoldAdminSelectWidget
 
-from apps.core.admin import Audited, NeverDeleted, ask_reason, badge_column
+from apps.core.admin import Audited, NeverDeleted, ask_reason, asked_reason, badge_column
 from apps.identity import services
 from apps.identity.forms import preferred_currency_field
 from apps.identity.models import (
@@ -205,7 +205,7 @@ class AgentGrantAdmin(Audited, NeverDeleted, ModelAdmin):
 
     @action(description="Revoke selected grants now", permissions=["change"])
     def revoke(self, request, queryset):
-        reason = request.POST.get("reason", "").strip()
+        reason = asked_reason(request)
         if not reason:
             return ask_reason(
                 self,

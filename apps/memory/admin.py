@@ -5,7 +5,14 @@ from django.contrib import admin, messages
 from unfold.admin import ModelAdmin
 from unfold.decorators import action, display
 
-from apps.core.admin import Audited, NeverDeleted, ReadOnlyAdmin, ask_reason, badge_column
+from apps.core.admin import (
+    Audited,
+    NeverDeleted,
+    ReadOnlyAdmin,
+    ask_reason,
+    asked_reason,
+    badge_column,
+)
 from apps.memory import services
 from apps.memory.models import AccessLogEntry, ConsentGrant, MemoryItem, MemoryScope
 
@@ -95,7 +102,7 @@ class ConsentGrantAdmin(Audited, NeverDeleted, ModelAdmin):
     @action(description="Revoke on the user's request", permissions=["change"])
     def revoke_on_user_request(self, request, queryset):
         consents = queryset.select_related("user", "product", "scope")
-        reason = request.POST.get("reason", "").strip()
+        reason = asked_reason(request)
         if not reason:
             return ask_reason(
                 self,

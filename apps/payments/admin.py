@@ -15,6 +15,7 @@ from apps.core.admin import (
     ReadOnlyAdmin,
     ask_reason,
     asked_amount,
+    asked_reason,
     badge_column,
     masked,
 )
@@ -62,7 +63,7 @@ class RailAdmin(Audited, ModelAdmin):
     def enable(self, request, queryset) -> None:
         for rail in queryset:
             routing.rail_set_enabled(
-                rail=rail, enabled=True, request=request, reason=request.POST.get("reason", "")
+                rail=rail, enabled=True, request=request, reason=asked_reason(request)
             )
         self.message_user(request, "Enabled; routing uses them at once.", messages.SUCCESS)
 
@@ -70,7 +71,7 @@ class RailAdmin(Audited, ModelAdmin):
         description="Disable selected rails (routing falls back at once)", permissions=["change"]
     )
     def disable(self, request, queryset):
-        reason = request.POST.get("reason", "").strip()
+        reason = asked_reason(request)
         if not reason:
             return ask_reason(
                 self,
@@ -213,7 +214,7 @@ class PaymentAdmin(Exported, Audited, NeverDeleted, ModelAdmin):
 
     @action(description="Refund in full or in part (asks the rail now)", permissions=["refund"])
     def refund(self, request, queryset):
-        reason = request.POST.get("reason", "").strip()
+        reason = asked_reason(request)
         if not reason:
             # Money leaves: show what would be refunded and ask why, once more.
             one = queryset.first() if queryset.count() == 1 else None

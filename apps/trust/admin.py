@@ -22,6 +22,7 @@ from apps.core.admin import (
     ReadOnlyAdmin,
     ask_reason,
     asked_amount,
+    asked_reason,
     badge_column,
     preformatted,
     pretty_json,
@@ -140,7 +141,7 @@ class SigningKeyAdmin(ReadOnlyAdmin):
     def rotate(self, request):
         # Only the confirmation form, posted with its CSRF token and a reason, rotates: a GET
         # could come from any page.
-        reason = request.POST.get("reason", "").strip()
+        reason = asked_reason(request)
         if not reason:
             context = {
                 **self.admin_site.each_context(request),
@@ -322,7 +323,7 @@ class DisputeAdmin(Exported, Audited, NeverDeleted, ModelAdmin):
 
     @action(description="Resolve: uphold the charge (signed receipt)", permissions=["resolve"])
     def resolve_upheld(self, request, queryset):
-        reason = request.POST.get("reason", "").strip()
+        reason = asked_reason(request)
         if not reason:
             return self._ask_reason(
                 request, queryset, action="resolve_upheld", title="Uphold the charge?"
@@ -339,7 +340,7 @@ class DisputeAdmin(Exported, Audited, NeverDeleted, ModelAdmin):
 
     @action(description="Resolve: refund the buyer (signed receipt)", permissions=["resolve"])
     def resolve_refunded(self, request, queryset):
-        reason = request.POST.get("reason", "").strip()
+        reason = asked_reason(request)
         if not reason:
             return self._ask_reason(
                 request,
@@ -393,7 +394,7 @@ class DisputeAdmin(Exported, Audited, NeverDeleted, ModelAdmin):
 
     @action(description="Withdraw (the buyer no longer disputes it)", permissions=["resolve"])
     def withdraw(self, request, queryset):
-        reason = request.POST.get("reason", "").strip()
+        reason = asked_reason(request)
         if not reason:
             return self._ask_reason(
                 request, queryset, action="withdraw", title="Withdraw these disputes?"
