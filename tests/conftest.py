@@ -1,6 +1,7 @@
 import os
 
 import pytest
+from celery import signals
 from celery.contrib.testing.worker import start_worker
 from django.apps import apps as installed_apps
 from django.core.cache import cache
@@ -51,13 +52,22 @@ def _reference_data(request):
 def real_worker(transactional_db):
     """A Celery worker consuming from the real Redis broker, in a thread. It has its own
     database connection, so the test's data must be committed (transactional_db; the
-    migrations' rows are restored afterwards), and tasks really go through the broker."""
+    migrations' rows are restored afterwards), and tasks really go through the broker.
+    Logging stays as pytest and Django set it up: a worker started in this process would
+    otherwise set up Celery's own (the root logger's handlers replaced, its level the test
+    worker's ERROR) for every test after it, and their warnings would go unheard."""
     celery_app.conf.task_always_eager = False
+    signals.setup_logging.connect(_logging_left_alone)
     try:
         with start_worker(celery_app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
             yield
     finally:
+        signals.setup_logging.disconnect(_logging_left_alone)
         celery_app.conf.task_always_eager = True
+
+
+def _logging_left_alone(**_signal) -> None:
+    """Celery configures logging only when nobody receives its setup_logging signal."""
 
 
 @pytest.fixture

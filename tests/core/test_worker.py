@@ -1,5 +1,6 @@
 """Email is sent by a real Celery worker consuming from the real Redis broker."""
 
+import logging
 import time
 
 import pytest
@@ -58,6 +59,14 @@ def test_task_result_travels_back_through_the_broker(queued_email, real_worker):
     assert result.get(timeout=15) == 1
     (message,) = mail.outbox
     assert message.alternatives[0].content == "<p>Rich</p>"
+
+
+@requires_redis
+@pytest.mark.worker
+def test_a_worker_in_the_test_process_leaves_its_logging_alone(real_worker, caplog):
+    logging.getLogger("apps.core.enqueue").warning("task.enqueue_failed, as a test expects")
+
+    assert "task.enqueue_failed, as a test expects" in caplog.text
 
 
 @pytest.mark.django_db
