@@ -55,6 +55,10 @@ def deliver(*, delivery_id, final: bool) -> str:
 def _record(delivery_id, *, delivered: bool, outcome: str, final: bool) -> str:
     delivery = CallbackDelivery.objects.select_for_update().get(pk=delivery_id)
     delivery.attempts += 1
+    if delivery.status == CallbackDelivery.Status.DELIVERED:
+        # Another run of it (a redelivered message, say) was answered first.
+        delivery.save(update_fields=["attempts"])
+        return delivery.status
     delivery.last_response = outcome[:200]
     if delivered:
         delivery.status = CallbackDelivery.Status.DELIVERED
