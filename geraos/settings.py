@@ -295,6 +295,7 @@ CELERY_BEAT_SCHEDULE = {
     "payments-import-fx-rates": {"task": "payments.import_fx_rates", "schedule": 3600.0},
     "payments-reconcile-stuck": {"task": "payments.reconcile_stuck", "schedule": 300.0},
     "dispatch-resume-stuck": {"task": "dispatch.resume_stuck", "schedule": 60.0},
+    "dispatch-resume-lost-callbacks": {"task": "dispatch.resume_lost_callbacks", "schedule": 60.0},
 }
 
 # ---------------------------------------------------------------------------

@@ -1,6 +1,8 @@
 """Status events POSTed to the agent's callback URL, signed with the order's callback
-secret (`X-GeraOS-Signature`, the same scheme providers get), retried with backoff."""
+secret (`X-GeraOS-Signature`, the same scheme providers get), retried with backoff; the
+beat's sweep takes up a delivery whose task was lost, or gives it up."""
 
+import datetime as dt
 import secrets
 
 from django.db import transaction
@@ -8,8 +10,13 @@ from django.utils import timezone
 
 from apps.core import hmac_signature
 from apps.core.sealing import seal, unseal
-from apps.dispatch import fulfilment, outbound
+from apps.dispatch import fulfilment, outbound, selectors
 from apps.dispatch.models import CallbackDelivery, DispatchOrder
+
+# News nobody waits for by now (the agent can poll the order): six times what a delivery's
+# whole budget takes (nine POSTs, 510 s of pauses between them), so one whose task was lost
+# once or twice, or queued after a broker outage of half an hour, still gets every attempt.
+GIVE_UP_AFTER = dt.timedelta(hours=1)
 
 
 class NotDelivered(Exception):
@@ -56,8 +63,8 @@ def _record(delivery_id, *, delivered: bool, outcome: str, final: bool) -> str:
     delivery = CallbackDelivery.objects.select_for_update().get(pk=delivery_id)
     delivery.attempts += 1
     if delivery.status == CallbackDelivery.Status.DELIVERED:
-        # Another run of it (a redelivered message, say) was answered first.
-        delivery.save(update_fields=["attempts"])
+        # Another run of it (the sweep's, and its own late retry) was answered first.
+        delivery.save(update_fields=["attempts", "updated_at"])
         return delivery.status
     delivery.last_response = outcome[:200]
     if delivered:
@@ -67,3 +74,20 @@ def _record(delivery_id, *, delivered: bool, outcome: str, final: bool) -> str:
         delivery.status = CallbackDelivery.Status.GAVE_UP
     delivery.save()
     return delivery.status
+
+
+@transaction.atomic
+def delivery_take_up(*, delivery_id) -> int | None:
+    """For the sweep: the attempt to queue for a delivery whose task was lost, its budget
+    carrying on, and marked touched so the next sweep leaves it to that attempt. None when
+    there is none to queue: it was delivered or attempted meanwhile, or it has waited past
+    GIVE_UP_AFTER since its event and is given up, unsent."""
+    delivery = selectors.callbacks_lost().select_for_update().filter(pk=delivery_id).first()
+    if delivery is None:
+        return None
+    if delivery.created_at < timezone.now() - GIVE_UP_AFTER:
+        delivery.status = CallbackDelivery.Status.GAVE_UP
+        delivery.save(update_fields=["status", "updated_at"])
+        return None
+    delivery.save(update_fields=["updated_at"])
+    return delivery.attempts

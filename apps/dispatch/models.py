@@ -173,10 +173,14 @@ class CallbackDelivery(models.Model):
     attempts = models.PositiveSmallIntegerField(default=0)
     last_response = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(
+        auto_now=True, help_text="Its last attempt, or when the sweep queued it again."
+    )
     delivered_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["created_at"]
+        indexes = [models.Index(fields=["status", "updated_at"], name="callback_lost_idx")]
 
     def __str__(self) -> str:
         event = DispatchOrder.Status(self.event["status"]).label

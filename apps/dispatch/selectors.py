@@ -1,5 +1,6 @@
 """Dispatch reads: skills with the rails that would take payment, a user's orders, the
-orders stuck in the pipeline, and the operator dashboard's numbers."""
+orders stuck in the pipeline, the agent callbacks whose delivery was lost, and the operator
+dashboard's numbers."""
 
 import datetime as dt
 import statistics
@@ -10,7 +11,7 @@ from djmoney.money import Money
 
 from apps.catalog.models import Skill
 from apps.core.dashboard import since
-from apps.dispatch.models import AT_REST, DISPUTABLE, FINISHED, DispatchOrder
+from apps.dispatch.models import AT_REST, DISPUTABLE, FINISHED, CallbackDelivery, DispatchOrder
 from apps.payments import selectors as payment_selectors
 from apps.payments.models import Payment
 
@@ -87,6 +88,21 @@ def orders_behind_their_refunds(
         | Q(status=Status.PARTIALLY_REFUNDED, payment__status=Payment.Status.REFUNDED),
         receipt__isnull=False,
         updated_at__lt=cutoff,
+    ).order_by("updated_at")
+
+
+# A delivery's own attempts are never this far apart (the backoff's longest pause, 300 s,
+# and a POST's 10 s timeout): one untouched for longer has lost its task.
+CALLBACK_LOST_AFTER = dt.timedelta(minutes=10)
+
+
+def callbacks_lost(*, older_than: dt.timedelta = CALLBACK_LOST_AFTER) -> QuerySet[CallbackDelivery]:
+    """Callback deliveries still pending that nobody attempted for a while: their task was
+    lost (never queued while the broker was down, its worker killed, or a blink outlasted
+    its retries)."""
+    cutoff = timezone.now() - older_than
+    return CallbackDelivery.objects.filter(
+        status=CallbackDelivery.Status.PENDING, updated_at__lt=cutoff
     ).order_by("updated_at")
 
 

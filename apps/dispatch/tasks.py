@@ -126,3 +126,17 @@ def deliver_callback(self, delivery_id: str, attempt: int = 0) -> str:
         return callbacks.deliver(delivery_id=delivery_id, final=attempt >= self.max_retries)
     except callbacks.NotDelivered as refused:
         return retry_as_next_attempt(self, refused, delivery_id, attempt=attempt)
+
+
+@shared_task(name="dispatch.resume_lost_callbacks", autoretry_for=TRANSIENT_ERRORS, **RETRY_SOON)
+def resume_lost_callbacks() -> int:
+    """The safety net for agent callbacks: a delivery nobody attempted for a while is
+    queued again with the attempts its budget has left, or given up an hour after its
+    event. Its task rechecks the status before POSTing, so a delivered one is never sent
+    again."""
+    lost = list(selectors.callbacks_lost().values_list("pk", flat=True)[:500])
+    for delivery_id in lost:
+        attempt = callbacks.delivery_take_up(delivery_id=delivery_id)
+        if attempt is not None:
+            deliver_callback.apply_async(args=[str(delivery_id)], kwargs={"attempt": attempt})
+    return len(lost)

@@ -1,13 +1,15 @@
 """Celery settings the pipeline's recovery depends on, and nothing published on rollback."""
 
+import datetime as dt
+
 import pytest
 from django.conf import settings
 from django.db import DataError, IntegrityError, ProgrammingError, transaction
 
 import apps.dispatch.tasks
-import apps.payments.tasks  # noqa: F401
+import apps.payments.tasks
 from apps.core.transient import TRANSIENT_ERRORS
-from apps.dispatch import selectors, services
+from apps.dispatch import callbacks, outbound, selectors, services
 from apps.dispatch.models import DispatchOrder
 from geraos.celery import app as celery_app
 from tests.dispatch.conftest import LEAK, PLUMBER
@@ -62,6 +64,24 @@ def test_the_stuck_order_sweep_runs_every_minute():
 
     assert schedule["task"] == "dispatch.resume_stuck"
     assert schedule["schedule"] <= selectors.STUCK_AFTER.total_seconds()
+
+
+def test_the_lost_callback_sweep_waits_out_a_deliverys_own_retries_and_its_whole_budget():
+    deliver = apps.dispatch.tasks.deliver_callback
+    pauses = [
+        min(2 ** (attempt + 1), deliver.retry_backoff_max) for attempt in range(deliver.max_retries)
+    ]
+    posts = (deliver.max_retries + 1) * dt.timedelta(seconds=outbound.TIMEOUT_SECONDS)
+    budget = dt.timedelta(seconds=sum(pauses)) + posts
+    schedule = settings.CELERY_BEAT_SCHEDULE["dispatch-resume-lost-callbacks"]
+
+    assert schedule["task"] == "dispatch.resume_lost_callbacks"
+    assert schedule["schedule"] <= selectors.CALLBACK_LOST_AFTER.total_seconds()
+    # Never taken up while its own next attempt is on the way,
+    longest_pause = dt.timedelta(seconds=deliver.retry_backoff_max + outbound.TIMEOUT_SECONDS)
+    assert longest_pause < selectors.CALLBACK_LOST_AFTER
+    # and never given up before one whose task was lost once has spent its budget.
+    assert budget + selectors.CALLBACK_LOST_AFTER < callbacks.GIVE_UP_AFTER
 
 
 @pytest.mark.django_db
