@@ -42,8 +42,9 @@ run: seed
 	@echo "  The admin asks the operator for a second factor after the password: a code from an"
 	@echo "  authenticator app holding the TOTP secret above, or the recovery code (once)."
 	@echo "  Emails (verification, password reset) are printed in this terminal."
+	@echo "  MCP server for agents (Streamable HTTP, bearer token): http://127.0.0.1:8000/mcp"
 	@echo ""
-	$(RUN_ENV) $(BIN)/python manage.py runserver 127.0.0.1:8000
+	$(RUN_ENV) $(BIN)/uvicorn geraos.asgi:application --host 127.0.0.1 --port 8000 --reload
 
 # An agent books the Lagos plumber over the HTTP API and verifies the receipt offline.
 demo: seed
