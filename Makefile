@@ -46,9 +46,10 @@ run: seed
 	@echo ""
 	$(RUN_ENV) $(BIN)/uvicorn geraos.asgi:application --host 127.0.0.1 --port 8000 --reload
 
-# An agent books the Lagos plumber over the HTTP API and verifies the receipt offline.
+# An agent books the Lagos plumber over the HTTP API and verifies the receipt offline;
+# make demo ARGS=--mcp does it as an MCP client, through /mcp.
 demo: seed
-	@$(RUN_ENV) $(BIN)/python scripts/demo_agent.py --serve
+	@$(RUN_ENV) $(BIN)/python scripts/demo_agent.py --serve $(ARGS)
 
 test: dev-deps
 	scripts/with-test-services $(BIN)/pytest --durations=15 $(PYTEST_ARGS)

@@ -7,6 +7,7 @@ import sys
 
 import httpx2
 import pytest
+from django.core.management import call_command
 from djmoney.money import Money
 
 from apps.dispatch.models import DispatchOrder
@@ -14,6 +15,7 @@ from apps.identity import services as identity_services
 from tests.dispatch.conftest import ANYTIME, LEAK
 from tests.factories import UserFactory, make_grant
 from tests.mcp_server.conftest import ROOT, mcp_session, requires_postgresql, run
+from tests.test_demo import load_demo_agent
 
 pytestmark = [pytest.mark.django_db(transaction=True), requires_postgresql]
 
@@ -162,3 +164,17 @@ def test_reading_memory_outside_the_grants_scopes_is_refused(live_site, agent_to
         "scope_required",
         {"scope": "memory:read:preferences"},
     )
+
+
+def test_the_demo_books_the_plumber_over_mcp(live_site, capsys):
+    call_command("seed_demo")
+    demo_agent = load_demo_agent()
+
+    outcome = run(demo_agent.mcp_story(live_site))
+
+    printed = capsys.readouterr().out
+    assert outcome == 0, printed
+    assert "not a second booking" in printed
+    assert "get_dispatch: completed" in printed
+    assert "verify_receipt: valid True" in printed
+    assert "valid: receipt" in printed
