@@ -212,4 +212,12 @@ def mcp_server() -> Server:
         instructions=INSTRUCTIONS,
         on_list_tools=list_tools,
         on_call_tool=call_tool,
+        # Mcp-Param headers are checked against this; without it the SDK lists every tool
+        # again on each call to find the schema.
+        get_tool_input_schema=_input_schema,
     )
+
+
+def _input_schema(name: str) -> dict | None:
+    spec = TOOLS.get(name)
+    return spec.tool.input_schema if spec else None
