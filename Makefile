@@ -55,7 +55,7 @@ test: dev-deps
 	scripts/with-test-services $(BIN)/pytest --durations=15 $(PYTEST_ARGS)
 
 bench: dev-deps
-	scripts/with-test-services sh -c '$(BIN)/python -m bench.run && $(BIN)/python -m bench.trust && $(BIN)/python -m bench.dispatch && $(BIN)/python -m bench.dashboard'
+	scripts/with-test-services sh -c '$(BIN)/python -m bench.run && $(BIN)/python -m bench.trust && $(BIN)/python -m bench.dispatch && $(BIN)/python -m bench.dashboard && $(BIN)/python -m bench.mcp'
 
 worker: venv
 	@test -n "$$REDIS_URL" || { echo "make worker needs REDIS_URL (e.g. redis://127.0.0.1:6379/0)"; exit 1; }
