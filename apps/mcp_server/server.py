@@ -47,7 +47,6 @@ def _spec(name, title, description, schema, run, *, read_only, **rest) -> ToolSp
         read_only_hint=read_only,
         destructive_hint=False,
         idempotent_hint=read_only or "idempotency_key" in schema["properties"],
-        open_world_hint=not read_only,
     )
     tool = types.Tool(
         name=name, title=title, description=description, input_schema=schema,
