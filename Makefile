@@ -42,18 +42,20 @@ run: seed
 	@echo "  The admin asks the operator for a second factor after the password: a code from an"
 	@echo "  authenticator app holding the TOTP secret above, or the recovery code (once)."
 	@echo "  Emails (verification, password reset) are printed in this terminal."
+	@echo "  MCP server for agents (Streamable HTTP, bearer token): http://127.0.0.1:8000/mcp"
 	@echo ""
-	$(RUN_ENV) $(BIN)/python manage.py runserver 127.0.0.1:8000
+	$(RUN_ENV) $(BIN)/uvicorn geraos.asgi:application --host 127.0.0.1 --port 8000 --reload
 
-# An agent books the Lagos plumber over the HTTP API and verifies the receipt offline.
+# An agent books the Lagos plumber over the HTTP API and verifies the receipt offline;
+# make demo ARGS=--mcp does it as an MCP client, through /mcp.
 demo: seed
-	@$(RUN_ENV) $(BIN)/python scripts/demo_agent.py --serve
+	@$(RUN_ENV) $(BIN)/python scripts/demo_agent.py --serve $(ARGS)
 
 test: dev-deps
 	scripts/with-test-services $(BIN)/pytest --durations=15 $(PYTEST_ARGS)
 
 bench: dev-deps
-	scripts/with-test-services sh -c '$(BIN)/python -m bench.run && $(BIN)/python -m bench.trust && $(BIN)/python -m bench.dispatch && $(BIN)/python -m bench.dashboard'
+	scripts/with-test-services sh -c '$(BIN)/python -m bench.run && $(BIN)/python -m bench.trust && $(BIN)/python -m bench.dispatch && $(BIN)/python -m bench.dashboard && $(BIN)/python -m bench.mcp'
 
 worker: venv
 	@test -n "$$REDIS_URL" || { echo "make worker needs REDIS_URL (e.g. redis://127.0.0.1:6379/0)"; exit 1; }

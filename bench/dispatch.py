@@ -62,6 +62,7 @@ class Agent:
     def __init__(self, token: str):
         from django.test import Client
 
+        self.token = token
         self.client = Client(HTTP_AUTHORIZATION=f"Bearer {token}")
         self.text = plumber_request()
         self.keys = (f"bench-{n}" for n in itertools.count())

@@ -8,11 +8,14 @@ offline: the receipt bundle and the published keys are saved to files and checke
 
     python scripts/demo_agent.py --serve            # starts a dev server for the demo
     python scripts/demo_agent.py --base-url URL     # against a server already running
+    python scripts/demo_agent.py --serve --mcp      # the same story over MCP at /mcp
 
-Only the standard library is used, as an agent written elsewhere would.
+Over HTTP only the standard library is used, as an agent written elsewhere would; over
+MCP, the official MCP SDK's client (`mcp`), as an MCP host would.
 """
 
 import argparse
+import asyncio
 import datetime as dt
 import json
 import os
@@ -22,7 +25,7 @@ import sys
 import tempfile
 import time
 import uuid
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from urllib.error import HTTPError, URLError
 from urllib.request import Request, urlopen
@@ -100,7 +103,8 @@ def story(api: Api) -> int:
           f"{confirmation['scheduled_for']} (signature verified: "
           f"{confirmation['verified']}).")  # fmt: skip
     print(f"   Paid: payment {order['payment']['id']} {order['payment']['status']}.")
-    return _verify_offline(api, order["receipt"])
+    receipt = order["receipt"]
+    return _verify_offline(receipt, api.call("GET", receipt["bundle"]), _jwks(api))
 
 
 def _money(value: dict) -> str:
@@ -116,9 +120,11 @@ def _wait(api: Api, order_id: str, timeout: float = 60.0) -> dict:
         time.sleep(0.5)
 
 
-def _verify_offline(api: Api, receipt: dict) -> int:
-    bundle = api.call("GET", receipt["bundle"])
-    jwks = api.call("GET", "/.well-known/jwks.json")
+def _jwks(api: Api) -> dict:
+    return api.call("GET", "/.well-known/jwks.json")
+
+
+def _verify_offline(receipt: dict, bundle: dict, jwks: dict) -> int:
     with tempfile.TemporaryDirectory() as folder:
         bundle_file, jwks_file = Path(folder, "receipt.json"), Path(folder, "jwks.json")
         bundle_file.write_text(json.dumps(bundle))
@@ -136,13 +142,60 @@ def _verify_offline(api: Api, receipt: dict) -> int:
     return checked.returncode
 
 
+async def mcp_story(base_url: str) -> int:
+    """The same story through the MCP server's tools, with the official MCP client."""
+    import httpx2
+    from mcp import Client
+    from mcp.client.streamable_http import streamable_http_client
+
+    async with (
+        httpx2.AsyncClient(headers={"Authorization": f"Bearer {TOKEN}"}, timeout=60) as http,
+        Client(streamable_http_client(f"{base_url.rstrip('/')}/mcp", http_client=http)) as mcp,
+    ):
+
+        async def call(tool: str, **arguments) -> dict:
+            result = await mcp.call_tool(tool, arguments)
+            if result.is_error:
+                sys.exit(f"{tool} -> {result.structured_content['error']}")
+            return result.structured_content
+
+        tools = (await mcp.list_tools()).tools
+        print(f"1. Connected to /mcp (protocol {mcp.protocol_version}): {len(tools)} tools, "
+              f"{', '.join(tool.name for tool in tools)}.")  # fmt: skip
+        text = the_intent(dt.datetime.now(LAGOS).date())
+        found = await call("resolve_intent", text=text)
+        intent, quote = found["intent"], found["quote"]
+        print(f'2. resolve_intent "{text}": provider {found["provider"]["name"]}, quote '
+              f"{_money(quote['local_amount'])} on {quote['rail']}.")  # fmt: skip
+        key = f"demo-{uuid.uuid4()}"
+        booking = {"intent": intent, "details": {"problem": "The kitchen tap is leaking"}}
+        order = await call("dispatch", **booking, idempotency_key=key)
+        again = await call("dispatch", **booking, idempotency_key=key)
+        print(f"3. dispatch: order {order['id']}; called again with idempotency key {key}: "
+              f"order {again['id']}, not a second booking.")  # fmt: skip
+        deadline = time.monotonic() + 60
+        while not (order["status"] in FINISHED and order["receipt"]):
+            if time.monotonic() > deadline:
+                break
+            await asyncio.sleep(0.5)
+            order = await call("get_dispatch", dispatch_id=order["id"])
+        print(f"4. get_dispatch: {order['status']}")
+        if order["status"] != "completed":
+            print(f"   The dispatch did not complete: {order['failure']}")
+            return 1
+        receipt = await call("get_receipt", receipt_id=order["receipt"]["id"])
+        online = await call("verify_receipt", jws=receipt["jws"])
+        print(f"   verify_receipt: valid {online['valid']}, {online['reason']}")
+    return _verify_offline(order["receipt"], receipt["bundle"], _jwks(Api(base_url)))
+
+
 @contextmanager
 def dev_server():
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     server = subprocess.Popen(  # noqa: S603 - our own manage.py
-        [sys.executable, "manage.py", "runserver", "--noreload", f"127.0.0.1:{port}"],
+        [sys.executable, "-m", "uvicorn", "geraos.asgi:application", "--port", str(port)],
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -174,11 +227,10 @@ def main() -> int:
     where = parser.add_mutually_exclusive_group(required=True)
     where.add_argument("--base-url", help="a GeraOS server already running")
     where.add_argument("--serve", action="store_true", help="start a dev server for the demo")
+    parser.add_argument("--mcp", action="store_true", help="as an MCP client, through /mcp")
     args = parser.parse_args()
-    if args.base_url:
-        return story(Api(args.base_url))
-    with dev_server() as base_url:
-        return story(Api(base_url))
+    with dev_server() if args.serve else nullcontext(args.base_url) as base_url:
+        return asyncio.run(mcp_story(base_url)) if args.mcp else story(Api(base_url))
 
 
 if __name__ == "__main__":

@@ -12,7 +12,8 @@ first request claims the key; a replay with the same body gets the stored respon
 `idempotency_key_reuse`; a request arriving while the first is in flight waits briefly for
 its outcome, then answers 409 `idempotency_in_progress`. 5xx outcomes are not stored, so
 the client may retry. Stored responses are sealed, as some carry a secret shown only once.
-Records are kept at least KEEP_FOR (purged by a beat task).
+Records are kept at least KEEP_FOR (purged by a beat task). A caller that is no DRF
+view (the MCP server's tools, whose key is an argument) keeps the same rule by `run_once`.
 """
 
 import datetime as dt
@@ -21,6 +22,9 @@ import hashlib
 import json
 import re
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
 import rfc8785
 from django.core.serializers.json import DjangoJSONEncoder
@@ -82,33 +86,70 @@ def idempotent(view_method):
         digest = _body_digest(request.data)
         record = _claim(caller=caller, path=request.path, key=key, digest=digest)
         if record is not None:
-            return _replay(record, digest)
+            status, body = _stored(record, digest)
+            return Response(body, status=status, headers={"Idempotent-Replayed": "true"})
         try:
             response = view_method(view, request, *args, **kwargs)
         except Exception as exc:  # noqa: BLE001 - render it exactly as DRF would, then decide
             response = view.handle_exception(exc)
-        _settle(caller=caller, path=request.path, key=key, response=response)
+        _settle(
+            caller=caller,
+            path=request.path,
+            key=key,
+            status=response.status_code,
+            body=response.data,
+        )
         return response
 
     return wrapper
 
 
+@dataclass(frozen=True)
+class Outcome:
+    status: int
+    body: Any
+    replayed: bool
+
+
+def run_once(request, *, path: str, key: str, body, run: Callable[[], tuple[int, Any]]) -> Outcome:
+    """The decorator's rule for a caller that is no DRF view (the MCP server's tools):
+    `path` names the operation, `key` is the client's, `run` does the work and returns
+    (status, body), a refusal already rendered as the API renders it. `request` is read for
+    its `user` and `auth`, as the decorator reads them."""
+    key = _checked(key, where="key")
+    caller = _caller(request)
+    digest = _body_digest(body)
+    record = _claim(caller=caller, path=path, key=key, digest=digest)
+    if record is not None:
+        return Outcome(*_stored(record, digest), replayed=True)
+    status, result = run()
+    _settle(caller=caller, path=path, key=key, status=status, body=result)
+    return Outcome(status, result, replayed=False)
+
+
 def _key(request: Request) -> str:
-    key = request.headers.get(HEADER, "").strip()
+    return _checked(request.headers.get(HEADER, ""), where=f"{HEADER} header")
+
+
+def _checked(key, *, where: str) -> str:
+    if not isinstance(key, str):
+        raise IdempotencyKeyInvalid(f"An {where} is a string.")
+    key = key.strip()
     if not key:
-        raise IdempotencyKeyRequired(f"Send an {HEADER} header.")
+        raise IdempotencyKeyRequired(f"Send an {where}.")
     if len(key) > KEY_MAX_LENGTH or not re.fullmatch(KEY_PATTERN, key):
         raise IdempotencyKeyInvalid(
-            f"An {HEADER} is 1 to {KEY_MAX_LENGTH} visible ASCII characters, without spaces."
+            f"An {where} is 1 to {KEY_MAX_LENGTH} visible ASCII characters, without spaces."
         )
     return key
 
 
-def service_key(request: Request) -> str:
+def service_key(request: Request, *, key: str | None = None, via: str = "api") -> str:
     """The request's key as the service that makes the record stores it: namespaced like
     the claim, so two agents of one user choosing the same key never share a payment or
-    an order."""
-    return f"api:{_caller(request)}:{request.headers[HEADER].strip()}"
+    an order (nor an API call and an MCP tool call, `via` "mcp")."""
+    key = request.headers[HEADER] if key is None else key
+    return f"{via}:{_caller(request)}:{key.strip()}"
 
 
 def _body_digest(data) -> str:
@@ -164,7 +205,8 @@ def _take_over_abandoned(record: IdempotencyRecord, digest: str) -> bool:
     )
 
 
-def _replay(record: IdempotencyRecord, digest: str) -> Response:
+def _stored(record: IdempotencyRecord, digest: str) -> tuple[int, Any]:
+    """The first request's outcome, for a replay with the same body."""
     if record.request_hash != digest:
         raise IdempotencyKeyReuse(
             "This Idempotency-Key was used with a different request body.",
@@ -177,18 +219,18 @@ def _replay(record: IdempotencyRecord, digest: str) -> Response:
     body = open_response_body(
         record.response_body_sealed, caller=record.caller, path=record.path, key=record.key
     )
-    return Response(body, status=record.response_status, headers={"Idempotent-Replayed": "true"})
+    return record.response_status, body
 
 
-def _settle(*, caller: str, path: str, key: str, response: Response) -> None:
+def _settle(*, caller: str, path: str, key: str, status: int, body) -> None:
     records = IdempotencyRecord.objects.filter(caller=caller, path=path, key=key)
-    if response.status_code >= 500:
+    if status >= 500:
         records.delete()
         return
     records.update(
         status=IdempotencyRecord.Status.COMPLETED,
-        response_status=response.status_code,
-        response_body_sealed=seal_response_body(response.data, caller=caller, path=path, key=key),
+        response_status=status,
+        response_body_sealed=seal_response_body(body, caller=caller, path=path, key=key),
     )
 
 

@@ -51,25 +51,29 @@ def _visible_receipt(request: Request, receipt_id) -> Receipt:
     return receipt
 
 
+def receipt_document(receipt: Receipt) -> dict:
+    """A receipt as `GET /receipts/{id}` answers it (the MCP server's get_receipt too)."""
+    head, proof = selectors.receipt_proof(receipt=receipt)
+    body = {
+        "id": receipt.pk,
+        "receipt": receipt.payload,
+        "jws": receipt.jws,
+        "inclusion_proof": {
+            "log_index": receipt.log_index,
+            "tree_size": head.size,
+            "hashes": _b64(proof),
+        },
+        "tree_head": _head(head),
+    }
+    return ReceiptSerializer(body).data
+
+
 class ReceiptView(APIView):
     permission_classes = [HasScope("receipts:read")]
 
     @extend_schema(responses=ReceiptSerializer, operation_id="receipt_retrieve")
     def get(self, request: Request, receipt_id) -> Response:
-        receipt = _visible_receipt(request, receipt_id)
-        head, proof = selectors.receipt_proof(receipt=receipt)
-        body = {
-            "id": receipt.pk,
-            "receipt": receipt.payload,
-            "jws": receipt.jws,
-            "inclusion_proof": {
-                "log_index": receipt.log_index,
-                "tree_size": head.size,
-                "hashes": _b64(proof),
-            },
-            "tree_head": _head(head),
-        }
-        return Response(ReceiptSerializer(body).data)
+        return Response(receipt_document(_visible_receipt(request, receipt_id)))
 
 
 class ReceiptBundleView(APIView):

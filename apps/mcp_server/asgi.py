@@ -1,0 +1,82 @@
+"""/mcp beside Django in one ASGI application (geraos/asgi.py).
+
+The MCP transport is Streamable HTTP, stateless, answering JSON: each POST is served
+whole by the process that receives it, with no session kept in memory, so any number of
+web processes behind any balancer serve it (a stateful session lives in one process, and
+its next request reaching another would be refused). Statelessness costs server-to-client
+requests and streams, which no tool needs.
+"""
+
+from django.core.exceptions import DisallowedHost
+from mcp.server.streamable_http_manager import StreamableHTTPASGIApp, StreamableHTTPSessionManager
+from mcp.server.transport_security import TransportSecuritySettings
+from starlette.applications import Starlette
+from starlette.routing import Route
+
+from apps.mcp_server.auth import (
+    METADATA_PATH,
+    RESOURCE_PATH,
+    BearerGate,
+    django_request,
+    protected_resource_metadata,
+    send_json,
+)
+from apps.mcp_server.server import mcp_server
+
+UNKNOWN_HOST = {
+    "error": {"code": "bad_request", "message": "This site does not serve that host.", "fields": {}}
+}
+MCP_PATHS = {RESOURCE_PATH, METADATA_PATH, METADATA_PATH + RESOURCE_PATH}
+
+
+def with_mcp(django_application):
+    """The site: MCP's paths to the MCP app, lifespan events to it too (Django has
+    none), everything else to Django."""
+    mcp_application = _mcp_application()
+
+    async def site(scope, receive, send) -> None:
+        if scope["type"] == "lifespan" or scope.get("path") in MCP_PATHS:
+            await mcp_application(scope, receive, send)
+        else:
+            await django_application(scope, receive, send)
+
+    return site
+
+
+def _mcp_application() -> Starlette:
+    sessions = StreamableHTTPSessionManager(
+        app=mcp_server(),
+        stateless=True,
+        json_response=True,
+        # The SDK's DNS-rebinding guard knows only its own list of hosts: Django's
+        # ALLOWED_HOSTS rule applies instead (_HostChecked), as on every other path.
+        security_settings=TransportSecuritySettings(enable_dns_rebinding_protection=False),
+    )
+    metadata = _HostChecked(_metadata)
+    return Starlette(
+        routes=[
+            Route(RESOURCE_PATH, _HostChecked(BearerGate(StreamableHTTPASGIApp(sessions)))),
+            Route(METADATA_PATH, metadata, methods=["GET"]),
+            Route(METADATA_PATH + RESOURCE_PATH, metadata, methods=["GET"]),
+        ],
+        lifespan=lambda _: sessions.run(),
+    )
+
+
+class _HostChecked:
+    """Refuses a Host that Django would refuse (400), before anything else runs."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        try:
+            django_request(scope).get_host()
+        except DisallowedHost:
+            await send_json(send, 400, UNKNOWN_HOST)
+            return
+        await self.app(scope, receive, send)
+
+
+async def _metadata(scope, receive, send) -> None:
+    await send_json(send, 200, protected_resource_metadata(scope))

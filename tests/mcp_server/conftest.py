@@ -1,0 +1,72 @@
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+import time
+from contextlib import asynccontextmanager
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import httpx2
+import pytest
+from django.db import connection
+from mcp import Client
+from mcp.client.streamable_http import streamable_http_client
+
+ROOT = Path(__file__).resolve().parents[2]
+
+requires_postgresql = pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="the live server shares the test database"
+)
+
+
+@pytest.fixture(scope="module")
+def live_site(django_db_setup, django_db_blocker) -> str:
+    """`geraos.asgi:application` under uvicorn, as `make run` serves it, on the test
+    database; its base URL. Tests using it commit their data (transaction=True)."""
+    with django_db_blocker.unblock():
+        database = connection.settings_dict["NAME"]
+    url = urlsplit(os.environ["DATABASE_URL"])._replace(path=f"/{database}").geturl()
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen(  # noqa: S603 - our own interpreter and application
+        [sys.executable, "-m", "uvicorn", "geraos.asgi:application",
+         "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
+        cwd=ROOT,
+        env={**os.environ, "DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "tests.settings"},
+    )  # fmt: skip
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_until_up(base_url, server)
+        yield base_url
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def _wait_until_up(base_url: str, server: subprocess.Popen, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert server.poll() is None, "the server exited"
+        try:
+            httpx2.get(f"{base_url}/.well-known/oauth-protected-resource", timeout=2)
+            return
+        except httpx2.TransportError:
+            time.sleep(0.2)
+    pytest.fail("the live server did not start")
+
+
+@asynccontextmanager
+async def mcp_session(base_url: str, token: str, mode: str = "auto"):
+    """The official MCP client over Streamable HTTP, the token as its bearer."""
+    async with (
+        httpx2.AsyncClient(headers={"Authorization": f"Bearer {token}"}, timeout=60) as http,
+        Client(streamable_http_client(f"{base_url}/mcp", http_client=http), mode=mode) as client,
+    ):
+        yield client
+
+
+def run(coroutine):
+    return asyncio.run(coroutine)
