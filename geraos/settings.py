@@ -237,10 +237,13 @@ REDIS_CACHE_URL = env.str("REDIS_CACHE_URL", default=REDIS_URL)
 if REDIS_CACHE_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "apps.core.cache.RedisCache",
             "LOCATION": REDIS_CACHE_URL,
             "KEY_PREFIX": "geraos",
             "TIMEOUT": 300,
+            # allauth's rate limits (sign-in, sign-up, password reset) admit while Redis
+            # is away, as the API's do; every other key raises (README "Security").
+            "FAIL_OPEN_KEY_PREFIXES": ["allauth:rl:"],
         }
     }
 else:

@@ -8,12 +8,13 @@ from django.test import Client
 from django.utils.module_loading import import_string
 
 from apps.catalog.demo import seed as seed_catalog
+from apps.core import rate_limit
 from apps.payments import fx
 from apps.payments.models import Rail, RoutingRule
 from apps.payments.rails import ensure_default_rails
 from geraos.celery import app as celery_app
 from tests.factories import UserFactory
-from tests.helpers import sign_in_with_mfa
+from tests.helpers import run_service_command, sign_in_with_mfa, wait_for_redis
 
 MIGRATION_DATA = [
     "apps.identity.migrations.0003_plans_free_and_studio.create_plans",
@@ -45,6 +46,22 @@ def _reference_data(request):
         request.getfixturevalue("transactional_db")
         for dotted_path in MIGRATION_DATA:
             import_string(dotted_path)(installed_apps, None)
+
+
+@pytest.fixture
+def redis_stopped(monkeypatch):
+    """The test's Redis really stopped (the cache's and the broker's), started again with
+    its data afterwards. Rate limits meeting it stopped try it again at once, so no later
+    test finds them still leaving it alone."""
+    if "GERAOS_TEST_STOP_REDIS" not in os.environ:
+        pytest.skip("needs a Redis it may stop (run through `make test`)")
+    monkeypatch.setattr(rate_limit, "LEAVE_REDIS_ALONE_SECONDS", 0)
+    run_service_command("stop", "redis")
+    try:
+        yield
+    finally:
+        run_service_command("start", "redis")
+        wait_for_redis()
 
 
 @pytest.fixture
