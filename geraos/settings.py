@@ -344,6 +344,11 @@ ACCOUNT_DEFAULT_HTTP_PROTOCOL = "http" if DEBUG else "https"
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 # Seals TOTP secrets and recovery-code seeds at rest (GERAOS_SEALING_KEYS).
 MFA_ADAPTER = "apps.identity.mfa.MFAAdapter"
+# The code forms remember used TOTP codes in the database, not the cache.
+MFA_FORMS = {
+    "authenticate": "apps.identity.two_factor.AuthenticateForm",
+    "reauthenticate": "apps.identity.two_factor.ReauthenticateForm",
+}
 MFA_TOTP_ISSUER = "GeraOS"
 
 _email = env.email_url("EMAIL_URL", default="consolemail://")

@@ -34,9 +34,10 @@ def give_totp(user: User) -> Authenticator:
     return existing or TOTP.activate(user, TOTP_SECRET).instance
 
 
-def totp_code(secret: str = TOTP_SECRET) -> str:
-    """What an authenticator app holding `secret` shows now."""
-    return format_hotp_value(hotp_value(secret, int(time.time()) // mfa_settings.TOTP_PERIOD))
+def totp_code(secret: str = TOTP_SECRET, *, at: float | None = None) -> str:
+    """What an authenticator app holding `secret` shows now (or at the time `at`)."""
+    moment = time.time() if at is None else at
+    return format_hotp_value(hotp_value(secret, int(moment) // mfa_settings.TOTP_PERIOD))
 
 
 def sign_in_with_mfa(client: Client, user: User) -> Client:
