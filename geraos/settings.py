@@ -334,8 +334,14 @@ ACCOUNT_PREVENT_ENUMERATION = True
 ACCOUNT_ADAPTER = "apps.identity.adapter.AccountAdapter"
 # Failed sign-ins: 10 a minute from one address, and 5 in 5 minutes for one account from
 # one address (the adapter keys `key` by account and address), so nobody elsewhere can
-# lock an account; allauth's other limits keep their defaults.
-ACCOUNT_RATE_LIMITS = {"login_failed": "10/m/ip,5/5m/key"}
+# lock an account. Two-factor codes (identity.two_factor, `key` likewise): the same, and
+# at most 15 an hour for one account from one address, under 60 an hour for one account
+# from anywhere, a ceiling one address alone never reaches. allauth's other limits keep
+# their defaults.
+ACCOUNT_RATE_LIMITS = {
+    "login_failed": "10/m/ip,5/5m/key",
+    "mfa_code": "10/m/ip,5/5m/key,15/h/key,60/h/user",
+}
 # Behind the TLS proxy the client's address is the last X-Forwarded-For entry, as for the
 # API; without this every sign-in would count against the proxy's one address.
 ALLAUTH_TRUSTED_PROXY_COUNT = 1 if BEHIND_TLS_PROXY else 0

@@ -40,6 +40,7 @@ def test_with_redis_stopped_staff_sign_in_to_the_admin_with_password_and_code(
     give_totp(staff)
     (*_, (sign_in_page, _)) = client.get("/admin/", follow=True).redirect_chain
     assert sign_in_page.startswith(reverse("account_login"))
+    before = fail_open_cache.admitted_unchecked()
 
     password = log_in(client, staff.email, next="/admin/")
     code = client.post(reverse("mfa_authenticate"), {"code": totp_code()})
@@ -47,6 +48,8 @@ def test_with_redis_stopped_staff_sign_in_to_the_admin_with_password_and_code(
     assert password["Location"] == reverse("mfa_authenticate")
     assert code["Location"] == "/admin/"
     assert client.get("/admin/").status_code == 200
+    # The password passed three limits, the code four (identity.two_factor's).
+    assert fail_open_cache.admitted_unchecked() == before + 7
 
 
 def test_a_totp_code_used_before_redis_stopped_does_not_sign_in_again_while_it_is_down(

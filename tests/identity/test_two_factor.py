@@ -1,5 +1,5 @@
 """The second sign-in step: an authenticator app's code passes once, whatever the cache
-holds."""
+holds, and wrong codes are limited per account and address, under a ceiling per account."""
 
 import time
 
@@ -34,6 +34,18 @@ def signed_in(browser: Client) -> bool:
 
 def code_of_step(step: int) -> str:
     return totp_code(TOTP_SECRET, at=step * mfa_settings.TOTP_PERIOD)
+
+
+def wrong_code() -> str:
+    return f"{(int(totp_code()) + 1) % 1_000_000:06d}"
+
+
+def told(response) -> str:
+    return response.content.decode()
+
+
+ATTACKER, OWNER = "198.51.100.7", "203.0.113.5"
+TOO_MANY = "Too many failed login attempts"
 
 
 def test_a_code_signs_in_once(user, fresh_totp_step):
@@ -73,3 +85,62 @@ def test_of_one_code_entered_many_times_at_once_one_passes(user, used_before, fr
 
     assert sorted(passed) == [False] * 7 + [True]
     assert TOTPUse.objects.get(authenticator=authenticator).last_step == step
+
+
+def test_wrong_codes_from_one_address_stop_that_address(user, fresh_totp_step):
+    give_totp(user)
+    attacker = signed_in_with_password(user, ATTACKER)
+    for _ in range(5):
+        assert "Incorrect code" in told(enter_code(attacker, wrong_code()))
+
+    refused = enter_code(attacker, totp_code())
+
+    assert TOO_MANY in told(refused)
+    assert not signed_in(attacker)
+
+
+def test_wrong_codes_from_another_address_do_not_stop_the_owner(user, fresh_totp_step):
+    give_totp(user)
+    attacker = signed_in_with_password(user, ATTACKER)
+    for _ in range(6):
+        enter_code(attacker, wrong_code())
+    owner = signed_in_with_password(user, OWNER)
+
+    response = enter_code(owner, totp_code())
+
+    assert response["Location"] == reverse("identity:me")
+    assert signed_in(owner)
+
+
+def test_one_address_alone_never_reaches_the_account_ceiling(user, time_machine):
+    """Two hours of wrong codes from one address, as fast as it is let: 15 an hour."""
+    give_totp(user)
+    time_machine.move_to(time.time(), tick=False)
+    guesses = 0
+    for _ in range(24):
+        attacker = signed_in_with_password(user, ATTACKER)
+        while "Incorrect code" in told(enter_code(attacker, wrong_code())):
+            guesses += 1
+        time_machine.shift(5 * 60)
+    owner = signed_in_with_password(user, OWNER)
+
+    response = enter_code(owner, totp_code())
+
+    assert guesses == 30
+    assert response["Location"] == reverse("identity:me")
+
+
+def test_the_account_ceiling_stops_a_guesser_spread_over_many_addresses(user, fresh_totp_step):
+    give_totp(user)
+    told_incorrect = 0
+    for address in range(1, 13):
+        guesser = signed_in_with_password(user, f"192.0.2.{address}")
+        for _ in range(5):
+            told_incorrect += "Incorrect code" in told(enter_code(guesser, wrong_code()))
+    one_more = signed_in_with_password(user, "192.0.2.13")
+
+    refused = enter_code(one_more, totp_code())
+
+    assert told_incorrect == 60  # 5 from each of 12 addresses were checked
+    assert TOO_MANY in told(refused)  # the 61st is not, whoever sends it
+    assert not signed_in(one_more)
