@@ -237,10 +237,13 @@ REDIS_CACHE_URL = env.str("REDIS_CACHE_URL", default=REDIS_URL)
 if REDIS_CACHE_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "apps.core.cache.RedisCache",
             "LOCATION": REDIS_CACHE_URL,
             "KEY_PREFIX": "geraos",
             "TIMEOUT": 300,
+            # allauth's rate limits (sign-in, sign-up, password reset) admit while Redis
+            # is away, as the API's do; every other key raises (README "Security").
+            "FAIL_OPEN_KEY_PREFIXES": ["allauth:rl:"],
         }
     }
 else:
@@ -332,8 +335,14 @@ ACCOUNT_PREVENT_ENUMERATION = True
 ACCOUNT_ADAPTER = "apps.identity.adapter.AccountAdapter"
 # Failed sign-ins: 10 a minute from one address, and 5 in 5 minutes for one account from
 # one address (the adapter keys `key` by account and address), so nobody elsewhere can
-# lock an account; allauth's other limits keep their defaults.
-ACCOUNT_RATE_LIMITS = {"login_failed": "10/m/ip,5/5m/key"}
+# lock an account. Two-factor codes (identity.two_factor, `key` likewise): the same, and
+# at most 15 an hour for one account from one address, under 60 an hour for one account
+# from anywhere, a ceiling one address alone never reaches. allauth's other limits keep
+# their defaults.
+ACCOUNT_RATE_LIMITS = {
+    "login_failed": "10/m/ip,5/5m/key",
+    "mfa_code": "10/m/ip,5/5m/key,15/h/key,60/h/user",
+}
 # Behind the TLS proxy the client's address is the last X-Forwarded-For entry, as for the
 # API; without this every sign-in would count against the proxy's one address.
 ALLAUTH_TRUSTED_PROXY_COUNT = 1 if BEHIND_TLS_PROXY else 0
@@ -342,6 +351,11 @@ ACCOUNT_DEFAULT_HTTP_PROTOCOL = "http" if DEBUG else "https"
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 # Seals TOTP secrets and recovery-code seeds at rest (GERAOS_SEALING_KEYS).
 MFA_ADAPTER = "apps.identity.mfa.MFAAdapter"
+# The code forms remember used TOTP codes in the database, not the cache.
+MFA_FORMS = {
+    "authenticate": "apps.identity.two_factor.AuthenticateForm",
+    "reauthenticate": "apps.identity.two_factor.ReauthenticateForm",
+}
 MFA_TOTP_ISSUER = "GeraOS"
 
 _email = env.email_url("EMAIL_URL", default="consolemail://")

@@ -1,6 +1,9 @@
 import os
+import time
 
 import pytest
+import time_machine
+from allauth.mfa import app_settings as mfa_settings
 from celery import signals
 from celery.contrib.testing.worker import start_worker
 from django.apps import apps as installed_apps
@@ -9,12 +12,13 @@ from django.test import Client
 from django.utils.module_loading import import_string
 
 from apps.catalog.demo import seed as seed_catalog
+from apps.core import rate_limit
 from apps.payments import fx
 from apps.payments.models import Rail, RoutingRule
 from apps.payments.rails import ensure_default_rails
 from geraos.celery import app as celery_app
 from tests.factories import UserFactory
-from tests.helpers import sign_in_with_mfa
+from tests.helpers import run_service_command, sign_in_with_mfa, wait_for_redis
 
 MIGRATION_DATA = [
     "apps.identity.migrations.0003_plans_free_and_studio.create_plans",
@@ -28,7 +32,7 @@ requires_redis = pytest.mark.skipif(
 
 @pytest.fixture(autouse=True)
 def _fresh_cache():
-    """allauth's rate limits and TOTP replay guard live in the cache; isolate tests."""
+    """allauth's rate limits live in the cache; isolate tests."""
     cache.clear()
     yield
     cache.clear()
@@ -46,6 +50,41 @@ def _reference_data(request):
         request.getfixturevalue("transactional_db")
         for dotted_path in MIGRATION_DATA:
             import_string(dotted_path)(installed_apps, None)
+
+
+@pytest.fixture
+def stop_redis(monkeypatch):
+    """Stops the test's Redis (the cache's and the broker's) when called; it is started
+    again, with its data, after the test. Rate limits meeting it stopped try it again at
+    once, so no later test finds them still leaving it alone."""
+    if "GERAOS_TEST_STOP_REDIS" not in os.environ:
+        pytest.skip("needs a Redis it may stop (run through `make test`)")
+    monkeypatch.setattr(rate_limit, "LEAVE_REDIS_ALONE_SECONDS", 0)
+    stopped = []
+
+    def stop() -> None:
+        run_service_command("stop", "redis")
+        stopped.append(True)
+
+    yield stop
+    if stopped:
+        run_service_command("start", "redis")
+        wait_for_redis()
+
+
+@pytest.fixture
+def redis_stopped(stop_redis):
+    """The test's Redis stopped from its start to its end."""
+    stop_redis()
+
+
+@pytest.fixture
+def fresh_totp_step():
+    """The clock at the start of the next TOTP step and running on: the test's codes stay
+    the current ones for the step's 30 s."""
+    period = mfa_settings.TOTP_PERIOD
+    with time_machine.travel((time.time() // period + 1) * period, tick=True):
+        yield
 
 
 @pytest.fixture

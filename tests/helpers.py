@@ -1,14 +1,18 @@
 """Small readers, clients and runners shared by tests of different apps."""
 
+import os
+import subprocess
 import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
+import redis
 from allauth.account.internal.flows.login import record_authentication
 from allauth.mfa import app_settings as mfa_settings
 from allauth.mfa.models import Authenticator
 from allauth.mfa.totp.internal.auth import TOTP, format_hotp_value, hotp_value
+from django.conf import settings
 from django.contrib.auth.models import Permission
 from django.db import OperationalError, connection
 from django.http import HttpRequest
@@ -30,9 +34,10 @@ def give_totp(user: User) -> Authenticator:
     return existing or TOTP.activate(user, TOTP_SECRET).instance
 
 
-def totp_code(secret: str = TOTP_SECRET) -> str:
-    """What an authenticator app holding `secret` shows now."""
-    return format_hotp_value(hotp_value(secret, int(time.time()) // mfa_settings.TOTP_PERIOD))
+def totp_code(secret: str = TOTP_SECRET, *, at: float | None = None) -> str:
+    """What an authenticator app holding `secret` shows now (or at the time `at`)."""
+    moment = time.time() if at is None else at
+    return format_hotp_value(hotp_value(secret, int(moment) // mfa_settings.TOTP_PERIOD))
 
 
 def sign_in_with_mfa(client: Client, user: User) -> Client:
@@ -137,3 +142,23 @@ def stk_push_answer_lost_once(monkeypatch) -> list[str]:
 
     monkeypatch.setattr(lifecycle, "payment_apply_result", blink_once)
     return prompts
+
+
+def run_service_command(verb: str, server: str) -> None:
+    """Stop or start the test's PostgreSQL or Redis (scripts/with-test-services exports the
+    commands); a server keeps its data."""
+    command = os.environ[f"GERAOS_TEST_{verb.upper()}_{server.upper()}"]
+    subprocess.run(["sh", "-c", command], check=True, capture_output=True)  # noqa: S603, S607
+
+
+def wait_for_redis(timeout: float = 10.0) -> None:
+    client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            client.ping()
+            return
+        except redis.ConnectionError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)

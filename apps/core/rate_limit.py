@@ -15,7 +15,8 @@ When Redis cannot be reached the limit fails open: the hit is admitted, counted 
 `admitted_unchecked()` (shown by /healthz, which also answers 503 then) and logged as
 `rate_limit.fail_open`, and for a few seconds no call waits on Redis again. Rate limits
 protect capacity; what protects money (spend limits, idempotency) is in the database and
-holds without Redis.
+holds without Redis. `FailOpen` is that behaviour, shared with the limits kept in the
+cache (`core.cache`: allauth's, on the sign-in pages).
 """
 
 import logging
@@ -75,44 +76,69 @@ def hit(key: str, *, limit: int, period: int) -> Verdict:
 def admitted_unchecked() -> int:
     """Calls this process admitted without a check since it started, Redis being away."""
     url = settings.REDIS_CACHE_URL
-    return _redis_window(url).admitted_unchecked if url else 0
+    return _redis_window(url).fail_open.admitted_unchecked if url else 0
 
 
-class _RedisWindow:
-    def __init__(self, url: str) -> None:
-        client = redis.Redis.from_url(
-            url,
-            socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
-            socket_timeout=REDIS_TIMEOUT_SECONDS,
-            retry=Retry(NoBackoff(), 0),
-        )
-        self.script = client.register_script(SLIDING_WINDOW)
+def quick_redis_options() -> dict:
+    """Redis connection options for a rate check, which must never be what makes a
+    request slow: give up quickly, and never retry."""
+    return {
+        "socket_connect_timeout": REDIS_TIMEOUT_SECONDS,
+        "socket_timeout": REDIS_TIMEOUT_SECONDS,
+        "retry": Retry(NoBackoff(), 0),
+    }
+
+
+class FailOpen:
+    """What rate limits do while Redis cannot be reached: admit, count what they admitted
+    unchecked, log one warning, and leave Redis alone for a while rather than wait on it
+    in every request. `limits` names them in the log."""
+
+    def __init__(self, limits: str) -> None:
+        self.limits = limits
         self.admitted_unchecked = 0
         self.left_alone_until = 0.0
         self.lock = threading.Lock()
 
+    def leaving_redis_alone(self) -> bool:
+        return time.monotonic() < self.left_alone_until
+
+    def redis_failed(self, exc: Exception) -> None:
+        self.left_alone_until = time.monotonic() + LEAVE_REDIS_ALONE_SECONDS
+        logger.warning(
+            "rate_limit.fail_open limits=%s admitted_unchecked=%d: Redis unreachable (%s); "
+            "calls are admitted without a rate limit for %.0f s",
+            self.limits,
+            self.admitted_unchecked,
+            exc,
+            LEAVE_REDIS_ALONE_SECONDS,
+        )
+
+    def admit_unchecked(self) -> None:
+        with self.lock:
+            self.admitted_unchecked += 1
+
+
+class _RedisWindow:
+    def __init__(self, url: str) -> None:
+        client = redis.Redis.from_url(url, **quick_redis_options())
+        self.script = client.register_script(SLIDING_WINDOW)
+        self.fail_open = FailOpen(limits="api")
+
     def hit(self, key: str, *, limit: int, period: int) -> Verdict:
-        if time.monotonic() < self.left_alone_until:
+        if self.fail_open.leaving_redis_alone():
             return self._admit_unchecked()
         try:
             admitted, wait_ms = self.script(
                 keys=[f"{KEY_PREFIX}:{key}"], args=[period * 1000, limit, uuid.uuid4().hex]
             )
         except (redis.ConnectionError, redis.TimeoutError) as exc:
-            self.left_alone_until = time.monotonic() + LEAVE_REDIS_ALONE_SECONDS
-            logger.warning(
-                "rate_limit.fail_open admitted_unchecked=%d: Redis unreachable (%s); calls are "
-                "admitted without a rate limit for %.0f s",
-                self.admitted_unchecked,
-                exc,
-                LEAVE_REDIS_ALONE_SECONDS,
-            )
+            self.fail_open.redis_failed(exc)
             return self._admit_unchecked()
         return Verdict(allowed=bool(admitted), retry_after=int(wait_ms) / 1000)
 
     def _admit_unchecked(self) -> Verdict:
-        with self.lock:
-            self.admitted_unchecked += 1
+        self.fail_open.admit_unchecked()
         return Verdict(allowed=True)
 
 

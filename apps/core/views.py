@@ -5,7 +5,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET
 
-from apps.core import rate_limit
+from apps.core import cache, rate_limit
 from apps.core.health import run_health_checks
 
 
@@ -20,6 +20,8 @@ def healthz(request: HttpRequest) -> JsonResponse:
         "failed": failed,
         # This process's count: API calls let through unchecked while Redis was away.
         "rate_limit": {"admitted_unchecked": rate_limit.admitted_unchecked()},
+        # Hits allauth's limits (sign-in, sign-up, password reset) admitted unrecorded.
+        "sign_in_rate_limit": {"admitted_unchecked": cache.admitted_unchecked()},
     }
     return JsonResponse(body, status=200 if healthy else 503)
 

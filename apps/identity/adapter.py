@@ -15,9 +15,11 @@ class AccountAdapter(DefaultAccountAdapter):
         guessing wrong five times; per address, brute force from one place still stops,
         and the per-address limit caps guessing across accounts."""
         account = super()._get_login_attempts_cache_key(request, **credentials)
-        return f"{account}:{self._client_network(request)}"
+        return f"{account}:{self.client_network(request)}"
 
-    def _client_network(self, request) -> str:
+    def client_network(self, request) -> str:
+        """Where a request comes from, as the limits count it: the client's address (the
+        one the TLS proxy saw), or its /64 for IPv6."""
         address = ipaddress.ip_address(self.get_client_ip(request))
         if address.version == 6:
             return str(ipaddress.ip_network(f"{address}/{IPV6_PREFIX}", strict=False))

@@ -285,3 +285,18 @@ class AgentSpend(models.Model):
 
     def __str__(self) -> str:
         return f"{self.amount} by {self.grant.name} ({self.reference})"
+
+
+class TOTPUse(models.Model):
+    """The last time step an authenticator app's code passed the second step with. A code
+    of that step or an earlier one is refused (RFC 6238, 5.2), so a code read over a
+    shoulder or from a phishing page signs in once. A row, not a cache entry: Redis being
+    away, or losing its data, never lets a used code in again."""
+
+    authenticator = models.OneToOneField(
+        "mfa.Authenticator", on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    last_step = models.BigIntegerField()
+
+    def __str__(self) -> str:
+        return f"authenticator {self.authenticator_id}: step {self.last_step}"

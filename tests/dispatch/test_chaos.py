@@ -12,8 +12,6 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-import redis
-from django.conf import settings
 from django.db import InterfaceError, OperationalError, connection
 from django.utils import timezone
 
@@ -27,6 +25,7 @@ from tests.conftest import requires_redis
 from tests.dispatch.conftest import ANYTIME, LEAK, Agent, requires_postgresql
 from tests.dispatch.fake_provider import FakeProvider
 from tests.factories import UserFactory
+from tests.helpers import run_service_command, wait_for_redis
 
 requires_restarts = pytest.mark.skipif(
     "GERAOS_TEST_STOP_POSTGRESQL" not in os.environ,
@@ -64,24 +63,6 @@ class Outage:
 
     def wait_until_over(self) -> None:
         self._thread.join()
-
-
-def run_service_command(verb: str, server: str) -> None:
-    command = os.environ[f"GERAOS_TEST_{verb.upper()}_{server.upper()}"]
-    subprocess.run(["sh", "-c", command], check=True, capture_output=True)  # noqa: S603, S607
-
-
-def wait_for_redis(timeout: float = 10.0) -> None:
-    client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            client.ping()
-            return
-        except redis.ConnectionError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.05)
 
 
 def wait_until(condition, *, timeout: float) -> None:

@@ -1,0 +1,119 @@
+"""The second sign-in step: allauth's code forms (MFA_FORMS), with a replay guard kept in
+the database rather than the cache, and wrong codes limited per account and address.
+
+allauth remembers a used TOTP code in Django's cache, so with Redis away the step answered
+500, and a cache that lost its data (a restart, an eviction) would let a used code in
+again. Here an authenticator app's code passes once: `TOTPUse` holds the last time step
+it passed with, and a code of that step or an earlier one is refused. This is not a rate
+limit and never fails open.
+
+allauth counts code attempts per account only, so whoever has a person's password could
+lock them out of the second step with five wrong codes. Here they are counted per account
+and client address, as passwords are (ACCOUNT_RATE_LIMITS' `mfa_code`), under a ceiling
+per account that one address alone never reaches, so a guesser spread over many addresses
+still stops. A code that passes is not counted.
+"""
+
+from collections.abc import Callable
+
+from allauth.account.adapter import get_adapter as get_account_adapter
+from allauth.core import context
+from allauth.core.internal import ratelimit
+from allauth.core.internal.cryptokit import compare_user_code
+from allauth.mfa.adapter import get_adapter
+from allauth.mfa.base import forms as allauth_forms
+from allauth.mfa.models import Authenticator
+from allauth.mfa.totp.internal.auth import (
+    format_hotp_value,
+    hotp_value,
+    yield_hotp_counters_from_time,
+)
+from allauth.mfa.utils import decrypt
+
+from apps.identity.models import TOTPUse
+
+
+def totp_code_accept(*, authenticator: Authenticator, code: str) -> bool:
+    """Whether `code` is the app's code now (within allauth's tolerance) and of a later
+    step than any it passed with before; if so, its step is recorded."""
+    step = _step_of(authenticator, code)
+    if step is None:
+        return False
+    # One statement moves the step forward: of two requests with the same code, the second
+    # waits for the first's row and then finds the step already taken.
+    if TOTPUse.objects.filter(authenticator=authenticator, last_step__lt=step).update(
+        last_step=step
+    ):
+        return True
+    _, first_use = TOTPUse.objects.get_or_create(
+        authenticator=authenticator, defaults={"last_step": step}
+    )
+    return first_use
+
+
+def _step_of(authenticator: Authenticator, code: str) -> int | None:
+    secret = decrypt(authenticator.data["secret"])
+    for step in yield_hotp_counters_from_time():
+        if compare_user_code(actual=code, expected=format_hotp_value(hotp_value(secret, step))):
+            return step
+    return None
+
+
+def code_attempt_count(request, user) -> Callable[[], None]:
+    """Count one code attempt for `user` from where `request` comes, or refuse it when a
+    limit is reached; returns what takes the attempt back (the code passed)."""
+    adapter = get_account_adapter()
+    usage = ratelimit.consume(
+        request,
+        app="allauth.account",
+        action="mfa_code",
+        key=f"{user.pk}:{adapter.client_network(request)}",
+        user=user,
+    )
+    if not usage:
+        raise adapter.validation_error("too_many_login_attempts")
+    return usage.rollback
+
+
+class _CodeUsedOnce:
+    """allauth's `BaseAuthenticateForm.clean_code`, but attempts are counted by
+    `code_attempt_count` and a TOTP code is checked by `totp_code_accept` (recovery codes
+    are rows already, marked used under a lock)."""
+
+    def clean_code(self) -> str:
+        take_attempt_back = code_attempt_count(context.request, self.user)
+        code = self.cleaned_data["code"]
+        authenticators = list(
+            Authenticator.objects.filter(user=self.user).exclude(
+                type=Authenticator.Type.WEBAUTHN  # cannot check a typed code
+            )
+        )
+        for authenticator in authenticators:
+            if _accepts(authenticator, code):
+                authenticator.user = self.user
+                self.authenticator = authenticator
+                take_attempt_back()
+                return code
+        if authenticators:
+            self._emit_authentication_failed(_told_of_failures(authenticators))
+        raise get_adapter().validation_error("incorrect_code")
+
+
+def _accepts(authenticator: Authenticator, code: str) -> bool:
+    if authenticator.type == Authenticator.Type.TOTP:
+        return totp_code_accept(authenticator=authenticator, code=code)
+    return authenticator.wrap().validate_code(code)
+
+
+def _told_of_failures(authenticators: list[Authenticator]) -> Authenticator:
+    """As allauth: the TOTP app, or else the first."""
+    totp = [a for a in authenticators if a.type == Authenticator.Type.TOTP]
+    return (totp or authenticators)[0]
+
+
+class AuthenticateForm(_CodeUsedOnce, allauth_forms.AuthenticateForm):
+    """The code asked after the password."""
+
+
+class ReauthenticateForm(_CodeUsedOnce, allauth_forms.ReauthenticateForm):
+    """The code asked again of a signed-in user (staff opening the admin)."""
