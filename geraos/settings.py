@@ -68,6 +68,12 @@ GERAOS_TRUST_KEY_SECRET = env.str(
 )
 if not GERAOS_TRUST_KEY_SECRET:
     raise ImproperlyConfigured("GERAOS_TRUST_KEY_SECRET must be set when DEBUG is off.")
+# Published with the source, so refused when DEBUG is off (apps.core.sealing.keys_check);
+# every key setting is read as the process starts.
+GERAOS_DEVELOPMENT_KEYS = [
+    *(entry.partition(":")[2] for entry in (_DEV_MEMORY_KEY, _DEV_SEALING_KEY, _DEV_LOOKUP_KEY)),
+    _DEV_TRUST_KEY_SECRET,
+]
 GERAOS_LOG_ORIGIN = env.str("GERAOS_LOG_ORIGIN", default="geraos.example/receipts")
 
 # The currencies GeraOS keeps money in: the home currency, the rails' and the demo rates'.

@@ -11,11 +11,9 @@ import json
 
 from apps.core import sealing
 
-MEMORY_KEYS = "GERAOS_MEMORY_KEYS"
-
 
 def keyring() -> sealing.Keyring:
-    return sealing.keyring(MEMORY_KEYS)
+    return sealing.keyring(sealing.MEMORY_KEYS)
 
 
 def encrypt_value(value, *, context: str) -> str:
