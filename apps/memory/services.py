@@ -152,6 +152,9 @@ def _store_item(*, place: dict, key: str, kind: str, value, expires_at) -> Memor
 def _save_item(item: MemoryItem, *, key: str, kind: str, value, expires_at) -> MemoryItem:
     item.kind = kind
     item.expires_at = expires_at
+    item.key_hash = crypto.key_hash(user_id=item.user_id, key=key)
+    if item.pk is None:
+        item.save()  # the seals are bound to the item's id, which inserting it gives
     _seal_key(item, key)
     _seal(item, value)
     item.save()
@@ -189,7 +192,6 @@ def _require_fitting(value) -> None:
 
 def _seal_key(item: MemoryItem, key: str) -> None:
     item.key_sealed = crypto.encrypt_value(key, context=item.key_context)
-    item.key_hash = crypto.key_hash(user_id=item.user_id, key=key)
     item.key = key
 
 
