@@ -54,10 +54,17 @@ if not GERAOS_LOOKUP_KEYS:
     raise ImproperlyConfigured("GERAOS_LOOKUP_KEYS must be set when DEBUG is off.")
 
 # What `rotate_sealing_key` moves to the primary keys besides every model's SealedProperty
-# columns (which it finds itself): values sealed or hashed another way.
+# columns (which it finds itself): values sealed or hashed another way. Each names the
+# function that moves them and the one that counts those still under an old key.
 GERAOS_RESEALERS = {
-    "two-factor secrets": "apps.identity.mfa.mfa_secrets_reseal",
-    "memory keys' hashes": "apps.memory.services.memory_keys_rehash",
+    "two-factor secrets": (
+        "apps.identity.mfa.mfa_secrets_reseal",
+        "apps.identity.mfa.mfa_secrets_under_old_keys",
+    ),
+    "memory keys' hashes": (
+        "apps.memory.services.memory_keys_rehash",
+        "apps.memory.services.memory_keys_hashed_under_old_keys",
+    ),
 }
 
 # Seals the trust layer's Ed25519 private keys at rest (32 bytes, base64); the origin

@@ -10,8 +10,10 @@ associated data, so a sealed value copied onto another row does not open there.
 - A sealed value that must be found again is found by its keyed hash, HMAC-SHA256 under
   GERAOS_LOOKUP_KEYS (`lookup_hash`, reading `<kid>:<hex>`).
 
-Rotating a ring: put a new key first (`rotate_sealing_key --generate KID` prints one),
-keep the old ones after it, restart, run `rotate_sealing_key`, then drop the old ones.
+Rotating a ring, so that a rolling restart never meets a key some process lacks: add the
+new key after the others everywhere (`rotate_sealing_key --generate KID` prints one), then
+move it first everywhere, then run `rotate_sealing_key` (which fails while anything is
+left under an old key), then drop the old ones (README, Security, "Sealing keys").
 """
 
 import base64
@@ -236,11 +238,20 @@ def sealed_columns() -> list[tuple[type[models.Model], str]]:
     ]
 
 
+def _under_old_keys(model: type[models.Model], column: str) -> models.QuerySet:
+    current = keyring(SEALING_KEYS).current_prefix
+    return model.objects.exclude(**{column: ""}).exclude(**{f"{column}__startswith": current})
+
+
+def column_under_old_keys(model: type[models.Model], column: str) -> int:
+    """How many values of a SealedProperty column are not sealed with the primary key."""
+    return _under_old_keys(model, column).count()
+
+
 def reseal_column(model: type[models.Model], column: str, *, batch_size: int = 500) -> int:
     """Move every value of a SealedProperty column not sealed with the primary key onto it,
     each row under its lock; returns how many moved."""
-    current = keyring(SEALING_KEYS).current_prefix
-    stale = model.objects.exclude(**{column: ""}).exclude(**{f"{column}__startswith": current})
+    stale = _under_old_keys(model, column)
     moved = 0
     while batch := list(stale.order_by("pk").values_list("pk", flat=True)[:batch_size]):
         with transaction.atomic():

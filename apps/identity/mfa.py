@@ -89,6 +89,21 @@ def mfa_secrets_reseal() -> int:
     return moved
 
 
+def mfa_secrets_under_old_keys() -> int:
+    """How many authenticators hold a secret not sealed with the primary sealing key."""
+    current = sealing.keyring(sealing.SEALING_KEYS).current_prefix
+    authenticators = Authenticator.objects.filter(type__in=SEALED_KINDS)
+    return sum(
+        not all(secret.startswith(current) for secret in _secrets(data))
+        for data in authenticators.values_list("data", flat=True)
+    )
+
+
+def _secrets(data: dict) -> list[str]:
+    named = [data[name] for name in ("secret", "seed") if name in data]
+    return named + data.get("migrated_codes", [])
+
+
 def _resealed(field: str, secret: SealedSecret) -> str:
     return sealing.reseal_text(secret, context=secret.context)
 
