@@ -65,6 +65,10 @@ GERAOS_RESEALERS = {
         "apps.memory.services.memory_keys_rehash",
         "apps.memory.services.memory_keys_hashed_under_old_keys",
     ),
+    "sessions": (
+        "apps.core.sessions.sessions_reseal",
+        "apps.core.sessions.sessions_under_old_keys",
+    ),
 }
 
 # Seals the trust layer's Ed25519 private keys at rest (32 bytes, base64); the origin
@@ -587,6 +591,9 @@ SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 SESSION_COOKIE_SECURE = not DEBUG
 CSRF_COOKIE_SECURE = not DEBUG
 SESSION_COOKIE_HTTPONLY = True
+# Sessions stay in the database, sealed (GERAOS_SEALING_KEYS): Django only signs them, and
+# allauth keeps an authenticator app's secret in one while it is being set up.
+SESSION_ENGINE = "apps.core.sessions"
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
 SECURE_HSTS_PRELOAD = not DEBUG

@@ -9,6 +9,8 @@ from allauth.mfa.models import Authenticator
 from allauth.mfa.recovery_codes.internal.auth import RecoveryCodes
 from allauth.mfa.totp.internal.auth import TOTP
 from django.core.management import CommandError, call_command
+from django.test import Client
+from django.urls import reverse
 
 from apps.core import sealing
 from apps.dispatch.models import DispatchOrder
@@ -120,7 +122,18 @@ def test_a_second_rotation_has_nothing_to_move(settings, kenyan):
     output = StringIO()
     call_command("rotate_sealing_key", stdout=output)
 
-    assert moved_counts(output.getvalue()) == [0, 0, 0, 0, 0]
+    assert moved_counts(output.getvalue()) == [0, 0, 0, 0, 0, 0]
+
+
+def test_a_signed_in_user_stays_signed_in_after_the_old_keys_go(settings, user):
+    client = Client()
+    client.force_login(user)
+    new_keys_first(settings)
+
+    call_command("rotate_sealing_key", stdout=StringIO())
+    old_keys_dropped(settings)
+
+    assert client.get(reverse("identity:me")).status_code == 200
 
 
 def test_a_value_an_old_process_seals_during_the_rotation_fails_it(settings, kenyan, monkeypatch):
