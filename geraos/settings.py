@@ -54,10 +54,21 @@ if not GERAOS_LOOKUP_KEYS:
     raise ImproperlyConfigured("GERAOS_LOOKUP_KEYS must be set when DEBUG is off.")
 
 # What `rotate_sealing_key` moves to the primary keys besides every model's SealedProperty
-# columns (which it finds itself): values sealed or hashed another way.
+# columns (which it finds itself): values sealed or hashed another way. Each names the
+# function that moves them and the one that counts those still under an old key.
 GERAOS_RESEALERS = {
-    "two-factor secrets": "apps.identity.mfa.mfa_secrets_reseal",
-    "memory keys' hashes": "apps.memory.services.memory_keys_rehash",
+    "two-factor secrets": (
+        "apps.identity.mfa.mfa_secrets_reseal",
+        "apps.identity.mfa.mfa_secrets_under_old_keys",
+    ),
+    "memory keys' hashes": (
+        "apps.memory.services.memory_keys_rehash",
+        "apps.memory.services.memory_keys_hashed_under_old_keys",
+    ),
+    "sessions": (
+        "apps.core.sessions.sessions_reseal",
+        "apps.core.sessions.sessions_under_old_keys",
+    ),
 }
 
 # Seals the trust layer's Ed25519 private keys at rest (32 bytes, base64); the origin
@@ -68,6 +79,12 @@ GERAOS_TRUST_KEY_SECRET = env.str(
 )
 if not GERAOS_TRUST_KEY_SECRET:
     raise ImproperlyConfigured("GERAOS_TRUST_KEY_SECRET must be set when DEBUG is off.")
+# Published with the source, so refused when DEBUG is off (apps.core.sealing.keys_check);
+# every key setting is read as the process starts.
+GERAOS_DEVELOPMENT_KEYS = [
+    *(entry.partition(":")[2] for entry in (_DEV_MEMORY_KEY, _DEV_SEALING_KEY, _DEV_LOOKUP_KEY)),
+    _DEV_TRUST_KEY_SECRET,
+]
 GERAOS_LOG_ORIGIN = env.str("GERAOS_LOG_ORIGIN", default="geraos.example/receipts")
 
 # The currencies GeraOS keeps money in: the home currency, the rails' and the demo rates'.
@@ -588,6 +605,9 @@ SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 SESSION_COOKIE_SECURE = not DEBUG
 CSRF_COOKIE_SECURE = not DEBUG
 SESSION_COOKIE_HTTPONLY = True
+# Sessions stay in the database, sealed (GERAOS_SEALING_KEYS): Django only signs them, and
+# allauth keeps an authenticator app's secret in one while it is being set up.
+SESSION_ENGINE = "apps.core.sessions"
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
 SECURE_HSTS_PRELOAD = not DEBUG

@@ -1,22 +1,29 @@
 """A database dump taken after the demo flow gives away no secret and no personal value:
-two-factor secrets, payers' phones and UPI ids, addresses in dispatch details, memory keys
-and values, providers' and receipts' signing secrets, API tokens."""
+two-factor secrets (set up, or being set up in a session), payers' phones and UPI ids,
+addresses in dispatch details, memory keys and values, providers' and receipts' signing
+secrets, API tokens."""
 
 import base64
 import os
 import shutil
 import subprocess
+import zlib
 from io import StringIO
 
 import pytest
+from allauth.account.internal.flows.login import record_authentication
 from allauth.mfa.adapter import get_adapter
 from allauth.mfa.models import Authenticator
 from allauth.mfa.recovery_codes.internal.auth import RecoveryCodes
+from allauth.mfa.totp.internal.auth import SECRET_SESSION_KEY
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 from django.conf import settings
+from django.core import signing
 from django.core.management import call_command
 from django.db import connection
+from django.http import HttpRequest
 from django.test import Client
+from django.urls import reverse
 
 from apps.catalog import services as catalog_services
 from apps.catalog.models import Provider
@@ -58,6 +65,23 @@ def database_dump() -> str:
             cursor.execute(f"SELECT * FROM {connection.ops.quote_name(table)}")  # noqa: S608
             rows += [repr(row) for row in cursor.fetchall()]
     return "\n".join(rows)
+
+
+def session_payloads() -> str:
+    """Each session as anyone holding the dump reads it: Django signs a session, and its
+    payload is only base64 (compressed with zlib when that is shorter)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT session_data FROM django_session")
+        rows = [data for (data,) in cursor.fetchall()]
+    found = []
+    for data in rows:
+        payload = data.split(":")[0]
+        try:
+            raw = signing.b64_decode(payload.lstrip(".").encode())
+            found.append((zlib.decompress(raw) if payload.startswith(".") else raw).decode())
+        except (ValueError, zlib.error):  # not a signed payload: nothing to read
+            continue
+    return "\n".join(found)
 
 
 def api_client(user: User, scopes: list[str]) -> tuple[Client, str]:
@@ -129,6 +153,19 @@ def second_factor_secrets(email: str) -> list[str]:
     ]
 
 
+def someone_setting_up_an_authenticator_app() -> list[str]:
+    """allauth keeps the secret of an authenticator app being set up in the session until
+    its first code is confirmed."""
+    user, client = UserFactory(), Client()
+    client.force_login(user)
+    request = HttpRequest()
+    request.session = client.session
+    record_authentication(request, user, "password", reauthenticated=True)  # allauth asks again
+    request.session.save()
+    assert client.get(reverse("mfa_activate_totp")).status_code == 200
+    return [client.session[SECRET_SESSION_KEY]]
+
+
 def signing_secrets() -> list[str]:
     found = [
         catalog_services.provider_secret(provider=provider).decode()
@@ -152,6 +189,7 @@ def test_a_dump_after_the_demo_flow_holds_no_secret_or_personal_value():
     ]
     secrets = {
         "two-factor": second_factor_secrets("operator@gera.example"),
+        "two-factor being set up": someone_setting_up_an_authenticator_app(),
         "payer accounts": [PHONE, VPA],
         "dispatch details": [ADDRESS, PROBLEM],
         "memory": [MEMORY_KEY, MEMORY_VALUE, *SEEDED_MEMORY],
@@ -160,7 +198,7 @@ def test_a_dump_after_the_demo_flow_holds_no_secret_or_personal_value():
         "password": [settings.GERAOS_DEMO_PASSWORD],
     }
 
-    dump = database_dump()
+    dump = database_dump() + session_payloads()
 
     assert "mfa_authenticator" in dump  # the dump has the rows
     leaked = {kind: [v for v in values if v in dump] for kind, values in secrets.items()}

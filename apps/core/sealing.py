@@ -10,13 +10,17 @@ associated data, so a sealed value copied onto another row does not open there.
 - A sealed value that must be found again is found by its keyed hash, HMAC-SHA256 under
   GERAOS_LOOKUP_KEYS (`lookup_hash`, reading `<kid>:<hex>`).
 
-Rotating a ring: put a new key first (`rotate_sealing_key --generate KID` prints one),
-keep the old ones after it, restart, run `rotate_sealing_key`, then drop the old ones.
+Rotating a ring, so that a rolling restart never meets a key some process lacks: add the
+new key after the others everywhere (`rotate_sealing_key --generate KID` prints one), then
+move it first everywhere, then run `rotate_sealing_key` (which fails while anything is
+left under an old key), then drop the old ones (README, Security, "Sealing keys").
 """
 
 import base64
+import binascii
 import hashlib
 import hmac
+import itertools
 import json
 import os
 import re
@@ -34,12 +38,21 @@ from django.db import models, transaction
 NONCE_BYTES = 12
 VERSION = "v1"
 KEY_ID = re.compile(r"[A-Za-z0-9_-]{1,32}")
+KEY_BYTES = 32
+TRUST_KEY = "GERAOS_TRUST_KEY_SECRET"
 SEALING_KEYS = "GERAOS_SEALING_KEYS"
 LOOKUP_KEYS = "GERAOS_LOOKUP_KEYS"
+MEMORY_KEYS = "GERAOS_MEMORY_KEYS"
+KEYRINGS = (SEALING_KEYS, LOOKUP_KEYS, MEMORY_KEYS)
 
 
 def _key() -> AESGCM:
-    return AESGCM(base64.urlsafe_b64decode(settings.GERAOS_TRUST_KEY_SECRET.encode() + b"=="))
+    return AESGCM(_trust_key(settings.GERAOS_TRUST_KEY_SECRET))
+
+
+@cache
+def _trust_key(encoded: str) -> bytes:
+    return _decode_key(TRUST_KEY, encoded)
 
 
 def seal(plaintext: bytes, *, context: str) -> str:
@@ -109,20 +122,55 @@ def keyring(setting: str) -> Keyring:
 @cache
 def _parse_keyring(setting: str, spec: str) -> Keyring:
     keys: dict[str, bytes] = {}
-    for entry in filter(None, (part.strip() for part in spec.split(","))):
+    for position, entry in enumerate(filter(None, (part.strip() for part in spec.split(",")))):
         kid, _, encoded = entry.partition(":")
-        raw = base64.urlsafe_b64decode(encoded.encode() + b"==")
-        if not KEY_ID.fullmatch(kid) or len(raw) != 32:
+        if not KEY_ID.fullmatch(kid):
             raise ImproperlyConfigured(
-                f"{setting} entries are kid:<32 bytes, base64>, the kid of letters, digits, "
-                "- and _ (at most 32)."
+                f"{setting} entry {position + 1} is not kid:<32 bytes, base64>, the kid of "
+                "letters, digits, - and _ (at most 32)."
             )
         if kid in keys:  # a new key pasted under an old id would replace the one it sealed with
             raise ImproperlyConfigured(f"{setting} names the key id {kid} twice.")
-        keys[kid] = raw
+        keys[kid] = _decode_key(f"{setting} key {kid}", encoded)
     if not keys:
         raise ImproperlyConfigured(f"{setting} must name at least one key.")
     return Keyring(primary_kid=next(iter(keys)), keys=keys)
+
+
+def _decode_key(name: str, encoded: str) -> bytes:
+    """32 bytes from base64 in either alphabet, padded or not; anything else is refused
+    (a lenient decoder drops a mistyped character and reads another key)."""
+    standard = encoded.translate(str.maketrans("-_", "+/"))
+    try:
+        raw = base64.b64decode(standard + "=" * (-len(standard) % 4), validate=True)
+    except binascii.Error as error:
+        raise ImproperlyConfigured(f"{name} is not base64 ({error}).") from None
+    if len(raw) != KEY_BYTES:
+        raise ImproperlyConfigured(f"{name} is {len(raw)} bytes, not {KEY_BYTES}.")
+    return raw
+
+
+def keys_check() -> None:
+    """Read every key setting, so that a mistake stops a process as it starts rather than
+    at the first value it seals. No key may serve two settings (a lookup hash would be
+    made with a sealing key), and with DEBUG off none may be a development key, which the
+    source publishes."""
+    held = {setting: set(keyring(setting).keys.values()) for setting in KEYRINGS}
+    held[TRUST_KEY] = {_trust_key(settings.GERAOS_TRUST_KEY_SECRET)}
+    for (first, first_keys), (second, second_keys) in itertools.combinations(held.items(), 2):
+        if first_keys & second_keys:
+            raise ImproperlyConfigured(
+                f"{first} and {second} hold the same key: each needs keys of its own."
+            )
+    if settings.DEBUG:
+        return
+    published = {_decode_key("a development key", key) for key in settings.GERAOS_DEVELOPMENT_KEYS}
+    for setting, keys in held.items():
+        if keys & published:
+            raise ImproperlyConfigured(
+                f"{setting} holds a development key, published in the source: with DEBUG "
+                "off, give it a key of its own (rotate_sealing_key --generate KID prints one)."
+            )
 
 
 def generate_key_entry(kid: str) -> str:
@@ -190,11 +238,20 @@ def sealed_columns() -> list[tuple[type[models.Model], str]]:
     ]
 
 
+def _under_old_keys(model: type[models.Model], column: str) -> models.QuerySet:
+    current = keyring(SEALING_KEYS).current_prefix
+    return model.objects.exclude(**{column: ""}).exclude(**{f"{column}__startswith": current})
+
+
+def column_under_old_keys(model: type[models.Model], column: str) -> int:
+    """How many values of a SealedProperty column are not sealed with the primary key."""
+    return _under_old_keys(model, column).count()
+
+
 def reseal_column(model: type[models.Model], column: str, *, batch_size: int = 500) -> int:
     """Move every value of a SealedProperty column not sealed with the primary key onto it,
     each row under its lock; returns how many moved."""
-    current = keyring(SEALING_KEYS).current_prefix
-    stale = model.objects.exclude(**{column: ""}).exclude(**{f"{column}__startswith": current})
+    stale = _under_old_keys(model, column)
     moved = 0
     while batch := list(stale.order_by("pk").values_list("pk", flat=True)[:batch_size]):
         with transaction.atomic():

@@ -17,9 +17,6 @@ import hashlib
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from jsonschema import Draft202012Validator
-from jsonschema_specifications import REGISTRY as METASCHEMAS
-from referencing.exceptions import Unresolvable
 
 from apps.catalog import services as catalog_services
 from apps.catalog.models import Skill
@@ -29,6 +26,7 @@ from apps.core.errors import ApplicationError, ConflictError
 from apps.core.money import money_document
 from apps.core.state_machine import Transitions
 from apps.dispatch import callbacks, fulfilment, resolver
+from apps.dispatch.details import details_check
 from apps.dispatch.models import (
     AT_REST,
     DISPUTABLE,
@@ -87,10 +85,6 @@ RESOLUTIONS = {
     Status.VOIDED: "voided",
 }
 WORKER = "worker"
-
-
-class InvalidDetails(ApplicationError):
-    code = "invalid_details"
 
 
 def _locked(order_id) -> DispatchOrder:
@@ -180,7 +174,7 @@ def _dispatch_new(
             identity_services.agent_grant_require_capability(
                 grant=grant, capability=found.skill.capability
             )
-        _check_details(found.skill, details)
+        details_check(skill=found.skill, details=details)
         payment_lifecycle.payer_account_check(rail=found.quote.rail, payer_account=payer_account)
         _check_consent(user=user, grant=grant, skill=found.skill)
         identity_services.require_entitlement(user=user, feature=Feature.DISPATCHES)
@@ -220,27 +214,6 @@ def _same_request(order: DispatchOrder, *, user) -> DispatchOrder:
             "Idempotency key reused for another dispatch.", code="idempotency_key_reuse", status=422
         )
     return order
-
-
-def _check_details(skill: Skill, details: dict) -> None:
-    # Only the published metaschemas are known: a reference elsewhere is never fetched.
-    validator = Draft202012Validator(skill.input_schema, registry=METASCHEMAS)
-    try:
-        errors = sorted(validator.iter_errors(details), key=lambda e: e.path)
-    except Unresolvable as broken:
-        raise ApplicationError(
-            f"{skill.title} cannot take bookings now: its input schema is broken ({broken}).",
-            code="skill_misconfigured",
-            status=503,
-        ) from broken
-    if errors:
-        raise InvalidDetails(
-            f"The details do not fit the skill's input schema: {errors[0].message}.",
-            fields={
-                "details." + ".".join(map(str, e.path)) if e.path else "details": [e.message]
-                for e in errors
-            },
-        )
 
 
 def _check_consent(*, user, grant, skill: Skill) -> None:

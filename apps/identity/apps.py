@@ -5,3 +5,8 @@ class IdentityConfig(AppConfig):
     name = "apps.identity"
     label = "identity"
     verbose_name = "Identity"
+
+    def ready(self) -> None:
+        from apps.identity import mfa
+
+        mfa.connect_signals()

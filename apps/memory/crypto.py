@@ -3,19 +3,18 @@
 Keys come from GERAOS_MEMORY_KEYS, `kid:base64key` pairs separated by commas; the first is
 the primary and encrypts, the others only decrypt (until `rotate_memory_key` has moved
 every value to the primary). A stored value reads `v1.<kid>.<base64(nonce|ciphertext)>`
-(apps.core.sealing's keyring). The associated data binds a ciphertext to its owner and
-place, so a value copied into another row does not decrypt.
+(apps.core.sealing's keyring). The associated data binds a ciphertext to its item (its
+owner, place and id: `MemoryItem.key_context`, `encryption_context`), so a value copied
+into another row does not decrypt.
 """
 
 import json
 
 from apps.core import sealing
 
-MEMORY_KEYS = "GERAOS_MEMORY_KEYS"
-
 
 def keyring() -> sealing.Keyring:
-    return sealing.keyring(MEMORY_KEYS)
+    return sealing.keyring(sealing.MEMORY_KEYS)
 
 
 def encrypt_value(value, *, context: str) -> str:

@@ -36,9 +36,9 @@ class MemoryScope(BaseModel):
 
 class MemoryItem(BaseModel):
     """One remembered thing, kept under a key. The key and the JSON value are AES-GCM sealed
-    (`key_sealed`, `value_encrypted`); services and selectors set them opened as `key` and
-    `value`. An item is found by its key's keyed hash, which keeps one item per key in its
-    place."""
+    (`key_sealed`, `value_encrypted`), bound to the item; services and selectors set them
+    opened as `key` and `value`. An item is found by its key's keyed hash, which keeps one
+    item per key in its place."""
 
     class Kind(models.TextChoices):
         PREFERENCE = "preference", "Preference"
@@ -73,13 +73,20 @@ class MemoryItem(BaseModel):
     def __str__(self) -> str:
         return f"{self.scope.code} item {self.pk}"
 
+    # The key and the value are bound to the item itself, its id among them, so neither
+    # opens on another of the user's items (nor on an item made again under that key).
     @property
     def key_context(self) -> str:
-        return f"memory-key:{self.user_id}:{self.scope_id}:{self.product_id}"
+        return f"memory-key:{self.user_id}:{self.scope_id}:{self.product_id}:{self._id()}"
 
     @property
     def encryption_context(self) -> str:
-        return f"memory:{self.user_id}:{self.scope_id}:{self.product_id}:{self.key}"
+        return f"memory:{self.user_id}:{self.scope_id}:{self.product_id}:{self._id()}:{self.key}"
+
+    def _id(self) -> int:
+        if self.pk is None:
+            raise ValueError("A memory item is saved before its key and value are sealed.")
+        return self.pk
 
 
 class ConsentGrant(BaseModel):

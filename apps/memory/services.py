@@ -7,6 +7,7 @@ import uuid
 from contextlib import contextmanager
 
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from apps.catalog.models import Product
@@ -152,6 +153,9 @@ def _store_item(*, place: dict, key: str, kind: str, value, expires_at) -> Memor
 def _save_item(item: MemoryItem, *, key: str, kind: str, value, expires_at) -> MemoryItem:
     item.kind = kind
     item.expires_at = expires_at
+    item.key_hash = crypto.key_hash(user_id=item.user_id, key=key)
+    if item.pk is None:
+        item.save()  # the seals are bound to the item's id, which inserting it gives
     _seal_key(item, key)
     _seal(item, value)
     item.save()
@@ -189,7 +193,6 @@ def _require_fitting(value) -> None:
 
 def _seal_key(item: MemoryItem, key: str) -> None:
     item.key_sealed = crypto.encrypt_value(key, context=item.key_context)
-    item.key_hash = crypto.key_hash(user_id=item.user_id, key=key)
     item.key = key
 
 
@@ -315,13 +318,22 @@ def memory_erase(*, user: User) -> int:
     return count
 
 
+def _under_old_memory_keys() -> QuerySet[MemoryItem]:
+    current = crypto.keyring().current_prefix
+    return MemoryItem.objects.exclude(
+        key_sealed__startswith=current, value_encrypted__startswith=current
+    )
+
+
+def memory_items_under_old_keys() -> int:
+    """How many items' keys or values are not sealed with the primary key."""
+    return _under_old_memory_keys().count()
+
+
 def memory_reencrypt_all(*, batch_size: int = 500) -> int:
     """Move every key and value not sealed with the primary key onto it; returns how many
     items moved."""
-    current = crypto.keyring().current_prefix
-    stale = MemoryItem.objects.exclude(
-        key_sealed__startswith=current, value_encrypted__startswith=current
-    )
+    stale = _under_old_memory_keys()
     moved = 0
     while batch := list(stale.order_by("pk").values_list("pk", flat=True)[:batch_size]):
         with transaction.atomic():
@@ -338,10 +350,19 @@ def memory_reencrypt_all(*, batch_size: int = 500) -> int:
     return moved
 
 
+def _hashed_under_old_keys() -> QuerySet[MemoryItem]:
+    return MemoryItem.objects.exclude(key_hash__startswith=sealing.current_lookup_prefix())
+
+
+def memory_keys_hashed_under_old_keys() -> int:
+    """How many items' key hashes are not made with the primary lookup key."""
+    return _hashed_under_old_keys().count()
+
+
 def memory_keys_rehash(*, batch_size: int = 500) -> int:
     """Move every key's hash not made with the primary lookup key onto it (a lookup key's
     rotation); returns how many moved."""
-    stale = MemoryItem.objects.exclude(key_hash__startswith=sealing.current_lookup_prefix())
+    stale = _hashed_under_old_keys()
     moved = 0
     while batch := list(stale.order_by("pk").values_list("pk", flat=True)[:batch_size]):
         with transaction.atomic():

@@ -8,11 +8,14 @@ import pytest
 from allauth.mfa.models import Authenticator
 from allauth.mfa.recovery_codes.internal.auth import RecoveryCodes
 from allauth.mfa.totp.internal.auth import TOTP
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
+from django.test import Client
+from django.urls import reverse
 
 from apps.core import sealing
 from apps.dispatch.models import DispatchOrder
 from apps.memory import selectors as memory_selectors
+from apps.memory import services as memory_services
 from apps.memory.models import MemoryItem
 from apps.payments.models import Payment
 from tests.dispatch.conftest import ANYTIME, Agent
@@ -76,6 +79,7 @@ def test_rotation_moves_every_secret_and_hash_to_the_new_keys(settings, kenyan):
     assert "payments.payment.payer_account_sealed: 1" in output.getvalue()
     assert "two-factor secrets: 2" in output.getvalue()
     assert "memory keys' hashes: 1" in output.getvalue()
+    assert "Done: the old keys can be dropped." in output.getvalue()
 
 
 def test_after_rotation_the_old_keys_can_go(settings, kenyan):
@@ -118,7 +122,68 @@ def test_a_second_rotation_has_nothing_to_move(settings, kenyan):
     output = StringIO()
     call_command("rotate_sealing_key", stdout=output)
 
-    assert moved_counts(output.getvalue()) == [0, 0, 0, 0, 0]
+    assert moved_counts(output.getvalue()) == [0, 0, 0, 0, 0, 0]
+
+
+def test_a_signed_in_user_stays_signed_in_after_the_old_keys_go(settings, user):
+    client = Client()
+    client.force_login(user)
+    new_keys_first(settings)
+
+    call_command("rotate_sealing_key", stdout=StringIO())
+    old_keys_dropped(settings)
+
+    assert client.get(reverse("identity:me")).status_code == 200
+
+
+def test_a_value_an_old_process_seals_during_the_rotation_fails_it(settings, kenyan, monkeypatch):
+    old_keys = settings.GERAOS_SEALING_KEYS
+    new_keys_first(settings)
+    new_keys, reseal_column = settings.GERAOS_SEALING_KEYS, sealing.reseal_column
+
+    def a_process_not_restarted_seals_meanwhile(model, column, **kwargs):
+        moved = reseal_column(model, column, **kwargs)
+        if model is Payment:
+            settings.GERAOS_SEALING_KEYS = old_keys  # its primary is still the old key
+            payment = Payment.objects.get()
+            payment.payer_account = "254799000111"
+            payment.save(update_fields=["payer_account_sealed"])
+            settings.GERAOS_SEALING_KEYS = new_keys
+        return moved
+
+    monkeypatch.setattr(sealing, "reseal_column", a_process_not_restarted_seals_meanwhile)
+    output = StringIO()
+
+    with pytest.raises(CommandError, match=r"payments\.payment\.payer_account_sealed: 1"):
+        call_command("rotate_sealing_key", stdout=output)
+
+    assert "Done" not in output.getvalue()
+    assert Payment.objects.get().payer_account == "254799000111"  # still opens: keep the key
+
+
+def test_a_memory_value_an_old_process_seals_during_the_rotation_fails_it(
+    settings, kenyan, monkeypatch
+):
+    old_keys = settings.GERAOS_MEMORY_KEYS
+    settings.GERAOS_MEMORY_KEYS = f"{sealing.generate_key_entry('m2')},{old_keys}"
+    new_keys, reencrypt_all = settings.GERAOS_MEMORY_KEYS, memory_services.memory_reencrypt_all
+
+    def a_process_not_restarted_writes_meanwhile():
+        moved = reencrypt_all()
+        settings.GERAOS_MEMORY_KEYS = old_keys
+        remember(kenyan, {"code": "9021"})
+        settings.GERAOS_MEMORY_KEYS = new_keys
+        return moved
+
+    monkeypatch.setattr(
+        memory_services, "memory_reencrypt_all", a_process_not_restarted_writes_meanwhile
+    )
+    output = StringIO()
+
+    with pytest.raises(CommandError, match="memory items: 1"):
+        call_command("rotate_memory_key", stdout=output)
+
+    assert "Done" not in output.getvalue()
 
 
 def test_generate_prints_a_key_entry_that_seals(settings):

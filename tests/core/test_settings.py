@@ -78,3 +78,44 @@ def test_a_home_currency_geraos_keeps_no_money_in_refuses_to_start():
 
     assert result.returncode != 0
     assert "GERAOS_HOME_CURRENCY must be one of AMD, BRL, GBP, EUR" in result.stderr
+
+
+def production_check(**keys: str) -> subprocess.CompletedProcess:
+    return run_manage(
+        "check",
+        DEBUG="false",
+        ALLOWED_HOSTS="geraos.example",
+        SECRET_KEY=secrets.token_urlsafe(50),
+        **{**PRODUCTION_KEYS, **keys},
+    )
+
+
+def test_a_key_ring_that_does_not_parse_stops_the_process_at_start_naming_it():
+    result = production_check(GERAOS_SEALING_KEYS="prod1:" + secrets.token_urlsafe(32)[:-2])
+
+    assert result.returncode != 0
+    assert "GERAOS_SEALING_KEYS key prod1 is not base64" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("setting", "development_key"),
+    [
+        ("GERAOS_SEALING_KEYS", "dev:ZGV2ZWxvcG1lbnQtb25seS1zZWFsaW5nLWtleS0zMmI"),
+        ("GERAOS_LOOKUP_KEYS", "prod0:ZGV2ZWxvcG1lbnQtb25seS1sb29rdXAta2V5LTMyYnk"),
+        ("GERAOS_TRUST_KEY_SECRET", "ZGV2ZWxvcG1lbnQtb25seS10cnVzdC1rZXktMzJieXQ"),
+    ],
+)
+def test_production_refuses_the_development_keys_published_in_the_source(setting, development_key):
+    result = production_check(**{setting: development_key})
+
+    assert result.returncode != 0
+    assert f"{setting} holds a development key" in result.stderr
+
+
+def test_production_refuses_one_key_in_two_settings():
+    shared = PRODUCTION_KEYS["GERAOS_SEALING_KEYS"].partition(":")[2]
+
+    result = production_check(GERAOS_LOOKUP_KEYS=f"l1:{shared}")
+
+    assert result.returncode != 0
+    assert "GERAOS_SEALING_KEYS and GERAOS_LOOKUP_KEYS hold the same key" in result.stderr

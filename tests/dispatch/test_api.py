@@ -85,6 +85,39 @@ def test_details_that_do_not_fit_the_skill_schema_are_a_400(agent):
     assert_nothing_happened()
 
 
+def test_details_refused_by_the_schema_are_not_echoed_in_the_error(agent):
+    Skill.objects.filter(capability="home.plumbing").update(
+        input_schema={
+            "type": "object",
+            "properties": {
+                "problem": {"type": "string", "maxLength": 20},
+                "address_area": {"type": "string"},
+                "floor": {"enum": ["ground", "upper"]},
+            },
+            "required": ["problem", "when"],
+            "additionalProperties": False,
+        }
+    )
+    address = {"street": "14 Ngong Road, Kilimani"}
+    problem = "Burst pipe under the sink of Wanjiru Kamau"
+
+    details = {"problem": problem, "address_area": address, "floor": "4B", "phone": "254711223344"}
+
+    response = agent.dispatch(details=details)
+
+    assert response.status_code == 400
+    body = response.content.decode()
+    assert [text for text in ("Ngong Road", "Wanjiru", "4B", "2547") if text in body] == []
+    assert response.json()["error"]["fields"] == {
+        "details": ["'when' is a required property"],
+        "details.phone": ["is not allowed"],
+        "details.address_area": ["must be of type string"],
+        "details.floor": ['must be one of ["ground", "upper"]'],
+        "details.problem": ["must be at most 20 characters long"],
+    }
+    assert_nothing_happened()
+
+
 def test_a_dispatch_needs_an_idempotency_key(agent):
     response = agent.client.post(
         "/api/v1/dispatches", {"text": "plumber"}, content_type="application/json"

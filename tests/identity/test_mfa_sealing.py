@@ -11,11 +11,13 @@ from allauth.mfa.totp.internal.auth import TOTP
 from django.apps import apps as installed_apps
 from django.db import connection
 
+from apps.core.sealing import UndecryptableValue
 from tests.helpers import TOTP_SECRET, give_totp, totp_code
 
 pytestmark = pytest.mark.django_db
 
 SEALING_MIGRATION = "apps.identity.migrations.0010_seal_mfa_secrets"
+BINDING_MIGRATION = "apps.identity.migrations.0011_bind_mfa_secrets"
 SEED = "9f" * 40
 
 
@@ -50,6 +52,33 @@ def test_a_recovery_code_seed_is_sealed_and_its_codes_still_work(user):
     assert not fresh.validate_code(codes.generate_codes()[0])  # used once
 
 
+def copy_secret(source: Authenticator, name: str, target: Authenticator, onto: str) -> None:
+    """Copy a sealed secret from one row to another, as someone writing to the database
+    directly would."""
+    data = {**raw_data(target), onto: raw_data(source)[name]}
+    Authenticator.objects.filter(pk=target.pk).update(data=data)
+
+
+def test_a_totp_secret_copied_onto_another_users_authenticator_does_not_open(user, other_user):
+    victims = give_totp(user)
+    own = TOTP.activate(other_user, "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP").instance
+
+    copy_secret(victims, "secret", own, onto="secret")
+
+    copied = TOTP(Authenticator.objects.get(pk=own.pk))
+    with pytest.raises(UndecryptableValue):
+        copied.validate_code(totp_code())
+
+
+def test_a_recovery_code_seed_copied_onto_the_users_totp_secret_does_not_open(user):
+    totp, recovery = give_totp(user), RecoveryCodes.activate(user).instance
+
+    copy_secret(recovery, "seed", totp, onto="secret")
+
+    with pytest.raises(UndecryptableValue):
+        TOTP(Authenticator.objects.get(pk=totp.pk)).validate_code(totp_code())
+
+
 def plain_authenticators(user) -> tuple[Authenticator, Authenticator]:
     """Two-factor rows as allauth stored them before they were sealed."""
     return (
@@ -64,10 +93,11 @@ def plain_authenticators(user) -> tuple[Authenticator, Authenticator]:
     )
 
 
-def test_the_migration_seals_secrets_stored_in_plain_and_they_still_work(user):
+def test_the_migrations_seal_secrets_stored_in_plain_and_they_still_work(user):
     totp, recovery = plain_authenticators(user)
 
     import_module(SEALING_MIGRATION).seal_secrets(installed_apps, None)
+    import_module(BINDING_MIGRATION).bind_secrets(installed_apps, None)
 
     assert raw_data(totp)["secret"].startswith("v1.test1.")
     assert TOTP(Authenticator.objects.get(pk=totp.pk)).validate_code(totp_code())
@@ -84,6 +114,36 @@ def test_the_migration_reversed_opens_them_again(user):
     migration.seal_secrets(installed_apps, None)
 
     migration.open_secrets(installed_apps, None)
+
+    assert raw_data(totp) == {"secret": TOTP_SECRET}
+    assert raw_data(recovery) == {"seed": SEED, "used_mask": 1, "migrated_codes": ["12345678"]}
+
+
+def test_secrets_sealed_before_the_binding_migration_are_bound_to_their_authenticator(
+    user, other_user
+):
+    totp, _ = plain_authenticators(user)
+    import_module(SEALING_MIGRATION).seal_secrets(installed_apps, None)
+
+    import_module(BINDING_MIGRATION).bind_secrets(installed_apps, None)
+
+    assert TOTP(Authenticator.objects.get(pk=totp.pk)).validate_code(totp_code())
+    own = Authenticator.objects.create(user=other_user, type=Authenticator.Type.TOTP, data={})
+    copy_secret(totp, "secret", own, onto="secret")
+    with pytest.raises(UndecryptableValue):
+        TOTP(Authenticator.objects.get(pk=own.pk)).validate_code(totp_code())
+
+
+def test_the_binding_migration_reversed_leaves_them_as_the_sealing_migration_made_them(user):
+    totp, recovery = plain_authenticators(user)
+    sealing_migration, binding_migration = map(
+        import_module, (SEALING_MIGRATION, BINDING_MIGRATION)
+    )
+    sealing_migration.seal_secrets(installed_apps, None)
+    binding_migration.bind_secrets(installed_apps, None)
+
+    binding_migration.unbind_secrets(installed_apps, None)
+    sealing_migration.open_secrets(installed_apps, None)
 
     assert raw_data(totp) == {"secret": TOTP_SECRET}
     assert raw_data(recovery) == {"seed": SEED, "used_mask": 1, "migrated_codes": ["12345678"]}

@@ -1,8 +1,10 @@
 """Memory values are AES-GCM sealed at rest; keys rotate without losing an item."""
 
+from importlib import import_module
 from io import StringIO
 
 import pytest
+from django.apps import apps as installed_apps
 from django.core.management import call_command
 from django.db import IntegrityError, connection, transaction
 
@@ -14,6 +16,8 @@ from tests.helpers import stored_row
 pytestmark = pytest.mark.django_db
 
 SECRET = "Allergic to penicillin; prefers Dr Okafor"
+BINDING_MIGRATION = "apps.memory.migrations.0005_bind_memory_items"
+SEALED_COLUMNS = ("key_sealed", "key_hash", "value_encrypted")
 
 
 def store(user, product, scope, key="note", value=None):
@@ -86,6 +90,40 @@ def test_a_value_moved_to_another_row_does_not_decrypt(user, gerahome, scope):
 
     with pytest.raises(sealing.UndecryptableValue):
         selectors.memory_item_get(user=user, item_id=second.pk)
+
+
+def test_an_items_sealed_key_and_value_swapped_with_another_of_its_items_do_not_open(
+    user, gerahome, scope
+):
+    gate = store(user, gerahome, scope("home"), key="gate_code", value={"code": "4417"})
+    alarm = store(user, gerahome, scope("home"), key="alarm_code", value={"code": "0000"})
+    sealed = {
+        item.pk: {c: raw_column(item.pk, c) for c in SEALED_COLUMNS} for item in (gate, alarm)
+    }
+
+    MemoryItem.objects.filter(pk=gate.pk).update(key_hash="")  # its place, for a moment
+    MemoryItem.objects.filter(pk=alarm.pk).update(**sealed[gate.pk])
+    MemoryItem.objects.filter(pk=gate.pk).update(**sealed[alarm.pk])
+
+    for item in (gate, alarm):
+        with pytest.raises(sealing.UndecryptableValue):
+            selectors.memory_item_get(user=user, item_id=item.pk)
+
+
+def test_items_sealed_before_the_binding_migration_are_bound_by_it_and_unbound_undone(
+    user, gerahome, scope
+):
+    item = store(user, gerahome, scope("home"), key="gate_code", value={"code": "4417"})
+    migration = import_module(BINDING_MIGRATION)
+
+    migration.unbind_items(installed_apps, None)
+    with pytest.raises(sealing.UndecryptableValue):  # as the items were before it
+        selectors.memory_item_get(user=user, item_id=item.pk)
+    migration.bind_items(installed_apps, None)
+
+    found = selectors.memory_item_get(user=user, item_id=item.pk)
+    assert (found.key, found.value) == ("gate_code", {"code": "4417"})
+    assert raw_column(item.pk, "key_hash") == item.key_hash
 
 
 def test_rotation_reencrypts_every_item_and_keeps_it_readable(settings, user, gerahome, scope):

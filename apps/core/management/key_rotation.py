@@ -1,7 +1,8 @@
-"""What every key rotation command shares: `--generate KID` prints a new key entry to put
-first in its setting; without it, the command moves everything to the primary key."""
+"""What every key rotation command shares: `--generate KID` prints a new key entry for its
+setting; without it, the command moves everything to the primary key, then counts what is
+still under an old key, and fails naming it rather than say the old keys can go."""
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 from apps.core import sealing
 
@@ -15,6 +16,19 @@ class KeyRotationCommand(BaseCommand):
             self.stdout.write(sealing.generate_key_entry(generate))
             return
         self.rotate()
+        left = {name: count for name, count in self.under_old_keys().items() if count}
+        if left:
+            counts = ", ".join(f"{name}: {count}" for name, count in left.items())
+            raise CommandError(
+                f"Still under an old key after the move ({counts}): a process that still "
+                "seals with the old primary key wrote them. Keep the old keys, restart every "
+                "process with the new key first, and run this again."
+            )
+        self.stdout.write(self.style.SUCCESS("Done: the old keys can be dropped."))
 
     def rotate(self) -> None:
+        raise NotImplementedError
+
+    def under_old_keys(self) -> dict[str, int]:
+        """What is still sealed (or hashed) with a key other than the primary, by name."""
         raise NotImplementedError

@@ -9,9 +9,10 @@ class Command(KeyRotationCommand):
     help = (
         "Re-seal every two-factor secret and personal field with the primary sealing key "
         "(the first in GERAOS_SEALING_KEYS) and re-hash every keyed hash with the primary "
-        "lookup key (the first in GERAOS_LOOKUP_KEYS). To rotate either: run with "
-        "--generate, put the printed entry first in its setting keeping the old ones after "
-        "it, restart, run this command, then drop the old keys."
+        "lookup key (the first in GERAOS_LOOKUP_KEYS); fails if anything is still under an "
+        "old key afterwards. To rotate either: run with --generate, add the printed entry "
+        "after the others everywhere, then move it first everywhere, then run this command, "
+        "then drop the old keys."
     )
 
     def rotate(self) -> None:
@@ -21,6 +22,15 @@ class Command(KeyRotationCommand):
         for model, column in sealing.sealed_columns():
             moved = sealing.reseal_column(model, column)
             self.stdout.write(f"  {model._meta.label_lower}.{column}: {moved}")
-        for name, dotted_path in settings.GERAOS_RESEALERS.items():
-            self.stdout.write(f"  {name}: {import_string(dotted_path)()}")
-        self.stdout.write(self.style.SUCCESS("Done: the old keys can be dropped."))
+        for name, (reseal, _) in settings.GERAOS_RESEALERS.items():
+            self.stdout.write(f"  {name}: {import_string(reseal)()}")
+
+    def under_old_keys(self) -> dict[str, int]:
+        columns = {
+            f"{model._meta.label_lower}.{column}": sealing.column_under_old_keys(model, column)
+            for model, column in sealing.sealed_columns()
+        }
+        others = {
+            name: import_string(count)() for name, (_, count) in settings.GERAOS_RESEALERS.items()
+        }
+        return columns | others
