@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('identity', '0010_seal_mfa_secrets'),
+        ('identity', '0011_bind_mfa_secrets'),
         ('mfa', '0003_authenticator_type_uniq'),
     ]
 
