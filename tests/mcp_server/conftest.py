@@ -4,6 +4,7 @@ import socket
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -69,4 +70,7 @@ async def mcp_session(base_url: str, token: str, mode: str = "auto"):
 
 
 def run(coroutine):
-    return asyncio.run(coroutine)
+    """Runs the client in a thread of its own: Playwright's sync API, once a browser test
+    has started it, keeps an event loop running in the main thread for the session."""
+    with ThreadPoolExecutor(max_workers=1) as thread:
+        return thread.submit(asyncio.run, coroutine).result()
