@@ -251,6 +251,11 @@ REDIS_URL = env.str("REDIS_URL", default="")
 # The cache may live in its own Redis database, so flushing it never drops queued tasks.
 REDIS_CACHE_URL = env.str("REDIS_CACHE_URL", default=REDIS_URL)
 
+# allauth's limits that stop someone guessing a secret: failed sign-ins (passwords, and
+# the code confirming a new authenticator app), two-factor codes (identity.two_factor),
+# the password asked again of a signed-in user, and the password-reset link's key.
+GERAOS_CREDENTIAL_LIMITS = ["login_failed", "mfa_code", "reauthenticate", "reset_password_from_key"]
+
 if REDIS_CACHE_URL:
     CACHES = {
         "default": {
@@ -258,10 +263,24 @@ if REDIS_CACHE_URL:
             "LOCATION": REDIS_CACHE_URL,
             "KEY_PREFIX": "geraos",
             "TIMEOUT": 300,
-            # allauth's rate limits (sign-in, sign-up, password reset) admit while Redis
-            # is away, as the API's do; every other key raises (README "Security").
+            # While Redis is away the credential limits count in PostgreSQL, and allauth's
+            # other limits (the login form's, sign-up, sending reset mails) admit, as the
+            # API's do; every other key raises (README "Security").
+            "FAIL_OVER_KEY_PREFIXES": [
+                f"allauth:rl:allauth.account:{action}:" for action in GERAOS_CREDENTIAL_LIMITS
+            ],
+            "FAIL_OVER_CACHE": "limits_fallback",
             "FAIL_OPEN_KEY_PREFIXES": ["allauth:rl:"],
-        }
+        },
+        # Django's database cache; core 0006 creates its table.
+        "limits_fallback": {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "core_limits_fallback",
+            "KEY_PREFIX": "geraos",
+            # Past this many rows Django deletes a third of them, live counts included:
+            # far more than an outage's sign-in attempts. Expired rows go as they are read.
+            "OPTIONS": {"MAX_ENTRIES": 1_000_000},
+        },
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}

@@ -1,4 +1,4 @@
-"""The cache backend: Django's RedisCache, whose rate-limit keys fail open.
+"""The cache backend: Django's RedisCache, whose rate-limit keys fail open or over.
 
 Keys under the cache's FAIL_OPEN_KEY_PREFIXES hold rate limits' counts (allauth's, which
 keep each limit's recent hits in the cache behind a lock there). While Redis cannot be
@@ -8,6 +8,12 @@ taken, a history read is empty, writes go nowhere, so a limit admits rather than
 after a quarter of a second, the first failure is logged and leaves Redis alone for a few
 seconds, and each hit admitted unrecorded is counted (`admitted_unchecked`, on /healthz).
 
+Keys under FAIL_OVER_KEY_PREFIXES hold the limits that stop someone guessing a secret (a
+password, a two-factor code): an outage must not lift those, so while Redis cannot be
+reached they are kept in the cache FAIL_OVER_CACHE names (a table in PostgreSQL) instead.
+Each store counts on its own: when a key moves from one to the other its count starts
+afresh, so across an outage's start or end a guesser gets at most one more limit's worth.
+
 Every other key is the plain RedisCache's and raises when Redis does: a reader that must
 know whether Redis answered (the health check) still learns it.
 """
@@ -15,12 +21,15 @@ know whether Redis answered (the health check) still learns it.
 from collections.abc import Callable
 
 import redis
-from django.core.cache.backends.base import DEFAULT_TIMEOUT
+from django.core.cache import caches
+from django.core.cache.backends.base import DEFAULT_TIMEOUT, BaseCache
 from django.core.cache.backends.redis import RedisCache as DjangoRedisCache
 
 from apps.core import rate_limit
 
-_FAIL_OPEN = rate_limit.FailOpen(limits="sign-in")
+_FAIL_OPEN = rate_limit.FailOpen(
+    limits="sign-in", except_for="guesses of passwords and codes, counted in PostgreSQL"
+)
 
 
 def admitted_unchecked() -> int:
@@ -30,47 +39,50 @@ def admitted_unchecked() -> int:
 
 
 class RedisCache(DjangoRedisCache):
-    """Only the calls allauth's limits make (add, get, set, delete) fail open."""
+    """Only the calls allauth's limits make (add, get, set, delete) fail open or over."""
 
     def __init__(self, server, params) -> None:
         super().__init__(server, params)
         self.fail_open_prefixes = tuple(params.get("FAIL_OPEN_KEY_PREFIXES", ()))
+        self.fail_over_prefixes = tuple(params.get("FAIL_OVER_KEY_PREFIXES", ()))
+        self.fail_over_cache = params.get("FAIL_OVER_CACHE")
         quick_options = {**params.get("OPTIONS", {}), **rate_limit.quick_redis_options()}
         self.limits = DjangoRedisCache(server, {**params, "OPTIONS": quick_options})
 
     def add(self, key, value, timeout=DEFAULT_TIMEOUT, version=None):
-        if not key.startswith(self.fail_open_prefixes):
-            return super().add(key, value, timeout, version)
-        return _unless_away(lambda: self.limits.add(key, value, timeout, version), away=True)
+        return self._kept(key, lambda cache: cache.add(key, value, timeout, version), away=True)
 
     def get(self, key, default=None, version=None):
-        if not key.startswith(self.fail_open_prefixes):
-            return super().get(key, default, version)
-        return _unless_away(lambda: self.limits.get(key, default, version), away=default)
+        return self._kept(key, lambda cache: cache.get(key, default, version), away=default)
 
     def set(self, key, value, timeout=DEFAULT_TIMEOUT, version=None):
-        if not key.startswith(self.fail_open_prefixes):
-            return super().set(key, value, timeout, version)
         lost = object()
-        stored = _unless_away(lambda: self.limits.set(key, value, timeout, version), away=lost)
+        stored = self._kept(key, lambda cache: cache.set(key, value, timeout, version), away=lost)
         # A limit writes the history holding the hit it admitted (a rollback writes it
         # without: empty here), so each hit admitted unrecorded is counted once.
         if stored is lost and value:
             _FAIL_OPEN.admit_unchecked()
 
     def delete(self, key, version=None):
-        if not key.startswith(self.fail_open_prefixes):
-            return super().delete(key, version)
-        return _unless_away(lambda: self.limits.delete(key, version), away=False)
+        return self._kept(key, lambda cache: cache.delete(key, version), away=False)
+
+    def _kept(self, key: str, call: Callable[[BaseCache], object], *, away):
+        """`call(cache)` on the cache that keeps `key` now: Redis, or while Redis does not
+        answer, the fail-over cache for a fail-over key, or `away` for a fail-open one."""
+        if key.startswith(self.fail_over_prefixes):
+            return _redis_or(lambda: call(self.limits), lambda: call(caches[self.fail_over_cache]))
+        if key.startswith(self.fail_open_prefixes):
+            return _redis_or(lambda: call(self.limits), lambda: away)
+        return call(super())
 
 
-def _unless_away(call: Callable, *, away):
-    """What `call()` returns, or `away` when Redis does not answer it (unreachable, out of
-    memory, a read-only replica)."""
+def _redis_or(call: Callable, otherwise: Callable):
+    """What `call()` returns, or `otherwise()` when Redis does not answer it (unreachable,
+    out of memory, a read-only replica)."""
     if _FAIL_OPEN.leaving_redis_alone():
-        return away
+        return otherwise()
     try:
         return call()
     except redis.RedisError as exc:
         _FAIL_OPEN.redis_failed(exc)
-        return away
+        return otherwise()

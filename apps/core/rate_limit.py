@@ -16,7 +16,8 @@ When Redis cannot be reached the limit fails open: the hit is admitted, counted 
 `rate_limit.fail_open`, and for a few seconds no call waits on Redis again. Rate limits
 protect capacity; what protects money (spend limits, idempotency) is in the database and
 holds without Redis. `FailOpen` is that behaviour, shared with the limits kept in the
-cache (`core.cache`: allauth's, on the sign-in pages).
+cache (`core.cache`: allauth's, on the sign-in pages, but for those on guessing a password
+or a code, which count in PostgreSQL meanwhile).
 """
 
 import logging
@@ -92,10 +93,12 @@ def quick_redis_options() -> dict:
 class FailOpen:
     """What rate limits do while Redis cannot be reached: admit, count what they admitted
     unchecked, log one warning, and leave Redis alone for a while rather than wait on it
-    in every request. `limits` names them in the log."""
+    in every request. `limits` names them in the log, and `except_for` what they keep
+    checking elsewhere."""
 
-    def __init__(self, limits: str) -> None:
+    def __init__(self, limits: str, *, except_for: str = "") -> None:
         self.limits = limits
+        self.except_for = f" (except {except_for})" if except_for else ""
         self.admitted_unchecked = 0
         self.left_alone_until = 0.0
         self.lock = threading.Lock()
@@ -107,11 +110,12 @@ class FailOpen:
         self.left_alone_until = time.monotonic() + LEAVE_REDIS_ALONE_SECONDS
         logger.warning(
             "rate_limit.fail_open limits=%s admitted_unchecked=%d: Redis unreachable (%s); "
-            "calls are admitted without a rate limit for %.0f s",
+            "calls are admitted without a rate limit for %.0f s%s",
             self.limits,
             self.admitted_unchecked,
             exc,
             LEAVE_REDIS_ALONE_SECONDS,
+            self.except_for,
         )
 
     def admit_unchecked(self) -> None:
