@@ -1,3 +1,5 @@
+import sys
+
 from django.apps import AppConfig
 
 
@@ -8,5 +10,10 @@ class CoreConfig(AppConfig):
 
     def ready(self) -> None:
         from apps.core import sealing
+        from apps.core.management.key_rotation import printing_a_key_only
 
-        sealing.keys_check()
+        try:
+            sealing.keys_check()
+        except sealing.DevelopmentKeySeals:
+            if not printing_a_key_only(sys.argv):
+                raise

@@ -22,6 +22,7 @@ import hashlib
 import hmac
 import itertools
 import json
+import logging
 import os
 import re
 from collections.abc import Callable
@@ -34,6 +35,8 @@ from django.apps import apps as django_apps
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import models, transaction
+
+logger = logging.getLogger(__name__)
 
 NONCE_BYTES = 12
 VERSION = "v1"
@@ -150,11 +153,17 @@ def _decode_key(name: str, encoded: str) -> bytes:
     return raw
 
 
+class DevelopmentKeySeals(ImproperlyConfigured):
+    """With DEBUG off, a development key would seal (or hash): the first of a ring, or
+    the trust key."""
+
+
 def keys_check() -> None:
     """Read every key setting, so that a mistake stops a process as it starts rather than
     at the first value it seals. No key may serve two settings (a lookup hash would be
-    made with a sealing key), and with DEBUG off none may be a development key, which the
-    source publishes."""
+    made with a sealing key), and with DEBUG off no development key, which the source
+    publishes, may seal: one kept after the first only opens what it sealed before, until
+    it is rotated off, and is warned of."""
     held = {setting: set(keyring(setting).keys.values()) for setting in KEYRINGS}
     held[TRUST_KEY] = {_trust_key(settings.GERAOS_TRUST_KEY_SECRET)}
     for (first, first_keys), (second, second_keys) in itertools.combinations(held.items(), 2):
@@ -165,11 +174,25 @@ def keys_check() -> None:
     if settings.DEBUG:
         return
     published = {_decode_key("a development key", key) for key in settings.GERAOS_DEVELOPMENT_KEYS}
-    for setting, keys in held.items():
-        if keys & published:
-            raise ImproperlyConfigured(
-                f"{setting} holds a development key, published in the source: with DEBUG "
-                "off, give it a key of its own (rotate_sealing_key --generate KID prints one)."
+    if _trust_key(settings.GERAOS_TRUST_KEY_SECRET) in published:
+        raise DevelopmentKeySeals(
+            f"{TRUST_KEY} is a development key, published in the source: with DEBUG off, "
+            "give it a key of its own."
+        )
+    for setting in KEYRINGS:
+        ring = keyring(setting)
+        if ring.keys[ring.primary_kid] in published:
+            raise DevelopmentKeySeals(
+                f"{setting} seals with a development key, published in the source: with "
+                "DEBUG off, put a key of its own first (rotate_sealing_key --generate KID "
+                "prints one) and keep this one after it until rotated off."
+            )
+        for kid in [kid for kid, key in ring.keys.items() if key in published]:
+            logger.warning(
+                "%s key %s is a development key, published in the source: it only opens "
+                "what it sealed before; rotate off it and drop it.",
+                setting,
+                kid,
             )
 
 

@@ -1,5 +1,6 @@
 """Production settings are strict: no dev secret, and `check --deploy` is clean."""
 
+import base64
 import os
 import secrets
 import subprocess
@@ -102,14 +103,20 @@ def test_a_key_ring_that_does_not_parse_stops_the_process_at_start_naming_it():
     [
         ("GERAOS_SEALING_KEYS", "dev:ZGV2ZWxvcG1lbnQtb25seS1zZWFsaW5nLWtleS0zMmI"),
         ("GERAOS_LOOKUP_KEYS", "prod0:ZGV2ZWxvcG1lbnQtb25seS1sb29rdXAta2V5LTMyYnk"),
-        ("GERAOS_TRUST_KEY_SECRET", "ZGV2ZWxvcG1lbnQtb25seS10cnVzdC1rZXktMzJieXQ"),
     ],
 )
 def test_production_refuses_the_development_keys_published_in_the_source(setting, development_key):
     result = production_check(**{setting: development_key})
 
     assert result.returncode != 0
-    assert f"{setting} holds a development key" in result.stderr
+    assert f"{setting} seals with a development key" in result.stderr
+
+
+def test_production_refuses_the_development_trust_key():
+    result = production_check(GERAOS_TRUST_KEY_SECRET="ZGV2ZWxvcG1lbnQtb25seS10cnVzdC1rZXktMzJieXQ")
+
+    assert result.returncode != 0
+    assert "GERAOS_TRUST_KEY_SECRET is a development key" in result.stderr
 
 
 def test_production_refuses_one_key_in_two_settings():
@@ -119,3 +126,45 @@ def test_production_refuses_one_key_in_two_settings():
 
     assert result.returncode != 0
     assert "GERAOS_SEALING_KEYS and GERAOS_LOOKUP_KEYS hold the same key" in result.stderr
+
+
+DEVELOPMENT_SEALING_KEY = "ZGV2ZWxvcG1lbnQtb25seS1zZWFsaW5nLWtleS0zMmI"
+
+
+def test_production_refuses_a_development_key_first_in_a_ring_whatever_follows_it():
+    result = production_check(
+        GERAOS_SEALING_KEYS=f"dev:{DEVELOPMENT_SEALING_KEY},{PRODUCTION_KEYS['GERAOS_SEALING_KEYS']}"
+    )
+
+    assert result.returncode != 0
+    assert "GERAOS_SEALING_KEYS seals with a development key" in result.stderr
+
+
+def test_production_starts_with_an_old_development_key_kept_to_be_rotated_off_and_warns():
+    result = production_check(
+        GERAOS_SEALING_KEYS=f"{PRODUCTION_KEYS['GERAOS_SEALING_KEYS']},dev:{DEVELOPMENT_SEALING_KEY}"
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert "GERAOS_SEALING_KEYS key dev is a development key" in result.stderr
+
+
+@pytest.mark.parametrize("command", ["rotate_sealing_key", "rotate_memory_key"])
+def test_a_new_key_is_printed_where_a_development_key_still_seals(command):
+    result = run_manage(
+        command,
+        "--generate",
+        "prod2",
+        DEBUG="false",
+        SECRET_KEY=secrets.token_urlsafe(50),
+        **{
+            **PRODUCTION_KEYS,
+            "GERAOS_SEALING_KEYS": f"dev:{DEVELOPMENT_SEALING_KEY}",
+            "GERAOS_MEMORY_KEYS": "dev:ZGV2ZWxvcG1lbnQtb25seS1tZW1vcnkta2V5LTMyYnk",
+        },
+    )
+
+    assert result.returncode == 0, result.stderr
+    kid, _, key = result.stdout.strip().partition(":")
+    assert kid == "prod2"
+    assert len(base64.urlsafe_b64decode(key + "=")) == 32

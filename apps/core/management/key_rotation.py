@@ -6,6 +6,16 @@ from django.core.management.base import BaseCommand, CommandError
 
 from apps.core import sealing
 
+KEY_ROTATION_COMMANDS = ("rotate_sealing_key", "rotate_memory_key")
+
+
+def printing_a_key_only(argv: list[str]) -> bool:
+    """Whether the process is `manage.py <a key rotation command> --generate KID`, which
+    seals nothing, so runs even where a development key still seals: to replace it."""
+    command, options = (argv[1], argv[2:]) if len(argv) > 1 else ("", [])
+    generating = any(option.partition("=")[0] == "--generate" for option in options)
+    return command in KEY_ROTATION_COMMANDS and generating
+
 
 class KeyRotationCommand(BaseCommand):
     def add_arguments(self, parser) -> None:
