@@ -373,8 +373,8 @@ ACCOUNT_ADAPTER = "apps.identity.adapter.AccountAdapter"
 # one address (the adapter keys `key` by account and address), so nobody elsewhere can
 # lock an account. Two-factor codes (identity.two_factor, `key` likewise): the same, and
 # at most 15 an hour for one account from one address, under 60 an hour for one account
-# from anywhere, a ceiling one address alone never reaches. allauth's other limits keep
-# their defaults.
+# from anywhere, a ceiling one address alone never reaches (four do, and can keep it full).
+# allauth's other limits keep their defaults.
 ACCOUNT_RATE_LIMITS = {
     "login_failed": "10/m/ip,5/5m/key",
     "mfa_code": "10/m/ip,5/5m/key,15/h/key,60/h/user",

@@ -9,9 +9,13 @@ limit and never fails open.
 
 allauth counts code attempts per account only, so whoever has a person's password could
 lock them out of the second step with five wrong codes. Here they are counted per account
-and client address, as passwords are (ACCOUNT_RATE_LIMITS' `mfa_code`), under a ceiling
-per account that one address alone never reaches, so a guesser spread over many addresses
-still stops. A code that passes is not counted.
+and client address, as passwords are (ACCOUNT_RATE_LIMITS' `mfa_code`), so wrong codes
+from one address stop that address, not the owner elsewhere. Above those, a ceiling per
+account stops a guesser spread over many addresses. One address never reaches it, but
+four do, and can keep it full: whoever has the password and four addresses can still keep
+the owner out of the second step for as long as they keep guessing. An attempt counts only
+if every limit admits it, so the owner's attempts refused by the ceiling do not use up
+their own address's limits. A code that passes is not counted.
 """
 
 from collections.abc import Callable
@@ -61,15 +65,21 @@ def _step_of(authenticator: Authenticator, code: str) -> int | None:
 
 def code_attempt_count(request, user) -> Callable[[], None]:
     """Count one code attempt for `user` from where `request` comes, or refuse it when a
-    limit is reached; returns what takes the attempt back (the code passed)."""
+    limit is reached; returns what takes the attempt back (the code passed).
+
+    Every limit is asked first, and the attempt counted only if all admit it: allauth's
+    `consume` records a hit in each limit it passes before one refuses, so an owner
+    refused by the account's ceiling would still be charged on their own address's
+    limits, and stay refused by those after the ceiling cleared."""
     adapter = get_account_adapter()
-    usage = ratelimit.consume(
-        request,
-        app="allauth.account",
-        action="mfa_code",
-        key=f"{user.pk}:{adapter.client_network(request)}",
-        user=user,
-    )
+    limits = {
+        "app": "allauth.account",
+        "action": "mfa_code",
+        "key": f"{user.pk}:{adapter.client_network(request)}",
+        "user": user,
+    }
+    every_limit_admits = ratelimit.consume(request, **limits, dry_run=True)
+    usage = every_limit_admits and ratelimit.consume(request, **limits)
     if not usage:
         raise adapter.validation_error("too_many_login_attempts")
     return usage.rollback

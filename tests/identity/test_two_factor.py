@@ -144,3 +144,27 @@ def test_the_account_ceiling_stops_a_guesser_spread_over_many_addresses(user, fr
     assert told_incorrect == 60  # 5 from each of 12 addresses were checked
     assert TOO_MANY in told(refused)  # the 61st is not, whoever sends it
     assert not signed_in(one_more)
+
+
+def test_the_owner_refused_by_the_account_ceiling_is_let_in_once_it_clears(user, time_machine):
+    """Twelve addresses fill the ceiling; the owner's right codes, refused by it fifteen times
+    in the hour, are not counted against the owner's own address."""
+    give_totp(user)
+    start = time.time() // mfa_settings.TOTP_PERIOD * mfa_settings.TOTP_PERIOD
+    time_machine.move_to(start, tick=False)
+    for address in range(1, 13):
+        guesser = signed_in_with_password(user, f"192.0.2.{address}")
+        for _ in range(5):
+            enter_code(guesser, wrong_code())
+    for minute in (45, 50, 55):  # five at a time: as many as five minutes let one address
+        time_machine.move_to(start + minute * 60, tick=False)
+        owner = signed_in_with_password(user, OWNER)
+        for _ in range(5):
+            assert TOO_MANY in told(enter_code(owner, totp_code()))
+    time_machine.move_to(start + 61 * 60, tick=False)
+    owner = signed_in_with_password(user, OWNER)
+
+    response = enter_code(owner, totp_code())
+
+    assert response["Location"] == reverse("identity:me")
+    assert signed_in(owner)
