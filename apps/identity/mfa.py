@@ -36,6 +36,10 @@ class SealedSecret(str):
         secret.context = context
         return secret
 
+    def __getnewargs_ex__(self) -> tuple[tuple[str], dict[str, str]]:
+        """What copy and pickle make it again with (str's would leave out the context)."""
+        return (str(self),), {"context": self.context}
+
 
 class MFAAdapter(DefaultMFAAdapter):
     def encrypt(self, text: str) -> str:

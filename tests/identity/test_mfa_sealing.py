@@ -1,7 +1,9 @@
 """Two-factor secrets are sealed at rest: a database dump gives no one's codes away, and
 allauth still signs people in with them."""
 
+import copy
 import json
+import pickle
 from importlib import import_module
 
 import pytest
@@ -91,6 +93,20 @@ def plain_authenticators(user) -> tuple[Authenticator, Authenticator]:
             data={"seed": SEED, "used_mask": 1, "migrated_codes": ["12345678"]},
         ),
     )
+
+
+@pytest.mark.parametrize(
+    "duplicate",
+    [copy.deepcopy, lambda obj: pickle.loads(pickle.dumps(obj))],  # noqa: S301 - our own bytes
+    ids=["deep copy", "pickle"],
+)
+def test_an_authenticator_copied_or_pickled_still_checks_codes(user, duplicate):
+    authenticator = give_totp(user)
+
+    duplicated = duplicate(Authenticator.objects.get(pk=authenticator.pk))
+
+    assert duplicated.data["secret"].context == authenticator.data["secret"].context
+    assert TOTP(duplicated).validate_code(totp_code())
 
 
 def test_the_migrations_seal_secrets_stored_in_plain_and_they_still_work(user):
