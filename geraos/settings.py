@@ -387,10 +387,12 @@ ACCOUNT_DEFAULT_HTTP_PROTOCOL = "http" if DEBUG else "https"
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 # Seals TOTP secrets and recovery-code seeds at rest (GERAOS_SEALING_KEYS).
 MFA_ADAPTER = "apps.identity.mfa.MFAAdapter"
-# The code forms remember used TOTP codes in the database, not the cache.
+# The code forms remember used TOTP codes in the database, not the cache, the code that
+# confirmed a new authenticator app among them.
 MFA_FORMS = {
     "authenticate": "apps.identity.two_factor.AuthenticateForm",
     "reauthenticate": "apps.identity.two_factor.ReauthenticateForm",
+    "activate_totp": "apps.identity.two_factor.ActivateTOTPForm",
 }
 MFA_TOTP_ISSUER = "GeraOS"
 

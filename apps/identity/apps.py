@@ -7,6 +7,11 @@ class IdentityConfig(AppConfig):
     verbose_name = "Identity"
 
     def ready(self) -> None:
-        from apps.identity import mfa
+        from allauth.mfa.signals import authenticator_added
+
+        from apps.identity import mfa, two_factor
 
         mfa.connect_signals()
+        authenticator_added.connect(
+            two_factor.activation_step_record, dispatch_uid="totp-activation-step"
+        )

@@ -4,8 +4,8 @@ the database rather than the cache, and wrong codes limited per account and addr
 allauth remembers a used TOTP code in Django's cache, so with Redis away the step answered
 500, and a cache that lost its data (a restart, an eviction) would let a used code in
 again. Here an authenticator app's code passes once: `TOTPUse` holds the last time step
-it passed with, and a code of that step or an earlier one is refused. This is not a rate
-limit and never fails open.
+it passed with, and a code of that step or an earlier one is refused; the code that
+confirmed a new app counts as its first. This is not a rate limit and never fails open.
 
 allauth counts code attempts per account only, so whoever has a person's password could
 lock them out of the second step with five wrong codes. Here they are counted per account
@@ -27,6 +27,7 @@ from allauth.core.internal.cryptokit import compare_user_code
 from allauth.mfa.adapter import get_adapter
 from allauth.mfa.base import forms as allauth_forms
 from allauth.mfa.models import Authenticator
+from allauth.mfa.totp import forms as allauth_totp_forms
 from allauth.mfa.totp.internal.auth import (
     format_hotp_value,
     hotp_value,
@@ -40,7 +41,7 @@ from apps.identity.models import TOTPUse
 def totp_code_accept(*, authenticator: Authenticator, code: str) -> bool:
     """Whether `code` is the app's code now (within allauth's tolerance) and of a later
     step than any it passed with before; if so, its step is recorded."""
-    step = _step_of(authenticator, code)
+    step = _step_of(decrypt(authenticator.data["secret"]), code)
     if step is None:
         return False
     # One statement moves the step forward: of two requests with the same code, the second
@@ -55,8 +56,7 @@ def totp_code_accept(*, authenticator: Authenticator, code: str) -> bool:
     return first_use
 
 
-def _step_of(authenticator: Authenticator, code: str) -> int | None:
-    secret = decrypt(authenticator.data["secret"])
+def _step_of(secret: str, code: str) -> int | None:
     for step in yield_hotp_counters_from_time():
         if compare_user_code(actual=code, expected=format_hotp_value(hotp_value(secret, step))):
             return step
@@ -127,3 +127,23 @@ class AuthenticateForm(_CodeUsedOnce, allauth_forms.AuthenticateForm):
 
 class ReauthenticateForm(_CodeUsedOnce, allauth_forms.ReauthenticateForm):
     """The code asked again of a signed-in user (staff opening the admin)."""
+
+
+class ActivateTOTPForm(allauth_totp_forms.ActivateTOTPForm):
+    """The code confirming a new authenticator app. allauth adds the app after the form,
+    and tells of it (`authenticator_added`) with the request but not the form, so the
+    code's step goes on the request, for `activation_step_record` to make it the app's
+    last used step: that code cannot then sign in too."""
+
+    def clean_code(self) -> str:
+        code = super().clean_code()
+        context.request.totp_activation_step = _step_of(self.secret, code)
+        return code
+
+
+def activation_step_record(sender, request, authenticator: Authenticator, **kwargs) -> None:
+    """On allauth's `authenticator_added`: record the step of the code that confirmed a new
+    authenticator app (none for allauth's insecure bypass code)."""
+    step = getattr(request, "totp_activation_step", None)
+    if authenticator.type == Authenticator.Type.TOTP and step is not None:
+        TOTPUse.objects.update_or_create(authenticator=authenticator, defaults={"last_step": step})

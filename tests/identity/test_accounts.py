@@ -1,9 +1,11 @@
 """Accounts through allauth: signup, mandatory email verification, login, MFA."""
 
 import re
+import time
 
 import pytest
 from allauth.account.models import EmailAddress
+from allauth.mfa import app_settings as mfa_settings
 from allauth.mfa.models import Authenticator
 from allauth.mfa.totp.internal.auth import SECRET_SESSION_KEY
 from django.core import mail
@@ -111,7 +113,9 @@ def test_failed_logins_from_elsewhere_do_not_lock_the_owner_out(user, other_user
     assert "_auth_user_id" in owner.session
 
 
-def test_totp_enrolment_then_login_needs_the_code(client):
+def test_totp_enrolment_then_login_needs_the_code(
+    client, django_capture_on_commit_callbacks, time_machine
+):
     user = UserFactory()
     log_in(client, user.email, PASSWORD)
     # Turning on MFA is sensitive: allauth asks for the password again first.
@@ -122,7 +126,8 @@ def test_totp_enrolment_then_login_needs_the_code(client):
     client.get(reverse("mfa_activate_totp"))
     secret = client.session[SECRET_SESSION_KEY]
 
-    response = client.post(reverse("mfa_activate_totp"), {"code": totp_code(secret)})
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("mfa_activate_totp"), {"code": totp_code(secret)})
 
     assert response.status_code == 302
     assert Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists()
@@ -137,6 +142,7 @@ def test_totp_enrolment_then_login_needs_the_code(client):
     assert wrong.status_code == 200
     assert "_auth_user_id" not in client.session
 
+    time_machine.move_to(time.time() + mfa_settings.TOTP_PERIOD)  # the confirming code is used
     response = client.post(reverse("mfa_authenticate"), {"code": totp_code(secret)})
     assert response["Location"] == reverse("identity:me")
     assert client.session["_auth_user_id"] == str(user.pk)

@@ -5,6 +5,7 @@ import time
 
 import pytest
 from allauth.mfa import app_settings as mfa_settings
+from allauth.mfa.totp.internal.auth import SECRET_SESSION_KEY
 from django.test import Client
 from django.urls import reverse
 
@@ -168,3 +169,22 @@ def test_the_owner_refused_by_the_account_ceiling_is_let_in_once_it_clears(user,
 
     assert response["Location"] == reverse("identity:me")
     assert signed_in(owner)
+
+
+def test_the_code_confirming_a_new_app_does_not_sign_in_after_it(
+    user, django_capture_on_commit_callbacks, fresh_totp_step
+):
+    owner = Client()
+    owner.force_login(user)
+    owner.post(reverse("account_reauthenticate"), {"password": PASSWORD})
+    owner.get(reverse("mfa_activate_totp"))
+    code = totp_code(owner.session[SECRET_SESSION_KEY])
+    with django_capture_on_commit_callbacks(execute=True):
+        activated = owner.post(reverse("mfa_activate_totp"), {"code": code})
+    assert activated.status_code == 302
+    onlooker = signed_in_with_password(user, ATTACKER)
+
+    refused = enter_code(onlooker, code)
+
+    assert "Incorrect code" in told(refused)
+    assert not signed_in(onlooker)
