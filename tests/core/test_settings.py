@@ -8,12 +8,15 @@ from pathlib import Path
 
 import pytest
 
+from tests.keys import new_oidc_key
+
 ROOT = Path(__file__).resolve().parents[2]
 PRODUCTION_KEYS = {
     "GERAOS_MEMORY_KEYS": "prod1:" + secrets.token_urlsafe(32),
     "GERAOS_SEALING_KEYS": "prod1:" + secrets.token_urlsafe(32),
     "GERAOS_LOOKUP_KEYS": "prod1:" + secrets.token_urlsafe(32),
     "GERAOS_TRUST_KEY_SECRET": secrets.token_urlsafe(32),
+    "GERAOS_OIDC_PRIVATE_KEY": new_oidc_key(),
 }
 
 
@@ -49,7 +52,13 @@ def test_check_deploy_is_clean_with_production_environment(tmp_path):
 
 
 @pytest.mark.parametrize(
-    "missing", ["GERAOS_MEMORY_KEYS", "GERAOS_SEALING_KEYS", "GERAOS_LOOKUP_KEYS"]
+    "missing",
+    [
+        "GERAOS_MEMORY_KEYS",
+        "GERAOS_SEALING_KEYS",
+        "GERAOS_LOOKUP_KEYS",
+        "GERAOS_OIDC_PRIVATE_KEY",
+    ],
 )
 def test_production_refuses_to_start_without_each_key(missing):
     keys = {name: value for name, value in PRODUCTION_KEYS.items() if name != missing}
@@ -78,3 +87,22 @@ def test_a_home_currency_geraos_keeps_no_money_in_refuses_to_start():
 
     assert result.returncode != 0
     assert "GERAOS_HOME_CURRENCY must be one of AMD, BRL, GBP, EUR" in result.stderr
+
+
+def test_production_refuses_to_serve_with_an_id_token_key_that_is_no_key(tmp_path):
+    result = run_manage(
+        "check",
+        "--deploy",
+        DEBUG="false",
+        SECRET_KEY=secrets.token_urlsafe(50),
+        **{**PRODUCTION_KEYS, "GERAOS_OIDC_PRIVATE_KEY": _not_a_key()},
+        ALLOWED_HOSTS="geraos.example",
+        DATABASE_URL=f"sqlite:///{tmp_path / 'deploy-check.sqlite3'}",
+    )
+
+    assert result.returncode != 0
+    assert "identity.E001" in result.stderr
+
+
+def _not_a_key() -> str:
+    return "-----BEGIN PRIVATE KEY-----\nbm90IGEga2V5\n-----END PRIVATE KEY-----\n"

@@ -1,0 +1,166 @@
+"""allauth.idp.oidc's endpoints, where GeraOS adds to them: the consent page (an agent's
+grant with its limits), the device flow's (the same) and the token endpoint (tokens tied
+to their grant)."""
+
+import json
+from urllib.parse import parse_qs, urlsplit
+
+from allauth.core.internal.httpkit import authenticated_user
+from allauth.idp.oidc import views as allauth_views
+from allauth.idp.oidc.internal.oauthlib import device_codes
+from allauth.idp.oidc.models import Client
+from django.core.cache import cache
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils.http import urlencode
+from django.views.decorators.csrf import csrf_exempt
+
+from apps.core.errors import ApplicationError
+from apps.identity import oauth_tokens, services
+from apps.identity.models import AgentGrant
+from apps.identity.oidc import codes
+from apps.identity.oidc.consent import ConsentForm
+from apps.identity.scopes import is_agent_scope
+
+CONSENT_TEMPLATE = "identity/oauth_consent.html"
+
+# --- the consent page ----------------------------------------------------------------
+
+
+class _NotIssued(Exception):
+    def __init__(self, response: HttpResponse) -> None:
+        self.response = response
+
+
+class ConsentView(allauth_views.AuthorizationView):
+    """allauth's authorization endpoint, with GeraOS's consent page; approving agent
+    scopes makes the AgentGrant the API enforces."""
+
+    form_class = ConsentForm
+    template_name = CONSENT_TEMPLATE
+
+    def form_valid(self, form: ConsentForm) -> HttpResponse:
+        if not form.makes_grant:
+            return super().form_valid(form)
+        client = Client.objects.get(id=self._request_info["client_id"])
+        try:
+            with transaction.atomic():
+                grant = services.agent_grant_approve_client(
+                    user=self.request.user, client=client, **form.grant_kwargs()
+                )
+                response = super().form_valid(form)
+                code = _code_in(response)
+                if code is None:
+                    raise _NotIssued(response)  # allauth refused after all: no grant
+                codes.remember_grant(code=code, grant=grant)
+        except ApplicationError as error:
+            form.add_error(None, error.message)
+            return self.form_invalid(form)
+        except _NotIssued as not_issued:
+            return not_issued.response
+        return response
+
+    def get_context_data(self, **kwargs) -> dict:
+        context = super().get_context_data(**kwargs)
+        context["action_url"] = reverse("idp:oidc:authorization")
+        return context
+
+
+def _code_in(response: HttpResponse) -> str | None:
+    location = response.get("Location", "") if response.status_code == 302 else ""
+    return parse_qs(urlsplit(location).query).get("code", [None])[0]
+
+
+authorization = ConsentView.as_view()
+
+# --- the device flow -------------------------------------------------------------------
+
+
+class DeviceConsentView(allauth_views.DeviceAuthorizationView):
+    """allauth's device confirmation, and for an agent the consent page: the grant is
+    approved here, and the token polled for is tied to it."""
+
+    def _dispatch_authorization(
+        self, request: HttpRequest, user_code: str, device_code: str, client: Client
+    ) -> HttpResponse:
+        state = cache.get(device_codes.cache_device_code_key(device_code))
+        requested = (state or {}).get("scope") or client.get_default_scopes()
+        if not any(is_agent_scope(scope) for scope in requested):
+            return super()._dispatch_authorization(request, user_code, device_code, client)
+        user = authenticated_user(request)
+        form = ConsentForm(
+            request.POST if request.method == "POST" else None,
+            requested_scopes=requested,
+            user=user,
+        )
+        form.fields["request"].required = False
+        context = {"client": client, "user_code": user_code}
+        if request.method == "POST":
+            if request.POST.get("action") != "grant":
+                device_codes.confirm_or_deny_device_code(user, device_code, confirm=False)
+                return render(request, "idp/oidc/device_authorization_denied.html", context)
+            if form.is_valid() and self._approve(form, user, client, device_code, state):
+                return render(request, "idp/oidc/device_authorization_confirmed.html", context)
+        action_url = f"{reverse('idp:oidc:device_authorization')}?{urlencode({'code': user_code})}"
+        context.update(form=form, action_url=action_url, device=True)
+        return render(request, CONSENT_TEMPLATE, context)
+
+    @transaction.atomic
+    def _approve(self, form: ConsentForm, user, client: Client, device_code: str, state) -> bool:
+        if not form.makes_grant:
+            state["scope"] = form.cleaned_data["scopes"]
+            device_codes.update_device_state(device_code, state)
+            return device_codes.confirm_or_deny_device_code(user, device_code, confirm=True)
+        try:
+            grant = services.agent_grant_approve_client(
+                user=user, client=client, **form.grant_kwargs()
+            )
+        except ApplicationError as error:
+            transaction.set_rollback(True)
+            form.add_error(None, error.message)
+            return False
+        state["scope"] = form.cleaned_data["scopes"]
+        device_codes.update_device_state(device_code, state)
+        codes.remember_device_grant(device_code=device_code, grant=grant)
+        return device_codes.confirm_or_deny_device_code(user, device_code, confirm=True)
+
+
+device_authorization = DeviceConsentView.as_view()
+
+
+# --- the token endpoint ------------------------------------------------------------------
+
+
+@csrf_exempt
+def token(request: HttpRequest) -> HttpResponse:
+    """allauth's token endpoint, with every token tied to its agent grant."""
+    if request.method != "POST":
+        return allauth_views.token(request)
+    grant_type = request.POST.get("grant_type")
+    if grant_type == Client.GrantType.AUTHORIZATION_CODE:
+        return _issue(request, codes.code_grant(request.POST.get("code", "")))
+    if grant_type == Client.GrantType.REFRESH_TOKEN:
+        return _issue(request, _grant_refreshed(request))
+    if grant_type == Client.GrantType.DEVICE_CODE:
+        return _issue(request, codes.device_grant(request.POST.get("device_code", "")))
+    return _issue(request, None)
+
+
+def _grant_refreshed(request: HttpRequest) -> AgentGrant | None:
+    """The grant of the refresh token presented, read before allauth rotates it away."""
+    refresh = oauth_tokens.refresh_token_get(value=request.POST.get("refresh_token", ""))
+    grant_id = oauth_tokens.token_grant_id(refresh) if refresh else None
+    return AgentGrant.objects.filter(pk=grant_id).first() if grant_id else None
+
+
+def _issue(request: HttpRequest, grant: AgentGrant | None) -> HttpResponse:
+    with transaction.atomic():
+        response = allauth_views.token(request)
+        if grant is None or response.status_code != 200:
+            return response
+        issued = json.loads(response.content)
+        values = [issued["access_token"], issued.get("refresh_token", "")]
+        oauth_tokens.tokens_bind(grant=grant, values=[value for value in values if value])
+    return response

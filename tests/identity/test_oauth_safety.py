@@ -1,0 +1,232 @@
+"""Bad input and safety at the OAuth endpoints: every refusal is the RFC's error code and
+never a 500, nobody is redirected anywhere a client did not register, and PKCE is
+required of public clients."""
+
+from urllib.parse import urlencode
+
+import pytest
+from django.test import Client
+
+from tests.factories import UserFactory
+from tests.identity.oidc_helpers import (
+    AGENT_SCOPES,
+    CALLBACK,
+    PRODUCT_SCOPES,
+    agent_client,
+    authorize_url,
+    basic_auth,
+    form_post,
+    pkce,
+    product,
+    redeem,
+    redirected_params,
+    token_request,
+)
+
+pytestmark = pytest.mark.django_db
+
+RFC_6749_TOKEN_ERRORS = {
+    "invalid_request",
+    "invalid_client",
+    "invalid_grant",
+    "unauthorized_client",
+    "unsupported_grant_type",
+    "invalid_scope",
+}
+
+
+def signed_in(user=None) -> Client:
+    browser = Client()
+    browser.force_login(user or UserFactory())
+    return browser
+
+
+def code_for(browser: Client, client, scopes=PRODUCT_SCOPES) -> tuple[str, str]:
+    verifier, challenge = pkce()
+    authorized = browser.get(authorize_url(client, scopes=scopes, challenge=challenge))
+    return redirected_params(authorized)["code"], verifier
+
+
+# --- where people are sent ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "redirect_uri",
+    [
+        "https://home.gera.example/callback/elsewhere",
+        "https://evil.example/callback",
+        "http://home.gera.example/callback",
+    ],
+)
+def test_a_redirect_uri_not_registered_exactly_is_an_error_page_never_a_redirect(redirect_uri):
+    home = product()
+    _, challenge = pkce()
+
+    response = signed_in().get(
+        authorize_url(home, scopes=PRODUCT_SCOPES, challenge=challenge, redirect_uri=redirect_uri)
+    )
+
+    assert response.status_code in (200, 400)
+    assert "Location" not in response
+    assert b"redirect" in response.content.lower()
+
+
+def test_a_loopback_redirect_uri_may_name_any_port():
+    planner = agent_client()  # registered http://127.0.0.1/callback
+    page = signed_in().get(
+        authorize_url(
+            planner,
+            scopes=AGENT_SCOPES,
+            challenge=pkce()[1],
+            redirect_uri="http://127.0.0.1:53682/callback",
+        )
+    )
+
+    assert page.status_code == 200
+    assert b"Let Trip planner act for you?" in page.content
+
+
+def test_an_unknown_client_is_an_error_page_never_a_redirect():
+    url = "/identity/o/authorize?" + urlencode(
+        {"response_type": "code", "client_id": "nobody", "redirect_uri": "https://evil.example/"}
+    )
+
+    response = signed_in().get(url)
+
+    assert "Location" not in response
+
+
+# --- PKCE and codes ----------------------------------------------------------------------
+
+
+def test_a_public_client_without_pkce_is_sent_back_with_invalid_request():
+    planner = agent_client()
+
+    response = signed_in().get(authorize_url(planner, scopes=AGENT_SCOPES, challenge=None))
+
+    returned = redirected_params(response)
+    assert response["Location"].startswith("http://127.0.0.1/callback?")
+    assert returned["error"] == "invalid_request"
+    assert returned["state"] == "state-123"
+
+
+def test_a_code_redeemed_with_the_wrong_verifier_is_invalid_grant():
+    home = product()
+    code, _ = code_for(signed_in(), home)
+
+    response = redeem(Client(), home, code, verifier="not-the-verifier-" + "y" * 40)
+
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_grant"
+
+
+# --- RFC error codes, never a 500 ----------------------------------------------------------
+
+
+CODE = "authorization_code"
+DEVICE = "urn:ietf:params:oauth:grant-type:device_code"
+
+
+@pytest.mark.parametrize(
+    ("form", "expected"),
+    [
+        ({}, "unsupported_grant_type"),
+        ({"grant_type": "password", "username": "a", "password": "b"}, "invalid_grant"),
+        ({"grant_type": "client_credentials"}, "unauthorized_client"),
+        ({"grant_type": "implicit"}, "unsupported_grant_type"),
+        ({"grant_type": CODE, "code": "x", "redirect_uri": CALLBACK}, "invalid_grant"),
+        ({"grant_type": CODE, "redirect_uri": CALLBACK}, "invalid_request"),
+        ({"grant_type": "refresh_token", "refresh_token": "nope"}, "invalid_grant"),
+        ({"grant_type": "refresh_token"}, "invalid_request"),
+        ({"grant_type": "refresh_token", "refresh_token": "x", "scope": "admin"}, "invalid_grant"),
+        ({"grant_type": DEVICE, "device_code": "x"}, "invalid_request"),
+        ({"grant_type": CODE, "code": "\x00", "redirect_uri": "\x00"}, "invalid_grant"),
+    ],
+)  # fmt: skip
+def test_a_bad_token_request_gets_its_rfc_error_code(form, expected):
+    product()
+
+    response = token_request(Client(), product_client(), **form)
+
+    assert response.status_code in (400, 401), response.content
+    assert response.json()["error"] == expected
+
+
+def product_client():
+    from allauth.idp.oidc.models import Client as OIDCClient
+
+    return OIDCClient.objects.get(id="gerahome")
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"HTTP_AUTHORIZATION": basic_auth("gerahome", "wrong-secret")},
+        {"HTTP_AUTHORIZATION": basic_auth("nobody")},
+        {"HTTP_AUTHORIZATION": "Basic !!!not-base64"},
+        {},
+    ],
+)
+def test_a_client_that_cannot_authenticate_is_invalid_client(headers):
+    product()
+
+    form = {"grant_type": "refresh_token", "refresh_token": "x"}
+    response = form_post(Client(), "/identity/o/api/token", form, **headers)
+
+    assert response.status_code in (400, 401)
+    assert response.json()["error"] == "invalid_client"
+
+
+@pytest.mark.parametrize(
+    ("path", "form", "headers"),
+    [
+        ("/identity/o/api/revoke", {}, {"HTTP_AUTHORIZATION": basic_auth("gerahome")}),
+        ("/identity/o/api/revoke", {"token": "x"}, {}),
+        ("/identity/o/api/introspect", {}, {"HTTP_AUTHORIZATION": basic_auth("gerahome")}),
+        ("/identity/o/api/introspect", {"token": "x"}, {}),
+        ("/identity/o/api/device/code", {"client_id": "nobody"}, {}),
+        ("/identity/o/api/device/code", {"client_id": "gerahome", "scope": "admin"}, {}),
+        ("/identity/o/api/userinfo", {}, {}),
+        ("/identity/o/api/userinfo", {}, {"HTTP_AUTHORIZATION": "Bearer nope"}),
+    ],
+)
+def test_the_other_endpoints_answer_bad_input_with_an_rfc_error_never_a_500(path, form, headers):
+    product()
+
+    response = form_post(Client(), path, form, **headers)
+
+    assert 400 <= response.status_code < 500, response.content
+    body = response.json() if response.content else {}
+    assert body.get("error", "invalid_token") in RFC_6749_TOKEN_ERRORS | {"invalid_token"}
+
+
+@pytest.mark.parametrize(
+    ("params", "expected"),
+    [
+        ({"scope": "openid admin"}, "invalid_scope"),
+        ({"response_type": "token"}, "unauthorized_client"),
+        ({"response_type": "nonsense"}, "unsupported_response_type"),
+    ],
+)
+def test_a_bad_authorization_request_is_sent_back_with_its_rfc_error(params, expected):
+    home = product()
+    _, challenge = pkce()
+
+    response = signed_in().get(
+        authorize_url(home, scopes=PRODUCT_SCOPES, challenge=challenge, **params)
+    )
+
+    assert redirected_params(response)["error"] == expected
+
+
+def test_a_person_who_says_no_sends_the_agent_back_with_access_denied():
+    planner = agent_client()
+    browser = signed_in()
+    page = browser.get(authorize_url(planner, scopes=AGENT_SCOPES, challenge=pkce()[1]))
+
+    response = browser.post(
+        "/identity/o/authorize",
+        {"request": page.context["form"]["request"].value(), "action": "cancel"},
+    )
+
+    assert redirected_params(response) == {"error": "access_denied", "state": "state-123"}
