@@ -512,6 +512,7 @@ UNFOLD = {
                     _nav("Two-factor devices", "phonelink_lock", "/admin/mfa/authenticator/"),
                     _nav("Roles", "badge", "/admin/auth/group/"),
                     _nav("Agent grants", "smart_toy", "/admin/identity/agentgrant/"),
+                    _nav("Sign in with Gera clients", "login", "/admin/allauth_idp_oidc/client/"),
                 ],
             },
             {
