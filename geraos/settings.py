@@ -608,6 +608,10 @@ GERAOS_DEMO_TOTP_SECRET = env.str(
 GERAOS_DEMO_AGENT_TOKEN = env.str(
     "GERAOS_DEMO_AGENT_TOKEN", default="gera_demo2026_DemoAgentTokenForLocalRunsOnly0000000"
 )
+# The seeded Gera products' Sign in with Gera client secret.
+GERAOS_DEMO_CLIENT_SECRET = env.str(
+    "GERAOS_DEMO_CLIENT_SECRET", default="gera-demo-client-secret-local-runs-only"
+)
 
 # ---------------------------------------------------------------------------
 # Internationalisation, static files
