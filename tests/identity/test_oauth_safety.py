@@ -53,6 +53,7 @@ def code_for(browser: Client, client, scopes=PRODUCT_SCOPES) -> tuple[str, str]:
 @pytest.mark.parametrize(
     "redirect_uri",
     [
+        f"{CALLBACK}?next=https://evil.example/",  # allauth took any extra parameters
         "https://home.gera.example/callback/elsewhere",
         "https://evil.example/callback",
         "http://home.gera.example/callback",

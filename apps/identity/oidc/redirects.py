@@ -1,10 +1,33 @@
-"""Where the provider may send a person back to: the URIs clients registered."""
+"""Where the provider may send a person back to: exactly a URI the client registered.
+
+allauth accepts a registered URI with extra query parameters; GeraOS accepts the URI as
+registered, character for character (RFC 9700, 4.1.3), but for a loopback URI, whose
+port a native app picks when it starts (RFC 8252, 7.3).
+"""
 
 from urllib.parse import urlsplit
 
 from allauth.idp.oidc.models import Client
 
 LOOPBACK_HOSTS = {"127.0.0.1", "::1"}
+
+
+def is_registered(uri: str, registered: list[str]) -> bool:
+    return any(_same(uri, allowed) for allowed in registered)
+
+
+def _same(uri: str, allowed: str) -> bool:
+    if uri == allowed:
+        return True
+    given, wanted = urlsplit(uri), urlsplit(allowed)
+    if given.scheme != "http" or wanted.scheme != "http" or wanted.hostname not in LOOPBACK_HOSTS:
+        return False
+    return (given.hostname, given.path, given.query, given.fragment) == (
+        wanted.hostname,
+        wanted.path,
+        wanted.query,
+        wanted.fragment,
+    )
 
 
 def client_destinations() -> list[str]:

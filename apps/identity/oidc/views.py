@@ -1,6 +1,6 @@
 """allauth.idp.oidc's endpoints, where GeraOS adds to them: the consent page (an agent's
-grant with its limits), the device flow's (the same) and the token endpoint (tokens tied
-to their grant)."""
+grant with its limits, exact redirect URIs), the device flow's (the same) and the token
+endpoint (tokens tied to their grant)."""
 
 import json
 from urllib.parse import parse_qs, urlsplit
@@ -22,6 +22,7 @@ from apps.identity import oauth_tokens, services
 from apps.identity.models import AgentGrant
 from apps.identity.oidc import codes
 from apps.identity.oidc.consent import ConsentForm
+from apps.identity.oidc.redirects import is_registered
 from apps.identity.scopes import is_agent_scope
 
 CONSENT_TEMPLATE = "identity/oauth_consent.html"
@@ -40,6 +41,15 @@ class ConsentView(allauth_views.AuthorizationView):
 
     form_class = ConsentForm
     template_name = CONSENT_TEMPLATE
+
+    def get(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        client = Client.objects.filter(id=request.GET.get("client_id", "")).first()
+        redirect_uri = request.GET.get("redirect_uri")
+        if client is None or redirect_uri is None:
+            return super().get(request, *args, **kwargs)  # allauth's error page
+        if not is_registered(redirect_uri, client.get_redirect_uris()):
+            return _error_page(request, "The redirect URI is not one this client registered.")
+        return super().get(request, *args, **kwargs)
 
     def form_valid(self, form: ConsentForm) -> HttpResponse:
         if not form.makes_grant:
@@ -66,6 +76,10 @@ class ConsentView(allauth_views.AuthorizationView):
         context = super().get_context_data(**kwargs)
         context["action_url"] = reverse("idp:oidc:authorization")
         return context
+
+
+def _error_page(request: HttpRequest, message: str) -> HttpResponse:
+    return render(request, "idp/oidc/error.html", {"error": {"description": message}}, status=400)
 
 
 def _code_in(response: HttpResponse) -> str | None:
