@@ -111,6 +111,24 @@ def test_a_public_client_without_pkce_is_sent_back_with_invalid_request():
     assert returned["state"] == "state-123"
 
 
+def test_the_plain_pkce_method_is_refused():
+    planner = agent_client()
+
+    response = signed_in().get(
+        authorize_url(
+            planner,
+            scopes=AGENT_SCOPES,
+            challenge=None,
+            code_challenge="the-verifier-itself-" + "x" * 30,
+            code_challenge_method="plain",
+        )
+    )
+
+    returned = redirected_params(response)
+    assert returned["error"] == "invalid_request"
+    assert returned["state"] == "state-123"
+
+
 def test_a_code_redeemed_with_the_wrong_verifier_is_invalid_grant():
     home = product()
     code, _ = code_for(signed_in(), home)

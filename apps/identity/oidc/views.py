@@ -1,11 +1,11 @@
 """allauth.idp.oidc's endpoints, where GeraOS adds to them: the consent page (an agent's
-grant with its limits, exact redirect URIs), the device flow's (the same) and the token
-endpoint (tokens tied to their grant)."""
+grant with its limits, exact redirect URIs, PKCE by S256 only), the device flow's (the
+same) and the token endpoint (tokens tied to their grant)."""
 
 import json
 from urllib.parse import parse_qs, urlsplit
 
-from allauth.core.internal.httpkit import authenticated_user
+from allauth.core.internal.httpkit import add_query_params, authenticated_user
 from allauth.idp.oidc import views as allauth_views
 from allauth.idp.oidc.internal.oauthlib import device_codes
 from allauth.idp.oidc.models import Client
@@ -49,7 +49,7 @@ class ConsentView(allauth_views.AuthorizationView):
             return super().get(request, *args, **kwargs)  # allauth's error page
         if not is_registered(redirect_uri, client.get_redirect_uris()):
             return _error_page(request, "The redirect URI is not one this client registered.")
-        return super().get(request, *args, **kwargs)
+        return _refuse_plain_pkce(request, redirect_uri) or super().get(request, *args, **kwargs)
 
     def form_valid(self, form: ConsentForm) -> HttpResponse:
         if not form.makes_grant:
@@ -76,6 +76,21 @@ class ConsentView(allauth_views.AuthorizationView):
         context = super().get_context_data(**kwargs)
         context["action_url"] = reverse("idp:oidc:authorization")
         return context
+
+
+def _refuse_plain_pkce(request: HttpRequest, redirect_uri: str) -> HttpResponse | None:
+    """PKCE's plain method sends the verifier itself through the browser: S256 only.
+    The redirect URI is the client's own, so the client is told there."""
+    method = request.GET.get("code_challenge_method")
+    if "code_challenge" not in request.GET or method == "S256":
+        return None
+    params = {"error": "invalid_request", "error_description": "PKCE is S256 only."}
+    if state := request.GET.get("state"):
+        params["state"] = state
+    # Not HttpResponseRedirect: a native app's redirect URI has a scheme of its own.
+    response = HttpResponse(status=302)
+    response["Location"] = add_query_params(redirect_uri, params)
+    return response
 
 
 def _error_page(request: HttpRequest, message: str) -> HttpResponse:
