@@ -36,6 +36,13 @@ def tokens_end(*, grant: AgentGrant) -> int:
     return alive.exclude(expires_at__lte=now).update(expires_at=now)
 
 
+def tokens_end_for_client(*, user_id: int, client_id: str) -> int:
+    """Expire every token a client holds for a person (a code it redeemed leaked)."""
+    now = timezone.now()
+    alive = Token.objects.filter(user=user_id, client=client_id, type__in=GRANT_TOKEN_TYPES)
+    return alive.exclude(expires_at__lte=now).update(expires_at=now)
+
+
 def token_grant_id(token: Token) -> str | None:
     """The grant a token was issued under, if any."""
     return (token.data or {}).get(GRANT_KEY) if isinstance(token.data, dict) else None

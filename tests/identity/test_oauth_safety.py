@@ -1,6 +1,6 @@
 """Bad input and safety at the OAuth endpoints: every refusal is the RFC's error code and
-never a 500, nobody is redirected anywhere a client did not register, and PKCE is
-required of public clients."""
+never a 500, nobody is redirected anywhere a client did not register exactly, PKCE is
+required of public clients (S256 only), and a code works once."""
 
 from urllib.parse import urlencode
 
@@ -137,6 +137,48 @@ def test_a_code_redeemed_with_the_wrong_verifier_is_invalid_grant():
 
     assert response.status_code == 400
     assert response.json()["error"] == "invalid_grant"
+
+
+def test_a_code_presented_twice_is_refused_and_the_tokens_it_gave_are_revoked():
+    home = product()
+    code, verifier = code_for(signed_in(), home)
+    first = redeem(Client(), home, code, verifier).json()
+
+    again = redeem(Client(), home, code, verifier)
+
+    assert again.status_code == 400
+    assert again.json()["error"] == "invalid_grant"
+    introspect = Client(HTTP_AUTHORIZATION=basic_auth(home.id))
+    for token in (first["access_token"], first["refresh_token"]):
+        answer = form_post(introspect, "/identity/o/api/introspect", {"token": token})
+        assert answer.json() == {"active": False}
+
+
+def test_an_agents_code_presented_twice_revokes_its_grant():
+    planner = agent_client()
+    browser = signed_in()
+    verifier, challenge = pkce()
+    page = browser.get(authorize_url(planner, scopes=AGENT_SCOPES, challenge=challenge))
+    form = page.context["form"]
+    approved = browser.post(
+        "/identity/o/authorize",
+        {
+            "request": form["request"].value(),
+            "action": "grant",
+            "scopes": form["scopes"].value(),
+            "per_action_limit": "50.00",
+            "daily_limit": "100.00",
+            "expires_in_days": "30",
+        },
+    )
+    code = redirected_params(approved)["code"]
+    first = redeem(Client(), planner, code, verifier).json()
+
+    redeem(Client(), planner, code, verifier)
+
+    refused = Client(HTTP_AUTHORIZATION=f"Bearer {first['access_token']}").get("/api/v1/me")
+    assert refused.status_code == 401
+    assert refused.json()["error"]["code"] == "token_revoked"
 
 
 # --- RFC error codes, never a 500 ----------------------------------------------------------

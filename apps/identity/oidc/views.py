@@ -1,6 +1,6 @@
 """allauth.idp.oidc's endpoints, where GeraOS adds to them: the consent page (an agent's
 grant with its limits, exact redirect URIs, PKCE by S256 only), the device flow's (the
-same) and the token endpoint (tokens tied to their grant)."""
+same) and the token endpoint (codes used once, tokens tied to their grant)."""
 
 import json
 from urllib.parse import parse_qs, urlsplit
@@ -164,12 +164,13 @@ device_authorization = DeviceConsentView.as_view()
 
 @csrf_exempt
 def token(request: HttpRequest) -> HttpResponse:
-    """allauth's token endpoint, with every token tied to its agent grant."""
+    """allauth's token endpoint, with each authorization code used once and every token
+    tied to its agent grant."""
     if request.method != "POST":
         return allauth_views.token(request)
     grant_type = request.POST.get("grant_type")
     if grant_type == Client.GrantType.AUTHORIZATION_CODE:
-        return _issue(request, codes.code_grant(request.POST.get("code", "")))
+        return codes.redeem(request, _issue)
     if grant_type == Client.GrantType.REFRESH_TOKEN:
         return _issue(request, _grant_refreshed(request))
     if grant_type == Client.GrantType.DEVICE_CODE:
