@@ -1,6 +1,7 @@
 """Bad input and safety at the OAuth endpoints: every refusal is the RFC's error code and
 never a 500, nobody is redirected anywhere a client did not register exactly, PKCE is
-required of public clients (S256 only), and a code works once."""
+required of public clients (S256 only), a code works once, and the token endpoint is
+rate limited."""
 
 from urllib.parse import urlencode
 
@@ -291,3 +292,20 @@ def test_a_person_who_says_no_sends_the_agent_back_with_access_denied():
     )
 
     assert redirected_params(response) == {"error": "access_denied", "state": "state-123"}
+
+
+# --- rate limits and forged confirmations -------------------------------------------------------
+
+
+def test_the_token_endpoint_is_rate_limited_per_address(settings):
+    settings.IDP_OIDC_RATE_LIMITS = {"token": "3/m/ip"}
+    home = product()
+    http = Client()
+
+    answers = [
+        token_request(http, home, grant_type="refresh_token", refresh_token="nope")
+        for _ in range(4)
+    ]
+
+    assert [answer.status_code for answer in answers] == [400, 400, 400, 429]
+    assert answers[-1].json()["error"] == "temporarily_unavailable"

@@ -1,10 +1,11 @@
 """allauth.idp.oidc's endpoints, where GeraOS adds to them: the consent page (an agent's
 grant with its limits, exact redirect URIs, PKCE by S256 only), the device flow's (the
-same) and the token endpoint (codes used once, tokens tied to their grant)."""
+same) and the token endpoint (rate limited, codes used once, tokens tied to their grant)."""
 
 import json
 from urllib.parse import parse_qs, urlsplit
 
+from allauth.core.internal import ratelimit
 from allauth.core.internal.httpkit import add_query_params, authenticated_user
 from allauth.idp.oidc import views as allauth_views
 from allauth.idp.oidc.internal.oauthlib import device_codes
@@ -21,6 +22,7 @@ from apps.core.errors import ApplicationError
 from apps.identity import oauth_tokens, services
 from apps.identity.models import AgentGrant
 from apps.identity.oidc import codes
+from apps.identity.oidc.codes import oauth_error
 from apps.identity.oidc.consent import ConsentForm
 from apps.identity.oidc.redirects import is_registered
 from apps.identity.scopes import is_agent_scope
@@ -164,10 +166,12 @@ device_authorization = DeviceConsentView.as_view()
 
 @csrf_exempt
 def token(request: HttpRequest) -> HttpResponse:
-    """allauth's token endpoint, with each authorization code used once and every token
-    tied to its agent grant."""
+    """allauth's token endpoint, rate limited per address (IDP_OIDC_RATE_LIMITS "token"),
+    with each authorization code used once and every token tied to its agent grant."""
     if request.method != "POST":
         return allauth_views.token(request)
+    if not ratelimit.consume(request, app="allauth.idp.oidc", action="token"):
+        return oauth_error("temporarily_unavailable", "Too many requests.", status=429)
     grant_type = request.POST.get("grant_type")
     if grant_type == Client.GrantType.AUTHORIZATION_CODE:
         return codes.redeem(request, _issue)
