@@ -1,11 +1,13 @@
 """Bad input and safety at the OAuth endpoints: every refusal is the RFC's error code and
 never a 500, nobody is redirected anywhere a client did not register exactly, PKCE is
-required of public clients (S256 only), a code works once, and the token endpoint is
-rate limited."""
+required of public clients (S256 only), a code works once, the token endpoint is rate
+limited, and nothing is confirmed on a person's behalf from another site."""
 
 from urllib.parse import urlencode
 
 import pytest
+from allauth.idp.oidc.internal.oauthlib import device_codes
+from django.core.cache import cache
 from django.test import Client
 
 from tests.factories import UserFactory
@@ -309,3 +311,27 @@ def test_the_token_endpoint_is_rate_limited_per_address(settings):
 
     assert [answer.status_code for answer in answers] == [400, 400, 400, 429]
     assert answers[-1].json()["error"] == "temporarily_unavailable"
+
+
+def test_a_device_is_confirmed_only_from_the_page_itself_never_from_another_site():
+    tv_code = form_post(
+        Client(),
+        "/identity/o/api/device/code",
+        {"client_id": agent_client(scopes=["openid"]).id, "scope": "openid"},
+    ).json()
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(UserFactory())
+    state = device_codes.cache_device_code_key(tv_code["device_code"])
+
+    forged = browser.post(tv_code["verification_uri_complete"], {"action": "confirm"})
+    assert forged.status_code == 403
+    assert cache.get(state)["granted"] is None
+
+    page = browser.get(tv_code["verification_uri_complete"])
+    assert b'name="csrfmiddlewaretoken"' in page.content  # the confirmation form carries it
+    token = page.context["csrf_token"]
+    confirmed = browser.post(
+        tv_code["verification_uri_complete"], {"action": "confirm", "csrfmiddlewaretoken": token}
+    )
+    assert confirmed.status_code == 200
+    assert cache.get(state)["granted"] is True

@@ -13,6 +13,7 @@ from allauth.idp.oidc.models import Client
 from django.core.cache import cache
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
+from django.middleware.csrf import CsrfViewMiddleware
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.http import urlencode
@@ -110,8 +111,14 @@ authorization = ConsentView.as_view()
 
 
 class DeviceConsentView(allauth_views.DeviceAuthorizationView):
-    """allauth's device confirmation, and for an agent the consent page: the grant is
-    approved here, and the token polled for is tied to it."""
+    """allauth's device confirmation, CSRF-protected (allauth exempts it, so a page
+    elsewhere could confirm a code for a signed-in person), and for an agent the consent
+    page: the grant is approved here, and the token polled for is tied to it."""
+
+    def dispatch(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        if request.method == "POST" and (refused := _csrf_refusal(request)):
+            return refused
+        return super().dispatch(request, *args, **kwargs)
 
     def _dispatch_authorization(
         self, request: HttpRequest, user_code: str, device_code: str, client: Client
@@ -159,6 +166,16 @@ class DeviceConsentView(allauth_views.DeviceAuthorizationView):
 
 
 device_authorization = DeviceConsentView.as_view()
+
+
+def _csrf_refusal(request: HttpRequest) -> HttpResponse | None:
+    """Django's CSRF check, for a view allauth marked exempt (the mark is inherited)."""
+    middleware = CsrfViewMiddleware(get_response=lambda request: HttpResponse())
+    return middleware.process_view(request, _checked_view, (), {})
+
+
+def _checked_view(request: HttpRequest) -> HttpResponse:
+    return HttpResponse()  # never called: process_view only decides
 
 
 # --- the token endpoint ------------------------------------------------------------------
