@@ -248,6 +248,7 @@ def test_a_client_that_cannot_authenticate_is_invalid_client(headers):
         ("/identity/o/api/revoke", {"token": "x"}, {}),
         ("/identity/o/api/introspect", {}, {"HTTP_AUTHORIZATION": basic_auth("gerahome")}),
         ("/identity/o/api/introspect", {"token": "x"}, {}),
+        ("/identity/o/api/device/code", {}, {}),
         ("/identity/o/api/device/code", {"client_id": "nobody"}, {}),
         ("/identity/o/api/device/code", {"client_id": "gerahome", "scope": "admin"}, {}),
         ("/identity/o/api/userinfo", {}, {}),
@@ -262,6 +263,24 @@ def test_the_other_endpoints_answer_bad_input_with_an_rfc_error_never_a_500(path
     assert 400 <= response.status_code < 500, response.content
     body = response.json() if response.content else {}
     assert body.get("error", "invalid_token") in RFC_6749_TOKEN_ERRORS | {"invalid_token"}
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/identity/o/api/token",
+        "/identity/o/api/revoke",
+        "/identity/o/api/introspect",
+        "/identity/o/api/device/code",
+        "/identity/o/api/userinfo",
+    ],
+)
+def test_a_post_without_a_content_type_is_refused_never_a_500(path):
+    product()
+
+    response = Client().generic("POST", path, b"")  # an empty body: no Content-Type either
+
+    assert 400 <= response.status_code < 500, response.content
 
 
 @pytest.mark.parametrize(

@@ -18,7 +18,7 @@ endpoints = [
     path("identity/o/logout", allauth_views.logout, name="logout"),
     path("identity/o/api/token", views.token, name="token"),
     path("identity/o/api/revoke", allauth_views.revoke, name="revoke"),
-    path("identity/o/api/device/code", allauth_views.device_code, name="device_code"),
+    path("identity/o/api/device/code", views.device_code, name="device_code"),
     path("identity/o/api/introspect", allauth_views.introspect, name="introspect"),
     path("identity/o/api/userinfo", allauth_views.user_info, name="userinfo"),
 ]

@@ -215,3 +215,13 @@ def _issue(request: HttpRequest, grant: AgentGrant | None) -> HttpResponse:
         values = [issued["access_token"], issued.get("refresh_token", "")]
         oauth_tokens.tokens_bind(grant=grant, values=[value for value in values if value])
     return response
+
+
+@csrf_exempt
+def device_code(request: HttpRequest) -> HttpResponse:
+    """allauth's device authorization endpoint; a POST that is not a form (no
+    Content-Type at all) is refused here, where oauthlib would raise."""
+    form = "application/x-www-form-urlencoded"
+    if request.method == "POST" and request.content_type != form:
+        return oauth_error("invalid_request", f"Send the request as {form}.")
+    return allauth_views.device_code(request)
