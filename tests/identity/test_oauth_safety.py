@@ -100,6 +100,27 @@ def test_an_unknown_client_is_an_error_page_never_a_redirect():
     assert "Location" not in response
 
 
+@pytest.mark.parametrize(
+    "target",
+    [
+        "https://home.gera.example/signed-out?next=https://evil.example/",  # allauth took it
+        "https://home.gera.example/other",
+    ],
+)
+def test_a_post_logout_redirect_uri_not_registered_exactly_is_not_followed(target):
+    home = product()
+    browser = signed_in()
+    code, verifier = code_for(browser, home)
+    id_token = redeem(Client(), home, code, verifier).json()["id_token"]
+
+    response = browser.get(
+        "/identity/o/logout", {"id_token_hint": id_token, "post_logout_redirect_uri": target}
+    )
+
+    assert "Location" not in response
+    assert "_auth_user_id" in browser.session
+
+
 # --- PKCE and codes ----------------------------------------------------------------------
 
 

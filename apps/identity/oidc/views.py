@@ -1,6 +1,7 @@
 """allauth.idp.oidc's endpoints, where GeraOS adds to them: the consent page (an agent's
 grant with its limits, exact redirect URIs, PKCE by S256 only), the device flow's (the
-same) and the token endpoint (rate limited, codes used once, tokens tied to their grant)."""
+same), the token endpoint (rate limited, codes used once, tokens tied to their grant)
+and sign-out (exact redirect URIs)."""
 
 import json
 from urllib.parse import parse_qs, urlsplit
@@ -9,6 +10,7 @@ from allauth.core.internal import ratelimit
 from allauth.core.internal.httpkit import add_query_params, authenticated_user
 from allauth.idp.oidc import views as allauth_views
 from allauth.idp.oidc.internal.oauthlib import device_codes
+from allauth.idp.oidc.internal.tokens import decode_jwt_token
 from allauth.idp.oidc.models import Client
 from django.core.cache import cache
 from django.db import transaction
@@ -225,3 +227,25 @@ def device_code(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and request.content_type != form:
         return oauth_error("invalid_request", f"Send the request as {form}.")
     return allauth_views.device_code(request)
+
+
+# --- signing out -------------------------------------------------------------------------
+
+
+def logout(request: HttpRequest) -> HttpResponse:
+    """allauth's RP-initiated logout, sending the person back only to a post-logout
+    URI the client registered exactly (allauth also takes any URI on a redirect URI's
+    origin)."""
+    params = request.POST if request.method == "POST" else request.GET
+    target = params.get("post_logout_redirect_uri")
+    if target and not is_registered(target, _post_logout_uris(params)):
+        return _error_page(request, "The sign-out redirect URI is not one the client registered.")
+    return allauth_views.logout(request)
+
+
+def _post_logout_uris(params) -> list[str]:
+    """Those of the client named, or the client the ID token hint was issued to."""
+    hint = decode_jwt_token(params.get("id_token_hint", ""), verify_exp=False, verify_iss=True)
+    client_id = params.get("client_id") or (hint or {}).get("aud") or ""
+    client = Client.objects.filter(id=client_id).first() if isinstance(client_id, str) else None
+    return client.get_post_logout_redirect_uris() if client else []
