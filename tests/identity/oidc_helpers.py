@@ -118,11 +118,11 @@ def token_request(http: Client, client: OIDCClient, **form):
     return form_post(http, "/identity/o/api/token", form, **headers)
 
 
-def redeem(http: Client, client: OIDCClient, code: str, verifier: str | None):
+def redeem(http: Client, client: OIDCClient, code: str, verifier: str | None, redirect_uri=None):
     form = {
         "grant_type": "authorization_code",
         "code": code,
-        "redirect_uri": client.get_redirect_uris()[0],
+        "redirect_uri": redirect_uri or client.get_redirect_uris()[0],
     }
     if verifier:
         form["code_verifier"] = verifier

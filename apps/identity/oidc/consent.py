@@ -89,7 +89,12 @@ class ConsentForm(AuthorizationForm):
         self.requested = [value for value, _ in self.fields["scopes"].choices]
         self.capabilities = asked_capabilities(user=kwargs["user"], scopes=self.requested)
         refused = {c.scope for c in self.capabilities if not c.available}
-        allowed = [choice for choice in self.fields["scopes"].choices if choice[0] not in refused]
+        titles = {c.scope: c.title for c in self.capabilities}
+        allowed = [
+            (scope, titles.get(scope, label))
+            for scope, label in self.fields["scopes"].choices
+            if scope not in refused
+        ]
         self.fields["scopes"].choices = allowed
         self.fields["scopes"].initial = [value for value, _ in allowed]
         self.is_agent = any(is_agent_scope(scope) for scope in self.requested)
@@ -97,7 +102,7 @@ class ConsentForm(AuthorizationForm):
             self.fields["per_action_limit"] = _limit_field(PER_ACTION_LIMIT, "Per action")
             self.fields["daily_limit"] = _limit_field(DAILY_LIMIT, "Per day")
             self.fields["expires_in_days"] = forms.TypedChoiceField(
-                label="For how long",
+                label="The grant expires after",
                 choices=EXPIRY_DAYS,
                 coerce=int,
                 initial=DEFAULT_EXPIRY_DAYS,
