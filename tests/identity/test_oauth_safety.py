@@ -11,6 +11,7 @@ from django.core.cache import cache
 from django.test import Client
 
 from tests.factories import UserFactory
+from tests.helpers import run_concurrently
 from tests.identity.oidc_helpers import (
     AGENT_SCOPES,
     CALLBACK,
@@ -205,6 +206,24 @@ def test_an_agents_code_presented_twice_revokes_its_grant():
     assert refused.json()["error"]["code"] == "token_revoked"
 
 
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("attempt", range(5))
+def test_a_code_redeemed_twice_at_once_leaves_no_token_alive(attempt):
+    home = product()
+    code, verifier = code_for(signed_in(), home)
+
+    answers = run_concurrently(lambda: redeem(Client(), home, code, verifier), 2)
+
+    assert sorted(answer.status_code for answer in answers) in ([200, 400], [400, 400])
+    introspect = Client(HTTP_AUTHORIZATION=basic_auth(home.id))
+    for answer in answers:
+        if answer.status_code == 200:
+            token = {"token": answer.json()["access_token"]}
+            assert form_post(introspect, "/identity/o/api/introspect", token).json() == {
+                "active": False
+            }
+
+
 # --- RFC error codes, never a 500 ----------------------------------------------------------
 
 
@@ -229,18 +248,12 @@ DEVICE = "urn:ietf:params:oauth:grant-type:device_code"
     ],
 )  # fmt: skip
 def test_a_bad_token_request_gets_its_rfc_error_code(form, expected):
-    product()
+    home = product()
 
-    response = token_request(Client(), product_client(), **form)
+    response = token_request(Client(), home, **form)
 
     assert response.status_code in (400, 401), response.content
     assert response.json()["error"] == expected
-
-
-def product_client():
-    from allauth.idp.oidc.models import Client as OIDCClient
-
-    return OIDCClient.objects.get(id="gerahome")
 
 
 @pytest.mark.parametrize(
