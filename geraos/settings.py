@@ -4,6 +4,9 @@ Zero-setup default: SQLite, eager Celery and a local-memory cache. Production se
 DATABASE_URL (PostgreSQL), REDIS_URL and real secrets; see README "Configuration".
 """
 
+import contextlib
+import os
+import re
 from pathlib import Path
 
 import environ
@@ -14,6 +17,36 @@ from import_export.formats.base_formats import CSV
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
+
+
+def _pem_blocks(text: str) -> list[str]:
+    """Each PEM private key in `text` (keys may be pasted one after another)."""
+    pem = r"-----BEGIN (RSA |)PRIVATE KEY-----.+?-----END \1PRIVATE KEY-----"
+    return [match.group(0) + "\n" for match in re.finditer(pem, text, re.DOTALL)]
+
+
+def _dev_oidc_key() -> str:
+    """The development ID-token key: made on the first run and kept in var/, so tokens
+    issued before a restart still verify. Never used with DEBUG off."""
+    path = BASE_DIR / "var" / "oidc-dev-key.pem"
+    if not path.exists():
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric import rsa
+
+        pem = rsa.generate_private_key(public_exponent=65537, key_size=2048).private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        path.parent.mkdir(exist_ok=True)
+        written = path.with_suffix(f".{os.getpid()}")
+        written.write_bytes(pem)
+        # Published whole or not at all: a second process starting now keeps the first key.
+        with contextlib.suppress(FileExistsError):
+            os.link(written, path)
+        written.unlink()
+    return path.read_text()
+
 
 # ---------------------------------------------------------------------------
 # Core
@@ -187,6 +220,7 @@ INSTALLED_APPS = [
     "allauth",
     "allauth.account",
     "allauth.mfa",
+    "allauth.idp.oidc",
     "apps.core",
     "apps.identity",
     "apps.catalog",
@@ -212,6 +246,8 @@ MIDDLEWARE = [
     "allauth.account.middleware.AccountMiddleware",
     # Staff reach /admin/ only with a second factor (README "Accounts").
     "apps.identity.middleware.StaffMFAMiddleware",
+    # Forms on the way to a Sign in with Gera client may end there (README "Security").
+    "apps.identity.middleware.ClientFormTargetsMiddleware",
 ]
 
 ROOT_URLCONF = "geraos.urls"
@@ -409,6 +445,39 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="GeraOS <no-reply@ger
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # ---------------------------------------------------------------------------
+# Sign in with Gera: the OpenID Connect provider (allauth.idp.oidc; README "Sign in with Gera")
+# ---------------------------------------------------------------------------
+IDP_OIDC_ADAPTER = "apps.identity.oidc.adapter.OIDCAdapter"
+# ID tokens are signed (RS256) with this RSA private key (PEM). Keys in the published
+# keys are in the provider's JWKS too but sign nothing: the next key before it takes over,
+# the previous one until what it signed expired (README "Sign in with Gera", rotating).
+# Like the other keys, a development default exists only in DEBUG: made on first run.
+GERAOS_OIDC_PRIVATE_KEY = env.str(
+    "GERAOS_OIDC_PRIVATE_KEY", multiline=True, default=_dev_oidc_key() if DEBUG else ""
+)
+if not GERAOS_OIDC_PRIVATE_KEY:
+    raise ImproperlyConfigured("GERAOS_OIDC_PRIVATE_KEY must be set when DEBUG is off.")
+GERAOS_OIDC_PUBLISHED_KEYS = env.str("GERAOS_OIDC_PUBLISHED_KEYS", multiline=True, default="")
+IDP_OIDC_PRIVATE_KEYS = [
+    {"pem": pem} for pem in _pem_blocks(GERAOS_OIDC_PRIVATE_KEY + GERAOS_OIDC_PUBLISHED_KEYS)
+]
+IDP_OIDC_ACCESS_TOKEN_EXPIRES_IN = 3600
+IDP_OIDC_ID_TOKEN_EXPIRES_IN = 300
+# Rotated on every use; a product's lasts 30 days, an agent's never past its grant.
+IDP_OIDC_ROTATE_REFRESH_TOKEN = True
+IDP_OIDC_REFRESH_TOKEN_EXPIRES_IN = 30 * 24 * 3600
+IDP_OIDC_INTROSPECTION_ENABLED = True
+# Clients are registered by operators in the admin: no self-registration (README
+# "Connect an agent" says why).
+IDP_OIDC_DCR_ENABLED = False
+IDP_OIDC_CIMD_ENABLED = False
+# A product signing out with the ID token it was given signs the person out at once; one
+# without it asks them first.
+IDP_OIDC_RP_INITIATED_LOGOUT_ASKS_FOR_OP_LOGOUT = False
+# allauth's own limits, and one on the token endpoint (apps.identity.oidc.views.token).
+IDP_OIDC_RATE_LIMITS = {"token": env.str("GERAOS_OIDC_TOKEN_RATE", default="60/m/ip")}
+
+# ---------------------------------------------------------------------------
 # API
 # ---------------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -496,6 +565,7 @@ UNFOLD = {
                     _nav("Two-factor devices", "phonelink_lock", "/admin/mfa/authenticator/"),
                     _nav("Roles", "badge", "/admin/auth/group/"),
                     _nav("Agent grants", "smart_toy", "/admin/identity/agentgrant/"),
+                    _nav("Sign in with Gera clients", "login", "/admin/allauth_idp_oidc/client/"),
                 ],
             },
             {
@@ -590,6 +660,10 @@ GERAOS_DEMO_TOTP_SECRET = env.str(
 )
 GERAOS_DEMO_AGENT_TOKEN = env.str(
     "GERAOS_DEMO_AGENT_TOKEN", default="gera_demo2026_DemoAgentTokenForLocalRunsOnly0000000"
+)
+# The seeded Gera products' Sign in with Gera client secret.
+GERAOS_DEMO_CLIENT_SECRET = env.str(
+    "GERAOS_DEMO_CLIENT_SECRET", default="gera-demo-client-secret-local-runs-only"
 )
 
 # ---------------------------------------------------------------------------

@@ -28,6 +28,8 @@ urlpatterns = [
     path("healthz", core_views.healthz, name="healthz"),
     path(".well-known/jwks.json", jwks, name="jwks"),
     path(".well-known/agent-card.json", agent_card, name="agent-card"),
+    # Sign in with Gera (OpenID Connect): discovery, and allauth's endpoints under identity/o/.
+    path("", include("apps.identity.oidc.urls")),
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
     path("me/memory/", include("apps.memory.urls")),

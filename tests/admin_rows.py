@@ -14,6 +14,7 @@ from apps.catalog.demo import seed as seed_catalog
 from apps.catalog.models import Provider, Skill
 from apps.core import audit
 from apps.identity.models import Feature, Plan, StripeEvent
+from apps.identity.oidc.clients import client_register
 from apps.memory import services as memory_services
 from apps.memory.models import MemoryScope
 from apps.payments import fx, refunds
@@ -151,6 +152,12 @@ ROWS: dict[str, Callable[[int], object]] = {
     "identity.plan": _plan,
     "identity.subscription": lambda n: put_on_plan(UserFactory(), "studio"),
     "identity.agentgrant": lambda n: make_grant(UserFactory())[0],
+    "allauth_idp_oidc.client": lambda n: client_register(
+        client_id=f"product{n}",
+        name=f"Product {n}",
+        scopes=["openid", "plan"],
+        redirect_uris=[f"https://product{n}.gera.example/callback"],
+    )[0],
     "identity.stripeevent": lambda n: StripeEvent.objects.create(
         event_id=f"evt_{n}", type="customer.subscription.updated", created=timezone.now()
     ),

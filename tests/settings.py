@@ -6,11 +6,16 @@ without them the suite runs on SQLite and local memory, skipping what needs Redi
 
 import os
 
+from tests.keys import new_oidc_key
+
 os.environ.setdefault("SECRET_KEY", "test-only-secret-key-not-for-production-use-0123456789")
 os.environ.setdefault("GERAOS_TRUST_KEY_SECRET", "dGVzdC1vbmx5LXRydXN0LXNlYWxpbmcta2V5LTMyYnk")
 os.environ.setdefault("GERAOS_MEMORY_KEYS", "test1:dGVzdC1vbmx5LW1lbW9yeS1rZXktMzItYnl0ZXMhISE")
 os.environ.setdefault("GERAOS_SEALING_KEYS", "test1:dGVzdC1vbmx5LXNlYWxpbmcta2V5LTMyLWJ5dGVzISE")
 os.environ.setdefault("GERAOS_LOOKUP_KEYS", "test1:dGVzdC1vbmx5LWxvb2t1cC1rZXktMzItYnl0ZXMhISE")
+# The ID-token key: made for this run (processes the suite starts inherit it).
+if "GERAOS_OIDC_PRIVATE_KEY" not in os.environ:
+    os.environ["GERAOS_OIDC_PRIVATE_KEY"] = new_oidc_key()
 
 from geraos.settings import *  # noqa: F403
 

@@ -1,6 +1,7 @@
 from django.db.models import F, QuerySet
 
 from apps.catalog.models import Product, Provider, Skill
+from apps.identity.capabilities import Capability
 
 
 def product_list_active() -> QuerySet[Product]:
@@ -51,3 +52,22 @@ def provider_list_for_skills(skills: list[Skill], *, country: str = "") -> list[
     if country:
         providers = providers.filter(country__iexact=country)
     return list(providers.annotate(skill_id=F("skills__id")))
+
+
+def capabilities_named(codes: list[str]) -> dict[str, Capability]:
+    """The published capabilities among `codes`, as identity's consent page names them
+    (registered with identity in CatalogConfig.ready). A capability several products
+    publish needs an entitlement only if every one of them does."""
+    named: dict[str, Capability] = {}
+    published = Skill.objects.filter(
+        status=Skill.Status.PUBLISHED, product__active=True, capability__in=codes
+    )
+    for skill in published.order_by("capability", "pk"):
+        known = named.get(skill.capability)
+        if known is None or (known.required_feature and not skill.required_entitlement):
+            named[skill.capability] = Capability(
+                code=skill.capability,
+                title=skill.title,
+                required_feature=skill.required_entitlement,
+            )
+    return named

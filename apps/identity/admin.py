@@ -19,6 +19,7 @@ from apps.identity.models import (
     Subscription,
     User,
 )
+from apps.identity.oidc import admin as oidc_admin  # noqa: F401 - registers the clients' screen
 
 # allauth registers EmailAddress and Authenticator, and Django registers Group, on the
 # stock admin; re-register them on unfold's ModelAdmin so every operator screen looks and
@@ -190,6 +191,7 @@ class AgentGrantAdmin(Audited, NeverDeleted, ModelAdmin):
         "daily_limit",
         "expires_at",
         "token_prefix",
+        "oauth_client",
         "last_used_at",
         "revoked_at",
         "revoked_reason",

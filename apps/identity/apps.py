@@ -10,6 +10,7 @@ class IdentityConfig(AppConfig):
         from allauth.mfa.signals import authenticator_added
 
         from apps.identity import mfa, two_factor
+        from apps.identity.oidc import checks  # noqa: F401  (registers it)
 
         mfa.connect_signals()
         authenticator_added.connect(

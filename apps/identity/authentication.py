@@ -1,4 +1,5 @@
-"""`Authorization: Bearer gera_…` — an agent acting for a user under an AgentGrant.
+"""`Authorization: Bearer <token>` — an agent acting for a user under an AgentGrant,
+with the grant's `gera_…` token or an OAuth access token issued under it (bearer.py).
 
 `request.user` is the user the agent acts for and `request.auth` is the grant. Every
 refusal is a 401 with its own code: token_invalid, token_expired or token_revoked.
@@ -12,7 +13,7 @@ from rest_framework.exceptions import AuthenticationFailed, PermissionDenied
 from rest_framework.request import Request
 
 from apps.core.audit import session_used_mfa
-from apps.identity import selectors, services
+from apps.identity.bearer import BearerRefused, agent_for_bearer
 from apps.identity.models import AgentGrant, User
 
 
@@ -25,15 +26,10 @@ class AgentTokenAuthentication(BaseAuthentication):
             return None
         if len(parts) != 2:
             raise AuthenticationFailed("Send exactly one token: Bearer <token>.", "token_invalid")
-        grant = selectors.agent_grant_by_token(token=parts[1].decode("latin-1"))
-        if grant is None or not grant.user.is_active:
-            raise AuthenticationFailed("This token is not recognised.", "token_invalid")
-        if grant.is_revoked:
-            raise AuthenticationFailed("This agent grant was revoked.", "token_revoked")
-        if grant.is_expired:
-            raise AuthenticationFailed("This agent grant has expired.", "token_expired")
-        services.agent_grant_touch(grant=grant)
-        return grant.user, grant
+        try:
+            return agent_for_bearer(token=parts[1].decode("latin-1"))
+        except BearerRefused as refused:
+            raise AuthenticationFailed(refused.message, refused.code) from refused
 
     def authenticate_header(self, request: Request) -> str:
         return 'Bearer realm="geraos"'
@@ -59,7 +55,11 @@ class AgentTokenScheme(OpenApiAuthenticationExtension):
     name = "agentToken"
 
     def get_security_definition(self, auto_schema) -> dict:
-        return {"type": "http", "scheme": "bearer", "bearerFormat": "gera_<prefix>_<secret>"}
+        return {
+            "type": "http",
+            "scheme": "bearer",
+            "bearerFormat": "gera_<prefix>_<secret>, or an OAuth access token",
+        }
 
 
 class StaffAwareSessionScheme(SessionScheme):

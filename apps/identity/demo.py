@@ -4,6 +4,7 @@ exist are kept as they are."""
 import datetime as dt
 from dataclasses import dataclass
 
+from allauth.idp.oidc.models import Client
 from allauth.mfa.models import Authenticator
 from allauth.mfa.recovery_codes.internal.auth import RecoveryCodes
 from allauth.mfa.totp.internal.auth import TOTP
@@ -13,6 +14,7 @@ from djmoney.money import Money
 
 from apps.identity import selectors, services
 from apps.identity.models import AgentGrant, Plan, Subscription, User
+from apps.identity.oidc.clients import client_register
 from apps.identity.tokens import adopt_token
 
 
@@ -52,6 +54,7 @@ def seed() -> list[str]:
         *second_factor,
         f"{'demo user (Studio)':20} {demo.email} / {password}",
         f"{'demo agent token':20} {token}",
+        *_ensure_sign_in_clients(),
     ]
 
 
@@ -106,3 +109,60 @@ def _ensure_demo_agent(user: User) -> str:
             token=token,
         )
     return token.token
+
+
+# --- Sign in with Gera ---------------------------------------------------------------
+
+# The products sign people in at these (a developer runs one on 127.0.0.1).
+DEMO_PRODUCTS = [
+    ("gerahome", "GeraHome", "https://home.gera.example", 8101),
+    ("geraclinic", "GeraClinic", "https://clinic.gera.example", 8102),
+    ("gera-warranty", "Gera Action Warranty", "https://warranty.gera.example", 8103),
+]
+DEMO_AGENT_CLIENT = "gera-demo-assistant"
+DEMO_AGENT_CLIENT_SCOPES = [
+    "openid",
+    "dispatch:create",
+    "dispatch:read",
+    "receipts:read",
+    "disputes:create",
+    "memory:read:preferences",
+    "memory:read:home",
+    "memory:write:conversations",
+]
+
+
+def _ensure_sign_in_clients() -> list[str]:
+    """The products as first-party clients (no consent page), sharing the published demo
+    secret, and one agent: a public client (PKCE, the device flow) that asks for a
+    grant on the consent page."""
+    for client_id, name, site, port in DEMO_PRODUCTS:
+        if not Client.objects.filter(id=client_id).exists():
+            client, _ = client_register(
+                client_id=client_id,
+                name=name,
+                scopes=["openid", "email", "profile", "plan"],
+                redirect_uris=[f"{site}/auth/callback", f"http://127.0.0.1:{port}/auth/callback"],
+                post_logout_uris=[f"{site}/signed-out", f"http://127.0.0.1:{port}/signed-out"],
+                skip_consent=True,
+            )
+            client.set_secret(settings.GERAOS_DEMO_CLIENT_SECRET)
+            client.save(update_fields=["secret"])
+    if not Client.objects.filter(id=DEMO_AGENT_CLIENT).exists():
+        client_register(
+            client_id=DEMO_AGENT_CLIENT,
+            name="Gera demo assistant",
+            scopes=DEMO_AGENT_CLIENT_SCOPES,
+            redirect_uris=["http://127.0.0.1/callback"],
+            grant_types=[
+                Client.GrantType.AUTHORIZATION_CODE,
+                Client.GrantType.REFRESH_TOKEN,
+                Client.GrantType.DEVICE_CODE,
+            ],
+            public=True,
+        )
+    products = ", ".join(client_id for client_id, *_ in DEMO_PRODUCTS)
+    return [
+        f"{'OIDC products':20} {products} (secret {settings.GERAOS_DEMO_CLIENT_SECRET})",
+        f"{'OIDC agent client':20} {DEMO_AGENT_CLIENT} (public: PKCE or the device flow)",
+    ]

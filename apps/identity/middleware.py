@@ -1,4 +1,5 @@
-"""Operators reach the admin only with two-factor authentication (README "Accounts")."""
+"""Operators reach the admin only with two-factor authentication (README "Accounts"), and
+forms on the way to a Sign in with Gera client may end at that client."""
 
 from allauth.mfa.utils import is_mfa_enabled
 from django.contrib import messages
@@ -8,6 +9,7 @@ from django.urls import reverse
 from django.utils.http import urlencode
 
 from apps.core.audit import session_used_mfa
+from apps.identity.oidc.redirects import client_destinations
 
 # The admin's login is allauth's own, and anyone may sign out.
 _ADMIN_VIEWS_WITHOUT_MFA = frozenset({"login", "logout"})
@@ -41,3 +43,29 @@ class StaffMFAMiddleware:
         messages.info(request, "Enter a code from your authenticator app to open the admin.")
         next_url = urlencode({REDIRECT_FIELD_NAME: request.get_full_path()})
         return HttpResponseRedirect(f"{reverse('mfa_reauthenticate')}?{next_url}")
+
+
+# Pages whose form may end, after redirects, at a client: signing in (and its second
+# factor) on the way to the consent page, the consent page, and signing out.
+_PATHS_TOWARDS_CLIENTS = ("/accounts/", "/identity/o/")
+
+
+class ClientFormTargetsMiddleware:
+    """Browsers hold a form's submission, redirects included, to the page's CSP
+    form-action: these pages add the origins clients registered to be sent back to."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        towards_clients = request.path_info.startswith(_PATHS_TOWARDS_CLIENTS)
+        if towards_clients and _is_page(response) and (targets := client_destinations()):
+            update = getattr(response, "_csp_update", None) or {}
+            targets = [*update.get("form-action", []), *targets]
+            response._csp_update = {**update, "form-action": targets}
+        return response
+
+
+def _is_page(response) -> bool:
+    return response.get("Content-Type", "").startswith("text/html")

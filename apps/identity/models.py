@@ -237,13 +237,36 @@ class AgentGrant(BaseModel):
     expires_at = models.DateTimeField()
     revoked_at = models.DateTimeField(null=True, blank=True)
     revoked_reason = models.CharField(max_length=200, blank=True)
-    token_prefix = models.CharField(max_length=16, unique=True)
-    token_hash = models.CharField(max_length=64, unique=True)
+    # A grant acts either through its gera_ token or through an OAuth client's tokens;
+    # unique, so an absent token is NULL rather than "".
+    token_prefix = models.CharField(max_length=16, unique=True, null=True, blank=True)
+    token_hash = models.CharField(max_length=64, unique=True, null=True, blank=True)
+    oauth_client = models.ForeignKey(
+        "allauth_idp_oidc.Client",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="agent_grants",
+        help_text="The OAuth client the user approved on the consent page.",
+    )
     last_used_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
         indexes = [models.Index(fields=["user", "revoked_at"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(token_hash__isnull=False, oauth_client__isnull=True)
+                | models.Q(token_hash__isnull=True, oauth_client__isnull=False),
+                name="identity_grant_token_or_client",
+            ),
+            # Approving a client again replaces the grant the user gave it before.
+            models.UniqueConstraint(
+                fields=["user", "oauth_client"],
+                condition=models.Q(revoked_at__isnull=True, oauth_client__isnull=False),
+                name="identity_grant_one_per_client",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.name} for {self.user}"

@@ -71,6 +71,13 @@ def has_feature(*, user: User, feature: Feature) -> bool:
     return plan_entitlement(plan=plan_for_user(user=user), feature=feature) is not None
 
 
+def plan_features(*, user: User) -> tuple[Plan, list[str]]:
+    """The plan in force and the features it includes (quota or not), as Sign in with
+    Gera's claims carry them."""
+    plan = plan_for_user(user=user)
+    return plan, sorted(plan.entitlements.values_list("feature", flat=True))
+
+
 def plans_with_feature(*, feature: Feature) -> QuerySet[Plan]:
     return Plan.objects.filter(entitlements__feature=feature).order_by("price")
 
@@ -157,6 +164,15 @@ def agent_grant_get(*, user: User, grant_id) -> AgentGrant | None:
 
 def agent_grant_by_token(*, token: str) -> AgentGrant | None:
     return AgentGrant.objects.select_related("user").filter(token_hash=hash_token(token)).first()
+
+
+def agent_grant_of_oauth_token(*, user: User, grant_id: str) -> AgentGrant | None:
+    """The grant an OAuth token names (oauth_tokens.GRANT_KEY), if it is `user`'s."""
+    return (
+        AgentGrant.objects.select_related("user")
+        .filter(user=user, pk=grant_id, oauth_client__isnull=False)
+        .first()
+    )
 
 
 def operator_kpis(period) -> list[dict]:

@@ -5,6 +5,7 @@ import datetime as dt
 from decimal import Decimal
 
 from allauth.account.models import EmailAddress
+from allauth.idp.oidc.models import Client
 from django.db import transaction
 from django.db.models import F, Q, Sum
 from django.utils import timezone
@@ -12,7 +13,7 @@ from djmoney.money import Money
 
 from apps.core import audit
 from apps.core.errors import ApplicationError
-from apps.identity import selectors
+from apps.identity import oauth_tokens, selectors
 from apps.identity.errors import (
     CapabilityNotGranted,
     EntitlementRequired,
@@ -325,6 +326,37 @@ def agent_grant_issue(
     return grant, issued.token
 
 
+@transaction.atomic
+def agent_grant_approve_client(
+    *,
+    user: User,
+    client: Client,
+    scopes: list[str],
+    allowed_capabilities: list[str],
+    per_action_limit: Money,
+    daily_limit: Money,
+    expires_at: dt.datetime,
+) -> AgentGrant:
+    """The grant a user approves on an OAuth client's consent page. It acts through the
+    OAuth tokens issued with it (oauth_tokens), not a gera_ token, and replaces the grant
+    the user gave the same client before (whose tokens end with it)."""
+    _validate_grant(scopes, per_action_limit, daily_limit, expires_at)
+    for previous in AgentGrant.objects.filter(user=user, oauth_client=client, revoked_at=None):
+        agent_grant_revoke(grant=previous, reason="replaced by a new approval")
+    require_entitlement(user=user, feature=Feature.AGENT_GRANTS)
+    return AgentGrant.objects.create(
+        user=user,
+        name=client.name,
+        client_id=client.id,
+        oauth_client=client,
+        scopes=sorted(set(scopes)),
+        allowed_capabilities=sorted(set(allowed_capabilities)),
+        per_action_limit=per_action_limit,
+        daily_limit=daily_limit,
+        expires_at=expires_at,
+    )
+
+
 def _validate_grant(
     scopes: list[str], per_action_limit: Money, daily_limit: Money, expires_at: dt.datetime
 ) -> None:
@@ -348,13 +380,15 @@ def _validate_grant(
 
 @transaction.atomic
 def agent_grant_revoke(*, grant: AgentGrant, reason: str = "", request=None) -> AgentGrant:
-    """Revoke at once: the next request with its token is refused. The reason is shown to
-    the grant's owner."""
+    """Revoke at once: the next request with its token (or its OAuth tokens) is refused,
+    and its refresh tokens refresh nothing. The reason is shown to the grant's owner."""
     grant = AgentGrant.objects.select_for_update().get(pk=grant.pk)
     if grant.revoked_at is None:
         grant.revoked_at = timezone.now()
         grant.revoked_reason = reason[:200]
         grant.save(update_fields=["revoked_at", "revoked_reason", "updated_at"])
+        if grant.oauth_client_id:
+            oauth_tokens.tokens_end(grant=grant)
         audit.record_if_operator(
             request=request,
             action="identity.agent_grant_revoke",

@@ -35,7 +35,8 @@ class Caller:
 
 def identify(request: HttpRequest) -> tuple[User, AgentGrant] | None:
     """The one place a request's bearer token becomes the user and the grant it acts
-    under: today the API's own `gera_` token check (same refusals, same last-used stamp).
+    under: the API's own bearer check, a `gera_` token or an OAuth access token alike
+    (`identity.bearer.agent_for_bearer`: same refusals, same last-used stamp).
     None without a bearer token; AuthenticationFailed (token_invalid, token_revoked,
     token_expired)."""
     return AgentTokenAuthentication().authenticate(request)

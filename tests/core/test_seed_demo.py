@@ -3,6 +3,7 @@ from io import StringIO
 
 import pytest
 from allauth.account.models import EmailAddress
+from allauth.idp.oidc.models import Client as OIDCClient
 from allauth.mfa.models import Authenticator
 from django.core.management import CommandError, call_command
 from django.test import Client
@@ -33,6 +34,7 @@ def snapshot() -> tuple:
             ConsentGrant,
             Receipt,
             TreeHead,
+            OIDCClient,
         )
     )
 
@@ -83,6 +85,19 @@ def test_the_operator_reaches_the_admin_with_the_totp_secret_or_recovery_code_pr
     assert with_app.get(reverse("admin:index")).status_code == 200
     assert with_recovery_code.get(reverse("admin:index")).status_code == 200
     assert recovery_code not in seed()  # used up: the next run prints another
+
+
+def test_the_seeded_products_sign_people_in_with_the_printed_secret():
+    output = seed()
+
+    secret = re.search(r"OIDC products .* \(secret (\S+)\)", output).group(1)
+    products = OIDCClient.objects.filter(id__in=["gerahome", "geraclinic", "gera-warranty"])
+    assert len(products) == 3
+    assert all(client.check_secret(secret) and client.skip_consent for client in products)
+    agent = OIDCClient.objects.get(id=printed(output, "OIDC agent client"))
+    assert agent.type == OIDCClient.Type.PUBLIC
+    assert not agent.skip_consent
+    assert "dispatch:create" in agent.get_scopes()
 
 
 def test_second_seed_changes_nothing():

@@ -9,12 +9,15 @@ from pathlib import Path
 
 import pytest
 
+from tests.keys import new_oidc_key
+
 ROOT = Path(__file__).resolve().parents[2]
 PRODUCTION_KEYS = {
     "GERAOS_MEMORY_KEYS": "prod1:" + secrets.token_urlsafe(32),
     "GERAOS_SEALING_KEYS": "prod1:" + secrets.token_urlsafe(32),
     "GERAOS_LOOKUP_KEYS": "prod1:" + secrets.token_urlsafe(32),
     "GERAOS_TRUST_KEY_SECRET": secrets.token_urlsafe(32),
+    "GERAOS_OIDC_PRIVATE_KEY": new_oidc_key(),
 }
 
 
@@ -50,7 +53,13 @@ def test_check_deploy_is_clean_with_production_environment(tmp_path):
 
 
 @pytest.mark.parametrize(
-    "missing", ["GERAOS_MEMORY_KEYS", "GERAOS_SEALING_KEYS", "GERAOS_LOOKUP_KEYS"]
+    "missing",
+    [
+        "GERAOS_MEMORY_KEYS",
+        "GERAOS_SEALING_KEYS",
+        "GERAOS_LOOKUP_KEYS",
+        "GERAOS_OIDC_PRIVATE_KEY",
+    ],
 )
 def test_production_refuses_to_start_without_each_key(missing):
     keys = {name: value for name, value in PRODUCTION_KEYS.items() if name != missing}
@@ -168,3 +177,22 @@ def test_a_new_key_is_printed_where_a_development_key_still_seals(command):
     kid, _, key = result.stdout.strip().partition(":")
     assert kid == "prod2"
     assert len(base64.urlsafe_b64decode(key + "=")) == 32
+
+
+def test_production_refuses_to_serve_with_an_id_token_key_that_is_no_key(tmp_path):
+    result = run_manage(
+        "check",
+        "--deploy",
+        DEBUG="false",
+        SECRET_KEY=secrets.token_urlsafe(50),
+        **{**PRODUCTION_KEYS, "GERAOS_OIDC_PRIVATE_KEY": _not_a_key()},
+        ALLOWED_HOSTS="geraos.example",
+        DATABASE_URL=f"sqlite:///{tmp_path / 'deploy-check.sqlite3'}",
+    )
+
+    assert result.returncode != 0
+    assert "identity.E001" in result.stderr
+
+
+def _not_a_key() -> str:
+    return "-----BEGIN PRIVATE KEY-----\nbm90IGEga2V5\n-----END PRIVATE KEY-----\n"

@@ -69,6 +69,7 @@ ALLOWED = {
         "catalog.product": {"view", "add", "change"},
         "catalog.skill": {"view", "add", "change", "publish", "suspend"},
         "catalog.provider": {"view", "add", "change", "rotate_secret"},
+        "allauth_idp_oidc.client": {"view", "add", "change", "new_secret"},
     },
     "Compliance": {
         "core.auditevent": {"view", "export"},
@@ -87,6 +88,7 @@ ALLOWED = {
         "account.emailaddress": {"view", "add", "change"},
         "auth.group": {"view"},
         "mfa.authenticator": {"view", "delete", "delete_selected"},
+        "allauth_idp_oidc.client": {"view", "add", "change", "new_secret"},
     },
 }
 PAGES_OF_VIEW = ("changelist", "change", "history")
