@@ -5,7 +5,7 @@ import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -26,6 +26,14 @@ requires_postgresql = pytest.mark.skipif(
 def live_site(django_db_setup, django_db_blocker) -> str:
     """`geraos.asgi:application` under uvicorn, as `make run` serves it, on the test
     database; its base URL. Tests using it commit their data (transaction=True)."""
+    with serving_site(django_db_blocker) as base_url:
+        yield base_url
+
+
+@contextmanager
+def serving_site(django_db_blocker, env: dict[str, str] | None = None):
+    """The site under uvicorn in a process of its own, on the test database, with `env`
+    added to its environment; yields its base URL."""
     with django_db_blocker.unblock():
         database = connection.settings_dict["NAME"]
     url = urlsplit(os.environ["DATABASE_URL"])._replace(path=f"/{database}").geturl()
@@ -36,7 +44,8 @@ def live_site(django_db_setup, django_db_blocker) -> str:
         [sys.executable, "-m", "uvicorn", "geraos.asgi:application",
          "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
         cwd=ROOT,
-        env={**os.environ, "DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "tests.settings"},
+        env={**os.environ, "DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "tests.settings",
+             **(env or {})},
     )  # fmt: skip
     base_url = f"http://127.0.0.1:{port}"
     try:
