@@ -14,8 +14,9 @@ from asgiref.sync import sync_to_async
 from django.core.serializers.json import DjangoJSONEncoder
 from mcp.server.lowlevel.server import Server
 from mcp.shared.exceptions import MCPError
-from rest_framework.exceptions import Throttled
+from rest_framework.exceptions import ParseError, Throttled
 
+from apps.core import strict_json
 from apps.core.api.permissions import require_scope
 from apps.core.api.throttling import MONEY_MOVING
 from apps.mcp_server import schemas, tools
@@ -170,7 +171,7 @@ def call(spec: ToolSpec, caller: Caller, arguments: dict) -> tools.Result:
         if spec.scope:
             require_scope(caller, spec.scope)
         _throttle(caller)
-        status, body = spec.run(caller, arguments)
+        status, body = spec.run(caller, _strict(arguments))
     except Exception as exc:  # noqa: BLE001 - rendered as the API renders it, never a crash
         status, body = error_body(exc)
     logger.info("mcp.tool %s grant=%s status=%s", spec.tool.name, caller.auth.pk, status)
@@ -182,6 +183,15 @@ def _throttle(caller: Caller) -> None:
     waits = [t.wait() for t in (cls() for cls in MONEY_MOVING) if not t.allow_request(caller, None)]
     if waits:
         raise Throttled(max(waits))
+
+
+def _strict(arguments: dict) -> dict:
+    """The arguments, held to what the API's parser holds a body to: the SDK admits a
+    lone surrogate, which, stored, no answer could carry again."""
+    try:
+        return strict_json.checked(arguments)
+    except ValueError as exc:
+        raise ParseError(f"JSON parse error - {exc}") from exc
 
 
 async def list_tools(ctx, params) -> types.ListToolsResult:

@@ -10,6 +10,7 @@ from apps.core.api.throttling import CallerRateThrottle
 from apps.dispatch.models import DispatchOrder
 from apps.mcp_server.auth import Caller
 from apps.mcp_server.server import TOOLS, call
+from apps.memory.models import MemoryItem
 from apps.trust.models import Dispute
 from tests.dispatch.conftest import ANYTIME, LEAK
 from tests.factories import UserFactory, make_grant
@@ -124,6 +125,24 @@ def test_memory_written_is_read_back(catalog):
 
     assert status == 201
     assert [item["value"] for item in read["items"]] == [{"name": "Lagos Plumber A"}]
+
+
+@pytest.mark.parametrize(
+    "value",
+    [{"name": "\ud800"}, {"\udfff": "Lagos Plumber A"}, {"rating": float("nan")}, 1e400],
+    ids=["lone-surrogate", "lone-surrogate-in-a-name", "nan", "infinite"],
+)
+def test_arguments_no_one_could_read_back_are_refused_as_the_api_refuses_them(catalog, value):
+    caller = agent(scopes=["memory:read:preferences", "memory:write:preferences"])
+
+    refused = tool(
+        caller, "write_memory", product="gerahome", scope="preferences",
+        kind="preference", key="plumber", value=value,
+    )  # fmt: skip
+
+    assert refused[0] == 400
+    assert error_code(refused) == "parse_error"
+    assert not MemoryItem.objects.exists()
 
 
 def test_a_dispute_opened_twice_with_one_key_is_one_dispute(
