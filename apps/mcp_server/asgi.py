@@ -26,7 +26,7 @@ from apps.mcp_server.server import mcp_server
 UNKNOWN_HOST = {
     "error": {"code": "bad_request", "message": "This site does not serve that host.", "fields": {}}
 }
-MCP_PATHS = {RESOURCE_PATH, METADATA_PATH, METADATA_PATH + RESOURCE_PATH}
+MCP_PATHS = {RESOURCE_PATH, METADATA_PATH}
 
 
 def with_mcp(django_application):
@@ -52,12 +52,12 @@ def _mcp_application() -> Starlette:
         # ALLOWED_HOSTS rule applies instead (_HostChecked), as on every other path.
         security_settings=TransportSecuritySettings(enable_dns_rebinding_protection=False),
     )
-    metadata = _HostChecked(_metadata)
     return Starlette(
         routes=[
             Route(RESOURCE_PATH, _HostChecked(BearerGate(StreamableHTTPASGIApp(sessions)))),
-            Route(METADATA_PATH, metadata, methods=["GET"]),
-            Route(METADATA_PATH + RESOURCE_PATH, metadata, methods=["GET"]),
+            # Only at the URL naming /mcp (RFC 9728 3.3: the resource must be the one the
+            # document was asked for), not at the bare well-known URL.
+            Route(METADATA_PATH, _HostChecked(_metadata), methods=["GET"]),
         ],
         lifespan=lambda _: sessions.run(),
     )

@@ -19,7 +19,7 @@ from apps.identity.scopes import FIXED_SCOPES
 from apps.mcp_server.errors import error_body
 
 RESOURCE_PATH = "/mcp"
-METADATA_PATH = "/.well-known/oauth-protected-resource"
+METADATA_PATH = "/.well-known/oauth-protected-resource" + RESOURCE_PATH
 SCOPE_KEY = "geraos.caller"
 
 
@@ -54,7 +54,7 @@ def site_url(scope, path: str = "") -> str:
 
 
 def metadata_url(scope) -> str:
-    return site_url(scope, METADATA_PATH + RESOURCE_PATH)
+    return site_url(scope, METADATA_PATH)
 
 
 def protected_resource_metadata(scope) -> dict:

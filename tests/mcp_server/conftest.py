@@ -61,7 +61,7 @@ def _wait_until_up(base_url: str, server: subprocess.Popen, timeout: float = 30.
     while time.monotonic() < deadline:
         assert server.poll() is None, "the server exited"
         try:
-            httpx2.get(f"{base_url}/.well-known/oauth-protected-resource", timeout=2)
+            httpx2.get(f"{base_url}/.well-known/oauth-protected-resource/mcp", timeout=2)
             return
         except httpx2.TransportError:
             time.sleep(0.2)

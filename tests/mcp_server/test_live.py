@@ -115,6 +115,15 @@ def test_without_a_token_mcp_answers_401_naming_its_protected_resource_metadata(
     assert "dispatch:create" in metadata["scopes_supported"]
 
 
+def test_the_metadata_is_served_only_at_the_url_that_names_its_resource(live_site):
+    """RFC 9728 3.3: the resource a metadata document names is the one its URL names."""
+    named = httpx2.get(f"{live_site}/.well-known/oauth-protected-resource/mcp")
+    unnamed = httpx2.get(f"{live_site}/.well-known/oauth-protected-resource")
+
+    assert named.json()["resource"] == f"{live_site}/mcp"
+    assert unnamed.status_code == 404
+
+
 def test_a_revoked_grants_token_is_refused_with_the_apis_code(live_site, catalog):
     user = UserFactory()
     grant, token = make_grant(user)
