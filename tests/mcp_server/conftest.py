@@ -11,9 +11,13 @@ from urllib.parse import urlsplit
 
 import httpx2
 import pytest
+from django.core.asgi import get_asgi_application
 from django.db import connection
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
+from starlette.testclient import TestClient
+
+from apps.mcp_server.asgi import with_mcp
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -66,6 +70,16 @@ def _wait_until_up(base_url: str, server: subprocess.Popen, timeout: float = 30.
         except httpx2.TransportError:
             time.sleep(0.2)
     pytest.fail("the live server did not start")
+
+
+@pytest.fixture
+def site():
+    """The site as `geraos.asgi` builds it, in this process with its lifespan run (the MCP
+    server's session manager runs once per instance: a new site each time), for what the
+    MCP endpoint answers over HTTP. It serves requests in threads of their own, so tests
+    using it commit their data (transaction=True)."""
+    with TestClient(with_mcp(get_asgi_application()), raise_server_exceptions=False) as client:
+        yield client
 
 
 @asynccontextmanager
