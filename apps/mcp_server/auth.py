@@ -90,24 +90,28 @@ class BearerGate:
                 await signals.request_finished.asend(sender=self.__class__)
 
     async def _gate(self, scope, receive, send) -> None:
-        request = django_request(scope)
         try:
-            found = await sync_to_async(identify, thread_sensitive=True)(request)
+            found = await sync_to_async(identify, thread_sensitive=True)(django_request(scope))
             if found is None:
                 raise NotAuthenticated()
         except (AuthenticationFailed, NotAuthenticated) as refusal:
-            await _refuse(scope, send, refusal, token_sent="authorization" in request.headers)
+            await _refuse(scope, send, refusal)
+            return
+        except Exception as exc:  # noqa: BLE001 - a database error: the API's 500, not a crash
+            await send_json(send, *error_body(exc))
             return
         user, grant = found
         await self.app({**scope, SCOPE_KEY: Caller(user=user, auth=grant)}, receive, send)
 
 
-async def _refuse(scope, send, refusal, *, token_sent: bool) -> None:
+async def _refuse(scope, send, refusal) -> None:
     """401 with the API's error body and RFC 6750/9728's challenge: where to get a token,
-    and why this one was refused."""
+    and, when a bearer token was sent and refused (AuthenticationFailed), why. Without
+    one (none sent, or credentials of another scheme) the challenge names no error code
+    (RFC 6750 3.1)."""
     status, body = error_body(refusal)
     challenge = f'Bearer resource_metadata="{metadata_url(scope)}"'
-    if token_sent:
+    if isinstance(refusal, AuthenticationFailed):
         message = body["error"]["message"].replace('"', "'")
         challenge += f', error="invalid_token", error_description="{message}"'
     await send_json(send, status, body, headers=[(b"www-authenticate", challenge.encode())])

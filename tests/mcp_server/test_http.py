@@ -2,12 +2,15 @@
 JSON-RPC request counts against."""
 
 import pytest
+from django.db import OperationalError
 
 from apps.core.api.throttling import CallerRateThrottle
+from apps.mcp_server import auth
 from tests.factories import UserFactory, make_grant
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
+METADATA_URL = "http://testserver/.well-known/oauth-protected-resource/mcp"
 INITIALIZE = {
     "protocolVersion": "2025-11-25",
     "capabilities": {},
@@ -63,3 +66,33 @@ def test_a_tool_call_and_the_other_requests_share_one_allowance(site, monkeypatc
 
     assert refused["result"]["isError"] is True
     assert refused["result"]["structuredContent"]["error"]["code"] == "throttled"
+
+
+def test_credentials_of_another_scheme_get_a_challenge_without_an_error_code(site):
+    """RFC 6750 3.1: no error code when the request carried no bearer token."""
+    refused = site.post("/mcp", json={}, headers={"Authorization": "Basic dXNlcjpwYXNz"})
+
+    assert refused.status_code == 401
+    assert refused.headers["WWW-Authenticate"] == f'Bearer resource_metadata="{METADATA_URL}"'
+    assert refused.json()["error"]["code"] == "not_authenticated"
+
+
+def test_a_refused_bearer_token_gets_invalid_token(site):
+    refused = site.post("/mcp", json={}, headers={"Authorization": "Bearer gera_not_a_token"})
+
+    assert refused.status_code == 401
+    assert 'error="invalid_token"' in refused.headers["WWW-Authenticate"]
+
+
+def test_a_database_error_while_identifying_the_caller_is_the_apis_json_error(site, monkeypatch):
+    def database_down(request):
+        raise OperationalError("the database went away")
+
+    monkeypatch.setattr(auth, "identify", database_down)
+
+    failed = site.post("/mcp", json={}, headers={"Authorization": bearer()})
+
+    assert failed.status_code == 500
+    assert failed.headers["Content-Type"] == "application/json"
+    assert failed.json()["error"]["code"] == "error"
+    assert "database" not in failed.json()["error"]["message"]
