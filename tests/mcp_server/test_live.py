@@ -140,6 +140,22 @@ def test_a_revoked_grants_token_is_refused_with_the_apis_code(live_site, catalog
     assert refused.json()["error"]["code"] == "token_revoked"
 
 
+@pytest.mark.parametrize("method", ["GET", "DELETE"])
+def test_only_post_is_served_as_a_stateless_server_keeps_no_stream_nor_session(
+    live_site, agent_token, method
+):
+    answered = httpx2.request(
+        method,
+        f"{live_site}/mcp",
+        headers={"Authorization": f"Bearer {agent_token}", "Accept": "text/event-stream"},
+        timeout=5,
+    )
+
+    assert answered.status_code == 405
+    assert answered.headers["Allow"] == "POST"
+    assert answered.json()["error"]["code"] == "method_not_allowed"
+
+
 async def call_one(base_url: str, token: str, tool: str, arguments: dict):
     async with mcp_session(base_url, token) as client:
         return await client.call_tool(tool, arguments)
