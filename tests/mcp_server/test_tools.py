@@ -7,6 +7,7 @@ from djmoney.money import Money
 from jsonschema import Draft202012Validator
 
 from apps.core.api.throttling import CallerRateThrottle
+from apps.core.idempotency import KEY_MAX_LENGTH
 from apps.dispatch.models import DispatchOrder
 from apps.mcp_server.auth import Caller
 from apps.mcp_server.server import TOOLS, call
@@ -58,6 +59,26 @@ def test_a_dispatch_needs_an_idempotency_key(catalog):
         "idempotency_key_required"
     )
     assert not DispatchOrder.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("key", "message"),
+    [
+        ({}, "Send an idempotency key."),
+        ({"idempotency_key": 7}, "An idempotency key is a string."),
+        (
+            {"idempotency_key": "two words"},
+            f"An idempotency key is 1 to {KEY_MAX_LENGTH} visible ASCII characters, "
+            "without spaces.",
+        ),
+    ],
+    ids=["missing", "not-a-string", "with-a-space"],
+)
+def test_a_refused_idempotency_key_is_explained_in_words(catalog, key, message):
+    status, body = tool(agent(), "dispatch", text=ANYTIME, details=LEAK, **key)
+
+    assert status == 400
+    assert body["error"]["message"] == message
 
 
 def test_details_the_skills_schema_refuses_are_refused(catalog):
