@@ -13,6 +13,7 @@ import psycopg
 import pytest
 from django.db import connection
 
+from tests.factories import UserFactory, make_grant
 from tests.mcp_server.conftest import requires_postgresql, serving_site
 
 pytestmark = [pytest.mark.django_db(transaction=True), requires_postgresql]
@@ -62,6 +63,20 @@ class PeakConnections:
                     return
 
 
+def tools_called(base_url: str, token: str) -> list[bool]:
+    """One agent's MCP tool calls, one after another: each authenticates and reads."""
+    call = {"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+            "params": {"name": "find_skills", "arguments": {}}}  # fmt: skip
+    headers = {
+        "Authorization": f"Bearer {token}",
+        "Accept": "application/json, text/event-stream",
+        "MCP-Protocol-Version": "2025-11-25",
+    }
+    with httpx2.Client(base_url=base_url, headers=headers, timeout=30) as client:
+        answers = [client.post("/mcp", json=call).json() for _ in range(REQUESTS_EACH)]
+    return [answer["result"]["isError"] for answer in answers]
+
+
 def keys_fetched(base_url: str) -> list[int]:
     """One client's requests, one after another: each reads the database."""
     with httpx2.Client(base_url=base_url, timeout=30) as client:
@@ -77,4 +92,17 @@ def test_a_burst_of_requests_holds_no_more_connections_than_the_pool(pooled_site
         ]
 
     assert answered == [200] * CLIENTS * REQUESTS_EACH
+    assert 0 < peak.highest <= POOL_SIZE
+
+
+def test_a_burst_of_mcp_tool_calls_holds_no_more_connections_than_the_pool(pooled_site, catalog):
+    _, token = make_grant(UserFactory())
+    with PeakConnections(SITE) as peak, ThreadPoolExecutor(max_workers=CLIENTS) as agents:
+        refused = [
+            is_error
+            for answers in agents.map(tools_called, [pooled_site] * CLIENTS, [token] * CLIENTS)
+            for is_error in answers
+        ]
+
+    assert refused == [False] * CLIENTS * REQUESTS_EACH
     assert 0 < peak.highest <= POOL_SIZE
