@@ -276,11 +276,23 @@ DATABASES = {
     "default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
 }
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
-# A web process keeps its connection for a minute and checks it before reuse, so one that
-# PostgreSQL closed (a restart) is replaced; Celery's Django fixup closes connections
-# around every task, so a task retried after a restart connects afresh.
-DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+# Web processes are ASGI: Django serves each request in a thread of its own, so a
+# connection kept after its request (CONN_MAX_AGE) is never used again, only left open
+# until its thread is collected (a burst of requests took every PostgreSQL connection).
+# So no connection outlives its request; on PostgreSQL it goes back to the process's
+# pool, which bounds how many a process holds (a request past them waits up to the
+# timeout, then fails as a database error) and checks one before handing it out, so one
+# PostgreSQL closed (a restart) is replaced. Celery workers share these settings: Celery's
+# Django fixup hands the connection back around every task, and under prefork closes the
+# pool too, so a worker connects once per task, as it did before the pool.
+DATABASES["default"]["CONN_MAX_AGE"] = 0
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": env.int("DATABASE_POOL_MIN_SIZE", default=1),
+        "max_size": env.int("DATABASE_POOL_MAX_SIZE", default=10),
+        "timeout": env.float("DATABASE_POOL_TIMEOUT", default=10.0),
+    }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.str("REDIS_URL", default="")

@@ -116,7 +116,7 @@ def run_once(request, *, path: str, key: str, body, run: Callable[[], tuple[int,
     `path` names the operation, `key` is the client's, `run` does the work and returns
     (status, body), a refusal already rendered as the API renders it. `request` is read for
     its `user` and `auth`, as the decorator reads them."""
-    key = _checked(key, where="key")
+    key = _checked(key, where="idempotency key")
     caller = _caller(request)
     digest = _body_digest(body)
     record = _claim(caller=caller, path=path, key=key, digest=digest)
@@ -132,6 +132,7 @@ def _key(request: Request) -> str:
 
 
 def _checked(key, *, where: str) -> str:
+    """`key` stripped, or refused in messages that read "an <where>"."""
     if not isinstance(key, str):
         raise IdempotencyKeyInvalid(f"An {where} is a string.")
     key = key.strip()

@@ -1,6 +1,6 @@
 """JSON GeraOS can store and send back as it came: finite numbers only (NaN, Infinity and
-1e400 could never be rendered again) and nesting Python can follow. Used for API bodies
-and for JSON typed into pages."""
+1e400 could never be rendered again) and nesting Python can follow. Used for API bodies,
+MCP tool arguments and JSON typed into pages."""
 
 import json
 import math
@@ -23,6 +23,15 @@ def loads(text: str):
     except UnicodeEncodeError as exc:
         raise ValueError("not valid Unicode (a lone surrogate)") from exc
     return value
+
+
+def checked(value):
+    """`value`, already parsed by someone else (the MCP SDK parses tool arguments), held
+    to the rules `loads` holds text to; ValueError saying why not."""
+    try:
+        return loads(json.dumps(value))
+    except RecursionError as exc:
+        raise ValueError("nested too deeply") from exc
 
 
 def _refuse_constant(name: str):

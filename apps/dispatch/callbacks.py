@@ -35,10 +35,15 @@ def _context(order: DispatchOrder) -> str:
     return f"dispatch-callback:{order.pk}"
 
 
-def deliver(*, delivery_id, final: bool) -> str:
+def deliver(*, delivery_id, attempt: int, final: bool) -> str:
+    """Attempt number `attempt` (from 0) of the delivery: the POST, then its outcome. Only
+    the attempt the delivery is at runs (`_take_attempt`): a run holding a stale number
+    (the sweep queued the delivery again while its own task was only late) stops."""
     delivery = CallbackDelivery.objects.select_related("order").get(pk=delivery_id)
     if delivery.status != CallbackDelivery.Status.PENDING:
         return delivery.status
+    if not _take_attempt(delivery_id, attempt=attempt):
+        return delivery.status  # another run made this attempt: its chain carries on
     order = delivery.order
     secret = unseal(order.callback_secret_sealed, context=_context(order))
     body = fulfilment.encode(delivery.event)
@@ -58,13 +63,27 @@ def deliver(*, delivery_id, final: bool) -> str:
     return recorded
 
 
+def _take_attempt(delivery_id, *, attempt: int) -> bool:
+    """The lease on one attempt, taken before its POST: counted (and the delivery marked
+    touched, so the sweep leaves it) only if the delivery is still pending at that
+    attempt. Two runs holding one number (the delivery's own task, late behind a backlog,
+    and the sweep's) cannot both take it, so one chain runs and the budget holds. A run
+    that took its attempt and stopped before recording it (its worker killed, or the
+    database away: its retry finds the attempt taken) leaves the delivery pending, and
+    the sweep queues the next attempt once it has been untouched for
+    CALLBACK_LOST_AFTER: callbacks stay at least once."""
+    return bool(
+        CallbackDelivery.objects.filter(
+            pk=delivery_id, status=CallbackDelivery.Status.PENDING, attempts=attempt
+        ).update(attempts=attempt + 1, updated_at=timezone.now())
+    )
+
+
 @transaction.atomic
 def _record(delivery_id, *, delivered: bool, outcome: str, final: bool) -> str:
     delivery = CallbackDelivery.objects.select_for_update().get(pk=delivery_id)
-    delivery.attempts += 1
     if delivery.status == CallbackDelivery.Status.DELIVERED:
-        # Another run of it (the sweep's, and its own late retry) was answered first.
-        delivery.save(update_fields=["attempts", "updated_at"])
+        # A run the sweep queued after this one went quiet was answered first.
         return delivery.status
     delivery.last_response = outcome[:200]
     if delivered:

@@ -123,7 +123,9 @@ def resume_stuck_orders() -> int:
 )
 def deliver_callback(self, delivery_id: str, attempt: int = 0) -> str:
     try:
-        return callbacks.deliver(delivery_id=delivery_id, final=attempt >= self.max_retries)
+        return callbacks.deliver(
+            delivery_id=delivery_id, attempt=attempt, final=attempt >= self.max_retries
+        )
     except callbacks.NotDelivered as refused:
         return retry_as_next_attempt(self, refused, delivery_id, attempt=attempt)
 

@@ -4,12 +4,13 @@ The MCP transport is Streamable HTTP, stateless, answering JSON: each POST is se
 whole by the process that receives it, with no session kept in memory, so any number of
 web processes behind any balancer serve it (a stateful session lives in one process, and
 its next request reaching another would be refused). Statelessness costs server-to-client
-requests and streams, which no tool needs.
+requests and streams, which no tool needs: /mcp answers POST only.
 """
 
 from django.core.exceptions import DisallowedHost
 from mcp.server.streamable_http_manager import StreamableHTTPASGIApp, StreamableHTTPSessionManager
 from mcp.server.transport_security import TransportSecuritySettings
+from rest_framework.exceptions import MethodNotAllowed
 from starlette.applications import Starlette
 from starlette.routing import Route
 
@@ -21,12 +22,13 @@ from apps.mcp_server.auth import (
     protected_resource_metadata,
     send_json,
 )
+from apps.mcp_server.errors import error_body
 from apps.mcp_server.server import mcp_server
 
 UNKNOWN_HOST = {
     "error": {"code": "bad_request", "message": "This site does not serve that host.", "fields": {}}
 }
-MCP_PATHS = {RESOURCE_PATH, METADATA_PATH, METADATA_PATH + RESOURCE_PATH}
+MCP_PATHS = {RESOURCE_PATH, METADATA_PATH}
 
 
 def with_mcp(django_application):
@@ -52,12 +54,15 @@ def _mcp_application() -> Starlette:
         # ALLOWED_HOSTS rule applies instead (_HostChecked), as on every other path.
         security_settings=TransportSecuritySettings(enable_dns_rebinding_protection=False),
     )
-    metadata = _HostChecked(_metadata)
     return Starlette(
         routes=[
-            Route(RESOURCE_PATH, _HostChecked(BearerGate(StreamableHTTPASGIApp(sessions)))),
-            Route(METADATA_PATH, metadata, methods=["GET"]),
-            Route(METADATA_PATH + RESOURCE_PATH, metadata, methods=["GET"]),
+            Route(
+                RESOURCE_PATH,
+                _HostChecked(BearerGate(_PostOnly(StreamableHTTPASGIApp(sessions)))),
+            ),
+            # Only at the URL naming /mcp (RFC 9728 3.3: the resource must be the one the
+            # document was asked for), not at the bare well-known URL.
+            Route(METADATA_PATH, _HostChecked(_metadata), methods=["GET"]),
         ],
         lifespan=lambda _: sessions.run(),
     )
@@ -74,6 +79,22 @@ class _HostChecked:
             django_request(scope).get_host()
         except DisallowedHost:
             await send_json(send, 400, UNKNOWN_HOST)
+            return
+        await self.app(scope, receive, send)
+
+
+class _PostOnly:
+    """405 but to a POST, after the caller is known (as an API view answers): stateless,
+    the server has no stream to offer on GET (the SDK answered 200 and kept an empty one
+    open) and no session to end on DELETE."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["method"] != "POST":
+            status, body = error_body(MethodNotAllowed(scope["method"]))
+            await send_json(send, status, body, headers=[(b"allow", b"POST")])
             return
         await self.app(scope, receive, send)
 

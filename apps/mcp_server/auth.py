@@ -19,7 +19,7 @@ from apps.identity.scopes import FIXED_SCOPES
 from apps.mcp_server.errors import error_body
 
 RESOURCE_PATH = "/mcp"
-METADATA_PATH = "/.well-known/oauth-protected-resource"
+METADATA_PATH = "/.well-known/oauth-protected-resource" + RESOURCE_PATH
 SCOPE_KEY = "geraos.caller"
 
 
@@ -55,7 +55,7 @@ def site_url(scope, path: str = "") -> str:
 
 
 def metadata_url(scope) -> str:
-    return site_url(scope, METADATA_PATH + RESOURCE_PATH)
+    return site_url(scope, METADATA_PATH)
 
 
 def protected_resource_metadata(scope) -> dict:
@@ -91,24 +91,28 @@ class BearerGate:
                 await signals.request_finished.asend(sender=self.__class__)
 
     async def _gate(self, scope, receive, send) -> None:
-        request = django_request(scope)
         try:
-            found = await sync_to_async(identify, thread_sensitive=True)(request)
+            found = await sync_to_async(identify, thread_sensitive=True)(django_request(scope))
             if found is None:
                 raise NotAuthenticated()
         except (AuthenticationFailed, NotAuthenticated) as refusal:
-            await _refuse(scope, send, refusal, token_sent="authorization" in request.headers)
+            await _refuse(scope, send, refusal)
+            return
+        except Exception as exc:  # noqa: BLE001 - a database error: the API's 500, not a crash
+            await send_json(send, *error_body(exc))
             return
         user, grant = found
         await self.app({**scope, SCOPE_KEY: Caller(user=user, auth=grant)}, receive, send)
 
 
-async def _refuse(scope, send, refusal, *, token_sent: bool) -> None:
+async def _refuse(scope, send, refusal) -> None:
     """401 with the API's error body and RFC 6750/9728's challenge: where to get a token,
-    and why this one was refused."""
+    and, when a bearer token was sent and refused (AuthenticationFailed), why. Without
+    one (none sent, or credentials of another scheme) the challenge names no error code
+    (RFC 6750 3.1)."""
     status, body = error_body(refusal)
     challenge = f'Bearer resource_metadata="{metadata_url(scope)}"'
-    if token_sent:
+    if isinstance(refusal, AuthenticationFailed):
         message = body["error"]["message"].replace('"', "'")
         challenge += f', error="invalid_token", error_description="{message}"'
     await send_json(send, status, body, headers=[(b"www-authenticate", challenge.encode())])

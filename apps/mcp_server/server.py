@@ -14,15 +14,20 @@ from asgiref.sync import sync_to_async
 from django.core.serializers.json import DjangoJSONEncoder
 from mcp.server.lowlevel.server import Server
 from mcp.shared.exceptions import MCPError
-from rest_framework.exceptions import Throttled
+from rest_framework.exceptions import ParseError, Throttled
 
+from apps.core import strict_json
 from apps.core.api.permissions import require_scope
-from apps.core.api.throttling import MONEY_MOVING
+from apps.core.api.throttling import MONEY_MOVING, CallerRateThrottle
 from apps.mcp_server import schemas, tools
 from apps.mcp_server.auth import SCOPE_KEY, Caller
 from apps.mcp_server.errors import error_body
 
 logger = logging.getLogger(__name__)
+
+# A JSON-RPC server error of GeraOS's (the range -32000 to -32099 is the implementation's):
+# the grant's allowance is spent; its data is the API's `throttled` body.
+THROTTLED = -32029
 
 INSTRUCTIONS = (
     "GeraOS books, buys and pays for things for a user, each with a signed receipt. "
@@ -170,18 +175,48 @@ def call(spec: ToolSpec, caller: Caller, arguments: dict) -> tools.Result:
         if spec.scope:
             require_scope(caller, spec.scope)
         _throttle(caller)
-        status, body = spec.run(caller, arguments)
+        status, body = spec.run(caller, _strict(arguments))
     except Exception as exc:  # noqa: BLE001 - rendered as the API renders it, never a crash
         status, body = error_body(exc)
     logger.info("mcp.tool %s grant=%s status=%s", spec.tool.name, caller.auth.pk, status)
     return status, json.loads(json.dumps(body, cls=DjangoJSONEncoder))
 
 
-def _throttle(caller: Caller) -> None:
+def _throttle(caller: Caller, throttles=MONEY_MOVING) -> None:
     """The API view's throttles (per grant; money-moving tools count as POSTs)."""
-    waits = [t.wait() for t in (cls() for cls in MONEY_MOVING) if not t.allow_request(caller, None)]
+    waits = [t.wait() for t in (cls() for cls in throttles) if not t.allow_request(caller, None)]
     if waits:
         raise Throttled(max(waits))
+
+
+def _throttle_request(caller: Caller) -> dict | None:
+    """The API's refusal body when the grant's general allowance is spent, else None."""
+    try:
+        _throttle(caller, [CallerRateThrottle])
+    except Throttled as exc:
+        return error_body(exc)[1]
+    return None
+
+
+async def throttled(ctx, call_next):
+    """Every JSON-RPC request (initialize, tools/list, ping...) counts against the grant's
+    general allowance, as every API request does; a tool call counts in `call`, which
+    refuses it as a tool error. A refusal is a JSON-RPC error carrying the API's body."""
+    if ctx.request_id is not None and ctx.method != "tools/call":
+        caller = ctx.request.scope[SCOPE_KEY]
+        refusal = await sync_to_async(_throttle_request, thread_sensitive=True)(caller)
+        if refusal is not None:
+            raise MCPError(code=THROTTLED, message=refusal["error"]["message"], data=refusal)
+    return await call_next(ctx)
+
+
+def _strict(arguments: dict) -> dict:
+    """The arguments, held to what the API's parser holds a body to: the SDK admits a
+    lone surrogate, which, stored, no answer could carry again."""
+    try:
+        return strict_json.checked(arguments)
+    except ValueError as exc:
+        raise ParseError(f"JSON parse error - {exc}") from exc
 
 
 async def list_tools(ctx, params) -> types.ListToolsResult:
@@ -204,7 +239,7 @@ async def call_tool(ctx, params: types.CallToolRequestParams) -> types.CallToolR
 
 
 def mcp_server() -> Server:
-    return Server(
+    server = Server(
         "geraos",
         version="1.0.0",
         title="GeraOS",
@@ -215,6 +250,8 @@ def mcp_server() -> Server:
         # again on each call to find the schema.
         get_tool_input_schema=_input_schema,
     )
+    server.middleware.append(throttled)
+    return server
 
 
 def _input_schema(name: str) -> dict | None:

@@ -4,6 +4,7 @@ beat's sweep with the attempts its budget has left, or given up unsent past the 
 delivered one, or one whose own retry is on its way, is left alone."""
 
 import datetime as dt
+from types import SimpleNamespace
 
 import pytest
 from django.db import OperationalError
@@ -50,6 +51,24 @@ def lost(catalog, clock, agents_endpoint) -> CallbackDelivery:
     return CallbackDelivery.objects.get()
 
 
+class Broker:
+    """Deliveries' task messages held in a queue, run in order when the test says, as a
+    worker with a backlog would run them."""
+
+    def __init__(self, monkeypatch) -> None:
+        self.messages: list[tuple[list, dict]] = []
+        monkeypatch.setattr(tasks.deliver_callback, "apply_async", self.put)
+
+    def put(self, args, kwargs=None, **options) -> SimpleNamespace:
+        self.messages.append((args, kwargs or {}))
+        return SimpleNamespace(get=lambda **_: "queued")  # retry_as_next_attempt's eager wait
+
+    def run_all(self) -> None:
+        while self.messages:
+            args, kwargs = self.messages.pop(0)
+            tasks.deliver_callback.apply(args=args, kwargs=kwargs)
+
+
 def sweep() -> CallbackDelivery:
     tasks.resume_lost_callbacks()
     return CallbackDelivery.objects.get()
@@ -84,9 +103,9 @@ def test_a_callback_whose_task_gave_up_on_blinks_is_delivered_by_the_sweep(
 
 def test_a_lost_callback_gets_only_the_attempts_its_budget_has_left(lost, clock, agents_endpoint):
     agents_endpoint.answer = "down"  # 503, every time
-    for _ in range(tasks.deliver_callback.max_retries):  # all but the last, then lost
+    for attempt in range(tasks.deliver_callback.max_retries):  # all but the last, then lost
         with pytest.raises(callbacks.NotDelivered):
-            callbacks.deliver(delivery_id=lost.pk, final=False)
+            callbacks.deliver(delivery_id=lost.pk, attempt=attempt, final=False)
     clock.move(selectors.CALLBACK_LOST_AFTER + A_MOMENT)
 
     delivery = sweep()
@@ -94,6 +113,45 @@ def test_a_lost_callback_gets_only_the_attempts_its_budget_has_left(lost, clock,
     assert delivery.status == CallbackDelivery.Status.GAVE_UP
     assert delivery.attempts == tasks.deliver_callback.max_retries + 1
     assert len(agents_endpoint.requests) == tasks.deliver_callback.max_retries + 1
+
+
+def test_a_callback_whose_task_is_only_late_is_attempted_by_one_chain(
+    lost, clock, agents_endpoint, monkeypatch
+):
+    """Workers behind by more than CALLBACK_LOST_AFTER: the sweep queues the delivery
+    again while its own first attempt still waits in the queue. Both run; one of them
+    makes the attempts, and the agent is asked no more than the budget says."""
+    agents_endpoint.answer = "down"  # 503, every time
+    broker = Broker(monkeypatch)
+    broker.put([str(lost.pk)], {"attempt": 0})  # its task, queued and waiting
+    clock.move(selectors.CALLBACK_LOST_AFTER + A_MOMENT)
+    tasks.resume_lost_callbacks()
+
+    broker.run_all()
+
+    delivery = CallbackDelivery.objects.get()
+    assert delivery.status == CallbackDelivery.Status.GAVE_UP
+    assert delivery.attempts == tasks.deliver_callback.max_retries + 1
+    assert len(agents_endpoint.requests) == tasks.deliver_callback.max_retries + 1
+
+
+def test_a_callback_whose_answer_went_unrecorded_is_sent_again_by_the_sweep(
+    lost, clock, agents_endpoint, monkeypatch, retried_at_once
+):
+    """The agent answered, then the database went away before the answer was recorded:
+    the task's retries find their attempt taken, and the sweep sends it again (at least
+    once; the agent drops the repeat by X-GeraOS-Delivery)."""
+    with monkeypatch.context() as blinking:
+        blinking.setattr(callbacks, "_record", lambda *args, **kwargs: database_down())
+        tasks.deliver_callback.apply(args=[str(lost.pk)], throw=False)
+    assert len(agents_endpoint.requests) == 1
+    clock.move(selectors.CALLBACK_LOST_AFTER + A_MOMENT)
+
+    delivery = sweep()
+
+    assert (delivery.status, delivery.attempts) == (CallbackDelivery.Status.DELIVERED, 2)
+    first, again = agents_endpoint.requests
+    assert first["raw"] == again["raw"]
 
 
 def test_a_callback_lost_past_the_horizon_is_given_up_unsent(lost, clock, agents_endpoint):
@@ -122,7 +180,7 @@ def test_a_callback_attempted_lately_is_left_to_its_own_retry(lost, clock, agent
     agents_endpoint.answer = "down"
     clock.move(selectors.CALLBACK_LOST_AFTER)
     with pytest.raises(callbacks.NotDelivered):  # its task queues the next attempt
-        callbacks.deliver(delivery_id=lost.pk, final=False)
+        callbacks.deliver(delivery_id=lost.pk, attempt=0, final=False)
     clock.move(selectors.CALLBACK_LOST_AFTER / 2)  # made long ago, attempted lately
 
     delivery = sweep()
@@ -132,20 +190,22 @@ def test_a_callback_attempted_lately_is_left_to_its_own_retry(lost, clock, agent
 
 
 def test_a_delivery_another_run_delivered_is_never_marked_given_up(
-    lost, agents_endpoint, monkeypatch
+    lost, clock, agents_endpoint, monkeypatch
 ):
-    """The sweep's run and the task's own late retry POST at once: the agent answers one,
-    the other's last attempt times out. Delivered it was, and stays."""
+    """A run's last POST stalls past CALLBACK_LOST_AFTER (its worker frozen): the sweep
+    queues the next attempt, which the agent answers, then the stalled POST times out.
+    Delivered it was, and stays."""
     reaching_the_agent = outbound.post
 
     def answered_elsewhere_then_timed_out(url, **request):
         monkeypatch.setattr(outbound, "post", reaching_the_agent)
-        callbacks.deliver(delivery_id=lost.pk, final=False)  # the other run
+        clock.move(selectors.CALLBACK_LOST_AFTER + A_MOMENT)
+        sweep()  # the other run
         raise outbound.Unreachable("unreachable: timed out")
 
     monkeypatch.setattr(outbound, "post", answered_elsewhere_then_timed_out)
 
-    callbacks.deliver(delivery_id=lost.pk, final=True)
+    callbacks.deliver(delivery_id=lost.pk, attempt=0, final=True)
 
     delivery = CallbackDelivery.objects.get()
     assert delivery.status == CallbackDelivery.Status.DELIVERED

@@ -5,15 +5,19 @@ import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx2
 import pytest
+from django.core.asgi import get_asgi_application
 from django.db import connection
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
+from starlette.testclient import TestClient
+
+from apps.mcp_server.asgi import with_mcp
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -26,6 +30,14 @@ requires_postgresql = pytest.mark.skipif(
 def live_site(django_db_setup, django_db_blocker) -> str:
     """`geraos.asgi:application` under uvicorn, as `make run` serves it, on the test
     database; its base URL. Tests using it commit their data (transaction=True)."""
+    with serving_site(django_db_blocker) as base_url:
+        yield base_url
+
+
+@contextmanager
+def serving_site(django_db_blocker, env: dict[str, str] | None = None):
+    """The site under uvicorn in a process of its own, on the test database, with `env`
+    added to its environment; yields its base URL."""
     with django_db_blocker.unblock():
         database = connection.settings_dict["NAME"]
     url = urlsplit(os.environ["DATABASE_URL"])._replace(path=f"/{database}").geturl()
@@ -36,7 +48,8 @@ def live_site(django_db_setup, django_db_blocker) -> str:
         [sys.executable, "-m", "uvicorn", "geraos.asgi:application",
          "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
         cwd=ROOT,
-        env={**os.environ, "DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "tests.settings"},
+        env={**os.environ, "DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "tests.settings",
+             **(env or {})},
     )  # fmt: skip
     base_url = f"http://127.0.0.1:{port}"
     try:
@@ -52,11 +65,21 @@ def _wait_until_up(base_url: str, server: subprocess.Popen, timeout: float = 30.
     while time.monotonic() < deadline:
         assert server.poll() is None, "the server exited"
         try:
-            httpx2.get(f"{base_url}/.well-known/oauth-protected-resource", timeout=2)
+            httpx2.get(f"{base_url}/.well-known/oauth-protected-resource/mcp", timeout=2)
             return
         except httpx2.TransportError:
             time.sleep(0.2)
     pytest.fail("the live server did not start")
+
+
+@pytest.fixture
+def site():
+    """The site as `geraos.asgi` builds it, in this process with its lifespan run (the MCP
+    server's session manager runs once per instance: a new site each time), for what the
+    MCP endpoint answers over HTTP. It serves requests in threads of their own, so tests
+    using it commit their data (transaction=True)."""
+    with TestClient(with_mcp(get_asgi_application()), raise_server_exceptions=False) as client:
+        yield client
 
 
 @asynccontextmanager

@@ -115,6 +115,15 @@ def test_without_a_token_mcp_answers_401_naming_its_protected_resource_metadata(
     assert "dispatch:create" in metadata["scopes_supported"]
 
 
+def test_the_metadata_is_served_only_at_the_url_that_names_its_resource(live_site):
+    """RFC 9728 3.3: the resource a metadata document names is the one its URL names."""
+    named = httpx2.get(f"{live_site}/.well-known/oauth-protected-resource/mcp")
+    unnamed = httpx2.get(f"{live_site}/.well-known/oauth-protected-resource")
+
+    assert named.json()["resource"] == f"{live_site}/mcp"
+    assert unnamed.status_code == 404
+
+
 def test_a_revoked_grants_token_is_refused_with_the_apis_code(live_site, catalog):
     user = UserFactory()
     grant, token = make_grant(user)
@@ -129,6 +138,22 @@ def test_a_revoked_grants_token_is_refused_with_the_apis_code(live_site, catalog
     assert refused.status_code == 401
     assert 'error="invalid_token"' in refused.headers["WWW-Authenticate"]
     assert refused.json()["error"]["code"] == "token_revoked"
+
+
+@pytest.mark.parametrize("method", ["GET", "DELETE"])
+def test_only_post_is_served_as_a_stateless_server_keeps_no_stream_nor_session(
+    live_site, agent_token, method
+):
+    answered = httpx2.request(
+        method,
+        f"{live_site}/mcp",
+        headers={"Authorization": f"Bearer {agent_token}", "Accept": "text/event-stream"},
+        timeout=5,
+    )
+
+    assert answered.status_code == 405
+    assert answered.headers["Allow"] == "POST"
+    assert answered.json()["error"]["code"] == "method_not_allowed"
 
 
 async def call_one(base_url: str, token: str, tool: str, arguments: dict):

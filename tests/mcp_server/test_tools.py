@@ -7,9 +7,11 @@ from djmoney.money import Money
 from jsonschema import Draft202012Validator
 
 from apps.core.api.throttling import CallerRateThrottle
+from apps.core.idempotency import KEY_MAX_LENGTH
 from apps.dispatch.models import DispatchOrder
 from apps.mcp_server.auth import Caller
 from apps.mcp_server.server import TOOLS, call
+from apps.memory.models import MemoryItem
 from apps.trust.models import Dispute
 from tests.dispatch.conftest import ANYTIME, LEAK
 from tests.factories import UserFactory, make_grant
@@ -57,6 +59,26 @@ def test_a_dispatch_needs_an_idempotency_key(catalog):
         "idempotency_key_required"
     )
     assert not DispatchOrder.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("key", "message"),
+    [
+        ({}, "Send an idempotency key."),
+        ({"idempotency_key": 7}, "An idempotency key is a string."),
+        (
+            {"idempotency_key": "two words"},
+            f"An idempotency key is 1 to {KEY_MAX_LENGTH} visible ASCII characters, "
+            "without spaces.",
+        ),
+    ],
+    ids=["missing", "not-a-string", "with-a-space"],
+)
+def test_a_refused_idempotency_key_is_explained_in_words(catalog, key, message):
+    status, body = tool(agent(), "dispatch", text=ANYTIME, details=LEAK, **key)
+
+    assert status == 400
+    assert body["error"]["message"] == message
 
 
 def test_details_the_skills_schema_refuses_are_refused(catalog):
@@ -124,6 +146,24 @@ def test_memory_written_is_read_back(catalog):
 
     assert status == 201
     assert [item["value"] for item in read["items"]] == [{"name": "Lagos Plumber A"}]
+
+
+@pytest.mark.parametrize(
+    "value",
+    [{"name": "\ud800"}, {"\udfff": "Lagos Plumber A"}, {"rating": float("nan")}, 1e400],
+    ids=["lone-surrogate", "lone-surrogate-in-a-name", "nan", "infinite"],
+)
+def test_arguments_no_one_could_read_back_are_refused_as_the_api_refuses_them(catalog, value):
+    caller = agent(scopes=["memory:read:preferences", "memory:write:preferences"])
+
+    refused = tool(
+        caller, "write_memory", product="gerahome", scope="preferences",
+        kind="preference", key="plumber", value=value,
+    )  # fmt: skip
+
+    assert refused[0] == 400
+    assert error_code(refused) == "parse_error"
+    assert not MemoryItem.objects.exists()
 
 
 def test_a_dispute_opened_twice_with_one_key_is_one_dispute(
