@@ -9,16 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.keys import new_oidc_key
+from tests.keys import production_keys
 
 ROOT = Path(__file__).resolve().parents[2]
-PRODUCTION_KEYS = {
-    "GERAOS_MEMORY_KEYS": "prod1:" + secrets.token_urlsafe(32),
-    "GERAOS_SEALING_KEYS": "prod1:" + secrets.token_urlsafe(32),
-    "GERAOS_LOOKUP_KEYS": "prod1:" + secrets.token_urlsafe(32),
-    "GERAOS_TRUST_KEY_SECRET": secrets.token_urlsafe(32),
-    "GERAOS_OIDC_PRIVATE_KEY": new_oidc_key(),
-}
+PRODUCTION_KEYS = production_keys()
 
 
 def run_manage(*args: str, **env: str) -> subprocess.CompletedProcess:

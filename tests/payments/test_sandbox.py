@@ -26,6 +26,7 @@ from apps.payments.models import Payment, Rail
 from apps.payments.sandbox_payer import sandbox_stripe_bank_approves
 from tests.factories import UserFactory, make_payment
 from tests.identity.stripe_recordings import event, signed_webhook
+from tests.keys import production_keys
 
 pytestmark = pytest.mark.django_db
 ROOT = Path(__file__).resolve().parents[2]
@@ -175,10 +176,7 @@ def production_process(*args: str, **env: str) -> subprocess.CompletedProcess:
         "DJANGO_SETTINGS_MODULE": "geraos.settings",
         "DEBUG": "false",
         "SECRET_KEY": secrets.token_urlsafe(50),
-        "GERAOS_MEMORY_KEYS": "prod1:" + secrets.token_urlsafe(32),
-        "GERAOS_SEALING_KEYS": "prod1:" + secrets.token_urlsafe(32),
-        "GERAOS_LOOKUP_KEYS": "prod1:" + secrets.token_urlsafe(32),
-        "GERAOS_TRUST_KEY_SECRET": secrets.token_urlsafe(32),
+        **production_keys(),
         "ALLOWED_HOSTS": "geraos.example",
         "DATABASE_URL": url.geturl(),
     }
