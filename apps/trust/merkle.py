@@ -34,6 +34,10 @@ def largest_power_of_two_below(n: int) -> int:
 NodeGetter = Callable[[int, int], bytes]
 
 
+def getter(nodes: dict[tuple[int, int], bytes]) -> NodeGetter:
+    return lambda level, index: nodes[(level, index)]
+
+
 def subtree_root(get: NodeGetter, start: int, end: int) -> bytes:
     """MTH(D[start:end]) for a range that starts on a multiple of a power of two covering
     it, as every range in RFC 9162 proofs does; built from stored complete subtrees."""

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from django.test import Client
 
-from apps.trust import jose, merkle
+from apps.trust import jose, merkle, selectors
 from apps.trust.models import TreeHead
 from tests.factories import UserFactory, make_grant, make_quote, make_receipt
 from tests.helpers import staff_with
@@ -43,6 +43,14 @@ def test_owner_reads_receipt_with_a_proof_that_verifies(user_client, user):
     root = base64.b64decode(body["tree_head"]["root_hash"])
     assert body["receipt"]["log_index"] == 0
     assert merkle.verify_inclusion(merkle.leaf_hash(body["jws"].encode()), 0, 2, hashes, root)
+
+
+def test_a_proof_reads_the_log_in_two_statements_whatever_its_size(user, django_assert_num_queries):
+    receipts = [make_receipt(user) for _ in range(37)]
+
+    for receipt in (receipts[0], receipts[18], receipts[-1]):
+        with django_assert_num_queries(2):  # the latest head, then the proof's nodes
+            selectors.receipt_proof(receipt=receipt)
 
 
 def test_agent_needs_receipts_read(user):
