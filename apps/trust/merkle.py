@@ -50,6 +50,28 @@ def subtree_root(get: NodeGetter, start: int, end: int) -> bytes:
     return node_hash(subtree_root(get, start, start + k), subtree_root(get, start + k, end))
 
 
+def frontier(size: int) -> list[tuple[int, int]]:
+    """The complete subtrees a log of `size` leaves ends with, one per bit set in `size`,
+    as (level, index): all that appending to the log, or its root, reads."""
+    return [(level, (size >> level) - 1) for level in range(size.bit_length()) if size >> level & 1]
+
+
+def append(
+    nodes: dict[tuple[int, int], bytes], size: int, leaves: list[bytes]
+) -> dict[tuple[int, int], bytes]:
+    """The complete subtrees made by appending `leaves` (leaf hashes) to a log of `size`:
+    the leaves and every node they complete. `nodes` holds at least the log's frontier."""
+    known, made = dict(nodes), {}
+    for index, leaf in enumerate(leaves, start=size):
+        level, position, current = 0, index, leaf
+        made[(0, index)] = known[(0, index)] = current
+        while position & 1:
+            current = node_hash(known[(level, position - 1)], current)
+            level, position = level + 1, position // 2
+            made[(level, position)] = known[(level, position)] = current
+    return made
+
+
 def inclusion_proof(get: NodeGetter, index: int, size: int) -> list[bytes]:
     """PATH(index, D[0:size]) of RFC 9162 section 2.1.3.1."""
     if not 0 <= index < size:

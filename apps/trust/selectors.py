@@ -1,14 +1,16 @@
 """Trust reads: published keys, receipts visible to a caller, the log and its proofs."""
 
 import base64
+import datetime as dt
 import operator
 from functools import reduce
 
+from django.conf import settings
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from apps.core.dashboard import since
-from apps.core.errors import ApplicationError
+from apps.core.errors import ApplicationError, ConflictError
 from apps.trust import jose, keys, merkle
 from apps.trust.models import (
     OPEN_DISPUTE_STATUSES,
@@ -54,19 +56,6 @@ def receipt_refund_amendment(*, receipt: Receipt, refund_id: str) -> Receipt | N
     return receipt.amendments.filter(payload__refund__id=refund_id).first()
 
 
-def node_getter() -> merkle.NodeGetter:
-    """Reads stored subtree hashes one by one, each at most once per getter (appending
-    reads the few it combines with)."""
-    seen: dict[tuple[int, int], bytes] = {}
-
-    def get(level: int, index: int) -> bytes:
-        if (level, index) not in seen:
-            seen[(level, index)] = bytes(LogNode.objects.get(level=level, index=index).hash)
-        return seen[(level, index)]
-
-    return get
-
-
 def log_nodes(wanted) -> dict[tuple[int, int], bytes]:
     """The stored subtree hashes at `wanted` (level, index) pairs, in one query."""
     by_level: dict[int, list[int]] = {}
@@ -79,6 +68,11 @@ def log_nodes(wanted) -> dict[tuple[int, int], bytes]:
     )
     rows = LogNode.objects.filter(where).values_list("level", "index", "hash")
     return {(level, index): bytes(digest) for level, index, digest in rows}
+
+
+def log_frontier(*, size: int) -> dict[tuple[int, int], bytes]:
+    """The complete subtrees the log of `size` leaves ends with: what appending reads."""
+    return log_nodes(merkle.frontier(size))
 
 
 def _from_stored_nodes(proof, *sizes: int) -> list[bytes]:
@@ -118,15 +112,39 @@ def consistency_proof(*, first: int, second: int) -> list[bytes]:
     return _from_stored_nodes(merkle.consistency_proof, first, second)
 
 
-def receipt_proof(*, receipt: Receipt) -> tuple[TreeHead, list[bytes]]:
-    """The receipt's inclusion proof against the latest tree head."""
+def receipt_proof(*, receipt: Receipt) -> tuple[TreeHead, list[bytes]] | None:
+    """The receipt's inclusion proof against the latest tree head; None while the receipt
+    is sequenced but not yet integrated (no checkpoint covers it yet)."""
     head = tree_head_latest()
+    if head is None or head.size <= receipt.log_index:
+        return None
     return head, _from_stored_nodes(merkle.inclusion_proof, receipt.log_index, head.size)
+
+
+def receipt_integrate_by(*, receipt: Receipt) -> dt.datetime:
+    """When the receipt is in a checkpoint at the latest (the log's promise)."""
+    return receipt.issued_at + dt.timedelta(seconds=settings.GERAOS_LOG_MAX_INTEGRATION_DELAY)
+
+
+def _iso(moment: dt.datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")  # as receipts and the API write times
+
+
+class NotYetProvable(ConflictError):
+    code = "receipt_not_yet_provable"
 
 
 def receipt_bundle(*, receipt: Receipt, origin: str) -> dict:
     """Everything a third party needs to verify the receipt offline (see verify.py)."""
-    head, proof = receipt_proof(receipt=receipt)
+    proven = receipt_proof(receipt=receipt)
+    if proven is None:
+        integrate_by = _iso(receipt_integrate_by(receipt=receipt))
+        raise NotYetProvable(
+            f"Receipt {receipt.pk} is entry {receipt.log_index} of the log but not yet in a "
+            f"signed checkpoint; its bundle is ready by {integrate_by}.",
+            extra={"log_index": receipt.log_index, "integrate_by": integrate_by},
+        )
+    head, proof = proven
     return {
         "format": "geraos-receipt-bundle/1",
         "receipt": receipt.jws,
@@ -144,7 +162,8 @@ def receipt_bundle(*, receipt: Receipt, origin: str) -> dict:
 
 
 def receipt_verify_online(*, token: str) -> tuple[bool, str, dict | None]:
-    """Is this JWS a receipt signed by one of our keys and present in our log?"""
+    """Is this JWS a receipt signed by one of our keys and an entry of our log (in a signed
+    checkpoint, or sequenced and on its way into one)?"""
     try:
         payload = jose.jws_verify(token, jwks=jwks(), typ=jose.RECEIPT_TYPE)
     except (jose.VerificationError, ValueError) as exc:
@@ -152,11 +171,16 @@ def receipt_verify_online(*, token: str) -> tuple[bool, str, dict | None]:
     logged = Receipt.objects.filter(log_index=payload.get("log_index"), jws=token).first()
     if logged is None:
         return False, "signed by GeraOS, but not the receipt at that log index", payload
-    head, proof = receipt_proof(receipt=logged)
+    entry = f"signed by {payload['kid']} and entry {logged.log_index} of the log"
+    proven = receipt_proof(receipt=logged)
+    if proven is None:
+        integrate_by = _iso(receipt_integrate_by(receipt=logged))
+        return True, f"{entry}, in a signed checkpoint by {integrate_by}", payload
+    head, proof = proven
     leaf = merkle.leaf_hash(token.encode())
     if not merkle.verify_inclusion(leaf, logged.log_index, head.size, proof, bytes(head.root_hash)):
         return False, "receipt is not included in the log", payload
-    return True, f"signed by {payload['kid']} and entry {logged.log_index} of the log", payload
+    return True, entry, payload
 
 
 def dispute_get(*, user, dispute_id, agent_grant_id=None) -> Dispute | None:
