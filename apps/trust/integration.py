@@ -23,16 +23,20 @@ BATCH_LIMIT = 5000
 RUN_SECONDS = 60.0
 
 
-def integrate_pending(*, run_seconds: float = RUN_SECONDS) -> int:
-    """Integrate batch after batch until no receipt waits; the number of checkpoints
-    signed. Returns at once if another integrator holds the log: it integrates what
-    waits, as it looks again after each batch."""
+def integrate_pending(*, batch_interval: float = 0.0, run_seconds: float = RUN_SECONDS) -> int:
+    """Integrate batch after batch until no receipt waits, starting a batch at most every
+    `batch_interval` seconds; the number of checkpoints signed. Returns at once if another
+    integrator holds the log: it integrates what waits, as it looks again after each batch."""
     # From here, the next receipt issued queues a run of its own; those issued before
-    # committed first (each held the row this waits for), so this run finds them.
-    LogSequence.objects.filter(pk=1).update(integration_queued_by=None)
+    # committed first (each held the row this waits for), so this run finds them. With
+    # no run queued (beat's, mostly) the row, which every issuer takes, is left alone.
+    LogSequence.objects.filter(pk=1, integration_queued_by__isnull=False).update(
+        integration_queued_by=None
+    )
     signed, deadline = 0, time.monotonic() + run_seconds
-    while time.monotonic() < deadline and integrate() is not None:
+    while (started := time.monotonic()) < deadline and integrate() is not None:
         signed += 1
+        time.sleep(max(0.0, started + batch_interval - time.monotonic()))
     return signed
 
 

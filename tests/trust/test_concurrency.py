@@ -14,7 +14,7 @@ import pytest
 from django.conf import settings
 from django.db import OperationalError, connection, transaction
 
-from apps.trust import integration, merkle, selectors
+from apps.trust import integration, merkle, selectors, tasks
 from apps.trust.models import LogNode, Receipt, TransparencyLog, TreeHead
 from tests.conftest import requires_redis
 from tests.factories import UserFactory, make_receipt
@@ -144,6 +144,32 @@ def integrate_once_the_dead_session_is_gone(timeout: float = 10.0) -> TreeHead:
         assert time.monotonic() < deadline, "the killed integrator's lock was never freed"
         time.sleep(0.05)
     return head
+
+
+def test_while_receipts_keep_coming_a_run_signs_a_checkpoint_at_most_every_interval(monkeypatch):
+    user = UserFactory()
+    monkeypatch.setattr(tasks.integrate_log, "delay", lambda: None)  # this test's run does it
+    issuing = threading.Event()
+
+    def issue_for(seconds: float):
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            make_receipt(user, integrated=False)
+            issuing.set()
+        connection.close()
+
+    issuer = threading.Thread(target=issue_for, args=(0.6,))
+    issuer.start()
+    issuing.wait(10)
+    started = time.monotonic()
+    signed = integration.integrate_pending(batch_interval=0.1)
+    elapsed = time.monotonic() - started
+    issuer.join()
+    integration.integrate()
+
+    assert signed <= elapsed / 0.1 + 1
+    assert Receipt.objects.count() > 2 * signed  # batches, not a checkpoint a receipt
+    assert_each_checkpoint_extends_the_one_before()
 
 
 @requires_redis
