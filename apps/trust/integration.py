@@ -8,10 +8,12 @@ from the size the tree has, so a crash at any point loses nothing: the batch it 
 integrating rolls back and the next run integrates it again.
 """
 
+import datetime as dt
 import time
 
 from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 
 from apps.trust import jose, keys, merkle, selectors
 from apps.trust.models import LogNode, LogSequence, Receipt, TransparencyLog, TreeHead
@@ -24,7 +26,7 @@ RUN_SECONDS = 60.0
 
 
 def integrate_pending(*, batch_interval: float = 0.0, run_seconds: float = RUN_SECONDS) -> int:
-    """Integrate batch after batch until no receipt waits, starting a batch at most every
+    """Integrate batch after batch until no receipt waits, a checkpoint at most every
     `batch_interval` seconds; the number of checkpoints signed. Returns at once if another
     integrator holds the log: it integrates what waits, as it looks again after each batch."""
     # From here, the next receipt issued queues a run of its own; those issued before
@@ -34,20 +36,21 @@ def integrate_pending(*, batch_interval: float = 0.0, run_seconds: float = RUN_S
         integration_queued_by=None
     )
     signed, deadline = 0, time.monotonic() + run_seconds
-    while (started := time.monotonic()) < deadline and integrate() is not None:
+    while time.monotonic() < deadline and integrate(interval=batch_interval) is not None:
         signed += 1
-        time.sleep(max(0.0, started + batch_interval - time.monotonic()))
     return signed
 
 
-def integrate(*, limit: int = BATCH_LIMIT) -> TreeHead | None:
+def integrate(*, limit: int = BATCH_LIMIT, interval: float = 0.0) -> TreeHead | None:
     """Put the sequenced receipts the tree lacks (up to `limit`) into it and sign one
-    checkpoint of the new size. None if none wait or another integrator holds the log."""
+    checkpoint of the new size, at least `interval` seconds after the one before. None if
+    none wait or another integrator holds the log."""
     TransparencyLog.objects.get_or_create(pk=1)
     with transaction.atomic():
         log = TransparencyLog.objects.select_for_update(skip_locked=True).filter(pk=1).first()
         if log is None:
             return None
+        _wait_out(interval, since=log.integrated_at)  # holding the log: any run paces
         leaves = _waiting_leaves(size=log.size, limit=limit)
         if not leaves:
             return None
@@ -58,9 +61,15 @@ def integrate(*, limit: int = BATCH_LIMIT) -> TreeHead | None:
             for (level, index), digest in made.items()
         )
         log.size += len(leaves)
-        log.save(update_fields=["size"])
+        log.integrated_at = timezone.now()
+        log.save(update_fields=["size", "integrated_at"])
         root = merkle.subtree_root(merkle.getter(frontier | made), 0, log.size)
         return _sign_tree_head(size=log.size, root=root)
+
+
+def _wait_out(interval: float, *, since: dt.datetime | None) -> None:
+    if since is not None:
+        time.sleep(max(0.0, interval - (timezone.now() - since).total_seconds()))
 
 
 def _waiting_leaves(*, size: int, limit: int) -> list[bytes]:

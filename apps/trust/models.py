@@ -130,6 +130,9 @@ class TransparencyLog(models.Model):
     the integrator's, so one integrator at a time extends the tree; issuers never take it."""
 
     size = models.PositiveBigIntegerField(default=0)
+    integrated_at = models.DateTimeField(
+        null=True, help_text="When the latest batch was integrated and its checkpoint signed."
+    )
 
     def __str__(self) -> str:
         return f"log of {self.size}"

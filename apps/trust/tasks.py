@@ -7,8 +7,9 @@ from celery import shared_task
 from apps.core.transient import RETRY_SOON, TRANSIENT_ERRORS
 from apps.trust import integration
 
-# While receipts keep coming, a worker's run signs a checkpoint at most this often: larger
-# batches for a little latency (eager mode, in development and tests, does not wait).
+# While receipts keep coming, the log signs a checkpoint at most this often, whichever runs
+# integrate: larger batches for a little latency (eager mode, in development and tests,
+# does not wait).
 BATCH_INTERVAL = 0.1
 
 

@@ -146,9 +146,12 @@ def integrate_once_the_dead_session_is_gone(timeout: float = 10.0) -> TreeHead:
     return head
 
 
-def test_while_receipts_keep_coming_a_run_signs_a_checkpoint_at_most_every_interval(monkeypatch):
+def test_while_receipts_keep_coming_the_log_signs_a_checkpoint_at_most_every_interval(
+    monkeypatch,
+):
+    """However many runs integrate at once (a worker's pool, beat's run)."""
     user = UserFactory()
-    monkeypatch.setattr(tasks.integrate_log, "delay", lambda: None)  # this test's run does it
+    monkeypatch.setattr(tasks.integrate_log, "delay", lambda: None)  # the runs below do it
     issuing = threading.Event()
 
     def issue_for(seconds: float):
@@ -158,15 +161,25 @@ def test_while_receipts_keep_coming_a_run_signs_a_checkpoint_at_most_every_inter
             issuing.set()
         connection.close()
 
-    issuer = threading.Thread(target=issue_for, args=(0.6,))
+    def run():
+        integration.integrate_pending(batch_interval=0.1)
+        connection.close()
+
+    issuer = threading.Thread(target=issue_for, args=(0.8,))
     issuer.start()
     issuing.wait(10)
     started = time.monotonic()
-    signed = integration.integrate_pending(batch_interval=0.1)
+    runs = [threading.Thread(target=run) for _ in range(6)]
+    for each in runs:  # one now and then, as a worker's pool takes queued runs
+        each.start()
+        time.sleep(0.05)
+    for each in runs:
+        each.join()
     elapsed = time.monotonic() - started
     issuer.join()
     integration.integrate()
 
+    signed = TreeHead.objects.count() - 1  # the last one, after the runs
     assert signed <= elapsed / 0.1 + 1
     assert Receipt.objects.count() > 2 * signed  # batches, not a checkpoint a receipt
     assert_each_checkpoint_extends_the_one_before()

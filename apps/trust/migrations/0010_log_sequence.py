@@ -42,5 +42,13 @@ class Migration(migrations.Migration):
                 ),
             ],
         ),
+        migrations.AddField(
+            model_name="transparencylog",
+            name="integrated_at",
+            field=models.DateTimeField(
+                help_text="When the latest batch was integrated and its checkpoint signed.",
+                null=True,
+            ),
+        ),
         migrations.RunPython(sequence_from_the_log, migrations.RunPython.noop),
     ]
