@@ -339,10 +339,10 @@ CELERY_BEAT_SCHEDULE = {
 }
 # A receipt is in a signed checkpoint of the transparency log (has an inclusion proof)
 # within this many seconds of its issue, as Certificate Transparency's maximum merge
-# delay: its commit queues an integration, and beat runs one every period in case that
-# was lost; receipts not yet integrated say so (docs/DESIGN.md "Receipts").
+# delay: its commit queues an integration, and beat runs one ("trust-integrate-log", at
+# most half this) in case that was lost; receipts not yet integrated say so
+# (docs/DESIGN.md "Receipts").
 GERAOS_LOG_MAX_INTEGRATION_DELAY = 10
-GERAOS_LOG_INTEGRATION_PERIOD = CELERY_BEAT_SCHEDULE["trust-integrate-log"]["schedule"]
 
 # ---------------------------------------------------------------------------
 # Accounts: custom user, allauth, MFA, passwords

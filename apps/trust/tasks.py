@@ -1,6 +1,6 @@
 """The transparency log's integrator as a Celery task: queued by the commit of the first
 receipt issued since the last integration started (`services.issue_receipt`), and run by
-beat every GERAOS_LOG_INTEGRATION_PERIOD seconds in case a queued one was lost."""
+beat every 5 s (settings: "trust-integrate-log") in case a queued one was lost."""
 
 from celery import shared_task
 
