@@ -383,7 +383,14 @@ CELERY_BEAT_SCHEDULE = {
     "payments-reconcile-stuck": {"task": "payments.reconcile_stuck", "schedule": 300.0},
     "dispatch-resume-stuck": {"task": "dispatch.resume_stuck", "schedule": 60.0},
     "dispatch-resume-lost-callbacks": {"task": "dispatch.resume_lost_callbacks", "schedule": 60.0},
+    "trust-integrate-log": {"task": "trust.integrate_log", "schedule": 5.0},
 }
+# A receipt is in a signed checkpoint of the transparency log (has an inclusion proof)
+# within this many seconds of its issue, as Certificate Transparency's maximum merge
+# delay: its commit queues an integration, and beat runs one ("trust-integrate-log", at
+# most half this) in case that was lost; receipts not yet integrated say so
+# (docs/DESIGN.md "Receipts").
+GERAOS_LOG_MAX_INTEGRATION_DELAY = 10
 
 # ---------------------------------------------------------------------------
 # Accounts: custom user, allauth, MFA, passwords

@@ -104,6 +104,7 @@ def story(api: Api) -> int:
           f"{confirmation['verified']}).")  # fmt: skip
     print(f"   Paid: payment {order['payment']['id']} {order['payment']['status']}.")
     receipt = order["receipt"]
+    _wait_until_provable(api, receipt["id"])
     return _verify_offline(receipt, api.call("GET", receipt["bundle"]), _jwks(api))
 
 
@@ -122,6 +123,15 @@ def _wait(api: Api, order_id: str, timeout: float = 60.0) -> dict:
 
 def _jwks(api: Api) -> dict:
     return api.call("GET", "/.well-known/jwks.json")
+
+
+def _wait_until_provable(api: Api, receipt_id: str, timeout: float = 30.0) -> None:
+    """A receipt has its inclusion proof once the log integrates it, within seconds."""
+    deadline = time.monotonic() + timeout
+    while api.call("GET", f"/api/v1/receipts/{receipt_id}")["log_status"] != "integrated":
+        if time.monotonic() > deadline:
+            sys.exit(f"Receipt {receipt_id} was not integrated into the log in {timeout:.0f} s.")
+        time.sleep(0.5)
 
 
 def _verify_offline(receipt: dict, bundle: dict, jwks: dict) -> int:
@@ -184,6 +194,9 @@ async def mcp_story(base_url: str) -> int:
             print(f"   The dispatch did not complete: {order['failure']}")
             return 1
         receipt = await call("get_receipt", receipt_id=order["receipt"]["id"])
+        while receipt["log_status"] != "integrated" and time.monotonic() < deadline:
+            await asyncio.sleep(0.5)  # its proof comes once the log integrates it
+            receipt = await call("get_receipt", receipt_id=order["receipt"]["id"])
         online = await call("verify_receipt", jws=receipt["jws"])
         print(f"   verify_receipt: valid {online['valid']}, {online['reason']}")
     return _verify_offline(order["receipt"], receipt["bundle"], _jwks(Api(base_url)))

@@ -12,6 +12,7 @@ from apps.identity import services
 from apps.identity.models import Plan, Subscription, User
 from apps.payments import lifecycle as payment_lifecycle
 from apps.payments import quotes as payment_quotes
+from apps.trust import integration
 from apps.trust import services as trust_services
 from apps.trust.refunds import RefundMade
 
@@ -65,8 +66,10 @@ def product(code: str = "gerahome") -> Product:
     return Product.objects.get_or_create(code=code, defaults={"name": names.get(code, code)})[0]
 
 
-def make_receipt(user, **overrides):
-    """Issue a receipt through the trust service, as dispatch will."""
+def make_receipt(user, *, integrated: bool = True, **overrides):
+    """Issue a receipt through the trust service, as dispatch will, and (unless asked not
+    to) integrate it into the log, as the integration its commit queues does moments later
+    (a test's transaction never commits)."""
     kwargs = {
         "user": user,
         "source": {"product": "gerahome", "provider": "Ade Plumbing", "skill": "home.plumbing"},
@@ -78,7 +81,10 @@ def make_receipt(user, **overrides):
         "resolution": "completed",
         "agent": "planner-7",
     }
-    return trust_services.issue_receipt(**{**kwargs, **overrides})
+    receipt = trust_services.issue_receipt(**{**kwargs, **overrides})
+    if integrated:
+        integration.integrate()
+    return receipt
 
 
 def refund_in_full(reference: str) -> RefundMade:

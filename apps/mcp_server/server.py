@@ -117,7 +117,9 @@ TOOLS = {
             "Get a receipt",
             "A signed receipt: its payload, its compact JWS, its inclusion proof in the "
             "transparency log with the signed tree head, and `bundle`, which `python -m "
-            "apps.trust.verify` checks offline against the keys at /.well-known/jwks.json.",
+            "apps.trust.verify` checks offline against the keys at /.well-known/jwks.json. "
+            "For a moment after issue its `log_status` is `sequenced`: no proof and no "
+            "bundle yet, until `integrate_by` at the latest.",
             schemas.GET_RECEIPT,
             tools.get_receipt,
             read_only=True,

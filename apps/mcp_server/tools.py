@@ -124,9 +124,13 @@ def _order(caller: Caller, order_id) -> dict:
 
 
 def get_receipt(caller: Caller, arguments: dict) -> Result:
+    """The receipt, and its bundle once the log has integrated it (None while sequenced)."""
     receipt = _receipt(caller, _valid(ReceiptIdSerializer, arguments)["receipt_id"])
-    bundle = trust_selectors.receipt_bundle(receipt=receipt, origin=settings.GERAOS_LOG_ORIGIN)
-    return OK, {**receipt_document(receipt), "bundle": bundle}
+    document = receipt_document(receipt)
+    bundle = None
+    if document["log_status"] == "integrated":
+        bundle = trust_selectors.receipt_bundle(receipt=receipt, origin=settings.GERAOS_LOG_ORIGIN)
+    return OK, {**document, "bundle": bundle}
 
 
 def _receipt(caller: Caller, receipt_id) -> Receipt:

@@ -34,6 +34,10 @@ def largest_power_of_two_below(n: int) -> int:
 NodeGetter = Callable[[int, int], bytes]
 
 
+def getter(nodes: dict[tuple[int, int], bytes]) -> NodeGetter:
+    return lambda level, index: nodes[(level, index)]
+
+
 def subtree_root(get: NodeGetter, start: int, end: int) -> bytes:
     """MTH(D[start:end]) for a range that starts on a multiple of a power of two covering
     it, as every range in RFC 9162 proofs does; built from stored complete subtrees."""
@@ -44,6 +48,28 @@ def subtree_root(get: NodeGetter, start: int, end: int) -> bytes:
         return get(size.bit_length() - 1, start // size)
     k = largest_power_of_two_below(size)
     return node_hash(subtree_root(get, start, start + k), subtree_root(get, start + k, end))
+
+
+def frontier(size: int) -> list[tuple[int, int]]:
+    """The complete subtrees a log of `size` leaves ends with, one per bit set in `size`,
+    as (level, index): all that appending to the log, or its root, reads."""
+    return [(level, (size >> level) - 1) for level in range(size.bit_length()) if size >> level & 1]
+
+
+def append(
+    nodes: dict[tuple[int, int], bytes], size: int, leaves: list[bytes]
+) -> dict[tuple[int, int], bytes]:
+    """The complete subtrees made by appending `leaves` (leaf hashes) to a log of `size`:
+    the leaves and every node they complete. `nodes` holds at least the log's frontier."""
+    known, made = dict(nodes), {}
+    for index, leaf in enumerate(leaves, start=size):
+        level, position, current = 0, index, leaf
+        made[(0, index)] = known[(0, index)] = current
+        while position & 1:
+            current = node_hash(known[(level, position - 1)], current)
+            level, position = level + 1, position // 2
+            made[(level, position)] = known[(level, position)] = current
+    return made
 
 
 def inclusion_proof(get: NodeGetter, index: int, size: int) -> list[bytes]:

@@ -109,10 +109,30 @@ class LogNode(models.Model):
         return f"node {self.level}/{self.index}"
 
 
+class LogSequence(models.Model):
+    """The next log index to hand out. An issuer takes one by incrementing this row, which
+    then stays locked until the issuing transaction ends: a rollback gives the index back,
+    so indexes stay contiguous, and no two receipts get the same one."""
+
+    next_index = models.PositiveBigIntegerField(default=0)
+    integration_queued_by = models.PositiveBigIntegerField(
+        null=True,
+        help_text="The index of the receipt whose commit queued an integration that has not "
+        "started yet (it will integrate the receipts issued meanwhile, so they queue none).",
+    )
+
+    def __str__(self) -> str:
+        return f"{self.next_index} sequenced"
+
+
 class TransparencyLog(models.Model):
-    """The single log's size; its row lock serializes appends."""
+    """How many leaves the stored tree holds (the latest checkpoint's size). Its row lock is
+    the integrator's, so one integrator at a time extends the tree; issuers never take it."""
 
     size = models.PositiveBigIntegerField(default=0)
+    integrated_at = models.DateTimeField(
+        null=True, help_text="When the latest batch was integrated and its checkpoint signed."
+    )
 
     def __str__(self) -> str:
         return f"log of {self.size}"

@@ -1,12 +1,16 @@
 """Trust reads: published keys, receipts visible to a caller, the log and its proofs."""
 
 import base64
+import datetime as dt
+import operator
+from functools import reduce
 
+from django.conf import settings
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from apps.core.dashboard import since
-from apps.core.errors import ApplicationError
+from apps.core.errors import ApplicationError, ConflictError
 from apps.trust import jose, keys, merkle
 from apps.trust.models import (
     OPEN_DISPUTE_STATUSES,
@@ -52,16 +56,36 @@ def receipt_refund_amendment(*, receipt: Receipt, refund_id: str) -> Receipt | N
     return receipt.amendments.filter(payload__refund__id=refund_id).first()
 
 
-def node_getter() -> merkle.NodeGetter:
-    """Reads stored subtree hashes, each at most once per getter."""
-    seen: dict[tuple[int, int], bytes] = {}
+def log_nodes(wanted) -> dict[tuple[int, int], bytes]:
+    """The stored subtree hashes at `wanted` (level, index) pairs, in one query."""
+    by_level: dict[int, list[int]] = {}
+    for level, index in wanted:
+        by_level.setdefault(level, []).append(index)
+    if not by_level:
+        return {}
+    where = reduce(
+        operator.or_, (Q(level=level, index__in=indexes) for level, indexes in by_level.items())
+    )
+    rows = LogNode.objects.filter(where).values_list("level", "index", "hash")
+    return {(level, index): bytes(digest) for level, index, digest in rows}
 
-    def get(level: int, index: int) -> bytes:
-        if (level, index) not in seen:
-            seen[(level, index)] = bytes(LogNode.objects.get(level=level, index=index).hash)
-        return seen[(level, index)]
 
-    return get
+def log_frontier(*, size: int) -> dict[tuple[int, int], bytes]:
+    """The complete subtrees the log of `size` leaves ends with: what appending reads."""
+    return log_nodes(merkle.frontier(size))
+
+
+def _from_stored_nodes(proof, *sizes: int) -> list[bytes]:
+    """A merkle proof function's answer over the stored nodes, read in one query: which
+    nodes a proof reads depends on the sizes alone, so a dry run names them."""
+    wanted: set[tuple[int, int]] = set()
+
+    def note(level: int, index: int) -> bytes:
+        wanted.add((level, index))
+        return bytes(32)
+
+    proof(note, *sizes)
+    return proof(merkle.getter(log_nodes(wanted)), *sizes)
 
 
 def tree_head_latest() -> TreeHead | None:
@@ -79,24 +103,48 @@ class ProofError(ApplicationError):
 def inclusion_proof(*, index: int, size: int) -> list[bytes]:
     if not 0 <= index < size or tree_head_at(size=size) is None:
         raise ProofError("Need 0 <= index < size, for a size the log has had.")
-    return merkle.inclusion_proof(node_getter(), index, size)
+    return _from_stored_nodes(merkle.inclusion_proof, index, size)
 
 
 def consistency_proof(*, first: int, second: int) -> list[bytes]:
     if not 0 < first <= second or tree_head_at(size=second) is None:
         raise ProofError("Need 0 < first <= second, for sizes the log has had.")
-    return merkle.consistency_proof(node_getter(), first, second)
+    return _from_stored_nodes(merkle.consistency_proof, first, second)
 
 
-def receipt_proof(*, receipt: Receipt) -> tuple[TreeHead, list[bytes]]:
-    """The receipt's inclusion proof against the latest tree head."""
+def receipt_proof(*, receipt: Receipt) -> tuple[TreeHead, list[bytes]] | None:
+    """The receipt's inclusion proof against the latest tree head; None while the receipt
+    is sequenced but not yet integrated (no checkpoint covers it yet)."""
     head = tree_head_latest()
-    return head, merkle.inclusion_proof(node_getter(), receipt.log_index, head.size)
+    if head is None or head.size <= receipt.log_index:
+        return None
+    return head, _from_stored_nodes(merkle.inclusion_proof, receipt.log_index, head.size)
+
+
+def receipt_integrate_by(*, receipt: Receipt) -> dt.datetime:
+    """When the receipt is in a checkpoint at the latest (the log's promise)."""
+    return receipt.issued_at + dt.timedelta(seconds=settings.GERAOS_LOG_MAX_INTEGRATION_DELAY)
+
+
+def _iso(moment: dt.datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")  # as receipts and the API write times
+
+
+class NotYetProvable(ConflictError):
+    code = "receipt_not_yet_provable"
 
 
 def receipt_bundle(*, receipt: Receipt, origin: str) -> dict:
     """Everything a third party needs to verify the receipt offline (see verify.py)."""
-    head, proof = receipt_proof(receipt=receipt)
+    proven = receipt_proof(receipt=receipt)
+    if proven is None:
+        integrate_by = _iso(receipt_integrate_by(receipt=receipt))
+        raise NotYetProvable(
+            f"Receipt {receipt.pk} is entry {receipt.log_index} of the log but not yet in a "
+            f"signed checkpoint; its bundle is ready by {integrate_by}.",
+            extra={"log_index": receipt.log_index, "integrate_by": integrate_by},
+        )
+    head, proof = proven
     return {
         "format": "geraos-receipt-bundle/1",
         "receipt": receipt.jws,
@@ -114,7 +162,8 @@ def receipt_bundle(*, receipt: Receipt, origin: str) -> dict:
 
 
 def receipt_verify_online(*, token: str) -> tuple[bool, str, dict | None]:
-    """Is this JWS a receipt signed by one of our keys and present in our log?"""
+    """Is this JWS a receipt signed by one of our keys and an entry of our log (in a signed
+    checkpoint, or sequenced and on its way into one)?"""
     try:
         payload = jose.jws_verify(token, jwks=jwks(), typ=jose.RECEIPT_TYPE)
     except (jose.VerificationError, ValueError) as exc:
@@ -122,11 +171,16 @@ def receipt_verify_online(*, token: str) -> tuple[bool, str, dict | None]:
     logged = Receipt.objects.filter(log_index=payload.get("log_index"), jws=token).first()
     if logged is None:
         return False, "signed by GeraOS, but not the receipt at that log index", payload
-    head, proof = receipt_proof(receipt=logged)
+    entry = f"signed by {payload['kid']} and entry {logged.log_index} of the log"
+    proven = receipt_proof(receipt=logged)
+    if proven is None:
+        integrate_by = _iso(receipt_integrate_by(receipt=logged))
+        return True, f"{entry}, in a signed checkpoint by {integrate_by}", payload
+    head, proof = proven
     leaf = merkle.leaf_hash(token.encode())
     if not merkle.verify_inclusion(leaf, logged.log_index, head.size, proof, bytes(head.root_hash)):
         return False, "receipt is not included in the log", payload
-    return True, f"signed by {payload['kid']} and entry {logged.log_index} of the log", payload
+    return True, entry, payload
 
 
 def dispute_get(*, user, dispute_id, agent_grant_id=None) -> Dispute | None:

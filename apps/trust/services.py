@@ -1,35 +1,31 @@
-"""Trust writes: signing keys, receipts and the transparency log, disputes.
+"""Trust writes: signing keys, receipts, disputes.
 
-`issue_receipt` is the only way a receipt comes to exist. It signs the receipt, appends
-its JWS as the next leaf of the log and signs a new checkpoint, all under the log's row
-lock, so concurrent issuance can never fork the tree or skip or reuse an index.
+`issue_receipt` is the only way a receipt comes to exist. It takes the log's next index
+(from a counter that cannot skip or reuse one), signs the receipt with it and stores it;
+`apps.trust.integration` later puts it into the tree under a signed checkpoint.
 """
 
 import datetime as dt
+import functools
 import hashlib
 import hmac
 import uuid
+from dataclasses import dataclass
 from decimal import Decimal
 
 import rfc8785
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from djmoney.money import Money
 
 from apps.core import audit
+from apps.core.enqueue import enqueue_on_commit
 from apps.core.errors import ApplicationError, ConflictError
 from apps.core.money import money_document
-from apps.trust import jose, keys, merkle, refunds, selectors
-from apps.trust.models import (
-    OPEN_DISPUTE_STATUSES,
-    Dispute,
-    LogNode,
-    Receipt,
-    SigningKey,
-    TransparencyLog,
-    TreeHead,
-)
+from apps.trust import jose, keys, refunds, selectors
+from apps.trust.models import OPEN_DISPUTE_STATUSES, Dispute, LogSequence, Receipt, SigningKey
 from apps.trust.refunds import RefundMade
 from apps.trust.signals import dispute_changed
 
@@ -125,39 +121,46 @@ def issue_receipt(
     counterparties=(),
     refund: RefundMade | None = None,
 ) -> Receipt:
-    """Sign a receipt and append it to the transparency log. An amendment that records a
-    refund says which refund, how much, and the total refunded with it."""
+    """Sign a receipt as the log's next entry and store it: the receipt is sequenced. Its
+    commit queues its integration into a signed checkpoint, after which it has an inclusion
+    proof (docs/DESIGN.md "Receipts"). An amendment that records a refund says which
+    refund, how much, and the total refunded with it."""
+    counterparties = list(counterparties)
+    receipt_id = uuid.uuid4()
+    document = {
+        "id": str(receipt_id),
+        "source": source,
+        "subject": {"user": user_pseudonym(user.pk), "agent": agent},
+        "amount": {
+            "local": money_document(amount_local),
+            "settled": money_document(amount_settled),
+            "fx_rate": str(fx_rate),
+        },
+        "rail": rail,
+        "payment_ref": payment_ref,
+        "resolution": resolution,
+        "previous": str(previous.pk) if previous else None,
+    }
+    if refund is not None:
+        document["refund"] = refund.document()
+    canonical = {name: rfc8785.dumps(value) for name, value in document.items()}
     with transaction.atomic():
-        log = _locked_log()
-        key = signing_key_active()
-        receipt_id = uuid.uuid4()
+        taken = _take_log_index()
+        key = _opened_signing_key(taken.active_kid or signing_key_active().kid)
         issued_at = timezone.now()
-        payload = {
-            "id": str(receipt_id),
+        sequenced = {
             "kid": key.kid,
             "issued_at": issued_at.isoformat().replace("+00:00", "Z"),
-            "source": source,
-            "subject": {"user": user_pseudonym(user.pk), "agent": agent},
-            "amount": {
-                "local": money_document(amount_local),
-                "settled": money_document(amount_settled),
-                "fx_rate": str(fx_rate),
-            },
-            "rail": rail,
-            "payment_ref": payment_ref,
-            "resolution": resolution,
-            "previous": str(previous.pk) if previous else None,
-            "log_index": log.size,
+            "log_index": taken.index,
         }
-        if refund is not None:
-            payload["refund"] = refund.document()
-        private = keys.open_private_key(key.private_key_sealed, kid=key.kid)
-        token = jose.jws_sign(
-            rfc8785.dumps(payload), kid=key.kid, key=private, typ=jose.RECEIPT_TYPE
+        payload = document | sequenced
+        signed = _canonical_object(
+            canonical | {name: rfc8785.dumps(value) for name, value in sequenced.items()}
         )
+        token = jose.jws_sign(signed, kid=key.kid, key=key.private, typ=jose.RECEIPT_TYPE)
         receipt = Receipt.objects.create(
             id=receipt_id,
-            log_index=log.size,
+            log_index=taken.index,
             kid=key.kid,
             issued_at=issued_at,
             resolution=resolution,
@@ -167,34 +170,71 @@ def issue_receipt(
             user=user,
             agent_grant_id=agent_grant_id,
         )
-        receipt.counterparties.set(counterparties)
-        _append_leaf(log, token.encode(), key=key, private=private)
+        if counterparties:
+            receipt.counterparties.set(counterparties)
+        if taken.queues_integration:
+            enqueue_on_commit(_tasks().integrate_log)
     return receipt
 
 
-def _locked_log() -> TransparencyLog:
-    TransparencyLog.objects.get_or_create(pk=1)
-    return TransparencyLog.objects.select_for_update().get(pk=1)
+def _canonical_object(members: dict[str, bytes]) -> bytes:
+    """The RFC 8785 form of an object, from its members' values in theirs (the names, all
+    ASCII, sort as UTF-16 code units do): so most of a receipt is canonicalized before
+    its index is taken, and the counter is held for less."""
+    joined = b",".join(
+        rfc8785.dumps(name) + b":" + value for name, value in sorted(members.items())
+    )
+    return b"{" + joined + b"}"
 
 
-def _append_leaf(log: TransparencyLog, leaf: bytes, *, key: SigningKey, private) -> None:
-    """Store the leaf hash and every complete subtree it closes: O(log n) writes."""
-    index = log.size
-    level, position, current = 0, index, merkle.leaf_hash(leaf)
-    new_nodes = [LogNode(level=0, index=index, hash=current)]
-    while position & 1:
-        left = bytes(LogNode.objects.get(level=level, index=position - 1).hash)
-        current = merkle.node_hash(left, current)
-        level, position = level + 1, position // 2
-        new_nodes.append(LogNode(level=level, index=position, hash=current))
-    LogNode.objects.bulk_create(new_nodes)
-    log.size = index + 1
-    log.save(update_fields=["size"])
-    root = merkle.subtree_root(selectors.node_getter(), 0, log.size)
-    origin = settings.GERAOS_LOG_ORIGIN
-    body = jose.checkpoint_body(origin, log.size, root)
-    note = jose.checkpoint_sign(body, name=origin, key=private, public_key=bytes(key.public_key))
-    TreeHead.objects.create(size=log.size, root_hash=root, kid=key.kid, checkpoint=note)
+@dataclass(frozen=True)
+class TakenIndex:
+    index: int
+    queues_integration: bool  # no integration is queued and not yet started
+    active_kid: str | None
+
+
+# One statement, one round trip, while the counter's row is locked by it until the
+# issuing transaction ends (so a rollback gives the index back): the index, whether this
+# receipt is the first since the last integration started, and the key to sign with.
+_TAKE_LOG_INDEX = """
+UPDATE trust_logsequence
+SET next_index = next_index + 1,
+    integration_queued_by = COALESCE(integration_queued_by, next_index)
+WHERE id = 1
+RETURNING next_index - 1, integration_queued_by,
+    (SELECT kid FROM trust_signingkey WHERE status = 'active')
+"""
+
+
+def _take_log_index() -> TakenIndex:
+    with connection.cursor() as cursor:
+        cursor.execute(_TAKE_LOG_INDEX)
+        taken = cursor.fetchone()
+    if taken is None:  # a database emptied since its migrations made the row (tests)
+        LogSequence.objects.get_or_create(pk=1)
+        return _take_log_index()
+    index, queued_by, active_kid = taken
+    return TakenIndex(index=index, queues_integration=queued_by == index, active_kid=active_kid)
+
+
+@dataclass(frozen=True)
+class OpenedKey:
+    kid: str
+    private: Ed25519PrivateKey
+
+
+@functools.lru_cache(maxsize=8)
+def _opened_signing_key(kid: str) -> OpenedKey:
+    """A key's private half, unsealed once per process: a kid names one key for good."""
+    key = SigningKey.objects.get(kid=kid)
+    return OpenedKey(kid=kid, private=keys.open_private_key(key.private_key_sealed, kid=kid))
+
+
+def _tasks():
+    from apps.trust import tasks  # the integration task runs code that imports this module
+
+    return tasks
 
 
 def receipt_amend(

@@ -34,6 +34,20 @@ def wait_for(order_id, *statuses: str, timeout: float = 60.0) -> DispatchOrder:
     raise AssertionError(f"order {order_id} is {order and order.status}, not {statuses}")
 
 
+def bundle_once_integrated(receipt, timeout: float = 30.0) -> dict:
+    """The receipt's bundle once the log's integrator (a task the receipt's commit queued)
+    has put it in a signed checkpoint."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return trust_selectors.receipt_bundle(
+                receipt=receipt, origin=settings.GERAOS_LOG_ORIGIN
+            )
+        except trust_selectors.NotYetProvable:
+            assert time.monotonic() < deadline, "the receipt was never integrated"
+            time.sleep(0.1)
+
+
 def test_a_real_worker_takes_the_intent_to_a_verifiable_receipt(catalog, real_worker):
     agent = Agent(UserFactory(country="GB", preferred_currency="GBP"))
 
@@ -42,9 +56,7 @@ def test_a_real_worker_takes_the_intent_to_a_verifiable_receipt(catalog, real_wo
     assert response.status_code == 202, response.content
     assert response.json()["status"] == "pending"  # the work happens on the worker
     order = wait_for(response.json()["id"], "completed")
-    bundle = trust_selectors.receipt_bundle(
-        receipt=order.receipt, origin=settings.GERAOS_LOG_ORIGIN
-    )
+    bundle = bundle_once_integrated(order.receipt)
     assert verify_bundle(bundle, trust_selectors.jwks())["resolution"] == "completed"
     assert order.payment.status == "captured"
 

@@ -12,9 +12,10 @@ from apps.dispatch.models import DispatchOrder
 from apps.mcp_server.auth import Caller
 from apps.mcp_server.server import TOOLS, call
 from apps.memory.models import MemoryItem
+from apps.trust import integration
 from apps.trust.models import Dispute
 from tests.dispatch.conftest import ANYTIME, LEAK
-from tests.factories import UserFactory, make_grant
+from tests.factories import UserFactory, make_grant, make_receipt
 
 pytestmark = pytest.mark.django_db
 
@@ -205,3 +206,18 @@ def test_money_moving_tools_have_the_tighter_allowance(catalog, monkeypatch):
     assert resolves == [200, 200]
     assert error_code(tool(caller, "resolve_intent", text=ANYTIME)) == "throttled"
     assert tool(caller, "find_skills")[0] == 200
+
+
+def test_a_receipt_not_yet_in_a_checkpoint_comes_without_a_bundle_until_it_is():
+    caller = agent()
+    receipt = make_receipt(caller.user, integrated=False)
+
+    status, sequenced = tool(caller, "get_receipt", receipt_id=str(receipt.pk))
+    integration.integrate()
+    _, integrated = tool(caller, "get_receipt", receipt_id=str(receipt.pk))
+
+    assert status == 200
+    assert (sequenced["log_status"], sequenced["bundle"]) == ("sequenced", None)
+    assert sequenced["integrate_by"] is not None
+    assert integrated["log_status"] == "integrated"
+    assert integrated["bundle"]["inclusion_proof"]["log_index"] == receipt.log_index

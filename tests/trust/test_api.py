@@ -2,15 +2,17 @@
 offline verifier agreeing with the API."""
 
 import base64
+import datetime as dt
 import json
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.test import Client
 
-from apps.trust import jose, merkle
+from apps.trust import integration, jose, merkle, selectors
 from apps.trust.models import TreeHead
 from tests.factories import UserFactory, make_grant, make_quote, make_receipt
 from tests.helpers import staff_with
@@ -43,6 +45,49 @@ def test_owner_reads_receipt_with_a_proof_that_verifies(user_client, user):
     root = base64.b64decode(body["tree_head"]["root_hash"])
     assert body["receipt"]["log_index"] == 0
     assert merkle.verify_inclusion(merkle.leaf_hash(body["jws"].encode()), 0, 2, hashes, root)
+
+
+def test_a_receipt_not_yet_in_a_checkpoint_says_so_and_offers_no_proof(user_client, user, client):
+    make_receipt(user)
+    receipt = make_receipt(user, integrated=False)
+    promised = receipt.issued_at + dt.timedelta(seconds=settings.GERAOS_LOG_MAX_INTEGRATION_DELAY)
+
+    shown = user_client.get(f"/api/v1/receipts/{receipt.pk}").json()
+    bundle = user_client.get(f"/api/v1/receipts/{receipt.pk}/bundle")
+    verified = client.post(
+        "/api/v1/receipts/verify", {"jws": receipt.jws}, content_type="application/json"
+    ).json()
+
+    assert shown["log_status"] == "sequenced"
+    assert dt.datetime.fromisoformat(shown["integrate_by"]) == promised
+    assert (shown["inclusion_proof"], shown["tree_head"]) == (None, None)
+    assert shown["receipt"]["log_index"] == 1
+    assert bundle.status_code == 409
+    assert bundle.json()["error"]["code"] == "receipt_not_yet_provable"
+    assert bundle.json()["error"]["details"] == {
+        "log_index": 1,
+        "integrate_by": shown["integrate_by"],
+    }
+    assert verified["valid"] is True
+    assert verified["reason"] == (
+        f"signed by {receipt.kid} and entry 1 of the log, "
+        f"in a signed checkpoint by {shown['integrate_by']}"
+    )
+
+    integration.integrate()
+
+    shown = user_client.get(f"/api/v1/receipts/{receipt.pk}").json()
+    assert (shown["log_status"], shown["integrate_by"]) == ("integrated", None)
+    assert shown["tree_head"]["size"] == shown["inclusion_proof"]["tree_size"] == 2
+    assert user_client.get(f"/api/v1/receipts/{receipt.pk}/bundle").status_code == 200
+
+
+def test_a_proof_reads_the_log_in_two_statements_whatever_its_size(user, django_assert_num_queries):
+    receipts = [make_receipt(user) for _ in range(37)]
+
+    for receipt in (receipts[0], receipts[18], receipts[-1]):
+        with django_assert_num_queries(2):  # the latest head, then the proof's nodes
+            selectors.receipt_proof(receipt=receipt)
 
 
 def test_agent_needs_receipts_read(user):

@@ -82,3 +82,22 @@ def test_every_consistency_proof_verifies_and_any_flipped_bit_fails(second):
             assert not merkle.verify_consistency(first, second, first_root, second_root, damaged)
         if first < second:
             assert not merkle.verify_consistency(first, second, bytes(32), second_root, proof)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_a_batch_appended_to_any_log_makes_the_nodes_appending_one_by_one_does(size):
+    leaves, nodes = build(size)
+
+    for before in range(size):
+        frontier = {at: nodes[at] for at in merkle.frontier(before)}
+        made = merkle.append(frontier, before, leaves[before:])
+
+        assert made == {at: digest for at, digest in nodes.items() if _ends_after(at, before)}
+        assert merkle.subtree_root(merkle.getter(frontier | made), 0, size) == reference_root(
+            leaves
+        )
+
+
+def _ends_after(node: tuple[int, int], size: int) -> bool:
+    level, index = node
+    return (index + 1) << level > size

@@ -10,7 +10,7 @@ from django.db import DatabaseError, transaction
 
 from apps.trust import jose, merkle, selectors, services
 from apps.trust.models import LogNode, Receipt, SigningKey, TreeHead
-from tests.factories import make_receipt
+from tests.factories import make_receipt, refund_in_full
 
 pytestmark = pytest.mark.django_db
 
@@ -39,10 +39,12 @@ def test_pyjwt_verifies_a_receipt_with_nothing_but_the_jwks(user):
 
 
 def test_payload_is_the_rfc8785_canonical_form(user):
-    receipt = make_receipt(user)
-    payload = jose.b64url_decode(receipt.jws.split(".")[1])
+    receipt = make_receipt(user, source={"provider": "Adé Plümbing ✓", "skill": "home.plumbing"})
+    amendment, _ = services.receipt_record_refund(receipt=receipt, refund=refund_in_full("re_1"))
 
-    assert payload == rfc8785.dumps(json.loads(payload))
+    for signed in (receipt, amendment):
+        payload = jose.b64url_decode(signed.jws.split(".")[1])
+        assert payload == rfc8785.dumps(json.loads(payload)) == rfc8785.dumps(signed.payload)
 
 
 @pytest.mark.parametrize(

@@ -127,6 +127,20 @@ def test_receipts_issued_before_typ_was_checked_still_verify(tmp_path):
     assert checked.stdout.startswith("valid: receipt d9858189-1e46-4b7e-b3dc-838ac62c6699")
 
 
+def test_a_bundle_issued_when_each_receipt_signed_its_own_checkpoint_still_verifies(tmp_path):
+    """Issued by GeraOS at bf1ce26, when each receipt signed its own checkpoint; any change
+    to the log must keep it verifying."""
+    issued = ISSUED / "before-batched-integration"
+    bundle = json.loads((issued / "receipt-bundle.json").read_text())
+
+    checked = verify(tmp_path, bundle, "--jwks", str(issued / "jwks.json"))
+
+    assert checked.returncode == 0, checked.stdout
+    assert checked.stdout.startswith("valid: receipt e25bfe04-29e1-48de-90f6-7f2bb897b8f5")
+    assert "is entry 2 of geraos.example/receipts" in checked.stdout
+    assert bundle["inclusion_proof"]["tree_size"] == 7
+
+
 def test_an_audit_export_is_not_verified_without_pinned_keys(tmp_path, user):
     audit.record(action="catalog.skill_publish", obj=user)
     export = audit_export()

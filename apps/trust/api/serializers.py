@@ -3,6 +3,8 @@ from rest_framework import serializers
 from apps.core.api.serializers import BodySerializer, QuerySerializer
 from apps.trust.models import Dispute
 
+LOG_STATUSES = ["sequenced", "integrated"]
+
 
 class ProofSerializer(serializers.Serializer):
     log_index = serializers.IntegerField()
@@ -21,8 +23,15 @@ class ReceiptSerializer(serializers.Serializer):
     id = serializers.UUIDField()
     receipt = serializers.JSONField(help_text="The signed payload.")
     jws = serializers.CharField(help_text="Compact JWS (EdDSA) over its RFC 8785 form.")
-    inclusion_proof = ProofSerializer()
-    tree_head = TreeHeadSerializer()
+    log_status = serializers.ChoiceField(
+        choices=LOG_STATUSES,
+        help_text="integrated: in a signed checkpoint, with the proof below. sequenced: "
+        "the receipt has its log index and is in a checkpoint by integrate_by; until then "
+        "there is no proof (and its bundle answers 409 receipt_not_yet_provable).",
+    )
+    integrate_by = serializers.DateTimeField(allow_null=True, help_text="While sequenced.")
+    inclusion_proof = ProofSerializer(allow_null=True)
+    tree_head = TreeHeadSerializer(allow_null=True)
 
 
 class VerifyRequestSerializer(BodySerializer):

@@ -52,19 +52,29 @@ def _visible_receipt(request: Request, receipt_id) -> Receipt:
 
 
 def receipt_document(receipt: Receipt) -> dict:
-    """A receipt as `GET /receipts/{id}` answers it (the MCP server's get_receipt too)."""
-    head, proof = selectors.receipt_proof(receipt=receipt)
-    body = {
-        "id": receipt.pk,
-        "receipt": receipt.payload,
-        "jws": receipt.jws,
-        "inclusion_proof": {
-            "log_index": receipt.log_index,
-            "tree_size": head.size,
-            "hashes": _b64(proof),
-        },
-        "tree_head": _head(head),
-    }
+    """A receipt as `GET /receipts/{id}` answers it (the MCP server's get_receipt too):
+    with its proof once integrated, with when it will be while only sequenced."""
+    body = {"id": receipt.pk, "receipt": receipt.payload, "jws": receipt.jws}
+    proven = selectors.receipt_proof(receipt=receipt)
+    if proven is None:
+        body |= {
+            "log_status": "sequenced",
+            "integrate_by": selectors.receipt_integrate_by(receipt=receipt),
+            "inclusion_proof": None,
+            "tree_head": None,
+        }
+    else:
+        head, proof = proven
+        body |= {
+            "log_status": "integrated",
+            "integrate_by": None,
+            "inclusion_proof": {
+                "log_index": receipt.log_index,
+                "tree_size": head.size,
+                "hashes": _b64(proof),
+            },
+            "tree_head": _head(head),
+        }
     return ReceiptSerializer(body).data
 
 
@@ -77,6 +87,9 @@ class ReceiptView(APIView):
 
 
 class ReceiptBundleView(APIView):
+    """The offline-verifiable bundle; 409 receipt_not_yet_provable until the receipt is in
+    a signed checkpoint (see the receipt's integrate_by)."""
+
     permission_classes = [HasScope("receipts:read")]
 
     @extend_schema(responses={200: dict}, operation_id="receipt_bundle")
