@@ -32,12 +32,12 @@ from loadtest.plan import (
     PIPELINE,
     PLUMBER,
     POLL,
+    POLL_INTERVAL,
     RECEIPT,
     RESOLVE,
     SKILLS,
 )
 
-POLL_INTERVAL = 0.5
 RECEIPT_TIMEOUT = 120.0
 REPLAY_SHARE = 0.1
 
@@ -73,9 +73,9 @@ class Agent(FastHttpUser):
     def memory(self) -> None:
         self._call("GET", MEMORY, params={"product": "gerahome", "scope": "home"})
 
-    def dispatch(self, key: str, name: str = DISPATCH) -> str | None:
+    def dispatch(self, key: str) -> str | None:
         """POST /dispatches with `key`; the order's id, or None if refused."""
-        response = self._call("POST", DISPATCH, json=PLUMBER, key=key, name=name)
+        response = self._call("POST", DISPATCH, json=PLUMBER, key=key)
         return response.json()["id"] if response.status_code == 202 else None
 
     def order(self, order_id: str) -> dict | None:
@@ -119,12 +119,12 @@ class MixAgent(Agent):
 
     def _replay(self, key: str, order_id: str) -> None:
         """A retry of the same booking, as after a timeout: the same order comes back."""
-        with self.client.request(
+        with self._call(
             "POST",
             DISPATCH,
-            name=f"{DISPATCH} (replay)",
             json=PLUMBER,
-            headers={**self.headers, "Idempotency-Key": key},
+            key=key,
+            name=f"{DISPATCH} (replay)",
             catch_response=True,
         ) as response:
             if response.status_code != 202 or response.json()["id"] != order_id:

@@ -10,6 +10,8 @@ DISPATCH = "/api/v1/dispatches"
 POLL = "/api/v1/dispatches/{id}"
 RECEIPT = "/api/v1/receipts/{id}"
 MEMORY = "/api/v1/memory"
+# How often an agent asks where its dispatch is, until the receipt is there.
+POLL_INTERVAL = 1.0
 # Not an HTTP call: the time from the dispatch's 202 to its receipt, as its agent saw it.
 PIPELINE = "PIPELINE"
 DISPATCH_TO_RECEIPT = "dispatch → receipt"

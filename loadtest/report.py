@@ -4,7 +4,7 @@ import csv
 from dataclasses import dataclass
 from pathlib import Path
 
-from loadtest.plan import DISPATCH_TO_RECEIPT, PIPELINE, Endpoint
+from loadtest.plan import DISPATCH_TO_RECEIPT, PIPELINE, POLL_INTERVAL, Endpoint
 
 
 @dataclass(frozen=True)
@@ -101,7 +101,10 @@ def pipeline_stats(rows: dict[tuple[str, str], Stats]) -> Stats | None:
 
 
 def ratio(numerator: float, denominator: float) -> str:
-    return f"{numerator / denominator:.2f}x" if denominator else "n/a"
+    if not denominator:
+        return "n/a"
+    value = numerator / denominator
+    return f"{value:.2f}x" if value >= 0.1 else f"{value:.3f}x"
 
 
 LATENCY_HEADER = f"{'p50':>7} {'p95':>7} {'p99':>7} ms"
@@ -154,9 +157,10 @@ def pipeline_line(stats: Stats | None) -> str:
     if stats is None or not stats.requests:
         return "  dispatch → receipt: no dispatch reached its receipt during the mix"
     done = stats.requests - stats.failures
+    seconds = {name: getattr(stats, name) / 1000 for name in ("p50", "p95", "p99")}
     return (
-        f"  dispatch → receipt (agents polling every 0.5 s): p50 {stats.p50 / 1000:.1f} s, "
-        f"p95 {stats.p95 / 1000:.1f} s, p99 {stats.p99 / 1000:.1f} s; "
-        f"{done} completed with their receipt ({stats.per_second * done / stats.requests:.1f}/s), "
-        f"{stats.failures} did not"
+        f"  dispatch → receipt (agents polling every {POLL_INTERVAL:g} s): "
+        + ", ".join(f"{name} {value:.1f} s" for name, value in seconds.items())
+        + f"; {done} completed with their receipt ({stats.per_second * done / stats.requests:.1f}"
+        f"/s), {stats.failures} did not"
     )
