@@ -339,6 +339,8 @@ def main(argv: list[str] | None = None) -> None:
             results = measure(options, locust, celery_app)
         except HarnessError as error:
             sys.exit(f"loadtest: {error}")
+        except KeyboardInterrupt:
+            sys.exit("loadtest: interrupted (everything it started is stopped)")
     print("\n".join(report_lines(options, results)))
 
 
