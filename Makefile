@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 RUN_ENV := DEBUG=true
 
-.PHONY: run demo test lint worker beat bench venv dev-deps migrate seed manage format
+.PHONY: run demo test lint worker beat bench loadtest venv dev-deps migrate seed manage format
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
@@ -56,6 +56,11 @@ test: dev-deps
 
 bench: dev-deps
 	scripts/with-test-services sh -c '$(BIN)/python -m bench.run && $(BIN)/python -m bench.trust && $(BIN)/python -m bench.dispatch && $(BIN)/python -m bench.dashboard && $(BIN)/python -m bench.mcp'
+
+# The production shape (gunicorn, 2 Celery workers, PostgreSQL, Redis) under a locust load;
+# make loadtest ARGS="--users 20 --mix-seconds 30" (ARGS="--help" lists the knobs).
+loadtest: dev-deps
+	scripts/with-test-services $(BIN)/python -m loadtest.run $(ARGS)
 
 worker: venv
 	@test -n "$$REDIS_URL" || { echo "make worker needs REDIS_URL (e.g. redis://127.0.0.1:6379/0)"; exit 1; }
