@@ -35,6 +35,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
 from loadtest import plan, report
 from loadtest.pipeline import (
     SETTLE_TIMEOUT,
@@ -71,12 +74,6 @@ def options_from(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--drain-seconds", type=int, default=30, help="at most, for the backlog")
     parser.add_argument("--noop-tasks", type=int, default=2000)
     parser.add_argument(
-        "--conn-max-age",
-        type=int,
-        default=0,
-        help="CONN_MAX_AGE of the site and workers (default 0: Django asks for 0 under ASGI)",
-    )
-    parser.add_argument(
         "--keep", type=Path, help="a directory to keep the processes' logs and locust's CSVs in"
     )
     options = parser.parse_args(argv)
@@ -84,7 +81,7 @@ def options_from(argv: list[str] | None) -> argparse.Namespace:
     return options
 
 
-def deployment_environment(base_url: str, conn_max_age: int) -> dict[str, str]:
+def deployment_environment(base_url: str) -> dict[str, str]:
     """What a production deployment sets, with secrets made for this run and forgotten."""
 
     def key() -> str:
@@ -103,11 +100,19 @@ def deployment_environment(base_url: str, conn_max_age: int) -> dict[str, str]:
         "GERAOS_SANDBOX_ALLOWED": "true",  # the rails are the sandbox's simulators
         "GERAOS_DEMO_ALLOWED": "true",  # seed_demo: the catalogue, rails and FX rates
         "LOG_LEVEL": "WARNING",
-        # Django's advice for ASGI: a connection per request's thread that stayed open
-        # would pile up (at 60 s, PostgreSQL refused clients within seconds of load).
-        "CONN_MAX_AGE": str(conn_max_age),
+        "GERAOS_OIDC_PRIVATE_KEY": id_token_key(),
         **RAISED_RATE_LIMITS,
     }
+
+
+def id_token_key() -> str:
+    """An RSA key in PEM for the run's ID tokens, as GERAOS_OIDC_PRIVATE_KEY holds one."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    return key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode()
 
 
 # ---------------------------------------------------------------------------
@@ -228,7 +233,7 @@ def deploy(options: argparse.Namespace, processes: Processes, workdir: Path):
     """Migrate, seed and start everything; returns the locust driver and the Celery app."""
     base_url = f"http://127.0.0.1:{free_port()}"
     # This process migrates, seeds and counts orders: the same settings as the others.
-    os.environ.update(deployment_environment(base_url, options.conn_max_age))
+    os.environ.update(deployment_environment(base_url))
     import django
 
     django.setup()
@@ -285,8 +290,8 @@ def header(options: argparse.Namespace) -> list[str]:
         f"  {options.agents} agents (a person, memory and a grant each), {options.users} locust "
         f"users; capacity phases {options.phase_seconds} s each, mix {options.mix_seconds} s",
         f"  RATE LIMITS RAISED for this run (production defaults are far lower): {raised}",
-        f"  CONN_MAX_AGE={options.conn_max_age}: a database connection per request (Django's "
-        "rule under ASGI; the default 60 ran PostgreSQL out of connections: 500s)",
+        "  database connections from each process's pool (DATABASE_POOL_MAX_SIZE), none kept "
+        "past its request",
     ]
 
 

@@ -73,8 +73,8 @@ def test_the_mix_error_rate_counts_calls_and_the_pipeline_is_reported_apart(tmp_
 
 
 def test_the_deployment_is_production_with_fresh_secrets_and_raised_rate_limits(tmp_path):
-    first = deployment_environment("http://127.0.0.1:8000", conn_max_age=0)
-    second = deployment_environment("http://127.0.0.1:8000", conn_max_age=0)
+    first = deployment_environment("http://127.0.0.1:8000")
+    second = deployment_environment("http://127.0.0.1:8000")
 
     result = run_manage(
         "check",
