@@ -5,6 +5,8 @@ token, and revoking the grant at /me/agents/ ends its tokens."""
 import datetime as dt
 
 import pytest
+from allauth.idp.oidc.adapter import get_adapter
+from allauth.idp.oidc.models import Client as OIDCClient
 from allauth.idp.oidc.models import Token as OIDCToken
 from django.test import Client
 from django.utils import timezone
@@ -19,6 +21,7 @@ from tests.identity.oidc_helpers import (
     AGENT_SCOPES,
     agent_client,
     authorize_url,
+    basic_auth,
     form_post,
     pkce,
     poll_later,
@@ -311,3 +314,49 @@ def test_an_agent_without_a_browser_is_approved_through_the_device_flow(monkeypa
     me = api_as(tokens.json()).get("/api/v1/me").json()
     assert me["grant"]["scopes"] == ["dispatch:create", "dispatch:read"]
     assert me["grant"]["daily_limit"]["amount"] == "60.00"
+
+
+# --- consent is never skipped for an agent ------------------------------------------------
+
+
+@pytest.mark.parametrize("asking", ["trip-planner", "other-agent"])
+def test_prompt_none_never_skips_an_agents_consent_page(asking):
+    user = UserFactory()
+    approved_tokens(user, agent_client())  # the person's live token carries the agent scopes
+    other = agent_client("other-agent", name="Other agent")
+    client = other if asking == "other-agent" else OIDCClient.objects.get(id=asking)
+
+    silent = signed_in(user).get(
+        authorize_url(client, scopes=AGENT_SCOPES, challenge=pkce()[1], prompt="none")
+    )
+
+    returned = redirected_params(silent)
+    assert silent["Location"].startswith("http://127.0.0.1/callback?")
+    assert returned["error"] == "consent_required"
+    assert returned["state"] == "state-123"
+    assert "code" not in returned
+    assert not AgentGrant.objects.filter(oauth_client=other).exists()
+
+
+def test_a_token_with_agent_scopes_and_no_grant_is_inactive_at_introspection():
+    """As one a silent authorization (prompt=none) issued before it was refused."""
+    server_agent = register_client("server-agent", scopes=AGENT_SCOPES)  # confidential
+    value = "an-access-token-issued-without-a-grant"
+    token = OIDCToken(
+        client=server_agent,
+        user=UserFactory(),
+        type=OIDCToken.Type.ACCESS_TOKEN,
+        hash=get_adapter().hash_token(value),
+        expires_at=timezone.now() + dt.timedelta(hours=1),
+    )
+    token.set_scopes(AGENT_SCOPES)
+    token.save()
+
+    answer = form_post(
+        Client(HTTP_AUTHORIZATION=basic_auth(server_agent.id)),
+        "/identity/o/api/introspect",
+        {"token": value},
+    )
+
+    assert answer.status_code == 200
+    assert answer.json() == {"active": False}

@@ -54,7 +54,11 @@ class ConsentView(allauth_views.AuthorizationView):
             return super().get(request, *args, **kwargs)  # allauth's error page
         if not is_registered(redirect_uri, client.get_redirect_uris()):
             return _error_page(request, "The redirect URI is not one this client registered.")
-        return _refuse_plain_pkce(request, redirect_uri) or super().get(request, *args, **kwargs)
+        return (
+            _refuse_plain_pkce(request, redirect_uri)
+            or _refuse_silent_consent(request, client, redirect_uri)
+            or super().get(request, *args, **kwargs)
+        )
 
     def form_valid(self, form: ConsentForm) -> HttpResponse:
         if not form.makes_grant:
@@ -84,12 +88,32 @@ class ConsentView(allauth_views.AuthorizationView):
 
 
 def _refuse_plain_pkce(request: HttpRequest, redirect_uri: str) -> HttpResponse | None:
-    """PKCE's plain method sends the verifier itself through the browser: S256 only.
-    The redirect URI is the client's own, so the client is told there."""
+    """PKCE's plain method sends the verifier itself through the browser: S256 only."""
     method = request.GET.get("code_challenge_method")
     if "code_challenge" not in request.GET or method == "S256":
         return None
-    params = {"error": "invalid_request", "error_description": "PKCE is S256 only."}
+    return _send_back(request, redirect_uri, "invalid_request", "PKCE is S256 only.")
+
+
+def _refuse_silent_consent(
+    request: HttpRequest, client: Client, redirect_uri: str
+) -> HttpResponse | None:
+    """prompt=none asks for a code without the consent page. allauth gave one whenever the
+    scopes were on any live token the person held, from any client; GeraOS gives one only
+    to a product that skips the page anyway, and never for an agent scope, whose limits
+    are set on the page (OIDC Core 3.1.2.6: consent_required). Without a session allauth
+    answers login_required."""
+    if "none" not in request.GET.get("prompt", "").split() or not request.user.is_authenticated:
+        return None
+    scopes = request.GET.get("scope", "").split() or client.get_default_scopes()
+    if client.skip_consent and not any(is_agent_scope(scope) for scope in scopes):
+        return None
+    return _send_back(request, redirect_uri, "consent_required", "Ask again without prompt=none.")
+
+
+def _send_back(request: HttpRequest, redirect_uri: str, error: str, description: str):
+    """An error sent to the client's own redirect URI (RFC 6749, 4.1.2.1)."""
+    params = {"error": error, "error_description": description}
     if state := request.GET.get("state"):
         params["state"] = state
     # Not HttpResponseRedirect: a native app's redirect URI has a scheme of its own.
