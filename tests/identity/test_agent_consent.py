@@ -360,3 +360,72 @@ def test_a_token_with_agent_scopes_and_no_grant_is_inactive_at_introspection():
 
     assert answer.status_code == 200
     assert answer.json() == {"active": False}
+
+
+# --- the device flow's token carries what the person approved -------------------------------
+
+DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
+
+
+def device_started(client, **form) -> dict:
+    started = form_post(Client(), "/identity/o/api/device/code", {"client_id": client.id, **form})
+    assert started.status_code == 200, started.content
+    return started.json()
+
+
+def poll(client, started: dict, **form):
+    return token_request(
+        Client(), client, grant_type=DEVICE_GRANT, device_code=started["device_code"], **form
+    )
+
+
+def issued_scopes() -> list[str]:
+    return OIDCToken.objects.get(type=OIDCToken.Type.ACCESS_TOKEN).get_scopes()
+
+
+def test_a_device_asking_for_a_scope_when_it_polls_gets_only_what_the_person_approved(
+    monkeypatch,
+):
+    planner = agent_client()
+    started = device_started(planner, scope="dispatch:create dispatch:read")
+    browser = signed_in(UserFactory())
+    browser.get(started["verification_uri_complete"])
+    browser.post(
+        started["verification_uri_complete"],
+        {
+            "action": "grant",
+            "scopes": ["dispatch:read"],  # not dispatch:create
+            "per_action_limit": "40.00",
+            "daily_limit": "60.00",
+            "expires_in_days": "7",
+        },
+    )
+    poll_later(monkeypatch)
+
+    widened = poll(planner, started, scope="dispatch:create dispatch:read")
+    tokens = poll(planner, started)
+
+    assert widened.status_code == 400
+    assert widened.json()["error"] == "invalid_request"
+    assert tokens.status_code == 200, tokens.content
+    assert issued_scopes() == ["dispatch:read"]
+
+
+def test_a_device_that_named_no_scope_gets_the_scopes_its_confirmation_was_for(monkeypatch):
+    tv = agent_client(scopes=["openid", *AGENT_SCOPES])
+    tv.set_default_scopes(["openid"])
+    tv.save()
+    started = device_started(tv)  # no scope: the client's default, openid
+    browser = signed_in(UserFactory())
+    page = browser.get(started["verification_uri_complete"])
+    confirmed = browser.post(started["verification_uri_complete"], {"action": "confirm"})
+    tv.set_default_scopes(["openid", "dispatch:create"])  # changed before the device polls
+    tv.save()
+    poll_later(monkeypatch)
+
+    tokens = poll(tv, started)
+
+    assert b"Let Trip planner act for you?" not in page.content  # no agent scope was asked
+    assert confirmed.status_code == 200
+    assert tokens.status_code == 200, tokens.content
+    assert issued_scopes() == ["openid"]

@@ -152,6 +152,10 @@ class DeviceConsentView(allauth_views.DeviceAuthorizationView):
         state = cache.get(device_codes.cache_device_code_key(device_code))
         requested = (state or {}).get("scope") or client.get_default_scopes()
         if not any(is_agent_scope(scope) for scope in requested):
+            if request.method == "POST" and state is not None:
+                # What was confirmed, not the client's defaults when the device polls.
+                state["scope"] = requested
+                device_codes.update_device_state(device_code, state)
             return super()._dispatch_authorization(request, user_code, device_code, client)
         user = authenticated_user(request)
         form = ConsentForm(
@@ -206,6 +210,8 @@ def _checked_view(request: HttpRequest) -> HttpResponse:
 
 # --- the token endpoint ------------------------------------------------------------------
 
+DEVICE_POLL_SCOPE = "Poll without a scope: the token carries what the person approved."
+
 
 @csrf_exempt
 def token(request: HttpRequest) -> HttpResponse:
@@ -221,6 +227,8 @@ def token(request: HttpRequest) -> HttpResponse:
     if grant_type == Client.GrantType.REFRESH_TOKEN:
         return _issue(request, _grant_refreshed(request))
     if grant_type == Client.GrantType.DEVICE_CODE:
+        if "scope" in request.POST:  # oauthlib would issue it over what the person approved
+            return oauth_error("invalid_request", DEVICE_POLL_SCOPE)
         return _issue(request, codes.device_grant(request.POST.get("device_code", "")))
     return _issue(request, None)
 
