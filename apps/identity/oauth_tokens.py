@@ -27,6 +27,13 @@ def tokens_bind(*, grant: AgentGrant, values: list[str]) -> None:
         token.save(update_fields=["data", "expires_at"])
 
 
+def grant_lock_usable(*, grant_id) -> AgentGrant | None:
+    """The grant, locked until the transaction ends, if it is neither revoked nor expired.
+    Tokens issued and bound under the lock are seen by its revoke (which takes it too)."""
+    grant = AgentGrant.objects.select_for_update(of=("self",)).filter(pk=grant_id).first()
+    return grant if grant is not None and grant.is_usable else None
+
+
 def tokens_end(*, grant: AgentGrant) -> int:
     """Expire every token still alive under `grant`; how many there were."""
     now = timezone.now()

@@ -3,17 +3,20 @@ makes the AgentGrant the API enforces, the access token acts under it like a ger
 token, and revoking the grant at /me/agents/ ends its tokens."""
 
 import datetime as dt
+import threading
 
 import pytest
 from allauth.idp.oidc.adapter import get_adapter
 from allauth.idp.oidc.models import Client as OIDCClient
 from allauth.idp.oidc.models import Token as OIDCToken
+from django.db import connection
 from django.test import Client
 from django.utils import timezone
 from djmoney.money import Money
 
 from apps.catalog import services as catalog_services
 from apps.catalog.models import Skill
+from apps.identity import oauth_tokens, services
 from apps.identity.models import AgentGrant
 from tests.dispatch.conftest import LEAK, PLUMBER, wednesday_morning  # noqa: F401
 from tests.factories import UserFactory, make_grant, product
@@ -429,3 +432,63 @@ def test_a_device_that_named_no_scope_gets_the_scopes_its_confirmation_was_for(m
     assert confirmed.status_code == 200
     assert tokens.status_code == 200, tokens.content
     assert issued_scopes() == ["openid"]
+
+
+# --- a revoked grant issues nothing, even mid-refresh ------------------------------------------
+
+
+def test_a_code_redeemed_after_its_grant_was_revoked_issues_no_token():
+    user = UserFactory()
+    planner = agent_client()
+    browser = signed_in(user)
+    verifier, challenge = pkce()
+    page = consent_page(browser, planner, challenge=challenge)
+    code = redirected_params(approve(browser, page))["code"]
+    browser.post(f"/me/agents/{AgentGrant.objects.get(user=user).pk}/revoke/")
+
+    tokens = redeem(Client(), planner, code, verifier)
+
+    assert tokens.status_code == 400
+    assert tokens.json()["error"] == "invalid_grant"
+    assert not OIDCToken.objects.exists()
+
+
+def revoke_in_another_connection(grant: AgentGrant) -> None:
+    try:
+        services.agent_grant_revoke(grant=grant, reason="revoked at /me/agents/")
+    finally:
+        connection.close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_grant_revoked_while_a_refresh_is_issued_ends_the_refreshed_tokens(monkeypatch):
+    planner = agent_client()
+    tokens = approved_tokens(UserFactory(), planner)
+    grant = AgentGrant.objects.get()
+    revoking = threading.Thread(target=revoke_in_another_connection, args=(grant,))
+    bind = oauth_tokens.tokens_bind
+
+    def bind_after_the_revoke_ran(**kwargs) -> None:
+        revoking.start()
+        revoking.join(timeout=1)  # done, or waiting for the lock this refresh holds
+        bind(**kwargs)
+
+    monkeypatch.setattr(oauth_tokens, "tokens_bind", bind_after_the_revoke_ran)
+    refreshed = token_request(
+        Client(), planner, grant_type="refresh_token", refresh_token=tokens["refresh_token"]
+    )
+    revoking.join()
+    monkeypatch.undo()
+
+    assert refreshed.status_code == 200, refreshed.content
+    again = token_request(
+        Client(),
+        planner,
+        grant_type="refresh_token",
+        refresh_token=refreshed.json()["refresh_token"],
+    )
+    bearer = f"Bearer {refreshed.json()['access_token']}"
+    userinfo = Client().get("/identity/o/api/userinfo", HTTP_AUTHORIZATION=bearer)
+    assert AgentGrant.objects.get().is_revoked
+    assert again.json()["error"] == "invalid_grant"
+    assert userinfo.status_code == 401

@@ -241,7 +241,13 @@ def _grant_refreshed(request: HttpRequest) -> AgentGrant | None:
 
 
 def _issue(request: HttpRequest, grant: AgentGrant | None) -> HttpResponse:
+    """allauth's answer, its tokens bound to `grant` under the grant's lock: a revoke
+    waits for them and ends them too, or came first and nothing is issued."""
     with transaction.atomic():
+        if grant is not None:
+            grant = oauth_tokens.grant_lock_usable(grant_id=grant.pk)
+            if grant is None:
+                return oauth_error("invalid_grant", "The agent grant was revoked or has expired.")
         response = allauth_views.token(request)
         if grant is None or response.status_code != 200:
             return response
