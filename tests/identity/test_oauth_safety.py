@@ -10,12 +10,14 @@ from allauth.idp.oidc.internal.oauthlib import device_codes
 from django.core.cache import cache
 from django.test import Client
 
+from apps.identity.oidc.clients import client_problems
 from tests.factories import UserFactory
 from tests.helpers import run_concurrently
 from tests.identity.oidc_helpers import (
     AGENT_SCOPES,
     CALLBACK,
     PRODUCT_SCOPES,
+    SIGNED_OUT,
     agent_client,
     authorize_url,
     basic_auth,
@@ -244,7 +246,7 @@ DEVICE = "urn:ietf:params:oauth:grant-type:device_code"
         ({"grant_type": "refresh_token"}, "invalid_request"),
         ({"grant_type": "refresh_token", "refresh_token": "x", "scope": "admin"}, "invalid_grant"),
         ({"grant_type": DEVICE, "device_code": "x"}, "invalid_request"),
-        ({"grant_type": CODE, "code": "\x00", "redirect_uri": "\x00"}, "invalid_grant"),
+        ({"grant_type": CODE, "code": "\x00", "redirect_uri": "\x00"}, "invalid_request"),
     ],
 )  # fmt: skip
 def test_a_bad_token_request_gets_its_rfc_error_code(form, expected):
@@ -388,3 +390,115 @@ def test_a_device_is_confirmed_only_from_the_page_itself_never_from_another_site
     )
     assert confirmed.status_code == 200
     assert cache.get(state)["granted"] is True
+
+
+# --- malformed input: a 4xx, never a 500 ------------------------------------------------------
+
+BROKEN_URI = "http://[::1/callback"  # urlsplit raises on it
+NUL_BASIC = {"HTTP_AUTHORIZATION": basic_auth("\x00")}
+AUTHORIZE = {"response_type": "code", "redirect_uri": CALLBACK, "scope": "openid"}
+REFRESH = {"grant_type": "refresh_token", "refresh_token": "x"}
+
+
+LOGOUT = "/identity/o/logout"
+TOKEN = "/identity/o/api/token"
+REVOKE = "/identity/o/api/revoke"
+INTROSPECT = "/identity/o/api/introspect"
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "params", "headers"),
+    [
+        pytest.param(
+            "get", "/identity/o/authorize", {**AUTHORIZE, "client_id": "\x00"}, {},
+            id="authorize-nul-client",
+        ),
+        pytest.param(
+            "get", "/identity/o/authorize",
+            {**AUTHORIZE, "client_id": "gerahome", "redirect_uri": BROKEN_URI}, {},
+            id="authorize-broken-redirect-uri",
+        ),
+        pytest.param(
+            "get", LOGOUT, {"client_id": "\x00", "post_logout_redirect_uri": SIGNED_OUT}, {},
+            id="logout-get-nul-client",
+        ),
+        pytest.param(
+            "post", LOGOUT, {"client_id": "\x00", "post_logout_redirect_uri": SIGNED_OUT}, {},
+            id="logout-post-nul-client",
+        ),
+        pytest.param(
+            "get", LOGOUT, {"client_id": "gerahome", "post_logout_redirect_uri": BROKEN_URI}, {},
+            id="logout-get-broken-uri",
+        ),
+        pytest.param(
+            "post", LOGOUT, {"client_id": "gerahome", "post_logout_redirect_uri": BROKEN_URI}, {},
+            id="logout-post-broken-uri",
+        ),
+        pytest.param(
+            "post", TOKEN, {**REFRESH, "client_id": "\x00"}, {}, id="token-refresh-nul-client"
+        ),
+        pytest.param(
+            "post", TOKEN, {"grant_type": DEVICE, "device_code": "x", "client_id": "\x00"}, {},
+            id="token-device-nul-client",
+        ),
+        pytest.param(
+            "post", TOKEN, {"grant_type": CODE, "code": "x", "client_id": "\x00"}, {},
+            id="token-code-nul-client",
+        ),
+        pytest.param("post", TOKEN, REFRESH, NUL_BASIC, id="token-nul-basic-auth"),
+        pytest.param(
+            "post", "/identity/o/api/device/code", {"client_id": "\x00"}, {},
+            id="device-code-nul-client",
+        ),
+        pytest.param(
+            "post", REVOKE, {"token": "x", "client_id": "\x00"}, {}, id="revoke-nul-client"
+        ),
+        pytest.param("post", REVOKE, {"token": "x"}, NUL_BASIC, id="revoke-nul-basic-auth"),
+        pytest.param(
+            "post", INTROSPECT, {"token": "x", "client_id": "\x00", "client_secret": "s"}, {},
+            id="introspect-nul-client",
+        ),
+        pytest.param(
+            "post", INTROSPECT, {"token": "x"}, NUL_BASIC, id="introspect-nul-basic-auth"
+        ),
+    ],
+)  # fmt: skip
+def test_malformed_input_is_a_4xx_never_a_500(method, path, params, headers):
+    product()
+    browser = Client(raise_request_exception=False)
+    browser.force_login(UserFactory())
+
+    if method == "get":
+        response = browser.get(path, params, **headers)
+    else:
+        response = form_post(browser, path, params, **headers)
+
+    assert 400 <= response.status_code < 500, response.content[:300]
+    if response.get("Content-Type") == "application/json":
+        assert response.json()["error"] in RFC_6749_TOKEN_ERRORS | {"invalid_token"}
+
+
+def test_an_anonymous_answer_to_the_consent_page_is_a_4xx_never_a_500():
+    planner = agent_client()
+    page = signed_in().get(authorize_url(planner, scopes=AGENT_SCOPES, challenge=pkce()[1]))
+    form = page.context["form"]
+
+    response = Client(raise_request_exception=False).post(
+        "/identity/o/authorize?prompt=none",
+        {"request": form["request"].value(), "action": "grant", "scopes": form["scopes"].value()},
+    )
+
+    assert 400 <= response.status_code < 500, response.content[:300]
+
+
+def test_a_redirect_uri_that_does_not_parse_is_refused_when_a_client_is_registered():
+    problems = client_problems(
+        scopes=["openid"],
+        grant_types=["authorization_code"],
+        redirect_uris=[BROKEN_URI],
+        post_logout_uris=[BROKEN_URI],
+        public=False,
+        skip_consent=False,
+    )
+
+    assert set(problems) == {"redirect_uris", "post_logout_redirect_uris"}

@@ -6,8 +6,6 @@ URIs a browser can be sent to safely, and no skipping the consent page for an ag
 (its limits are set there).
 """
 
-from urllib.parse import urlsplit
-
 from allauth.idp.oidc.adapter import get_adapter
 from allauth.idp.oidc.models import Client
 from django.db import transaction
@@ -15,7 +13,7 @@ from django.db import transaction
 from apps.core import audit
 from apps.core.errors import ApplicationError
 from apps.identity.oidc.adapter import GRANT_TYPES, RESPONSE_TYPES
-from apps.identity.oidc.redirects import LOOPBACK_HOSTS
+from apps.identity.oidc.redirects import LOOPBACK_HOSTS, split
 from apps.identity.scopes import is_agent_scope, is_client_scope
 
 
@@ -57,8 +55,8 @@ def client_problems(
 
 
 def is_safe_redirect_uri(uri: str) -> bool:
-    parts = urlsplit(uri)
-    if "*" in uri or parts.fragment or not parts.scheme:
+    parts = split(uri)
+    if parts is None or "*" in uri or parts.fragment or not parts.scheme:
         return False
     if parts.scheme == "https":
         return bool(parts.hostname)

@@ -27,6 +27,7 @@ from apps.identity.models import AgentGrant
 from apps.identity.oidc import codes
 from apps.identity.oidc.codes import oauth_error
 from apps.identity.oidc.consent import ConsentForm
+from apps.identity.oidc.guards import error_page
 from apps.identity.oidc.redirects import is_registered
 from apps.identity.scopes import is_agent_scope
 
@@ -53,12 +54,18 @@ class ConsentView(allauth_views.AuthorizationView):
         if client is None or redirect_uri is None:
             return super().get(request, *args, **kwargs)  # allauth's error page
         if not is_registered(redirect_uri, client.get_redirect_uris()):
-            return _error_page(request, "The redirect URI is not one this client registered.")
+            return error_page(request, "The redirect URI is not one this client registered.")
         return (
             _refuse_plain_pkce(request, redirect_uri)
             or _refuse_silent_consent(request, client, redirect_uri)
             or super().get(request, *args, **kwargs)
         )
+
+    def post(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        if request.POST.get("request") and not request.user.is_authenticated:
+            # allauth lets an answer through signed out under prompt=none, and fails on it.
+            return error_page(request, "Sign in, then start again from the app that sent you.")
+        return super().post(request, *args, **kwargs)
 
     def form_valid(self, form: ConsentForm) -> HttpResponse:
         if not form.makes_grant:
@@ -120,10 +127,6 @@ def _send_back(request: HttpRequest, redirect_uri: str, error: str, description:
     response = HttpResponse(status=302)
     response["Location"] = add_query_params(redirect_uri, params)
     return response
-
-
-def _error_page(request: HttpRequest, message: str) -> HttpResponse:
-    return render(request, "idp/oidc/error.html", {"error": {"description": message}}, status=400)
 
 
 def _code_in(response: HttpResponse) -> str | None:
@@ -277,7 +280,7 @@ def logout(request: HttpRequest) -> HttpResponse:
     params = request.POST if request.method == "POST" else request.GET
     target = params.get("post_logout_redirect_uri")
     if target and not is_registered(target, _post_logout_uris(params)):
-        return _error_page(request, "The sign-out redirect URI is not one the client registered.")
+        return error_page(request, "The sign-out redirect URI is not one the client registered.")
     return allauth_views.logout(request)
 
 
