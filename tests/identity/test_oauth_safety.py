@@ -10,10 +10,12 @@ from allauth.idp.oidc.internal.oauthlib import device_codes
 from django.core.cache import cache
 from django.test import Client
 
+from apps.identity.oidc import views
 from apps.identity.oidc.clients import client_problems
 from tests.factories import UserFactory
 from tests.helpers import run_concurrently
 from tests.identity.oidc_helpers import (
+    AGENT_CALLBACK,
     AGENT_SCOPES,
     CALLBACK,
     PRODUCT_SCOPES,
@@ -181,8 +183,8 @@ def test_a_code_presented_twice_is_refused_and_the_tokens_it_gave_are_revoked():
         assert answer.json() == {"active": False}
 
 
-def test_an_agents_code_presented_twice_revokes_its_grant():
-    planner = agent_client()
+def approved_code(planner) -> tuple[str, str]:
+    """A code for an agent the person approved on the consent page, and its verifier."""
     browser = signed_in()
     verifier, challenge = pkce()
     page = browser.get(authorize_url(planner, scopes=AGENT_SCOPES, challenge=challenge))
@@ -198,14 +200,83 @@ def test_an_agents_code_presented_twice_revokes_its_grant():
             "expires_in_days": "30",
         },
     )
-    code = redirected_params(approved)["code"]
+    return redirected_params(approved)["code"], verifier
+
+
+def me_with(tokens: dict):
+    return Client(HTTP_AUTHORIZATION=f"Bearer {tokens['access_token']}").get("/api/v1/me")
+
+
+def test_an_agents_code_presented_twice_revokes_its_grant():
+    planner = agent_client()
+    code, verifier = approved_code(planner)
     first = redeem(Client(), planner, code, verifier).json()
 
     redeem(Client(), planner, code, verifier)
 
-    refused = Client(HTTP_AUTHORIZATION=f"Bearer {first['access_token']}").get("/api/v1/me")
+    refused = me_with(first)
     assert refused.status_code == 401
     assert refused.json()["error"]["code"] == "token_revoked"
+
+
+WRONG_VERIFIER = "not-the-verifier-" + "z" * 40
+STRANGERS = [
+    pytest.param({"client_id": "nobody"}, {}, id="unknown-client"),
+    pytest.param({"client_id": "trip-planner"}, {}, id="its-client-without-the-verifier"),
+    pytest.param(
+        {"client_id": "trip-planner", "code_verifier": WRONG_VERIFIER}, {}, id="wrong-verifier"
+    ),
+    pytest.param(
+        {}, {"HTTP_AUTHORIZATION": basic_auth("gerahome")}, id="another-client-authenticated"
+    ),
+]
+
+
+@pytest.mark.parametrize(("form", "headers"), STRANGERS)
+def test_a_used_code_presented_by_anyone_but_its_client_revokes_nothing(form, headers):
+    product()
+    planner = agent_client()
+    code, verifier = approved_code(planner)
+    tokens = redeem(Client(), planner, code, verifier).json()
+
+    stranger = form_post(
+        Client(),
+        "/identity/o/api/token",
+        {"grant_type": "authorization_code", "code": code, "redirect_uri": AGENT_CALLBACK, **form},
+        **headers,
+    )
+
+    assert stranger.status_code in (400, 401)
+    assert me_with(tokens).status_code == 200
+
+
+@pytest.mark.parametrize(("form", "headers"), STRANGERS)
+def test_a_stranger_presenting_a_code_while_it_is_redeemed_does_not_spoil_it(
+    monkeypatch, form, headers
+):
+    product()
+    planner = agent_client()
+    code, verifier = approved_code(planner)
+    issue = views._issue
+    stranger = {}
+
+    def issue_after_a_stranger_tried(request, grant):
+        if not stranger:  # the first call is the client's redemption, under way
+            stranger["tried"] = True
+            stranger["answer"] = form_post(
+                Client(),
+                "/identity/o/api/token",
+                {"grant_type": "authorization_code", "code": code, **form},
+                **headers,
+            )
+        return issue(request, grant)
+
+    monkeypatch.setattr(views, "_issue", issue_after_a_stranger_tried)
+    tokens = redeem(Client(), planner, code, verifier)
+
+    assert stranger["answer"].status_code in (400, 401)
+    assert tokens.status_code == 200, tokens.content
+    assert me_with(tokens.json()).status_code == 200
 
 
 @pytest.mark.django_db(transaction=True)
