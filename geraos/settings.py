@@ -19,10 +19,16 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
 
 
-def _pem_blocks(text: str) -> list[str]:
-    """Each PEM private key in `text` (keys may be pasted one after another)."""
-    pem = r"-----BEGIN (RSA |)PRIVATE KEY-----.+?-----END \1PRIVATE KEY-----"
-    return [match.group(0) + "\n" for match in re.finditer(pem, text, re.DOTALL)]
+_PEM_BLOCK = re.compile(r"-----BEGIN ([A-Z0-9 ]+)-----.+?-----END \1-----", re.DOTALL)
+
+
+def _pem_blocks(name: str, text: str) -> list[str]:
+    """Each PEM block in the variable `name` (keys may be pasted one after another),
+    whatever it holds: the deploy check (identity.E001) names a key that cannot sign,
+    where skipping it would let the next key take its place."""
+    if _PEM_BLOCK.sub("", text).strip():
+        raise ImproperlyConfigured(f"{name} holds text that is not a PEM block.")
+    return [match.group(0) + "\n" for match in _PEM_BLOCK.finditer(text)]
 
 
 def _dev_oidc_key() -> str:
@@ -457,9 +463,21 @@ GERAOS_OIDC_PRIVATE_KEY = env.str(
 )
 if not GERAOS_OIDC_PRIVATE_KEY:
     raise ImproperlyConfigured("GERAOS_OIDC_PRIVATE_KEY must be set when DEBUG is off.")
+_OIDC_SIGNING_KEYS = _pem_blocks("GERAOS_OIDC_PRIVATE_KEY", GERAOS_OIDC_PRIVATE_KEY)
+if len(_OIDC_SIGNING_KEYS) != 1:
+    raise ImproperlyConfigured(
+        "GERAOS_OIDC_PRIVATE_KEY must hold exactly one PEM private key, the one that signs "
+        f"(it holds {len(_OIDC_SIGNING_KEYS)}); keys only published go in "
+        "GERAOS_OIDC_PUBLISHED_KEYS."
+    )
 GERAOS_OIDC_PUBLISHED_KEYS = env.str("GERAOS_OIDC_PUBLISHED_KEYS", multiline=True, default="")
+# The signing key first (adapter.get_signing_key takes it), then the published ones.
 IDP_OIDC_PRIVATE_KEYS = [
-    {"pem": pem} for pem in _pem_blocks(GERAOS_OIDC_PRIVATE_KEY + GERAOS_OIDC_PUBLISHED_KEYS)
+    {"pem": pem}
+    for pem in [
+        *_OIDC_SIGNING_KEYS,
+        *_pem_blocks("GERAOS_OIDC_PUBLISHED_KEYS", GERAOS_OIDC_PUBLISHED_KEYS),
+    ]
 ]
 IDP_OIDC_ACCESS_TOKEN_EXPIRES_IN = 3600
 IDP_OIDC_ID_TOKEN_EXPIRES_IN = 300
