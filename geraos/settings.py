@@ -46,7 +46,10 @@ def _dev_oidc_key() -> str:
         )
         path.parent.mkdir(exist_ok=True)
         written = path.with_suffix(f".{os.getpid()}")
-        written.write_bytes(pem)
+        written.unlink(missing_ok=True)  # left by a process of this pid that died here
+        # Readable by its owner only, from the moment it exists (not the umask's 0644).
+        with os.fdopen(os.open(written, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as f:
+            f.write(pem)
         # Published whole or not at all: a second process starting now keeps the first key.
         with contextlib.suppress(FileExistsError):
             os.link(written, path)
