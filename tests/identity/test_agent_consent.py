@@ -4,11 +4,14 @@ token, and revoking the grant at /me/agents/ ends its tokens."""
 
 import datetime as dt
 import threading
+import time
 
 import pytest
 from allauth.idp.oidc.adapter import get_adapter
+from allauth.idp.oidc.internal.oauthlib import device_codes
 from allauth.idp.oidc.models import Client as OIDCClient
 from allauth.idp.oidc.models import Token as OIDCToken
+from django.core.cache import cache
 from django.db import connection
 from django.test import Client
 from django.utils import timezone
@@ -492,3 +495,33 @@ def test_a_grant_revoked_while_a_refresh_is_issued_ends_the_refreshed_tokens(mon
     assert AgentGrant.objects.get().is_revoked
     assert again.json()["error"] == "invalid_grant"
     assert userinfo.status_code == 401
+
+
+def test_a_device_approval_that_fails_at_the_last_step_leaves_the_grants_as_they_were():
+    user = UserFactory()
+    planner = agent_client()
+    approved_tokens(user, planner)
+    previous = AgentGrant.objects.get(user=user)
+    started = device_started(planner, scope="dispatch:create dispatch:read")
+    browser = signed_in(user)
+    browser.get(started["verification_uri_complete"])
+    # The code expires between its check and the confirmation (the cache keeps it a moment).
+    state_key = device_codes.cache_device_code_key(started["device_code"])
+    cache.set(state_key, {**cache.get(state_key), "expires_at": time.time() - 1})
+
+    refused = browser.post(
+        started["verification_uri_complete"],
+        {
+            "action": "grant",
+            "scopes": ["dispatch:create", "dispatch:read"],
+            "per_action_limit": "40.00",
+            "daily_limit": "60.00",
+            "expires_in_days": "7",
+        },
+    )
+
+    previous.refresh_from_db()
+    assert not previous.is_revoked
+    assert list(AgentGrant.objects.filter(user=user)) == [previous]
+    assert refused.status_code == 200
+    assert "expired" in str(refused.context["form"].non_field_errors())

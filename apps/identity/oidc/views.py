@@ -180,22 +180,27 @@ class DeviceConsentView(allauth_views.DeviceAuthorizationView):
 
     @transaction.atomic
     def _approve(self, form: ConsentForm, user, client: Client, device_code: str, state) -> bool:
-        if not form.makes_grant:
-            state["scope"] = form.cleaned_data["scopes"]
-            device_codes.update_device_state(device_code, state)
-            return device_codes.confirm_or_deny_device_code(user, device_code, confirm=True)
-        try:
-            grant = services.agent_grant_approve_client(
-                user=user, client=client, **form.grant_kwargs()
-            )
-        except ApplicationError as error:
-            transaction.set_rollback(True)
-            form.add_error(None, error.message)
-            return False
+        """Make the grant and confirm the device code, or neither."""
+        if form.makes_grant:
+            try:
+                grant = services.agent_grant_approve_client(
+                    user=user, client=client, **form.grant_kwargs()
+                )
+            except ApplicationError as error:
+                return _refuse_approval(form, error.message)
+            codes.remember_device_grant(device_code=device_code, grant=grant)
         state["scope"] = form.cleaned_data["scopes"]
         device_codes.update_device_state(device_code, state)
-        codes.remember_device_grant(device_code=device_code, grant=grant)
-        return device_codes.confirm_or_deny_device_code(user, device_code, confirm=True)
+        if device_codes.confirm_or_deny_device_code(user, device_code, confirm=True):
+            return True
+        return _refuse_approval(form, "This code has expired: start again on the device.")
+
+
+def _refuse_approval(form: ConsentForm, message: str) -> bool:
+    """Undo what approving wrote (the new grant, the previous one's revocation)."""
+    transaction.set_rollback(True)
+    form.add_error(None, message)
+    return False
 
 
 device_authorization = DeviceConsentView.as_view()
