@@ -50,6 +50,12 @@ def tokens_end_for_client(*, user_id: int, client_id: str) -> int:
     return alive.exclude(expires_at__lte=now).update(expires_at=now)
 
 
+def issued_to_another(*, value: str, client_id: str) -> bool:
+    """Whether the access or refresh token with this value is another client's."""
+    found = Token.objects.by_value(value).filter(type__in=GRANT_TOKEN_TYPES)
+    return found.exclude(client=client_id).exists()
+
+
 def token_grant_id(token: Token) -> str | None:
     """The grant a token was issued under, if any."""
     return (token.data or {}).get(GRANT_KEY) if isinstance(token.data, dict) else None

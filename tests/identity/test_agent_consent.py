@@ -525,3 +525,22 @@ def test_a_device_approval_that_fails_at_the_last_step_leaves_the_grants_as_they
     assert list(AgentGrant.objects.filter(user=user)) == [previous]
     assert refused.status_code == 200
     assert "expired" in str(refused.context["form"].non_field_errors())
+
+
+def test_an_agent_revoking_its_refresh_token_ends_that_token_and_not_its_grant():
+    planner = agent_client()
+    tokens = approved_tokens(UserFactory(), planner)
+
+    revoked = form_post(
+        Client(),
+        "/identity/o/api/revoke",
+        {"token": tokens["refresh_token"], "client_id": planner.id},
+    )
+    refreshed = token_request(
+        Client(), planner, grant_type="refresh_token", refresh_token=tokens["refresh_token"]
+    )
+
+    assert revoked.status_code == 200
+    assert refreshed.json()["error"] == "invalid_grant"
+    assert AgentGrant.objects.get().is_usable  # the person ends it at /me/agents/
+    assert api_as(tokens).get("/api/v1/me").status_code == 200

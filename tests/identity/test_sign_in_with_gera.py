@@ -231,3 +231,42 @@ def test_prompt_none_without_a_session_is_login_required():
     )
 
     assert redirected_params(silent)["error"] == "login_required"
+
+
+@pytest.mark.parametrize(
+    ("form", "headers"),
+    [
+        pytest.param({}, {"HTTP_AUTHORIZATION": basic_auth("geraclinic")}, id="a-product"),
+        pytest.param({"client_id": "trip-planner"}, {}, id="a-public-agent"),
+    ],
+)
+@pytest.mark.parametrize("kind", ["access_token", "refresh_token"])
+def test_a_client_cannot_revoke_a_token_issued_to_another(form, headers, kind):
+    home = product()
+    register_client("geraclinic", scopes=PRODUCT_SCOPES, redirect_uris=(CLINIC_CALLBACK,))
+    register_client("trip-planner", scopes=["openid"], public=True)
+    _, tokens = sign_in(UserFactory(), home)
+
+    answer = form_post(
+        Client(), "/identity/o/api/revoke", {"token": tokens[kind], **form}, **headers
+    )
+
+    assert answer.status_code == 200  # RFC 7009, 2.2: as for a token it does not know
+    introspect = Client(HTTP_AUTHORIZATION=basic_auth(home.id))
+    still = form_post(introspect, "/identity/o/api/introspect", {"token": tokens[kind]})
+    assert still.json()["active"] is True
+
+
+def test_revoking_with_credentials_that_fail_is_invalid_client():
+    home = product()
+    _, tokens = sign_in(UserFactory(), home)
+
+    answer = form_post(
+        Client(),
+        "/identity/o/api/revoke",
+        {"token": tokens["access_token"]},
+        HTTP_AUTHORIZATION=basic_auth(home.id, "wrong-secret"),
+    )
+
+    assert answer.status_code == 401
+    assert answer.json()["error"] == "invalid_client"

@@ -1,7 +1,8 @@
 """allauth.idp.oidc's endpoints, where GeraOS adds to them: the consent page (an agent's
-grant with its limits, exact redirect URIs, PKCE by S256 only), the device flow's (the
-same), the token endpoint (rate limited, codes used once, tokens tied to their grant)
-and sign-out (exact redirect URIs)."""
+grant with its limits, exact redirect URIs, PKCE by S256 only, never skipped silently),
+the device flow's (the same), the token endpoint (rate limited, codes used once, tokens
+tied to their grant), revocation (a client's own tokens only) and sign-out (exact
+redirect URIs)."""
 
 import json
 from urllib.parse import parse_qs, urlsplit
@@ -25,6 +26,7 @@ from apps.core.errors import ApplicationError
 from apps.identity import oauth_tokens, services
 from apps.identity.models import AgentGrant
 from apps.identity.oidc import codes
+from apps.identity.oidc.clients import authenticated_client
 from apps.identity.oidc.codes import oauth_error
 from apps.identity.oidc.consent import ConsentForm
 from apps.identity.oidc.guards import error_page
@@ -273,6 +275,24 @@ def device_code(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and request.content_type != form:
         return oauth_error("invalid_request", f"Send the request as {form}.")
     return allauth_views.device_code(request)
+
+
+@csrf_exempt
+def revoke(request: HttpRequest) -> HttpResponse:
+    """allauth's revocation endpoint, for the requesting client's own tokens (RFC 7009,
+    2.1): allauth deleted a token of any client. Another client's token is answered as
+    an unknown one, 200 with nothing revoked (2.2), which tells a prober nothing. Client
+    authentication is checked here first, so a request allauth would let through
+    unauthenticated cannot reach its delete either."""
+    if request.method != "POST":
+        return allauth_views.revoke(request)
+    client = authenticated_client(request)
+    if client is None:
+        return oauth_error("invalid_client", "Client authentication failed.", status=401)
+    value = request.POST.get("token", "")
+    if value and oauth_tokens.issued_to_another(value=value, client_id=client.id):
+        return HttpResponse(status=200)
+    return allauth_views.revoke(request)
 
 
 # --- signing out -------------------------------------------------------------------------
