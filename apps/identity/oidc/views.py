@@ -16,7 +16,6 @@ from allauth.idp.oidc.models import Client
 from django.core.cache import cache
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
-from django.middleware.csrf import CsrfViewMiddleware
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.http import urlencode
@@ -147,7 +146,8 @@ class DeviceConsentView(allauth_views.DeviceAuthorizationView):
     page: the grant is approved here, and the token polled for is tied to it."""
 
     def dispatch(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
-        if request.method == "POST" and (refused := _csrf_refusal(request)):
+        # allauth's own check, for a view it marked exempt (the mark is inherited).
+        if request.method == "POST" and (refused := allauth_views._enforce_csrf(request)):
             return refused
         return super().dispatch(request, *args, **kwargs)
 
@@ -206,16 +206,6 @@ def _refuse_approval(form: ConsentForm, message: str) -> bool:
 
 
 device_authorization = DeviceConsentView.as_view()
-
-
-def _csrf_refusal(request: HttpRequest) -> HttpResponse | None:
-    """Django's CSRF check, for a view allauth marked exempt (the mark is inherited)."""
-    middleware = CsrfViewMiddleware(get_response=lambda request: HttpResponse())
-    return middleware.process_view(request, _checked_view, (), {})
-
-
-def _checked_view(request: HttpRequest) -> HttpResponse:
-    return HttpResponse()  # never called: process_view only decides
 
 
 # --- the token endpoint ------------------------------------------------------------------
