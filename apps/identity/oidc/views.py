@@ -119,7 +119,9 @@ def _refuse_silent_consent(
     return _send_back(request, redirect_uri, "consent_required", "Ask again without prompt=none.")
 
 
-def _send_back(request: HttpRequest, redirect_uri: str, error: str, description: str):
+def _send_back(
+    request: HttpRequest, redirect_uri: str, error: str, description: str
+) -> HttpResponse:
     """An error sent to the client's own redirect URI (RFC 6749, 4.1.2.1)."""
     params = {"error": error, "error_description": description}
     if state := request.GET.get("state"):
