@@ -19,10 +19,16 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
 
 
-def _pem_blocks(text: str) -> list[str]:
-    """Each PEM private key in `text` (keys may be pasted one after another)."""
-    pem = r"-----BEGIN (RSA |)PRIVATE KEY-----.+?-----END \1PRIVATE KEY-----"
-    return [match.group(0) + "\n" for match in re.finditer(pem, text, re.DOTALL)]
+_PEM_BLOCK = re.compile(r"-----BEGIN ([A-Z0-9 ]+)-----.+?-----END \1-----", re.DOTALL)
+
+
+def _pem_blocks(name: str, text: str) -> list[str]:
+    """Each PEM block in the variable `name` (keys may be pasted one after another),
+    whatever it holds: the deploy check (identity.E001) names a key that cannot sign,
+    where skipping it would let the next key take its place."""
+    if _PEM_BLOCK.sub("", text).strip():
+        raise ImproperlyConfigured(f"{name} holds text that is not a PEM block.")
+    return [match.group(0) + "\n" for match in _PEM_BLOCK.finditer(text)]
 
 
 def _dev_oidc_key() -> str:
@@ -40,7 +46,10 @@ def _dev_oidc_key() -> str:
         )
         path.parent.mkdir(exist_ok=True)
         written = path.with_suffix(f".{os.getpid()}")
-        written.write_bytes(pem)
+        written.unlink(missing_ok=True)  # left by a process of this pid that died here
+        # Readable by its owner only, from the moment it exists (not the umask's 0644).
+        with os.fdopen(os.open(written, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as f:
+            f.write(pem)
         # Published whole or not at all: a second process starting now keeps the first key.
         with contextlib.suppress(FileExistsError):
             os.link(written, path)
@@ -476,9 +485,21 @@ GERAOS_OIDC_PRIVATE_KEY = env.str(
 )
 if not GERAOS_OIDC_PRIVATE_KEY:
     raise ImproperlyConfigured("GERAOS_OIDC_PRIVATE_KEY must be set when DEBUG is off.")
+_OIDC_SIGNING_KEYS = _pem_blocks("GERAOS_OIDC_PRIVATE_KEY", GERAOS_OIDC_PRIVATE_KEY)
+if len(_OIDC_SIGNING_KEYS) != 1:
+    raise ImproperlyConfigured(
+        "GERAOS_OIDC_PRIVATE_KEY must hold exactly one PEM private key, the one that signs "
+        f"(it holds {len(_OIDC_SIGNING_KEYS)}); keys only published go in "
+        "GERAOS_OIDC_PUBLISHED_KEYS."
+    )
 GERAOS_OIDC_PUBLISHED_KEYS = env.str("GERAOS_OIDC_PUBLISHED_KEYS", multiline=True, default="")
+# The signing key first (adapter.get_signing_key takes it), then the published ones.
 IDP_OIDC_PRIVATE_KEYS = [
-    {"pem": pem} for pem in _pem_blocks(GERAOS_OIDC_PRIVATE_KEY + GERAOS_OIDC_PUBLISHED_KEYS)
+    {"pem": pem}
+    for pem in [
+        *_OIDC_SIGNING_KEYS,
+        *_pem_blocks("GERAOS_OIDC_PUBLISHED_KEYS", GERAOS_OIDC_PUBLISHED_KEYS),
+    ]
 ]
 IDP_OIDC_ACCESS_TOKEN_EXPIRES_IN = 3600
 IDP_OIDC_ID_TOKEN_EXPIRES_IN = 300

@@ -27,6 +27,13 @@ def tokens_bind(*, grant: AgentGrant, values: list[str]) -> None:
         token.save(update_fields=["data", "expires_at"])
 
 
+def grant_lock_usable(*, grant_id) -> AgentGrant | None:
+    """The grant, locked until the transaction ends, if it is neither revoked nor expired.
+    Tokens issued and bound under the lock are seen by its revoke (which takes it too)."""
+    grant = AgentGrant.objects.select_for_update(of=("self",)).filter(pk=grant_id).first()
+    return grant if grant is not None and grant.is_usable else None
+
+
 def tokens_end(*, grant: AgentGrant) -> int:
     """Expire every token still alive under `grant`; how many there were."""
     now = timezone.now()
@@ -41,6 +48,12 @@ def tokens_end_for_client(*, user_id: int, client_id: str) -> int:
     now = timezone.now()
     alive = Token.objects.filter(user=user_id, client=client_id, type__in=GRANT_TOKEN_TYPES)
     return alive.exclude(expires_at__lte=now).update(expires_at=now)
+
+
+def issued_to_another(*, value: str, client_id: str) -> bool:
+    """Whether the access or refresh token with this value is another client's."""
+    found = Token.objects.by_value(value).filter(type__in=GRANT_TOKEN_TYPES)
+    return found.exclude(client=client_id).exists()
 
 
 def token_grant_id(token: Token) -> str | None:

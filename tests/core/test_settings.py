@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.keys import production_keys
+from tests.keys import ec_private_key, encrypted_oidc_key, new_oidc_key, production_keys
 
 ROOT = Path(__file__).resolve().parents[2]
 PRODUCTION_KEYS = production_keys()
@@ -190,3 +190,67 @@ def test_production_refuses_to_serve_with_an_id_token_key_that_is_no_key(tmp_pat
 
 def _not_a_key() -> str:
     return "-----BEGIN PRIVATE KEY-----\nbm90IGEga2V5\n-----END PRIVATE KEY-----\n"
+
+
+def deploy_check(tmp_path, **keys: str) -> subprocess.CompletedProcess:
+    return run_manage(
+        "check",
+        "--deploy",
+        DEBUG="false",
+        SECRET_KEY=secrets.token_urlsafe(50),
+        **{**PRODUCTION_KEYS, **keys},
+        ALLOWED_HOSTS="geraos.example",
+        DATABASE_URL=f"sqlite:///{tmp_path / 'deploy-check.sqlite3'}",
+    )
+
+
+SIGNING, PUBLISHED = "GERAOS_OIDC_PRIVATE_KEY", "GERAOS_OIDC_PUBLISHED_KEYS"
+
+
+@pytest.mark.parametrize(
+    ("signing", "published", "named"),
+    [
+        pytest.param(encrypted_oidc_key(), new_oidc_key(), SIGNING, id="encrypted"),
+        pytest.param(ec_private_key(), new_oidc_key(), SIGNING, id="ec"),
+        pytest.param(new_oidc_key(), encrypted_oidc_key(), PUBLISHED, id="published"),
+    ],
+)
+def test_an_id_token_key_that_cannot_sign_stops_the_deployment_naming_its_variable(
+    tmp_path, signing, published, named
+):
+    """Such a key had been skipped, and a published key, there to verify only, signed."""
+    result = deploy_check(
+        tmp_path, GERAOS_OIDC_PRIVATE_KEY=signing, GERAOS_OIDC_PUBLISHED_KEYS=published
+    )
+
+    assert result.returncode != 0
+    assert f"(identity.E001) A key in {named} is not an unencrypted RSA private key" in (
+        result.stderr
+    )
+
+
+@pytest.mark.parametrize(
+    ("signing", "refusal"),
+    [
+        pytest.param(
+            new_oidc_key() + new_oidc_key(),
+            "GERAOS_OIDC_PRIVATE_KEY must hold exactly one PEM private key",
+            id="two-keys",
+        ),
+        pytest.param(
+            new_oidc_key()[:-30],
+            "GERAOS_OIDC_PRIVATE_KEY holds text that is not a PEM block",
+            id="cut-short",
+        ),
+    ],
+)
+def test_production_refuses_to_start_unless_the_signing_key_variable_holds_one_key(
+    signing, refusal
+):
+    """Else the first key pasted signed, or a published key did, while the check passed."""
+    result = production_check(
+        GERAOS_OIDC_PRIVATE_KEY=signing, GERAOS_OIDC_PUBLISHED_KEYS=new_oidc_key()
+    )
+
+    assert result.returncode != 0
+    assert refusal in result.stderr

@@ -3,15 +3,23 @@ makes the AgentGrant the API enforces, the access token acts under it like a ger
 token, and revoking the grant at /me/agents/ ends its tokens."""
 
 import datetime as dt
+import threading
+import time
 
 import pytest
+from allauth.idp.oidc.adapter import get_adapter
+from allauth.idp.oidc.internal.oauthlib import device_codes
+from allauth.idp.oidc.models import Client as OIDCClient
 from allauth.idp.oidc.models import Token as OIDCToken
+from django.core.cache import cache
+from django.db import connection
 from django.test import Client
 from django.utils import timezone
 from djmoney.money import Money
 
 from apps.catalog import services as catalog_services
 from apps.catalog.models import Skill
+from apps.identity import oauth_tokens, services
 from apps.identity.models import AgentGrant
 from tests.dispatch.conftest import LEAK, PLUMBER, wednesday_morning  # noqa: F401
 from tests.factories import UserFactory, make_grant, product
@@ -19,6 +27,7 @@ from tests.identity.oidc_helpers import (
     AGENT_SCOPES,
     agent_client,
     authorize_url,
+    basic_auth,
     form_post,
     pkce,
     poll_later,
@@ -311,3 +320,227 @@ def test_an_agent_without_a_browser_is_approved_through_the_device_flow(monkeypa
     me = api_as(tokens.json()).get("/api/v1/me").json()
     assert me["grant"]["scopes"] == ["dispatch:create", "dispatch:read"]
     assert me["grant"]["daily_limit"]["amount"] == "60.00"
+
+
+# --- consent is never skipped for an agent ------------------------------------------------
+
+
+@pytest.mark.parametrize("asking", ["trip-planner", "other-agent"])
+def test_prompt_none_never_skips_an_agents_consent_page(asking):
+    user = UserFactory()
+    approved_tokens(user, agent_client())  # the person's live token carries the agent scopes
+    other = agent_client("other-agent", name="Other agent")
+    client = other if asking == "other-agent" else OIDCClient.objects.get(id=asking)
+
+    silent = signed_in(user).get(
+        authorize_url(client, scopes=AGENT_SCOPES, challenge=pkce()[1], prompt="none")
+    )
+
+    returned = redirected_params(silent)
+    assert silent["Location"].startswith("http://127.0.0.1/callback?")
+    assert returned["error"] == "consent_required"
+    assert returned["state"] == "state-123"
+    assert "code" not in returned
+    assert not AgentGrant.objects.filter(oauth_client=other).exists()
+
+
+def test_a_token_with_agent_scopes_and_no_grant_is_inactive_at_introspection():
+    """As one a silent authorization (prompt=none) issued before it was refused."""
+    server_agent = register_client("server-agent", scopes=AGENT_SCOPES)  # confidential
+    value = "an-access-token-issued-without-a-grant"
+    token = OIDCToken(
+        client=server_agent,
+        user=UserFactory(),
+        type=OIDCToken.Type.ACCESS_TOKEN,
+        hash=get_adapter().hash_token(value),
+        expires_at=timezone.now() + dt.timedelta(hours=1),
+    )
+    token.set_scopes(AGENT_SCOPES)
+    token.save()
+
+    answer = form_post(
+        Client(HTTP_AUTHORIZATION=basic_auth(server_agent.id)),
+        "/identity/o/api/introspect",
+        {"token": value},
+    )
+
+    assert answer.status_code == 200
+    assert answer.json() == {"active": False}
+
+
+# --- the device flow's token carries what the person approved -------------------------------
+
+DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
+
+
+def device_started(client, **form) -> dict:
+    started = form_post(Client(), "/identity/o/api/device/code", {"client_id": client.id, **form})
+    assert started.status_code == 200, started.content
+    return started.json()
+
+
+def poll(client, started: dict, **form):
+    return token_request(
+        Client(), client, grant_type=DEVICE_GRANT, device_code=started["device_code"], **form
+    )
+
+
+def issued_scopes() -> list[str]:
+    return OIDCToken.objects.get(type=OIDCToken.Type.ACCESS_TOKEN).get_scopes()
+
+
+def test_a_device_asking_for_a_scope_when_it_polls_gets_only_what_the_person_approved(
+    monkeypatch,
+):
+    planner = agent_client()
+    started = device_started(planner, scope="dispatch:create dispatch:read")
+    browser = signed_in(UserFactory())
+    browser.get(started["verification_uri_complete"])
+    browser.post(
+        started["verification_uri_complete"],
+        {
+            "action": "grant",
+            "scopes": ["dispatch:read"],  # not dispatch:create
+            "per_action_limit": "40.00",
+            "daily_limit": "60.00",
+            "expires_in_days": "7",
+        },
+    )
+    poll_later(monkeypatch)
+
+    widened = poll(planner, started, scope="dispatch:create dispatch:read")
+    tokens = poll(planner, started)
+
+    assert widened.status_code == 400
+    assert widened.json()["error"] == "invalid_request"
+    assert tokens.status_code == 200, tokens.content
+    assert issued_scopes() == ["dispatch:read"]
+
+
+def test_a_device_that_named_no_scope_gets_the_scopes_its_confirmation_was_for(monkeypatch):
+    tv = agent_client(scopes=["openid", *AGENT_SCOPES])
+    tv.set_default_scopes(["openid"])
+    tv.save()
+    started = device_started(tv)  # no scope: the client's default, openid
+    browser = signed_in(UserFactory())
+    page = browser.get(started["verification_uri_complete"])
+    confirmed = browser.post(started["verification_uri_complete"], {"action": "confirm"})
+    tv.set_default_scopes(["openid", "dispatch:create"])  # changed before the device polls
+    tv.save()
+    poll_later(monkeypatch)
+
+    tokens = poll(tv, started)
+
+    assert b"Let Trip planner act for you?" not in page.content  # no agent scope was asked
+    assert confirmed.status_code == 200
+    assert tokens.status_code == 200, tokens.content
+    assert issued_scopes() == ["openid"]
+
+
+# --- a revoked grant issues nothing, even mid-refresh ------------------------------------------
+
+
+def test_a_code_redeemed_after_its_grant_was_revoked_issues_no_token():
+    user = UserFactory()
+    planner = agent_client()
+    browser = signed_in(user)
+    verifier, challenge = pkce()
+    page = consent_page(browser, planner, challenge=challenge)
+    code = redirected_params(approve(browser, page))["code"]
+    browser.post(f"/me/agents/{AgentGrant.objects.get(user=user).pk}/revoke/")
+
+    tokens = redeem(Client(), planner, code, verifier)
+
+    assert tokens.status_code == 400
+    assert tokens.json()["error"] == "invalid_grant"
+    assert not OIDCToken.objects.exists()
+
+
+def revoke_in_another_connection(grant: AgentGrant) -> None:
+    try:
+        services.agent_grant_revoke(grant=grant, reason="revoked at /me/agents/")
+    finally:
+        connection.close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_grant_revoked_while_a_refresh_is_issued_ends_the_refreshed_tokens(monkeypatch):
+    planner = agent_client()
+    tokens = approved_tokens(UserFactory(), planner)
+    grant = AgentGrant.objects.get()
+    revoking = threading.Thread(target=revoke_in_another_connection, args=(grant,))
+    bind = oauth_tokens.tokens_bind
+
+    def bind_after_the_revoke_ran(**kwargs) -> None:
+        revoking.start()
+        revoking.join(timeout=1)  # done, or waiting for the lock this refresh holds
+        bind(**kwargs)
+
+    monkeypatch.setattr(oauth_tokens, "tokens_bind", bind_after_the_revoke_ran)
+    refreshed = token_request(
+        Client(), planner, grant_type="refresh_token", refresh_token=tokens["refresh_token"]
+    )
+    revoking.join()
+    monkeypatch.undo()
+
+    assert refreshed.status_code == 200, refreshed.content
+    again = token_request(
+        Client(),
+        planner,
+        grant_type="refresh_token",
+        refresh_token=refreshed.json()["refresh_token"],
+    )
+    bearer = f"Bearer {refreshed.json()['access_token']}"
+    userinfo = Client().get("/identity/o/api/userinfo", HTTP_AUTHORIZATION=bearer)
+    assert AgentGrant.objects.get().is_revoked
+    assert again.json()["error"] == "invalid_grant"
+    assert userinfo.status_code == 401
+
+
+def test_a_device_approval_that_fails_at_the_last_step_leaves_the_grants_as_they_were():
+    user = UserFactory()
+    planner = agent_client()
+    approved_tokens(user, planner)
+    previous = AgentGrant.objects.get(user=user)
+    started = device_started(planner, scope="dispatch:create dispatch:read")
+    browser = signed_in(user)
+    browser.get(started["verification_uri_complete"])
+    # The code expires between its check and the confirmation (the cache keeps it a moment).
+    state_key = device_codes.cache_device_code_key(started["device_code"])
+    cache.set(state_key, {**cache.get(state_key), "expires_at": time.time() - 1})
+
+    refused = browser.post(
+        started["verification_uri_complete"],
+        {
+            "action": "grant",
+            "scopes": ["dispatch:create", "dispatch:read"],
+            "per_action_limit": "40.00",
+            "daily_limit": "60.00",
+            "expires_in_days": "7",
+        },
+    )
+
+    previous.refresh_from_db()
+    assert not previous.is_revoked
+    assert list(AgentGrant.objects.filter(user=user)) == [previous]
+    assert refused.status_code == 200
+    assert "expired" in str(refused.context["form"].non_field_errors())
+
+
+def test_an_agent_revoking_its_refresh_token_ends_that_token_and_not_its_grant():
+    planner = agent_client()
+    tokens = approved_tokens(UserFactory(), planner)
+
+    revoked = form_post(
+        Client(),
+        "/identity/o/api/revoke",
+        {"token": tokens["refresh_token"], "client_id": planner.id},
+    )
+    refreshed = token_request(
+        Client(), planner, grant_type="refresh_token", refresh_token=tokens["refresh_token"]
+    )
+
+    assert revoked.status_code == 200
+    assert refreshed.json()["error"] == "invalid_grant"
+    assert AgentGrant.objects.get().is_usable  # the person ends it at /me/agents/
+    assert api_as(tokens).get("/api/v1/me").status_code == 200

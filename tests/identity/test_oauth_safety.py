@@ -10,12 +10,16 @@ from allauth.idp.oidc.internal.oauthlib import device_codes
 from django.core.cache import cache
 from django.test import Client
 
+from apps.identity.oidc import views
+from apps.identity.oidc.clients import client_problems
 from tests.factories import UserFactory
 from tests.helpers import run_concurrently
 from tests.identity.oidc_helpers import (
+    AGENT_CALLBACK,
     AGENT_SCOPES,
     CALLBACK,
     PRODUCT_SCOPES,
+    SIGNED_OUT,
     agent_client,
     authorize_url,
     basic_auth,
@@ -179,8 +183,8 @@ def test_a_code_presented_twice_is_refused_and_the_tokens_it_gave_are_revoked():
         assert answer.json() == {"active": False}
 
 
-def test_an_agents_code_presented_twice_revokes_its_grant():
-    planner = agent_client()
+def approved_code(planner) -> tuple[str, str]:
+    """A code for an agent the person approved on the consent page, and its verifier."""
     browser = signed_in()
     verifier, challenge = pkce()
     page = browser.get(authorize_url(planner, scopes=AGENT_SCOPES, challenge=challenge))
@@ -196,14 +200,83 @@ def test_an_agents_code_presented_twice_revokes_its_grant():
             "expires_in_days": "30",
         },
     )
-    code = redirected_params(approved)["code"]
+    return redirected_params(approved)["code"], verifier
+
+
+def me_with(tokens: dict):
+    return Client(HTTP_AUTHORIZATION=f"Bearer {tokens['access_token']}").get("/api/v1/me")
+
+
+def test_an_agents_code_presented_twice_revokes_its_grant():
+    planner = agent_client()
+    code, verifier = approved_code(planner)
     first = redeem(Client(), planner, code, verifier).json()
 
     redeem(Client(), planner, code, verifier)
 
-    refused = Client(HTTP_AUTHORIZATION=f"Bearer {first['access_token']}").get("/api/v1/me")
+    refused = me_with(first)
     assert refused.status_code == 401
     assert refused.json()["error"]["code"] == "token_revoked"
+
+
+WRONG_VERIFIER = "not-the-verifier-" + "z" * 40
+STRANGERS = [
+    pytest.param({"client_id": "nobody"}, {}, id="unknown-client"),
+    pytest.param({"client_id": "trip-planner"}, {}, id="its-client-without-the-verifier"),
+    pytest.param(
+        {"client_id": "trip-planner", "code_verifier": WRONG_VERIFIER}, {}, id="wrong-verifier"
+    ),
+    pytest.param(
+        {}, {"HTTP_AUTHORIZATION": basic_auth("gerahome")}, id="another-client-authenticated"
+    ),
+]
+
+
+@pytest.mark.parametrize(("form", "headers"), STRANGERS)
+def test_a_used_code_presented_by_anyone_but_its_client_revokes_nothing(form, headers):
+    product()
+    planner = agent_client()
+    code, verifier = approved_code(planner)
+    tokens = redeem(Client(), planner, code, verifier).json()
+
+    stranger = form_post(
+        Client(),
+        "/identity/o/api/token",
+        {"grant_type": "authorization_code", "code": code, "redirect_uri": AGENT_CALLBACK, **form},
+        **headers,
+    )
+
+    assert stranger.status_code in (400, 401)
+    assert me_with(tokens).status_code == 200
+
+
+@pytest.mark.parametrize(("form", "headers"), STRANGERS)
+def test_a_stranger_presenting_a_code_while_it_is_redeemed_does_not_spoil_it(
+    monkeypatch, form, headers
+):
+    product()
+    planner = agent_client()
+    code, verifier = approved_code(planner)
+    issue = views._issue
+    stranger = {}
+
+    def issue_after_a_stranger_tried(request, grant):
+        if not stranger:  # the first call is the client's redemption, under way
+            stranger["tried"] = True
+            stranger["answer"] = form_post(
+                Client(),
+                "/identity/o/api/token",
+                {"grant_type": "authorization_code", "code": code, **form},
+                **headers,
+            )
+        return issue(request, grant)
+
+    monkeypatch.setattr(views, "_issue", issue_after_a_stranger_tried)
+    tokens = redeem(Client(), planner, code, verifier)
+
+    assert stranger["answer"].status_code in (400, 401)
+    assert tokens.status_code == 200, tokens.content
+    assert me_with(tokens.json()).status_code == 200
 
 
 @pytest.mark.django_db(transaction=True)
@@ -244,7 +317,7 @@ DEVICE = "urn:ietf:params:oauth:grant-type:device_code"
         ({"grant_type": "refresh_token"}, "invalid_request"),
         ({"grant_type": "refresh_token", "refresh_token": "x", "scope": "admin"}, "invalid_grant"),
         ({"grant_type": DEVICE, "device_code": "x"}, "invalid_request"),
-        ({"grant_type": CODE, "code": "\x00", "redirect_uri": "\x00"}, "invalid_grant"),
+        ({"grant_type": CODE, "code": "\x00", "redirect_uri": "\x00"}, "invalid_request"),
     ],
 )  # fmt: skip
 def test_a_bad_token_request_gets_its_rfc_error_code(form, expected):
@@ -388,3 +461,115 @@ def test_a_device_is_confirmed_only_from_the_page_itself_never_from_another_site
     )
     assert confirmed.status_code == 200
     assert cache.get(state)["granted"] is True
+
+
+# --- malformed input: a 4xx, never a 500 ------------------------------------------------------
+
+BROKEN_URI = "http://[::1/callback"  # urlsplit raises on it
+NUL_BASIC = {"HTTP_AUTHORIZATION": basic_auth("\x00")}
+AUTHORIZE = {"response_type": "code", "redirect_uri": CALLBACK, "scope": "openid"}
+REFRESH = {"grant_type": "refresh_token", "refresh_token": "x"}
+
+
+LOGOUT = "/identity/o/logout"
+TOKEN = "/identity/o/api/token"
+REVOKE = "/identity/o/api/revoke"
+INTROSPECT = "/identity/o/api/introspect"
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "params", "headers"),
+    [
+        pytest.param(
+            "get", "/identity/o/authorize", {**AUTHORIZE, "client_id": "\x00"}, {},
+            id="authorize-nul-client",
+        ),
+        pytest.param(
+            "get", "/identity/o/authorize",
+            {**AUTHORIZE, "client_id": "gerahome", "redirect_uri": BROKEN_URI}, {},
+            id="authorize-broken-redirect-uri",
+        ),
+        pytest.param(
+            "get", LOGOUT, {"client_id": "\x00", "post_logout_redirect_uri": SIGNED_OUT}, {},
+            id="logout-get-nul-client",
+        ),
+        pytest.param(
+            "post", LOGOUT, {"client_id": "\x00", "post_logout_redirect_uri": SIGNED_OUT}, {},
+            id="logout-post-nul-client",
+        ),
+        pytest.param(
+            "get", LOGOUT, {"client_id": "gerahome", "post_logout_redirect_uri": BROKEN_URI}, {},
+            id="logout-get-broken-uri",
+        ),
+        pytest.param(
+            "post", LOGOUT, {"client_id": "gerahome", "post_logout_redirect_uri": BROKEN_URI}, {},
+            id="logout-post-broken-uri",
+        ),
+        pytest.param(
+            "post", TOKEN, {**REFRESH, "client_id": "\x00"}, {}, id="token-refresh-nul-client"
+        ),
+        pytest.param(
+            "post", TOKEN, {"grant_type": DEVICE, "device_code": "x", "client_id": "\x00"}, {},
+            id="token-device-nul-client",
+        ),
+        pytest.param(
+            "post", TOKEN, {"grant_type": CODE, "code": "x", "client_id": "\x00"}, {},
+            id="token-code-nul-client",
+        ),
+        pytest.param("post", TOKEN, REFRESH, NUL_BASIC, id="token-nul-basic-auth"),
+        pytest.param(
+            "post", "/identity/o/api/device/code", {"client_id": "\x00"}, {},
+            id="device-code-nul-client",
+        ),
+        pytest.param(
+            "post", REVOKE, {"token": "x", "client_id": "\x00"}, {}, id="revoke-nul-client"
+        ),
+        pytest.param("post", REVOKE, {"token": "x"}, NUL_BASIC, id="revoke-nul-basic-auth"),
+        pytest.param(
+            "post", INTROSPECT, {"token": "x", "client_id": "\x00", "client_secret": "s"}, {},
+            id="introspect-nul-client",
+        ),
+        pytest.param(
+            "post", INTROSPECT, {"token": "x"}, NUL_BASIC, id="introspect-nul-basic-auth"
+        ),
+    ],
+)  # fmt: skip
+def test_malformed_input_is_a_4xx_never_a_500(method, path, params, headers):
+    product()
+    browser = Client(raise_request_exception=False)
+    browser.force_login(UserFactory())
+
+    if method == "get":
+        response = browser.get(path, params, **headers)
+    else:
+        response = form_post(browser, path, params, **headers)
+
+    assert 400 <= response.status_code < 500, response.content[:300]
+    if response.get("Content-Type") == "application/json":
+        assert response.json()["error"] in RFC_6749_TOKEN_ERRORS | {"invalid_token"}
+
+
+def test_an_anonymous_answer_to_the_consent_page_is_a_4xx_never_a_500():
+    planner = agent_client()
+    page = signed_in().get(authorize_url(planner, scopes=AGENT_SCOPES, challenge=pkce()[1]))
+    form = page.context["form"]
+
+    response = Client(raise_request_exception=False).post(
+        "/identity/o/authorize?prompt=none",
+        {"request": form["request"].value(), "action": "grant", "scopes": form["scopes"].value()},
+    )
+
+    assert 400 <= response.status_code < 500, response.content[:300]
+
+
+def test_a_redirect_uri_that_does_not_parse_is_refused_when_a_client_is_registered():
+    problems = client_problems(
+        scopes=["openid"],
+        grant_types=["authorization_code"],
+        redirect_uris=[BROKEN_URI],
+        post_logout_uris=[BROKEN_URI],
+        public=False,
+        skip_consent=False,
+    )
+
+    assert set(problems) == {"redirect_uris", "post_logout_redirect_uris"}

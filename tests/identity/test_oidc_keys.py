@@ -2,6 +2,9 @@
 document names (never among the receipt keys at /.well-known/jwks.json), and rotated by
 publishing the next key before it signs."""
 
+import os
+import stat
+
 import jwt
 import pytest
 from allauth.core.internal import jwkkit
@@ -13,6 +16,7 @@ from apps.identity.oidc.checks import oidc_keys_load
 from apps.trust import selectors as trust_selectors
 from apps.trust.jose import VerificationError
 from apps.trust.verify import verify_bundle
+from geraos import settings as geraos_settings
 from tests.factories import UserFactory, make_receipt
 from tests.identity.oidc_helpers import PRODUCT_SCOPES, authorize_url, pkce, product, redeem
 from tests.identity.oidc_helpers import redirected_params as returned
@@ -94,3 +98,16 @@ def test_without_any_id_token_key_the_deployment_stops(settings):
 
 def test_the_keys_in_use_load():
     assert oidc_keys_load() == []
+
+
+def test_the_development_key_is_written_readable_by_its_owner_only(tmp_path, monkeypatch):
+    monkeypatch.setattr(geraos_settings, "BASE_DIR", tmp_path)
+    umask = os.umask(0o022)  # a usual umask: files readable by everyone
+    try:
+        pem = geraos_settings._dev_oidc_key()
+    finally:
+        os.umask(umask)
+
+    key_file = tmp_path / "var" / "oidc-dev-key.pem"
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    assert jwkkit.load_pem(pem)

@@ -188,3 +188,85 @@ def test_a_device_without_a_browser_signs_in_with_the_device_flow(monkeypatch):
     claims = http.get("/identity/o/api/userinfo", HTTP_AUTHORIZATION=bearer).json()
     assert claims["sub"] == str(user.pk)
     assert claims["gera_plan"] == "free"
+
+
+CLINIC_CALLBACK = "https://clinic.gera.example/callback"
+
+
+def test_prompt_none_is_consent_required_for_a_product_that_does_not_skip_consent():
+    user = UserFactory()
+    browser, _ = sign_in(user, product())  # a live token with openid, email, profile, plan
+    clinic = register_client("geraclinic", scopes=PRODUCT_SCOPES, redirect_uris=(CLINIC_CALLBACK,))
+
+    silent = browser.get(
+        authorize_url(clinic, scopes=PRODUCT_SCOPES, challenge=pkce()[1], prompt="none")
+    )
+
+    returned = redirected_params(silent)
+    assert silent["Location"].startswith(f"{CLINIC_CALLBACK}?")
+    assert returned["error"] == "consent_required"
+    assert returned["state"] == "state-123"
+    assert "code" not in returned
+
+
+def test_prompt_none_signs_a_person_in_silently_to_a_product_that_skips_consent():
+    user = UserFactory()
+    home = product()
+    browser, _ = sign_in(user, home)
+    verifier, challenge = pkce()
+
+    silent = browser.get(
+        authorize_url(home, scopes=PRODUCT_SCOPES, challenge=challenge, prompt="none")
+    )
+
+    tokens = redeem(Client(), home, redirected_params(silent)["code"], verifier)
+    assert tokens.status_code == 200, tokens.content
+
+
+def test_prompt_none_without_a_session_is_login_required():
+    home = product()
+
+    silent = Client().get(
+        authorize_url(home, scopes=PRODUCT_SCOPES, challenge=pkce()[1], prompt="none")
+    )
+
+    assert redirected_params(silent)["error"] == "login_required"
+
+
+@pytest.mark.parametrize(
+    ("form", "headers"),
+    [
+        pytest.param({}, {"HTTP_AUTHORIZATION": basic_auth("geraclinic")}, id="a-product"),
+        pytest.param({"client_id": "trip-planner"}, {}, id="a-public-agent"),
+    ],
+)
+@pytest.mark.parametrize("kind", ["access_token", "refresh_token"])
+def test_a_client_cannot_revoke_a_token_issued_to_another(form, headers, kind):
+    home = product()
+    register_client("geraclinic", scopes=PRODUCT_SCOPES, redirect_uris=(CLINIC_CALLBACK,))
+    register_client("trip-planner", scopes=["openid"], public=True)
+    _, tokens = sign_in(UserFactory(), home)
+
+    answer = form_post(
+        Client(), "/identity/o/api/revoke", {"token": tokens[kind], **form}, **headers
+    )
+
+    assert answer.status_code == 200  # RFC 7009, 2.2: as for a token it does not know
+    introspect = Client(HTTP_AUTHORIZATION=basic_auth(home.id))
+    still = form_post(introspect, "/identity/o/api/introspect", {"token": tokens[kind]})
+    assert still.json()["active"] is True
+
+
+def test_revoking_with_credentials_that_fail_is_invalid_client():
+    home = product()
+    _, tokens = sign_in(UserFactory(), home)
+
+    answer = form_post(
+        Client(),
+        "/identity/o/api/revoke",
+        {"token": tokens["access_token"]},
+        HTTP_AUTHORIZATION=basic_auth(home.id, "wrong-secret"),
+    )
+
+    assert answer.status_code == 401
+    assert answer.json()["error"] == "invalid_client"

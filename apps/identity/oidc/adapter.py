@@ -10,7 +10,7 @@ from allauth.utils import build_absolute_uri
 
 from apps.identity import oauth_tokens, selectors
 from apps.identity.models import User
-from apps.identity.scopes import FIXED_SCOPES, SIGN_IN_SCOPES, describe
+from apps.identity.scopes import FIXED_SCOPES, SIGN_IN_SCOPES, describe, is_agent_scope
 
 # What a client may be registered for: the code flow (with PKCE for public clients), its
 # refresh, and the device flow for agents without a browser. Never the implicit flow,
@@ -68,9 +68,10 @@ class OIDCAdapter(DefaultOIDCAdapter):
         data["response_types_supported"] = sorted(RESPONSE_TYPES)
 
     def is_introspection_allowed(self, token: Token, *, caller_client: Client) -> bool:
-        """A token issued under an agent grant is active only while the grant is."""
+        """A token issued under an agent grant is active only while the grant is; one
+        carrying agent scopes without a grant was never approved on the consent page."""
         grant_id = oauth_tokens.token_grant_id(token)
         if grant_id is None or token.user is None:
-            return True
+            return not any(is_agent_scope(scope) for scope in token.get_scopes())
         grant = selectors.agent_grant_of_oauth_token(user=token.user, grant_id=grant_id)
         return grant is not None and grant.is_usable

@@ -1,6 +1,8 @@
 """Sign in with Gera signs ID tokens with GERAOS_OIDC_PRIVATE_KEY: a deploy check, run by
 `check --deploy` and by the web entry points before they serve (apps.core.checks.SERVING),
-refuses a key that is not an RSA private key in PEM (settings refuse none at all)."""
+refuses a key, signing or published, that is not an unencrypted RSA private key in PEM.
+Settings refuse a variable that is not PEM blocks, and a GERAOS_OIDC_PRIVATE_KEY holding
+other than one, so the first key is the signing key and the others the published ones."""
 
 from allauth.core.internal import jwkkit
 from cryptography.exceptions import UnsupportedAlgorithm

@@ -6,16 +6,16 @@ URIs a browser can be sent to safely, and no skipping the consent page for an ag
 (its limits are set there).
 """
 
-from urllib.parse import urlsplit
-
+from allauth.core.internal.httpkit import extract_basic_auth
 from allauth.idp.oidc.adapter import get_adapter
 from allauth.idp.oidc.models import Client
 from django.db import transaction
+from django.http import HttpRequest
 
 from apps.core import audit
 from apps.core.errors import ApplicationError
 from apps.identity.oidc.adapter import GRANT_TYPES, RESPONSE_TYPES
-from apps.identity.oidc.redirects import LOOPBACK_HOSTS
+from apps.identity.oidc.redirects import LOOPBACK_HOSTS, split
 from apps.identity.scopes import is_agent_scope, is_client_scope
 
 
@@ -57,8 +57,8 @@ def client_problems(
 
 
 def is_safe_redirect_uri(uri: str) -> bool:
-    parts = urlsplit(uri)
-    if "*" in uri or parts.fragment or not parts.scheme:
+    parts = split(uri)
+    if parts is None or "*" in uri or parts.fragment or not parts.scheme:
         return False
     if parts.scheme == "https":
         return bool(parts.hostname)
@@ -66,6 +66,22 @@ def is_safe_redirect_uri(uri: str) -> bool:
         return parts.hostname in LOOPBACK_HOSTS
     # A native app's private-use scheme is reverse DNS (RFC 8252, 7.1): com.gera.app:/cb
     return "." in parts.scheme
+
+
+def authenticated_client(request: HttpRequest) -> Client | None:
+    """The client a request to the token or revocation endpoint authenticates as, as
+    allauth checks it: a confidential client by its secret (HTTP Basic, or client_secret
+    in the form), a public one by its id alone."""
+    authorization = {"Authorization": request.headers.get("Authorization", "")}
+    client_id, secret = extract_basic_auth(authorization)
+    if client_id is None:
+        client_id, secret = request.POST.get("client_id"), request.POST.get("client_secret")
+    client = Client.objects.filter(id=client_id).first() if client_id else None
+    if client is None:
+        return None
+    if secret:
+        return client if client.check_secret(secret) else None
+    return client if client.type == Client.Type.PUBLIC else None
 
 
 @transaction.atomic

@@ -5,7 +5,7 @@ registered, character for character (RFC 9700, 4.1.3), but for a loopback URI, w
 port a native app picks when it starts (RFC 8252, 7.3).
 """
 
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 from allauth.idp.oidc.models import Client
 
@@ -16,10 +16,20 @@ def is_registered(uri: str, registered: list[str]) -> bool:
     return any(_same(uri, allowed) for allowed in registered)
 
 
+def split(uri: str) -> SplitResult | None:
+    """The URI's parts, or None for one that does not parse (`http://[::1/`)."""
+    try:
+        return urlsplit(uri)
+    except ValueError:
+        return None
+
+
 def _same(uri: str, allowed: str) -> bool:
     if uri == allowed:
         return True
-    given, wanted = urlsplit(uri), urlsplit(allowed)
+    given, wanted = split(uri), split(allowed)
+    if given is None or wanted is None:
+        return False
     if given.scheme != "http" or wanted.scheme != "http" or wanted.hostname not in LOOPBACK_HOSTS:
         return False
     return (given.hostname, given.path, given.query, given.fragment) == (
@@ -41,7 +51,9 @@ def client_destinations() -> list[str]:
 
 
 def _source(uri: str) -> str:
-    parts = urlsplit(uri)
+    parts = split(uri)
+    if parts is None:
+        return ""
     if parts.scheme not in ("http", "https"):
         return f"{parts.scheme}:" if parts.scheme else ""
     if parts.hostname in LOOPBACK_HOSTS:

@@ -1,7 +1,8 @@
 """allauth.idp.oidc's endpoints, where GeraOS adds to them: the consent page (an agent's
-grant with its limits, exact redirect URIs, PKCE by S256 only), the device flow's (the
-same), the token endpoint (rate limited, codes used once, tokens tied to their grant)
-and sign-out (exact redirect URIs)."""
+grant with its limits, exact redirect URIs, PKCE by S256 only, never skipped silently),
+the device flow's (the same), the token endpoint (rate limited, codes used once, tokens
+tied to their grant), revocation (a client's own tokens only) and sign-out (exact
+redirect URIs)."""
 
 import json
 from urllib.parse import parse_qs, urlsplit
@@ -15,7 +16,6 @@ from allauth.idp.oidc.models import Client
 from django.core.cache import cache
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
-from django.middleware.csrf import CsrfViewMiddleware
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.http import urlencode
@@ -25,8 +25,10 @@ from apps.core.errors import ApplicationError
 from apps.identity import oauth_tokens, services
 from apps.identity.models import AgentGrant
 from apps.identity.oidc import codes
+from apps.identity.oidc.clients import authenticated_client
 from apps.identity.oidc.codes import oauth_error
 from apps.identity.oidc.consent import ConsentForm
+from apps.identity.oidc.guards import error_page
 from apps.identity.oidc.redirects import is_registered
 from apps.identity.scopes import is_agent_scope
 
@@ -53,8 +55,18 @@ class ConsentView(allauth_views.AuthorizationView):
         if client is None or redirect_uri is None:
             return super().get(request, *args, **kwargs)  # allauth's error page
         if not is_registered(redirect_uri, client.get_redirect_uris()):
-            return _error_page(request, "The redirect URI is not one this client registered.")
-        return _refuse_plain_pkce(request, redirect_uri) or super().get(request, *args, **kwargs)
+            return error_page(request, "The redirect URI is not one this client registered.")
+        return (
+            _refuse_plain_pkce(request, redirect_uri)
+            or _refuse_silent_consent(request, client, redirect_uri)
+            or super().get(request, *args, **kwargs)
+        )
+
+    def post(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        if request.POST.get("request") and not request.user.is_authenticated:
+            # allauth lets an answer through signed out under prompt=none, and fails on it.
+            return error_page(request, "Sign in, then start again from the app that sent you.")
+        return super().post(request, *args, **kwargs)
 
     def form_valid(self, form: ConsentForm) -> HttpResponse:
         if not form.makes_grant:
@@ -84,22 +96,40 @@ class ConsentView(allauth_views.AuthorizationView):
 
 
 def _refuse_plain_pkce(request: HttpRequest, redirect_uri: str) -> HttpResponse | None:
-    """PKCE's plain method sends the verifier itself through the browser: S256 only.
-    The redirect URI is the client's own, so the client is told there."""
+    """PKCE's plain method sends the verifier itself through the browser: S256 only."""
     method = request.GET.get("code_challenge_method")
     if "code_challenge" not in request.GET or method == "S256":
         return None
-    params = {"error": "invalid_request", "error_description": "PKCE is S256 only."}
+    return _send_back(request, redirect_uri, "invalid_request", "PKCE is S256 only.")
+
+
+def _refuse_silent_consent(
+    request: HttpRequest, client: Client, redirect_uri: str
+) -> HttpResponse | None:
+    """prompt=none asks for a code without the consent page. allauth gave one whenever the
+    scopes were on any live token the person held, from any client; GeraOS gives one only
+    to a product that skips the page anyway, and never for an agent scope, whose limits
+    are set on the page (OIDC Core 3.1.2.6: consent_required). Without a session allauth
+    answers login_required."""
+    if "none" not in request.GET.get("prompt", "").split() or not request.user.is_authenticated:
+        return None
+    scopes = request.GET.get("scope", "").split() or client.get_default_scopes()
+    if client.skip_consent and not any(is_agent_scope(scope) for scope in scopes):
+        return None
+    return _send_back(request, redirect_uri, "consent_required", "Ask again without prompt=none.")
+
+
+def _send_back(
+    request: HttpRequest, redirect_uri: str, error: str, description: str
+) -> HttpResponse:
+    """An error sent to the client's own redirect URI (RFC 6749, 4.1.2.1)."""
+    params = {"error": error, "error_description": description}
     if state := request.GET.get("state"):
         params["state"] = state
     # Not HttpResponseRedirect: a native app's redirect URI has a scheme of its own.
     response = HttpResponse(status=302)
     response["Location"] = add_query_params(redirect_uri, params)
     return response
-
-
-def _error_page(request: HttpRequest, message: str) -> HttpResponse:
-    return render(request, "idp/oidc/error.html", {"error": {"description": message}}, status=400)
 
 
 def _code_in(response: HttpResponse) -> str | None:
@@ -118,7 +148,8 @@ class DeviceConsentView(allauth_views.DeviceAuthorizationView):
     page: the grant is approved here, and the token polled for is tied to it."""
 
     def dispatch(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
-        if request.method == "POST" and (refused := _csrf_refusal(request)):
+        # allauth's own check, for a view it marked exempt (the mark is inherited).
+        if request.method == "POST" and (refused := allauth_views._enforce_csrf(request)):
             return refused
         return super().dispatch(request, *args, **kwargs)
 
@@ -128,6 +159,10 @@ class DeviceConsentView(allauth_views.DeviceAuthorizationView):
         state = cache.get(device_codes.cache_device_code_key(device_code))
         requested = (state or {}).get("scope") or client.get_default_scopes()
         if not any(is_agent_scope(scope) for scope in requested):
+            if request.method == "POST" and state is not None:
+                # What was confirmed, not the client's defaults when the device polls.
+                state["scope"] = requested
+                device_codes.update_device_state(device_code, state)
             return super()._dispatch_authorization(request, user_code, device_code, client)
         user = authenticated_user(request)
         form = ConsentForm(
@@ -149,38 +184,35 @@ class DeviceConsentView(allauth_views.DeviceAuthorizationView):
 
     @transaction.atomic
     def _approve(self, form: ConsentForm, user, client: Client, device_code: str, state) -> bool:
-        if not form.makes_grant:
-            state["scope"] = form.cleaned_data["scopes"]
-            device_codes.update_device_state(device_code, state)
-            return device_codes.confirm_or_deny_device_code(user, device_code, confirm=True)
-        try:
-            grant = services.agent_grant_approve_client(
-                user=user, client=client, **form.grant_kwargs()
-            )
-        except ApplicationError as error:
-            transaction.set_rollback(True)
-            form.add_error(None, error.message)
-            return False
+        """Make the grant and confirm the device code, or neither."""
+        if form.makes_grant:
+            try:
+                grant = services.agent_grant_approve_client(
+                    user=user, client=client, **form.grant_kwargs()
+                )
+            except ApplicationError as error:
+                return _refuse_approval(form, error.message)
+            codes.remember_device_grant(device_code=device_code, grant=grant)
         state["scope"] = form.cleaned_data["scopes"]
         device_codes.update_device_state(device_code, state)
-        codes.remember_device_grant(device_code=device_code, grant=grant)
-        return device_codes.confirm_or_deny_device_code(user, device_code, confirm=True)
+        if device_codes.confirm_or_deny_device_code(user, device_code, confirm=True):
+            return True
+        return _refuse_approval(form, "This code has expired: start again on the device.")
+
+
+def _refuse_approval(form: ConsentForm, message: str) -> bool:
+    """Undo what approving wrote (the new grant, the previous one's revocation)."""
+    transaction.set_rollback(True)
+    form.add_error(None, message)
+    return False
 
 
 device_authorization = DeviceConsentView.as_view()
 
 
-def _csrf_refusal(request: HttpRequest) -> HttpResponse | None:
-    """Django's CSRF check, for a view allauth marked exempt (the mark is inherited)."""
-    middleware = CsrfViewMiddleware(get_response=lambda request: HttpResponse())
-    return middleware.process_view(request, _checked_view, (), {})
-
-
-def _checked_view(request: HttpRequest) -> HttpResponse:
-    return HttpResponse()  # never called: process_view only decides
-
-
 # --- the token endpoint ------------------------------------------------------------------
+
+DEVICE_POLL_SCOPE = "Poll without a scope: the token carries what the person approved."
 
 
 @csrf_exempt
@@ -197,6 +229,8 @@ def token(request: HttpRequest) -> HttpResponse:
     if grant_type == Client.GrantType.REFRESH_TOKEN:
         return _issue(request, _grant_refreshed(request))
     if grant_type == Client.GrantType.DEVICE_CODE:
+        if "scope" in request.POST:  # oauthlib would issue it over what the person approved
+            return oauth_error("invalid_request", DEVICE_POLL_SCOPE)
         return _issue(request, codes.device_grant(request.POST.get("device_code", "")))
     return _issue(request, None)
 
@@ -209,7 +243,13 @@ def _grant_refreshed(request: HttpRequest) -> AgentGrant | None:
 
 
 def _issue(request: HttpRequest, grant: AgentGrant | None) -> HttpResponse:
+    """allauth's answer, its tokens bound to `grant` under the grant's lock: a revoke
+    waits for them and ends them too, or came first and nothing is issued."""
     with transaction.atomic():
+        if grant is not None:
+            grant = oauth_tokens.grant_lock_usable(grant_id=grant.pk)
+            if grant is None:
+                return oauth_error("invalid_grant", "The agent grant was revoked or has expired.")
         response = allauth_views.token(request)
         if grant is None or response.status_code != 200:
             return response
@@ -229,6 +269,24 @@ def device_code(request: HttpRequest) -> HttpResponse:
     return allauth_views.device_code(request)
 
 
+@csrf_exempt
+def revoke(request: HttpRequest) -> HttpResponse:
+    """allauth's revocation endpoint, for the requesting client's own tokens (RFC 7009,
+    2.1): allauth deleted a token of any client. Another client's token is answered as
+    an unknown one, 200 with nothing revoked (2.2), which tells a prober nothing. Client
+    authentication is checked here first, so a request allauth would let through
+    unauthenticated cannot reach its delete either."""
+    if request.method != "POST":
+        return allauth_views.revoke(request)
+    client = authenticated_client(request)
+    if client is None:
+        return oauth_error("invalid_client", "Client authentication failed.", status=401)
+    value = request.POST.get("token", "")
+    if value and oauth_tokens.issued_to_another(value=value, client_id=client.id):
+        return HttpResponse(status=200)
+    return allauth_views.revoke(request)
+
+
 # --- signing out -------------------------------------------------------------------------
 
 
@@ -239,7 +297,7 @@ def logout(request: HttpRequest) -> HttpResponse:
     params = request.POST if request.method == "POST" else request.GET
     target = params.get("post_logout_redirect_uri")
     if target and not is_registered(target, _post_logout_uris(params)):
-        return _error_page(request, "The sign-out redirect URI is not one the client registered.")
+        return error_page(request, "The sign-out redirect URI is not one the client registered.")
     return allauth_views.logout(request)
 
 
