@@ -191,6 +191,33 @@ def production_process(*args: str, **env: str) -> subprocess.CompletedProcess:
     )
 
 
+LOADED_AS_UVICORN_DOES = """
+import asyncio
+
+async def load():
+    import geraos.asgi
+
+asyncio.run(load())
+"""
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="needs PostgreSQL: processes share the database"
+)
+def test_the_asgi_site_loaded_inside_an_event_loop_checks_its_rails_and_serves():
+    """uvicorn imports the application inside its running event loop, where Django
+    refuses synchronous database work: the checks had died there, whatever the rails."""
+    Rail.objects.filter(code="pix").update(sandbox=True)
+    Rail.objects.exclude(code="pix").update(sandbox=False)
+
+    refused = production_process("-c", LOADED_AS_UVICORN_DOES)
+    allowed = production_process("-c", LOADED_AS_UVICORN_DOES, GERAOS_SANDBOX_ALLOWED="true")
+
+    assert "Rails are in sandbox mode but sandbox is not allowed here: PIX" in refused.stderr
+    assert allowed.returncode == 0, allowed.stderr
+
+
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.skipif(
     connection.vendor != "postgresql", reason="needs PostgreSQL: processes share the database"
