@@ -30,17 +30,7 @@ def run_manage(*args: str, **env: str) -> subprocess.CompletedProcess:
 
 
 def test_check_deploy_is_clean_with_production_environment(tmp_path):
-    result = run_manage(
-        "check",
-        "--deploy",
-        "--fail-level",
-        "WARNING",
-        DEBUG="false",
-        SECRET_KEY=secrets.token_urlsafe(50),
-        **PRODUCTION_KEYS,
-        ALLOWED_HOSTS="geraos.example",
-        DATABASE_URL=f"sqlite:///{tmp_path / 'deploy-check.sqlite3'}",
-    )
+    result = deploy_check(tmp_path, "--fail-level", "WARNING")
 
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
@@ -174,15 +164,7 @@ def test_a_new_key_is_printed_where_a_development_key_still_seals(command):
 
 
 def test_production_refuses_to_serve_with_an_id_token_key_that_is_no_key(tmp_path):
-    result = run_manage(
-        "check",
-        "--deploy",
-        DEBUG="false",
-        SECRET_KEY=secrets.token_urlsafe(50),
-        **{**PRODUCTION_KEYS, "GERAOS_OIDC_PRIVATE_KEY": _not_a_key()},
-        ALLOWED_HOSTS="geraos.example",
-        DATABASE_URL=f"sqlite:///{tmp_path / 'deploy-check.sqlite3'}",
-    )
+    result = deploy_check(tmp_path, GERAOS_OIDC_PRIVATE_KEY=_not_a_key())
 
     assert result.returncode != 0
     assert "identity.E001" in result.stderr
@@ -192,10 +174,11 @@ def _not_a_key() -> str:
     return "-----BEGIN PRIVATE KEY-----\nbm90IGEga2V5\n-----END PRIVATE KEY-----\n"
 
 
-def deploy_check(tmp_path, **keys: str) -> subprocess.CompletedProcess:
+def deploy_check(tmp_path, *options: str, **keys: str) -> subprocess.CompletedProcess:
     return run_manage(
         "check",
         "--deploy",
+        *options,
         DEBUG="false",
         SECRET_KEY=secrets.token_urlsafe(50),
         **{**PRODUCTION_KEYS, **keys},
