@@ -7,7 +7,8 @@ from django.contrib.auth.hashers import make_password
 from django.utils import timezone
 from djmoney.money import Money
 
-from apps.catalog.models import Product
+from apps.catalog import services as catalog_services
+from apps.catalog.models import Product, Skill
 from apps.identity import services
 from apps.identity.models import Plan, Subscription, User
 from apps.payments import lifecycle as payment_lifecycle
@@ -64,6 +65,22 @@ def put_on_plan(user, code: str):
 def product(code: str = "gerahome") -> Product:
     names = {"gerahome": "GeraHome", "geraclinic": "GeraClinic"}
     return Product.objects.get_or_create(code=code, defaults={"name": names.get(code, code)})[0]
+
+
+def studio_only_skill() -> Skill:
+    """A published GeraHome skill that only the Studio plan's entitlement allows."""
+    skill = Skill.objects.create(
+        product=product("gerahome"),
+        capability="home.concierge",
+        title="Home concierge",
+        description="Someone runs your household errands.",
+        input_schema={"type": "object"},
+        price_from=Money("80.00", "GBP"),
+        countries=["GB"],
+        cities=["London"],
+        required_entitlement="premium_skills",
+    )
+    return catalog_services.skill_publish(skill=skill)
 
 
 def make_receipt(user, *, integrated: bool = True, **overrides):

@@ -7,14 +7,11 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from django.test import Client
-from djmoney.money import Money
 from playwright.sync_api import expect
 
-from apps.catalog import services as catalog_services
 from apps.catalog.demo import seed as seed_catalog
-from apps.catalog.models import Product, Skill
 from tests.browser.helpers import screenshot, sign_in
-from tests.factories import UserFactory
+from tests.factories import UserFactory, studio_only_skill
 from tests.identity.oidc_helpers import agent_client, authorize_url, pkce, redeem
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -27,21 +24,6 @@ SCOPES = [
     "capability:home.concierge",
     "memory:read:preferences",
 ]
-
-
-def studio_only_skill() -> None:
-    skill = Skill.objects.create(
-        product=Product.objects.get(code="gerahome"),
-        capability="home.concierge",
-        title="Home concierge",
-        description="Someone runs your household errands.",
-        input_schema={"type": "object"},
-        price_from=Money("80.00", "GBP"),
-        countries=["GB"],
-        cities=["London"],
-        required_entitlement="premium_skills",
-    )
-    catalog_services.skill_publish(skill=skill)
 
 
 def test_a_person_connects_an_agent_with_a_lower_daily_limit(page, live_server):

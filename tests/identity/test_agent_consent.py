@@ -15,14 +15,11 @@ from django.core.cache import cache
 from django.db import connection
 from django.test import Client
 from django.utils import timezone
-from djmoney.money import Money
 
-from apps.catalog import services as catalog_services
-from apps.catalog.models import Skill
 from apps.identity import oauth_tokens, services
 from apps.identity.models import AgentGrant
 from tests.dispatch.conftest import LEAK, PLUMBER, wednesday_morning  # noqa: F401
-from tests.factories import UserFactory, make_grant, product
+from tests.factories import UserFactory, make_grant, studio_only_skill
 from tests.identity.oidc_helpers import (
     AGENT_SCOPES,
     agent_client,
@@ -133,21 +130,6 @@ def api_as(tokens: dict) -> Client:
     return Client(HTTP_AUTHORIZATION=f"Bearer {tokens['access_token']}")
 
 
-def premium_skill() -> Skill:
-    skill = Skill.objects.create(
-        product=product("gerahome"),
-        capability="home.concierge",
-        title="Home concierge",
-        description="Someone runs your household errands.",
-        input_schema={"type": "object"},
-        price_from=Money("80.00", "GBP"),
-        countries=["GB"],
-        cities=["London"],
-        required_entitlement="premium_skills",
-    )
-    return catalog_services.skill_publish(skill=skill)
-
-
 def test_the_access_token_acts_under_the_grant_like_a_gera_token():
     user = UserFactory()
     tokens = approved_tokens(user, agent_client())
@@ -163,7 +145,7 @@ def test_the_access_token_acts_under_the_grant_like_a_gera_token():
 
 
 def test_a_capability_the_plan_lacks_is_shown_as_not_available_and_never_granted(catalog):
-    premium_skill()
+    studio_only_skill()
     user = UserFactory()  # on Free
     scopes = ["openid", "dispatch:create", "capability:home.plumbing", "capability:home.concierge"]
     planner = agent_client(scopes=scopes)
@@ -186,7 +168,7 @@ def test_a_capability_the_plan_lacks_is_shown_as_not_available_and_never_granted
 
 
 def test_an_agent_allowed_none_of_the_skills_it_asked_for_may_dispatch_nothing(catalog):
-    premium_skill()
+    studio_only_skill()
     scopes = ["openid", "dispatch:create", "dispatch:read", "capability:home.concierge"]
 
     approved_tokens(UserFactory(), agent_client(scopes=scopes), scopes=scopes)
