@@ -2,6 +2,8 @@
 setting; without it, the command moves everything to the primary key, then counts what is
 still under an old key, and fails naming it rather than say the old keys can go."""
 
+from abc import ABCMeta, abstractmethod
+
 from django.core.management.base import BaseCommand, CommandError
 
 from apps.core import sealing
@@ -17,7 +19,7 @@ def printing_a_key_only(argv: list[str]) -> bool:
     return command in KEY_ROTATION_COMMANDS and generating
 
 
-class KeyRotationCommand(BaseCommand):
+class KeyRotationCommand(BaseCommand, metaclass=ABCMeta):
     def add_arguments(self, parser) -> None:
         parser.add_argument("--generate", metavar="KID", help="print a new key entry and stop")
 
@@ -36,9 +38,10 @@ class KeyRotationCommand(BaseCommand):
             )
         self.stdout.write(self.style.SUCCESS("Done: the old keys can be dropped."))
 
+    @abstractmethod
     def rotate(self) -> None:
-        raise NotImplementedError
+        """Moves everything the command's keyring seals to its primary key."""
 
+    @abstractmethod
     def under_old_keys(self) -> dict[str, int]:
         """What is still sealed (or hashed) with a key other than the primary, by name."""
-        raise NotImplementedError
